@@ -1,0 +1,98 @@
+import type { AriClient } from 'ari-client';
+import { CallControl, CreateChannelRequest, OriginateRequest, classifyAriError } from './call-control';
+
+/** CallControl over an ari-client connection. The only file that issues ARI REST requests. */
+export class AriClientCallControl implements CallControl {
+  constructor(
+    private readonly client: () => AriClient,
+    private readonly app: string,
+  ) {}
+
+  private async run(operation: string, fn: (c: AriClient) => Promise<unknown>): Promise<unknown> {
+    try {
+      return await fn(this.client());
+    } catch (e) {
+      throw classifyAriError(operation, e);
+    }
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.run('answer', (c) => c.channels.answer({ channelId }));
+  }
+  async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
+    await this.run('hangup', (c) => c.channels.hangup({ channelId, reason }));
+  }
+  async play(channelId: string, media: string[], playbackId: string): Promise<void> {
+    await this.run('play', (c) => c.channels.play({ channelId, media, playbackId }));
+  }
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.run('stopPlayback', (c) => c.playbacks.stop({ playbackId }));
+  }
+  async ring(channelId: string): Promise<void> {
+    await this.run('ring', (c) => c.channels.ring({ channelId }));
+  }
+  async ringStop(channelId: string): Promise<void> {
+    await this.run('ringStop', (c) => c.channels.ringStop({ channelId }));
+  }
+  async startMoh(channelId: string): Promise<void> {
+    await this.run('startMoh', (c) => c.channels.startMoh({ channelId }));
+  }
+  async stopMoh(channelId: string): Promise<void> {
+    await this.run('stopMoh', (c) => c.channels.stopMoh({ channelId }));
+  }
+  async createBridge(bridgeId: string, type: 'mixing' | 'holding', name: string): Promise<void> {
+    await this.run('createBridge', (c) => c.bridges.create({ bridgeId, type, name }));
+  }
+  async addToBridge(bridgeId: string, channelIds: string[]): Promise<void> {
+    await this.run('addToBridge', (c) => c.bridges.addChannel({ bridgeId, channel: channelIds }));
+  }
+  async destroyBridge(bridgeId: string): Promise<void> {
+    await this.run('destroyBridge', (c) => c.bridges.destroy({ bridgeId }));
+  }
+  async startBridgeMoh(bridgeId: string): Promise<void> {
+    await this.run('startBridgeMoh', (c) => c.bridges.startMoh({ bridgeId }));
+  }
+  async stopBridgeMoh(bridgeId: string): Promise<void> {
+    await this.run('stopBridgeMoh', (c) => c.bridges.stopMoh({ bridgeId }));
+  }
+  async originate(req: OriginateRequest): Promise<void> {
+    await this.run('originate', (c) =>
+      c.channels.originate({
+        endpoint: req.endpoint,
+        app: this.app,
+        appArgs: req.appArgs.join(','),
+        callerId: req.callerId,
+        timeout: req.timeoutSec,
+        channelId: req.channelId,
+        variables: req.variables,
+      }),
+    );
+  }
+  async createChannel(req: CreateChannelRequest): Promise<void> {
+    await this.run('createChannel', (c) =>
+      c.channels.create({
+        endpoint: req.endpoint,
+        app: this.app,
+        appArgs: req.appArgs.join(','),
+        channelId: req.channelId,
+        originator: req.originator,
+        variables: req.variables,
+      }),
+    );
+  }
+  async dial(channelId: string, timeoutSec: number): Promise<void> {
+    await this.run('dial', (c) => c.channels.dial({ channelId, timeout: timeoutSec }));
+  }
+  async getDeviceState(deviceName: string): Promise<string> {
+    const r = (await this.run('getDeviceState', (c) => c.deviceStates.get({ deviceName }))) as { state?: unknown };
+    return typeof r.state === 'string' ? r.state : 'UNKNOWN';
+  }
+  async subscribe(eventSources: string[]): Promise<void> {
+    if (eventSources.length === 0) return;
+    await this.run('subscribe', (c) => c.applications.subscribe({ applicationName: this.app, eventSource: eventSources }));
+  }
+  async applicationChannelIds(): Promise<string[]> {
+    const r = (await this.run('applications.get', (c) => c.applications.get({ applicationName: this.app }))) as { channel_ids?: unknown };
+    return Array.isArray(r.channel_ids) ? r.channel_ids.filter((x): x is string => typeof x === 'string') : [];
+  }
+}

@@ -1,0 +1,163 @@
+import { EventEmitter } from 'node:events';
+import ariClient, { AriClient } from 'ari-client';
+import { Logger } from '../logging/logger';
+import { AriEvent, HANDLED_EVENT_TYPES } from './ari-events';
+
+/**
+ * Owns the ARI connection (ari-client is only used through this class):
+ * - start-up retries forever with capped back-off (ari-client itself gives up);
+ * - swagger-client throws the failure message as an uncaught *string* when the api-docs answer
+ *   401/503 while Asterisk boots; that exact shape is caught here and turned into a retry;
+ * - when ari-client exhausts its 10 WebSocket reconnects, or the app is replaced by another
+ *   socket (trace e3), the connection is rebuilt from scratch;
+ * - every (re)connection emits `connected` so the app reconciles: events during a gap are lost
+ *   (trace e2) and nothing is replayed.
+ */
+export interface AriConnectionOptions {
+  url: string;
+  user: string;
+  password: string;
+  app: string;
+  logger: Logger;
+  /** Back-off bounds for (re)connecting. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface AriConnectionEvents {
+  event: [AriEvent];
+  connected: [{ reconnect: boolean }];
+  disconnected: [];
+}
+
+let stringThrowGuardInstalled = false;
+function installStringThrowGuard(logger: Logger): void {
+  if (stringThrowGuardInstalled) return;
+  stringThrowGuardInstalled = true;
+  process.on('uncaughtException', (err: unknown) => {
+    if (typeof err === 'string') {
+      // swagger-client's SwaggerApi.fail(): `this.failure(message); throw message;` The failure
+      // callback already rejected our connect attempt, which is retried.
+      logger.warn('ari api-docs load failed (swagger-client threw a string); retrying', { detail: err.slice(0, 200) });
+      return;
+    }
+    logger.error('uncaught exception', { error: err instanceof Error ? err.stack : String(err) });
+    process.exit(1);
+  });
+}
+
+export class AriConnection extends EventEmitter<AriConnectionEvents> {
+  private client: AriClient | undefined;
+  private stopped = false;
+  private everConnected = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: AriConnectionOptions) {
+    super();
+  }
+
+  /** The live client; throws if there is none (callers' requests then fail as transport errors). */
+  current(): AriClient {
+    if (!this.client) throw new Error('ECONNREFUSED: ARI is not connected');
+    return this.client;
+  }
+
+  get isConnected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Resolves at the first successful connection; keeps retrying in the background for ever. */
+  start(): Promise<void> {
+    installStringThrowGuard(this.opts.logger);
+    return new Promise((resolve) => {
+      this.once('connected', () => resolve());
+      void this.connectOnce();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const c = this.client;
+    this.client = undefined;
+    if (c) {
+      c.removeAllListeners();
+      try {
+        c.stop();
+      } catch {
+        /* socket already gone */
+      }
+    }
+  }
+
+  /** Drops the current client and builds a new one (ari-client cannot be revived once it gave up). */
+  private rebuild(why: string): void {
+    if (this.stopped) return;
+    this.opts.logger.warn('ari connection lost; rebuilding', { why });
+    const c = this.client;
+    this.client = undefined;
+    if (c) {
+      c.removeAllListeners();
+      try {
+        c.stop();
+      } catch {
+        /* ignore */
+      }
+    }
+    this.emit('disconnected');
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    const min = this.opts.minDelayMs ?? 200;
+    const max = this.opts.maxDelayMs ?? 5000;
+    const delay = Math.min(max, min * 2 ** Math.min(this.attempt, 10));
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connectOnce();
+    }, delay);
+  }
+
+  private async connectOnce(): Promise<void> {
+    if (this.stopped) return;
+    let client: AriClient;
+    try {
+      client = await ariClient.connect(this.opts.url, this.opts.user, this.opts.password);
+    } catch (e) {
+      this.opts.logger.warn('ari connect failed', { url: this.opts.url, error: e instanceof Error ? e.message : String(e), attempt: this.attempt });
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) return;
+    for (const type of HANDLED_EVENT_TYPES) {
+      client.on(type, (event: AriEvent) => {
+        if (event.type === 'ApplicationReplaced') {
+          // Another socket took our app name: this one will receive nothing more (trace e3).
+          this.rebuild('ApplicationReplaced');
+          return;
+        }
+        this.emit('event', event);
+      });
+    }
+    client.on('WebSocketMaxRetries', () => this.rebuild('WebSocketMaxRetries'));
+    client.on('WebSocketReconnecting', () => this.opts.logger.warn('ari websocket reconnecting'));
+    client.on('WebSocketConnected', () => {
+      if (this.client !== client) return;
+      // ari-client's own reconnect succeeded: events may have been lost in the gap.
+      this.opts.logger.info('ari websocket connected', { reconnect: this.everConnected });
+      const reconnect = this.everConnected;
+      this.everConnected = true;
+      this.emit('connected', { reconnect });
+    });
+    this.client = client;
+    try {
+      await client.start(this.opts.app);
+      this.attempt = 0;
+    } catch (e) {
+      this.rebuild(`websocket start failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}

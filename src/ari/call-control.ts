@@ -1,0 +1,89 @@
+import { AriEvent } from './ari-events';
+
+/**
+ * The narrow interface the call logic uses to act on Asterisk. Only src/ari/ implements it over
+ * ari-client; tests may swap it. Every method maps to one ARI request.
+ */
+export interface OriginateRequest {
+  channelId: string;
+  endpoint: string;
+  appArgs: string[];
+  /** `"Name" <number>`: what the called phone shows. Without it Asterisk sends "Anonymous". */
+  callerId?: string;
+  timeoutSec: number;
+  variables?: Record<string, string>;
+}
+
+export interface CreateChannelRequest {
+  channelId: string;
+  endpoint: string;
+  appArgs: string[];
+  /** The channel this one is created for (caller-id inheritance, linked ids). */
+  originator?: string;
+  variables?: Record<string, string>;
+}
+
+export interface CallControl {
+  answer(channelId: string): Promise<void>;
+  hangup(channelId: string, reason?: 'normal' | 'busy' | 'congestion' | 'no_answer'): Promise<void>;
+  /** Plays one or more media in sequence; resolves with the playback id. */
+  play(channelId: string, media: string[], playbackId: string): Promise<void>;
+  stopPlayback(playbackId: string): Promise<void>;
+  ring(channelId: string): Promise<void>;
+  ringStop(channelId: string): Promise<void>;
+  startMoh(channelId: string): Promise<void>;
+  stopMoh(channelId: string): Promise<void>;
+  createBridge(bridgeId: string, type: 'mixing' | 'holding', name: string): Promise<void>;
+  addToBridge(bridgeId: string, channelIds: string[]): Promise<void>;
+  destroyBridge(bridgeId: string): Promise<void>;
+  startBridgeMoh(bridgeId: string): Promise<void>;
+  stopBridgeMoh(bridgeId: string): Promise<void>;
+  originate(req: OriginateRequest): Promise<void>;
+  createChannel(req: CreateChannelRequest): Promise<void>;
+  dial(channelId: string, timeoutSec: number): Promise<void>;
+  getDeviceState(deviceName: string): Promise<string>;
+  subscribe(eventSources: string[]): Promise<void>;
+  /** Ids of the channels currently in our Stasis application (for reconciliation). */
+  applicationChannelIds(): Promise<string[]>;
+}
+
+export type AriEventHandler = (event: AriEvent) => void;
+
+/** How an ARI request failed, classified so that callers can tell "already gone" from "broken". */
+export class AriRequestError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'not_found' | 'conflict' | 'rejected' | 'server' | 'transport',
+    readonly operation: string,
+  ) {
+    super(message);
+    this.name = 'AriRequestError';
+  }
+}
+
+/**
+ * ari-client rejects with a plain Error whose message is the raw body ("{\"message\":\"Channel not
+ * found\"}" or, for a failed originate, "{\"error\":\"Allocation failed\"}"); the status is lost.
+ * Classify by the body Asterisk is known to send (see shared traces b, d6, f2).
+ */
+export function classifyAriError(operation: string, err: unknown): AriRequestError {
+  if (err instanceof AriRequestError) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  let body = text;
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+    body = String(parsed.message ?? parsed.error ?? text);
+  } catch {
+    /* not JSON: a transport error such as ECONNREFUSED */
+  }
+  if (/not found/i.test(body)) return new AriRequestError(body, 'not_found', operation);
+  if (/Allocation failed/i.test(body)) return new AriRequestError(body, 'rejected', operation);
+  if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|EPIPE/i.test(body)) return new AriRequestError(body, 'transport', operation);
+  if (/conflict|not in Stasis|Uncontrolled/i.test(body)) return new AriRequestError(body, 'conflict', operation);
+  return new AriRequestError(body, 'server', operation);
+}
+
+/** True for failures that only mean "the channel/playback/bridge is already gone". */
+export function isGone(err: unknown): boolean {
+  return err instanceof AriRequestError && err.kind === 'not_found';
+}

@@ -1,0 +1,403 @@
+import { randomUUID } from 'node:crypto';
+import { AriEvent, HANGUP_CAUSE } from '../ari/ari-events';
+import { isGone } from '../ari/call-control';
+import { QueueConfig } from '../config/config';
+import { AttemptOutcome, decideRetry, digitsForSpeech, displayNameForAgent, interpretPreviewDigit, TimerHandle } from '../domain';
+import { Logger, callLogger } from '../logging/logger';
+import { AttemptRow, StoredCallback } from '../store/callback-store';
+import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { PROMPTS, queueAnnouncement } from './prompts';
+
+type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'bridged' | 'telling_agent' | 'ended';
+
+/**
+ * One attempt to call a customer back, agent first ("preview call"): the agent's phone rings
+ * showing the customer; on answer a whisper says who is to be called; on 1 the customer is dialled
+ * and both are bridged. Owns the agent and customer channels of the attempt.
+ *
+ * Durability: the claim (lease) and attempt row are committed before the agent is rung, and the
+ * customer channel id is written before the customer is dialled, so a restart can tell what
+ * happened and never dials the same attempt twice.
+ */
+export class PreviewCallSession implements ChannelSession {
+  readonly kind = 'preview-call';
+  private state: State = 'claiming';
+  private readonly log: Logger;
+  private readonly agentChannelId = `cb-agent-${randomUUID()}`;
+  private readonly customerChannelId = `cb-customer-${randomUUID()}`;
+  private readonly bridgeId = `cb-bridge-${randomUUID()}`;
+  private readonly playbacks: PlaybackTracker;
+  private attempt: AttemptRow | undefined;
+  private callback: StoredCallback;
+  private whisperPlaybackId: string | undefined;
+  private decisionTimer: TimerHandle | undefined;
+  private leaseTimer: TimerHandle | undefined;
+  private customerDialled = false;
+  private customerAnswered = false;
+  private bridgedAt = 0;
+  private agentGone = false;
+  private customerGone = false;
+
+  constructor(
+    private readonly ctx: CallContext,
+    callback: StoredCallback,
+    private readonly queue: QueueConfig,
+    private readonly agentId: string,
+  ) {
+    this.callback = callback;
+    this.playbacks = new PlaybackTracker(this.agentChannelId);
+    this.log = callLogger(ctx.logger, { callId: this.agentChannelId, kind: this.kind, queueId: callback.queueId, callbackId: callback.id });
+  }
+
+  get callbackId(): string {
+    return this.callback.id;
+  }
+
+  async start(): Promise<void> {
+    const { ctx } = this;
+    const agent = ctx.agent(this.agentId);
+    if (!agent) return this.abandon('agent_unknown');
+    let claimed: Awaited<ReturnType<CallContext['store']['claim']>>;
+    try {
+      claimed = await ctx.store.claim({
+        callbackId: this.callback.id,
+        instanceId: ctx.config.instanceId,
+        agentId: this.agentId,
+        agentChannelId: this.agentChannelId,
+        leaseMs: ctx.config.callback.leaseSec * 1000,
+        now: new Date(ctx.clock.now()),
+      });
+    } catch (e) {
+      this.log.error('could not claim callback (database)', { error: String(e) });
+      return this.abandon('claim_failed');
+    }
+    if (!claimed) {
+      this.log.info('callback already claimed elsewhere or no longer pending');
+      return this.abandon('not_claimable');
+    }
+    this.callback = claimed.callback;
+    this.attempt = claimed.attempt;
+    this.renewLeaseLater();
+    this.state = 'ringing_agent';
+    ctx.bind(this.agentChannelId, this);
+    ctx.bind(this.customerChannelId, this);
+    const number = this.callback.customerNumber;
+    const shown = displayNameForAgent(ctx.config.callback.agentCallerIdPrefix, number).replace(/["<>]/g, '');
+    try {
+      await ctx.control.originate({
+        channelId: this.agentChannelId,
+        endpoint: agent.endpoint,
+        appArgs: ['agent', this.callback.id],
+        callerId: `"${shown}" <${digitsForSpeech(number)}>`,
+        timeoutSec: ctx.config.callback.agentRingTimeoutSec,
+        variables: { CALLBACK_ID: this.callback.id },
+      });
+      ctx.milestone('agent_leg_originated', { callbackId: this.callback.id, agentId: this.agentId, channelId: this.agentChannelId });
+      this.log.info('agent leg originated', { agentId: this.agentId });
+    } catch (e) {
+      this.log.warn('agent leg could not be originated', { agentId: this.agentId, error: String(e) });
+      await this.finish('agent_unreachable');
+    }
+  }
+
+  onEvent(event: AriEvent): void {
+    this.playbacks.onEvent(event);
+    const channelId = 'channel' in event ? event.channel.id : event.type === 'Dial' ? event.peer.id : undefined;
+    const isAgent = channelId === this.agentChannelId;
+    const isCustomer = channelId === this.customerChannelId;
+    switch (event.type) {
+      case 'StasisStart':
+        if (isAgent) void this.onAgentAnswered();
+        return; // the customer leg enters Stasis at create, in Down: nothing to do yet
+      case 'ChannelStateChange':
+        if (isCustomer && event.channel.state === 'Up') void this.onCustomerAnswered();
+        return;
+      case 'ChannelDtmfReceived':
+        if (isAgent) void this.onAgentDigit(event.digit);
+        return;
+      case 'PlaybackFinished':
+        if (event.playback.id === this.whisperPlaybackId) this.whisperPlaybackId = undefined;
+        return;
+      case 'ChannelHangupRequest':
+        if (isCustomer && event.cause !== undefined && !event.soft) void this.onCustomerGone(event.cause);
+        else if (isAgent) void this.onAgentGone(event.cause);
+        return;
+      case 'ChannelDestroyed':
+        if (isAgent) void this.onAgentGone(event.cause);
+        else if (isCustomer) void this.onCustomerGone(event.cause);
+        return;
+      case 'StasisEnd':
+        // ARI-created legs always end with ChannelDestroyed, which carries the real cause (a
+        // dial timeout shows only a soft hangup before it: trace d2). Wait for it.
+        return;
+      default:
+        return;
+    }
+  }
+
+  private renewLeaseLater(): void {
+    const every = Math.max(1000, (this.ctx.config.callback.leaseSec * 1000) / 3);
+    this.leaseTimer = this.ctx.clock.setTimer(() => {
+      if (this.state === 'ended') return;
+      void this.ctx.store
+        .renewLease(this.callback.id, this.ctx.config.instanceId, this.ctx.config.callback.leaseSec * 1000, new Date(this.ctx.clock.now()))
+        .catch((e: unknown) => this.log.warn('lease renewal failed', { error: String(e) }));
+      this.renewLeaseLater();
+    }, every);
+  }
+
+  // ---- agent side -------------------------------------------------------------------------
+
+  private async onAgentAnswered(): Promise<void> {
+    if (this.state !== 'ringing_agent' || !this.attempt) return;
+    this.state = 'previewing';
+    this.ctx.milestone('agent_leg_answered', { callbackId: this.callback.id, agentId: this.agentId });
+    await this.ctx.store
+      .markAttempt(this.attempt.id, this.callback.id, 'agent_answered', { agentId: this.agentId, now: new Date(this.ctx.clock.now()) })
+      .catch((e: unknown) => this.log.warn('history write failed', { error: String(e) }));
+    const minutes = Math.max(0, Math.round((this.ctx.clock.now() - this.callback.requestedAt.getTime()) / 60000));
+    const id = this.playbacks.nextId('whisper');
+    this.whisperPlaybackId = id;
+    try {
+      await this.ctx.control.play(
+        this.agentChannelId,
+        [
+          PROMPTS.whisperIntro,
+          queueAnnouncement(this.queue.id, this.queue.announcement),
+          PROMPTS.whisperCustomer,
+          `digits:${digitsForSpeech(this.callback.customerNumber)}`,
+          PROMPTS.whisperRequested,
+          `number:${minutes}`,
+          PROMPTS.whisperMinutesAgo,
+          PROMPTS.whisperOptions,
+        ],
+        id,
+      );
+    } catch (e) {
+      if (!isGone(e)) this.log.warn('whisper failed', { error: String(e) });
+    }
+    // No decision in time counts as a skip: the callback must not stall on an absent agent.
+    this.decisionTimer = this.ctx.clock.setTimer(() => void this.decline('agent_no_decision'), this.ctx.config.callback.previewDecisionSec * 1000);
+  }
+
+  private async onAgentDigit(digit: string): Promise<void> {
+    if (this.state !== 'previewing') return;
+    const action = interpretPreviewDigit(digit);
+    if (action === 'accept') await this.accept();
+    else if (action === 'skip') await this.decline('agent_declined');
+  }
+
+  /** The agent accepted (phone key 1 or the web panel). */
+  async accept(): Promise<boolean> {
+    if (this.state !== 'previewing' || !this.attempt) return false;
+    this.state = 'dialling_customer';
+    this.clearDecisionTimer();
+    const now = () => new Date(this.ctx.clock.now());
+    this.ctx.milestone('agent_accepted', { callbackId: this.callback.id, agentId: this.agentId });
+    this.log.info('agent accepted; dialling customer');
+    if (this.whisperPlaybackId) await this.ctx.control.stopPlayback(this.whisperPlaybackId).catch(() => undefined);
+    try {
+      await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'agent_accepted', { agentId: this.agentId, now: now() });
+      // Written before dialling: after a crash this attempt is known to have called the customer.
+      await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_dialled', { agentId: this.agentId, customerChannelId: this.customerChannelId, now: now() });
+    } catch (e) {
+      this.log.error('could not record the dial; not dialling', { error: String(e) });
+      await this.tellAgentAndFinish('failed', PROMPTS.customerFailed, undefined, false);
+      return true;
+    }
+    const outbound = this.queue.outboundCallerId;
+    const endpoint = this.ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(this.callback.customerNumber));
+    try {
+      await this.ctx.control.ring(this.agentChannelId).catch(() => undefined);
+      await this.ctx.control.createChannel({
+        channelId: this.customerChannelId,
+        endpoint,
+        appArgs: ['customer', this.callback.id],
+        originator: this.agentChannelId,
+        // On a created leg only CONNECTEDLINE sets what the customer's phone shows (trace f7).
+        variables: { 'CONNECTEDLINE(num)': outbound.number, 'CONNECTEDLINE(name)': outbound.name, CALLBACK_ID: this.callback.id },
+      });
+      this.customerDialled = true;
+      await this.ctx.control.dial(this.customerChannelId, this.ctx.config.callback.customerRingTimeoutSec);
+      this.ctx.milestone('customer_leg_dialled', { callbackId: this.callback.id, channelId: this.customerChannelId });
+    } catch (e) {
+      this.log.warn('customer leg could not be dialled', { endpoint, error: String(e) });
+      await this.tellAgentAndFinish('failed', PROMPTS.customerFailed, undefined, this.customerDialled);
+    }
+    return true;
+  }
+
+  /** The agent skipped (2, the panel, or no decision): the callback stays at the head for another agent. */
+  async decline(outcome: 'agent_declined' | 'agent_no_decision' = 'agent_declined'): Promise<boolean> {
+    if (this.state !== 'previewing') return false;
+    this.clearDecisionTimer();
+    this.ctx.milestone('agent_declined', { callbackId: this.callback.id, agentId: this.agentId });
+    this.log.info('agent skipped the callback', { outcome });
+    await this.finish(outcome);
+    return true;
+  }
+
+  private async onAgentGone(cause: number | undefined): Promise<void> {
+    if (this.agentGone) return;
+    this.agentGone = true;
+    switch (this.state) {
+      case 'ringing_agent':
+        // Originate timeout gives ChannelDestroyed(19) and no StasisStart (trace d1); busy 17.
+        await this.finish(cause === HANGUP_CAUSE.USER_BUSY ? 'agent_busy' : 'agent_no_answer', cause);
+        return;
+      case 'previewing':
+        await this.finish('agent_hung_up_in_preview', cause);
+        return;
+      case 'dialling_customer':
+        // The agent gave up while the customer's phone rang: stop ringing the customer.
+        await this.finish('agent_abandoned', cause);
+        return;
+      case 'bridged':
+        await this.finish('answered', cause);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- customer side ----------------------------------------------------------------------
+
+  private async onCustomerAnswered(): Promise<void> {
+    if (this.state !== 'dialling_customer' || this.customerAnswered || !this.attempt) return;
+    this.customerAnswered = true;
+    this.ctx.milestone('customer_leg_answered', { callbackId: this.callback.id, channelId: this.customerChannelId });
+    const now = () => new Date(this.ctx.clock.now());
+    await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: now() }).catch((e: unknown) => this.log.warn('history write failed', { error: String(e) }));
+    try {
+      await this.ctx.control.ringStop(this.agentChannelId).catch(() => undefined);
+      await this.ctx.control.createBridge(this.bridgeId, 'mixing', `callback ${this.callback.id}`);
+      await this.ctx.control.addToBridge(this.bridgeId, [this.agentChannelId, this.customerChannelId]);
+    } catch (e) {
+      this.log.warn('could not bridge agent and customer', { error: String(e) });
+      await this.finish('bridge_failed');
+      return;
+    }
+    this.state = 'bridged';
+    this.bridgedAt = this.ctx.clock.now();
+    this.ctx.milestone('bridged', { callbackId: this.callback.id, bridgeId: this.bridgeId });
+    this.log.info('agent and customer bridged');
+    // The callback has happened: completing it now means a crash during the talk never re-dials.
+    try {
+      await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'bridged', { now: now() });
+      this.callback = await this.ctx.store.finishAttempt({
+        attemptId: this.attempt.id,
+        callbackId: this.callback.id,
+        outcome: 'answered',
+        nextStatus: 'completed',
+        countsAsAttempt: true,
+        reason: 'bridged',
+        now: now(),
+      });
+      this.ctx.milestone('callback_completed', { callbackId: this.callback.id });
+    } catch (e) {
+      this.log.error('could not record the completed callback', { error: String(e) });
+    }
+  }
+
+  private async onCustomerGone(cause: number | undefined): Promise<void> {
+    if (this.customerGone) return;
+    this.customerGone = true;
+    if (this.state === 'dialling_customer') {
+      const outcome: AttemptOutcome =
+        cause === HANGUP_CAUSE.USER_BUSY ? 'busy' : cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE ? 'no_answer' : cause === HANGUP_CAUSE.CONGESTION ? 'congestion' : 'failed';
+      const prompt = outcome === 'busy' ? PROMPTS.customerBusy : outcome === 'no_answer' ? PROMPTS.customerNoAnswer : PROMPTS.customerFailed;
+      this.log.info('customer leg failed', { outcome, cause });
+      await this.tellAgentAndFinish(outcome, prompt, cause, true);
+      return;
+    }
+    if (this.state === 'bridged') await this.finish('answered', cause);
+  }
+
+  private async tellAgentAndFinish(outcome: string, prompt: string, cause: number | undefined, dialled: boolean): Promise<void> {
+    if (this.state === 'ended' || this.state === 'telling_agent') return;
+    this.state = 'telling_agent';
+    this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
+    if (!this.agentGone) {
+      await this.ctx.control.ringStop(this.agentChannelId).catch(() => undefined);
+      const id = this.playbacks.nextId('outcome');
+      const finished = this.playbacks.finished(id);
+      const played = await this.ctx.control.play(this.agentChannelId, [prompt], id).then(
+        () => true,
+        () => false,
+      );
+      if (played) await finished;
+    }
+    await this.finish(outcome, cause, dialled);
+  }
+
+  // ---- the end of the attempt ----------------------------------------------------------------
+
+  private async finish(outcome: string, cause?: number, dialledOverride?: boolean): Promise<void> {
+    if (this.state === 'ended') return;
+    const wasBridged = this.state === 'bridged';
+    this.state = 'ended';
+    this.clearDecisionTimer();
+    if (this.leaseTimer) this.ctx.clock.clearTimer(this.leaseTimer);
+    this.playbacks.settleAll();
+    const { control } = this.ctx;
+    if (!this.agentGone) await control.hangup(this.agentChannelId).catch(() => undefined);
+    if (this.customerDialled && !this.customerGone) await control.hangup(this.customerChannelId).catch(() => undefined);
+    await control.destroyBridge(this.bridgeId).catch(() => undefined);
+    // Late events (StasisEnd, ChannelDestroyed) for our legs are expected; unbind after a grace.
+    this.ctx.clock.setTimer(() => {
+      this.ctx.unbind(this.agentChannelId);
+      this.ctx.unbind(this.customerChannelId);
+    }, 5000);
+    const talkedSec = wasBridged ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined;
+    this.ctx.releaseAgent(this.agentId, { talked: wasBridged || this.customerDialled, handleSec: talkedSec });
+    if (outcome === 'answered') {
+      this.log.info('callback call ended', { talkedSec });
+      this.ctx.callbackAttemptEnded(this.callback);
+      return;
+    }
+    if (!this.attempt) {
+      this.ctx.callbackAttemptEnded(this.callback);
+      return;
+    }
+    const agentSide = ['agent_declined', 'agent_no_decision', 'agent_no_answer', 'agent_busy', 'agent_unreachable', 'agent_hung_up_in_preview'].includes(outcome);
+    if (agentSide) this.ctx.declined(this.callback.id, this.agentId);
+    const dialled = dialledOverride ?? this.customerDialled;
+    const now = this.ctx.clock.now();
+    const retryOutcome: AttemptOutcome = agentSide ? (outcome === 'agent_declined' || outcome === 'agent_no_decision' ? 'agent_declined' : 'agent_no_answer') : (outcome as AttemptOutcome);
+    const decision = dialled
+      ? decideRetry({ attemptsMade: this.callback.attempts + 1, maxAttempts: this.callback.maxAttempts, lastAttemptEndedAt: now, minGapMs: this.queue.retryMinGapSec * 1000, now, outcome: retryOutcome === 'answered' ? 'failed' : retryOutcome })
+      : ({ kind: 'retry', notBefore: now } as const);
+    const nextStatus = decision.kind === 'give_up' ? 'failed' : decision.kind === 'done' ? 'completed' : 'pending';
+    try {
+      this.callback = await this.ctx.store.finishAttempt({
+        attemptId: this.attempt.id,
+        callbackId: this.callback.id,
+        outcome,
+        cause: cause ?? null,
+        nextStatus,
+        countsAsAttempt: dialled,
+        notBefore: decision.kind === 'retry' && dialled ? new Date(decision.notBefore) : null,
+        reason: decision.kind === 'give_up' ? `${decision.reason}: last ${outcome}` : null,
+        now: new Date(now),
+      });
+    } catch (e) {
+      // The lease will expire and the callback will be reclaimed: nothing is lost.
+      this.log.error('could not record the attempt outcome; the lease will expire', { error: String(e) });
+    }
+    this.log.info('callback attempt ended', { outcome, cause, nextStatus, attempts: this.callback.attempts });
+    this.ctx.callbackAttemptEnded(this.callback);
+  }
+
+  /** Nothing was claimed or rung: hand the callback back to dispatch as it was. */
+  private abandon(reason: string): void {
+    this.state = 'ended';
+    this.log.info('preview call not started', { reason });
+    this.ctx.releaseAgent(this.agentId, { talked: false });
+    this.ctx.callbackAttemptEnded(reason === 'not_claimable' ? { ...this.callback, status: 'cancelled' } : this.callback);
+  }
+
+  private clearDecisionTimer(): void {
+    if (this.decisionTimer) this.ctx.clock.clearTimer(this.decisionTimer);
+    this.decisionTimer = undefined;
+  }
+}

@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import { AriChannel, AriEvent } from '../ari/ari-events';
+import { isGone } from '../ari/call-control';
+import { QueueConfig } from '../config/config';
+import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
+import { Logger, callLogger } from '../logging/logger';
+import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { PROMPTS } from './prompts';
+
+type State = 'entering' | 'waiting' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'ended';
+
+/**
+ * A live caller in one of our queues, from StasisStart to the end of the call: holding bridge
+ * with music, the callback offer loop, the durable callback request on "1", or the connection to
+ * an agent when the caller's turn comes. Owns the caller's channel and, while connecting, the
+ * agent's channel.
+ */
+export class QueueCallerSession implements ChannelSession {
+  readonly kind = 'queue-caller';
+  private state: State = 'entering';
+  private readonly log: Logger;
+  private readonly item: WorkItem;
+  private readonly holdingBridgeId: string;
+  private readonly offer: OfferState;
+  private readonly policy: OfferPolicy;
+  private offerTimer: TimerHandle | undefined;
+  private offerPlaybackId: string | undefined;
+  private readonly playbacks: PlaybackTracker;
+  private agentLeg: { channelId: string; agentId: string; answered: boolean } | undefined;
+  private mixingBridgeId: string | undefined;
+  private bridgedAt = 0;
+  private convertedToCallback = false;
+  private readonly callerNumber: string;
+
+  constructor(
+    private readonly ctx: CallContext,
+    private readonly channel: AriChannel,
+    private readonly queue: QueueConfig,
+    private readonly routeId: string | undefined,
+    seq: number,
+  ) {
+    const now = ctx.clock.now();
+    this.callerNumber = channel.caller.number;
+    this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: now, seq };
+    this.holdingBridgeId = `hold-${channel.id}`;
+    this.offer = { enteredAt: now, offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
+    this.policy = {
+      initialDelayMs: queue.offer.initialDelaySec * 1000,
+      intervalMs: queue.offer.intervalSec * 1000,
+      thresholdPosition: queue.offer.thresholdPosition,
+    };
+    this.playbacks = new PlaybackTracker(channel.id);
+    this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, queueId: queue.id, callerNumber: channel.caller.number });
+  }
+
+  get itemId(): string {
+    return this.item.id;
+  }
+
+  async start(): Promise<void> {
+    const { control } = this.ctx;
+    this.ctx.bind(this.channel.id, this);
+    try {
+      await control.answer(this.channel.id);
+      await control.createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`);
+      await control.addToBridge(this.holdingBridgeId, [this.channel.id]);
+      await control.startBridgeMoh(this.holdingBridgeId);
+    } catch (e) {
+      this.log.warn('could not put the caller on hold', { error: String(e) });
+      await this.end(isGone(e) ? 'caller_gone' : 'setup_failed');
+      return;
+    }
+    if (this.state !== 'entering') return; // hung up meanwhile
+    this.state = 'waiting';
+    this.ctx.enqueue(this.item);
+    this.ctx.milestone('caller_entered', { channelId: this.channel.id, queueId: this.queue.id, position: this.ctx.position(this.item) });
+    this.log.info('caller queued', { position: this.ctx.position(this.item), routeId: this.routeId });
+    this.scheduleOffer();
+    this.ctx.dispatchSoon();
+  }
+
+  onEvent(event: AriEvent): void {
+    this.playbacks.onEvent(event);
+    const mine = 'channel' in event && event.channel.id === this.channel.id;
+    switch (event.type) {
+      case 'ChannelDtmfReceived':
+        if (mine) void this.onDtmf(event.digit);
+        else if (this.agentLeg && event.channel.id === this.agentLeg.channelId) this.log.debug('agent digit ignored', { digit: event.digit });
+        return;
+      case 'PlaybackFinished':
+        if (event.playback.id === this.offerPlaybackId) {
+          this.offerPlaybackId = undefined;
+          if (this.state === 'waiting') this.scheduleOffer();
+        }
+        return;
+      case 'ChannelHangupRequest':
+      case 'StasisEnd':
+        if (mine) {
+          void this.end('caller_hung_up');
+          return;
+        }
+        if (this.agentLeg && event.channel.id === this.agentLeg.channelId) void this.onAgentLegGone(undefined);
+        return;
+      case 'ChannelDestroyed':
+        if (this.agentLeg && event.channel.id === this.agentLeg.channelId) void this.onAgentLegGone(event.cause);
+        return;
+      case 'StasisStart':
+        if (this.agentLeg && event.channel.id === this.agentLeg.channelId) void this.onAgentAnswered();
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- the offer loop -------------------------------------------------------------------
+
+  /** A number we can call back; a withheld caller id cannot be offered a callback here. */
+  private get canOfferCallback(): boolean {
+    return !isWithheld(this.callerNumber) && /^\+?[0-9]{3,20}$/.test(this.callerNumber);
+  }
+
+  private scheduleOffer(): void {
+    if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    this.offerTimer = undefined;
+    if (this.state !== 'waiting' || !this.canOfferCallback || this.offerPlaybackId) return;
+    const position = this.ctx.position(this.item) ?? 1;
+    const now = this.ctx.clock.now();
+    const decision = decideOffer(this.policy, this.offer, { now, position, overflowing: this.ctx.isOverflowing(this.item, this.routeId) });
+    switch (decision.kind) {
+      case 'offer_now':
+        void this.playOffer();
+        return;
+      case 'wait':
+        this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), decision.untilMs - now);
+        return;
+      case 'idle':
+        // Not overflowing now: look again shortly (queues change with every arrival).
+        this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), Math.min(this.policy.intervalMs, 5000));
+        return;
+      case 'stop':
+        this.log.info('callback offers stopped', { reason: decision.reason, position });
+        return;
+    }
+  }
+
+  private async playOffer(): Promise<void> {
+    const id = this.playbacks.nextId('offer');
+    this.offerPlaybackId = id;
+    this.offer.offersMade += 1;
+    this.offer.lastOfferAt = this.ctx.clock.now();
+    try {
+      await this.ctx.control.play(this.channel.id, [PROMPTS.offer], id);
+      this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, position: this.ctx.position(this.item) });
+      this.log.info('callback offered', { offer: this.offer.offersMade });
+    } catch (e) {
+      this.offerPlaybackId = undefined;
+      if (!isGone(e)) this.log.warn('offer playback failed', { error: String(e) });
+      this.scheduleOffer();
+    }
+  }
+
+  private async stopOfferPrompt(): Promise<void> {
+    const id = this.offerPlaybackId;
+    if (!id) return;
+    this.offerPlaybackId = undefined;
+    await this.ctx.control.stopPlayback(id).catch(() => undefined); // already finished is fine
+  }
+
+  private async onDtmf(digit: string): Promise<void> {
+    if (this.state !== 'waiting') return;
+    // A digit during the prompt interrupts it, whatever the digit.
+    const interrupted = this.offerPlaybackId !== undefined;
+    if (interpretOfferDigit(digit) !== 'accept' || this.offer.offersMade === 0 || !this.canOfferCallback) {
+      if (interrupted) await this.stopOfferPrompt();
+      this.log.debug('digit ignored', { digit });
+      if (interrupted) this.scheduleOffer();
+      return;
+    }
+    await this.acceptCallback(interrupted);
+  }
+
+  // ---- "press 1": the durable callback request ----------------------------------------
+
+  private async acceptCallback(promptPlaying: boolean): Promise<void> {
+    this.state = 'storing';
+    this.offer.accepted = true;
+    if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    this.offerTimer = undefined;
+    if (promptPlaying) await this.stopOfferPrompt();
+    const id = randomUUID();
+    this.log.info('callback requested; storing', { callbackId: id });
+    let result: Awaited<ReturnType<CallContext['store']['requestCallback']>>;
+    try {
+      result = await this.ctx.store.requestCallback({
+        id,
+        queueId: this.queue.id,
+        routeId: this.routeId ?? null,
+        customerNumber: this.callerNumber,
+        customerName: this.channel.caller.name || null,
+        language: this.channel.language ?? 'en',
+        priority: this.item.priority,
+        arrivedAt: new Date(this.item.arrivedAt),
+        maxAttempts: this.queue.maxAttempts,
+        sourceChannelId: this.channel.id,
+      });
+    } catch (e) {
+      // Never a false confirmation: the caller is told and keeps waiting at the same place.
+      this.log.error('callback could not be stored; caller stays queued', { error: e instanceof Error ? e.message : String(e) });
+      if (this.state !== 'storing') return; // hung up meanwhile: nothing was promised
+      this.state = 'waiting';
+      this.offer.accepted = false;
+      await this.playAndWait([PROMPTS.storeFailed], 'store-failed');
+      this.scheduleOffer();
+      return;
+    }
+    if (result.kind === 'duplicate') {
+      this.log.info('callback already booked for this number', { existing: result.existing.id });
+      this.ctx.dequeue(this.item.id);
+      this.convertedToCallback = true; // the earlier request keeps its place; this item goes
+      if (this.state === 'storing') {
+        this.state = 'confirming';
+        await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+        await this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        await this.hangupCaller();
+      }
+      return;
+    }
+    const stored = result.callback;
+    this.convertedToCallback = true;
+    this.ctx.convertToCallback(this.item, stored);
+    this.ctx.milestone('callback_stored', { channelId: this.channel.id, callbackId: stored.id, position: this.ctx.position({ ...this.item, id: stored.id, kind: 'callback' }) });
+    this.log.info('callback stored', { callbackId: stored.id });
+    if (this.state !== 'storing') return; // the caller hung up while we stored: the request stands
+    this.state = 'confirming';
+    await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+    this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
+    await this.playAndWait([PROMPTS.confirm, `digits:${digitsForSpeech(this.callerNumber)}`, PROMPTS.confirmGoodbye], 'confirm');
+    await this.hangupCaller();
+  }
+
+  private async playAndWait(media: string[], label: string): Promise<void> {
+    const id = this.playbacks.nextId(label);
+    const finished = this.playbacks.finished(id);
+    try {
+      await this.ctx.control.play(this.channel.id, media, id);
+    } catch (e) {
+      if (!isGone(e)) this.log.warn('playback failed', { label, error: String(e) });
+      return;
+    }
+    await finished;
+  }
+
+  private async hangupCaller(): Promise<void> {
+    if (this.state === 'ended') return;
+    await this.ctx.control.hangup(this.channel.id, 'normal').catch(() => undefined);
+    // StasisEnd follows and ends the session; end() is idempotent.
+  }
+
+  // ---- connecting a live caller to an agent ---------------------------------------------
+
+  /** Called by dispatch: this caller is at the head and `agentId` is free. */
+  async connectToAgent(agentId: string): Promise<void> {
+    const agent = this.ctx.agent(agentId);
+    if (this.state !== 'waiting' || !agent) {
+      this.ctx.releaseFromService(this.item.id);
+      if (agent) this.ctx.releaseAgent(agentId, { talked: false });
+      return;
+    }
+    this.state = 'connecting';
+    const agentChannelId = `agent-${randomUUID()}`;
+    this.agentLeg = { channelId: agentChannelId, agentId, answered: false };
+    this.ctx.bind(agentChannelId, this);
+    const name = (this.channel.caller.name || this.callerNumber || 'Caller').replace(/["<>]/g, '');
+    this.log.info('ringing agent for live caller', { agentId, agentChannelId });
+    try {
+      await this.ctx.control.originate({
+        channelId: agentChannelId,
+        endpoint: agent.endpoint,
+        appArgs: ['agent-live', this.channel.id],
+        callerId: this.canOfferCallback ? `"${name}" <${this.callerNumber}>` : undefined,
+        timeoutSec: this.ctx.config.callback.agentRingTimeoutSec,
+      });
+    } catch (e) {
+      this.log.warn('agent could not be rung', { agentId, error: String(e) });
+      await this.onAgentLegGone(undefined);
+    }
+  }
+
+  private async onAgentAnswered(): Promise<void> {
+    const leg = this.agentLeg;
+    if (!leg || leg.answered) return;
+    leg.answered = true;
+    if (this.state !== 'connecting') {
+      // The caller left (or took a callback) while the agent's phone rang.
+      await this.ctx.control.hangup(leg.channelId).catch(() => undefined);
+      return;
+    }
+    this.state = 'bridged';
+    if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    this.offer.ended = true;
+    await this.stopOfferPrompt();
+    this.ctx.dequeue(this.item.id);
+    this.mixingBridgeId = `call-${this.channel.id}`;
+    try {
+      await this.ctx.control.destroyBridge(this.holdingBridgeId);
+      await this.ctx.control.createBridge(this.mixingBridgeId, 'mixing', `queue ${this.queue.id} call`);
+      await this.ctx.control.addToBridge(this.mixingBridgeId, [this.channel.id, leg.channelId]);
+      this.bridgedAt = this.ctx.clock.now();
+      this.ctx.milestone('caller_connected', { channelId: this.channel.id, agentId: leg.agentId });
+      this.log.info('caller connected to agent', { agentId: leg.agentId, waitedSec: Math.round((this.bridgedAt - this.item.arrivedAt) / 1000) });
+    } catch (e) {
+      this.log.warn('could not bridge caller and agent', { error: String(e) });
+      await this.end('bridge_failed');
+    }
+  }
+
+  private async onAgentLegGone(cause: number | undefined): Promise<void> {
+    const leg = this.agentLeg;
+    if (!leg) return;
+    this.agentLeg = undefined;
+    this.ctx.unbind(leg.channelId);
+    if (this.state === 'connecting') {
+      // Rang out, busy or unreachable: the caller keeps the place and another agent is tried.
+      this.log.info('agent did not take the live call', { agentId: leg.agentId, cause });
+      this.ctx.declined(this.item.id, leg.agentId);
+      this.ctx.releaseAgent(leg.agentId, { talked: false });
+      this.ctx.releaseFromService(this.item.id);
+      this.state = 'waiting';
+      this.scheduleOffer();
+      this.ctx.dispatchSoon();
+      return;
+    }
+    if (this.state === 'bridged') {
+      this.ctx.releaseAgent(leg.agentId, { talked: true, handleSec: (this.ctx.clock.now() - this.bridgedAt) / 1000 });
+      await this.end('agent_hung_up');
+      return;
+    }
+    this.ctx.releaseAgent(leg.agentId, { talked: false });
+  }
+
+  // ---- the end ----------------------------------------------------------------------------
+
+  async end(reason: string): Promise<void> {
+    if (this.state === 'ended') return;
+    const previous = this.state;
+    this.state = 'ended';
+    this.offer.ended = true;
+    if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    this.offerTimer = undefined;
+    this.playbacks.settleAll();
+    if (!this.convertedToCallback) this.ctx.dequeue(this.item.id);
+    this.ctx.releaseFromService(this.item.id);
+    this.ctx.unbind(this.channel.id);
+    this.log.info('caller session ended', { reason, state: previous });
+    if (reason === 'caller_hung_up') this.ctx.milestone('caller_hung_up', { channelId: this.channel.id, convertedToCallback: this.convertedToCallback });
+    const { control } = this.ctx;
+    if (reason !== 'caller_hung_up' && reason !== 'caller_gone') await control.hangup(this.channel.id).catch(() => undefined);
+    const leg = this.agentLeg;
+    if (leg) {
+      this.agentLeg = undefined;
+      this.ctx.unbind(leg.channelId);
+      await control.hangup(leg.channelId).catch(() => undefined);
+      const talked = previous === 'bridged';
+      this.ctx.releaseAgent(leg.agentId, { talked, handleSec: talked ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined });
+    }
+    await control.destroyBridge(this.holdingBridgeId).catch(() => undefined);
+    if (this.mixingBridgeId) await control.destroyBridge(this.mixingBridgeId).catch(() => undefined);
+    this.ctx.dispatchSoon();
+  }
+}

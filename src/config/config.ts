@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one place that reads configuration: a JSON file (DIRECT_CALLBACK_CONFIG or --config) overlaid
+ * by environment variables. Invalid configuration stops start-up with a message that names the
+ * field, so an administrator never runs with a half-understood setup.
+ * Secrets (ARI password) come only from the environment or a file named by the environment.
+ */
+
+const overflowRule = z
+  .object({
+    /** Overflow when this many calls (this one included) are waiting. null disables the condition. */
+    maxWaiting: z.number().int().positive().nullable().optional(),
+    /** Overflow when the estimated wait is at least this many seconds. null disables the condition. */
+    maxEstimatedWaitSec: z.number().nonnegative().nullable().optional(),
+  })
+  .strict();
+
+const callerId = z.object({ name: z.string().max(80), number: z.string().regex(/^\+?[0-9]{1,20}$/, 'digits, optionally after +') }).strict();
+
+const queueSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only'),
+    name: z.string().min(1).optional(),
+    priority: z.number().int().default(0),
+    overflow: overflowRule.default({}),
+    offer: z
+      .object({
+        initialDelaySec: z.number().nonnegative().default(30),
+        intervalSec: z.number().positive().default(30),
+        /** At or ahead of this position the offer stops (0 = no threshold). */
+        thresholdPosition: z.number().int().nonnegative().default(1),
+      })
+      .strict()
+      .default({ initialDelaySec: 30, intervalSec: 30, thresholdPosition: 1 }),
+    /** What the customer's phone shows when called back. */
+    outboundCallerId: callerId.default({ name: 'Callback', number: '5550100' }),
+    /** Sound (without `sound:`) naming the queue in the agent's whisper. */
+    announcement: z.string().optional(),
+    maxAttempts: z.number().int().positive().default(3),
+    retryMinGapSec: z.number().nonnegative().default(600),
+    /** Seconds an agent gets between two plugin calls. */
+    wrapUpSec: z.number().nonnegative().default(5),
+    /** Average handle time assumed until enough calls were measured. */
+    coldStartHandleSec: z.number().positive().default(180),
+  })
+  .strict();
+
+const agentSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only'),
+    name: z.string().min(1),
+    endpoint: z.string().regex(/^[A-Za-z0-9]+\/[^\s]+$/, 'like PJSIP/1001'),
+    queues: z.array(z.object({ id: z.string(), priority: z.number().int().default(0) }).strict()).default([]),
+    personalNumber: z.string().regex(/^\+?[0-9]{1,20}$/).optional(),
+    loggedIn: z.boolean().default(true),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    ari: z
+      .object({
+        url: z.string().url().default('http://127.0.0.1:8088'),
+        user: z.string().min(1).default('direct-callback'),
+        app: z.string().regex(/^[A-Za-z0-9_-]+$/).default('direct-callback'),
+      })
+      .strict()
+      .default({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback' }),
+    databaseUrl: z.string().optional(),
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    instanceId: z.string().optional(),
+    callback: z
+      .object({
+        /** Dial string for the customer leg; {number} is replaced with the stored number. */
+        dialTemplate: z.string().includes('{number}').default('PJSIP/{number}@trunk'),
+        agentCallerIdPrefix: z.string().max(10).default('CB'),
+        agentRingTimeoutSec: z.number().int().positive().max(600).default(20),
+        customerRingTimeoutSec: z.number().int().positive().max(600).default(30),
+        /** An agent who skipped or missed a callback is not offered it again within this window. */
+        declineWindowSec: z.number().nonnegative().default(300),
+        /** A claim on a callback expires after this long if its owner vanished (crash). */
+        leaseSec: z.number().positive().default(120),
+        /** An agent who neither accepts nor skips within this time skips. */
+        previewDecisionSec: z.number().positive().default(30),
+      })
+      .strict()
+      .default({ dialTemplate: 'PJSIP/{number}@trunk', agentCallerIdPrefix: 'CB', agentRingTimeoutSec: 20, customerRingTimeoutSec: 30, declineWindowSec: 300, leaseSec: 120, previewDecisionSec: 30 }),
+    queues: z.array(queueSchema).default([]),
+    /** Route overrides named in the Stasis arguments (`route=vip`). */
+    routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),
+    agents: z.array(agentSchema).default([]),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof fileSchema>;
+export type QueueConfig = z.infer<typeof queueSchema>;
+export type AgentConfig = z.infer<typeof agentSchema>;
+export type OverflowRuleConfig = z.infer<typeof overflowRule>;
+
+export interface AppConfig extends FileConfig {
+  ari: FileConfig['ari'] & { password: string };
+  databaseUrl: string | undefined;
+  instanceId: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Parse and check a configuration object; throws ConfigError naming the bad field(s). */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfig {
+  const parsed = fileSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error)}`);
+  const file = parsed.data;
+  const ari = { ...file.ari };
+  if (env.ARI_URL) ari.url = env.ARI_URL;
+  if (env.ARI_USER) ari.user = env.ARI_USER;
+  if (env.ARI_APP) ari.app = env.ARI_APP;
+  let password = env.ARI_PASSWORD;
+  if (!password && env.ARI_PASSWORD_FILE) {
+    try {
+      password = fs.readFileSync(env.ARI_PASSWORD_FILE, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError(`ARI_PASSWORD_FILE: cannot read ${env.ARI_PASSWORD_FILE}: ${(e as Error).message}`);
+    }
+  }
+  if (!password) throw new ConfigError('ari.password: set ARI_PASSWORD or ARI_PASSWORD_FILE (never in the config file)');
+
+  const queueIds = new Set<string>();
+  for (const [i, q] of file.queues.entries()) {
+    if (queueIds.has(q.id)) throw new ConfigError(`invalid configuration: queues[${i}].id: duplicate queue id '${q.id}'`);
+    queueIds.add(q.id);
+  }
+  const agentIds = new Set<string>();
+  for (const [i, a] of file.agents.entries()) {
+    if (agentIds.has(a.id)) throw new ConfigError(`invalid configuration: agents[${i}].id: duplicate agent id '${a.id}'`);
+    agentIds.add(a.id);
+    for (const [j, q] of a.queues.entries()) {
+      if (!queueIds.has(q.id)) throw new ConfigError(`invalid configuration: agents[${i}].queues[${j}].id: unknown queue '${q.id}'`);
+    }
+  }
+  return {
+    ...file,
+    ari: { ...ari, password },
+    logLevel: (env.LOG_LEVEL as FileConfig['logLevel'] | undefined) ?? file.logLevel,
+    databaseUrl: env.DATABASE_URL ?? file.databaseUrl,
+    instanceId: env.INSTANCE_ID ?? file.instanceId ?? `${process.pid}`,
+  };
+}
+
+/** Load the file named by `path` (JSON) and the environment. */
+export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  let raw: unknown = {};
+  if (path) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`config file ${path}: ${(e as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new ConfigError(`config file ${path}: not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  return parseConfig(raw, env);
+}

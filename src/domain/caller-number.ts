@@ -1,0 +1,33 @@
+/**
+ * Caller numbers as they arrive in CallerID: formatting varies, and "withheld" has many
+ * spellings depending on trunk and provider.
+ */
+
+/** Digits only, for `digits:` playback ('+1 (555) 123-4567' -> '15551234567'). */
+export function digitsForSpeech(number: string): string {
+  return number.replace(/[^0-9]/g, '');
+}
+
+const WITHHELD_WORDS = new Set(['anonymous', 'unknown', 'restricted', 'withheld', 'private', 'unavailable']);
+
+/**
+ * True when there is no number we could call back. Besides the usual words, anything that is
+ * not a plain dialable number (optional leading '+', digits, common separators) counts as
+ * withheld: offering a callback to garbage would only produce a failed dial later.
+ */
+export function isWithheld(callerIdNumber: string | undefined | null): boolean {
+  if (callerIdNumber === undefined || callerIdNumber === null) return true;
+  const trimmed = callerIdNumber.trim();
+  if (trimmed === '') return true;
+  if (WITHHELD_WORDS.has(trimmed.toLowerCase())) return true;
+  return !/^\+?[0-9 ().-]+$/.test(trimmed) || digitsForSpeech(trimmed) === '';
+}
+
+/** Caller-ID name shown to the agent, e.g. 'CB 5551234'; no stray space when the prefix is empty. */
+export function displayNameForAgent(prefix: string, number: string): string {
+  const p = prefix.trim();
+  const n = number.trim();
+  if (p === '') return n;
+  if (n === '') return p;
+  return `${p} ${n}`;
+}

@@ -1,0 +1,382 @@
+import { EventEmitter } from 'node:events';
+import { AppConfig, QueueConfig } from '../config/config';
+import { AriEvent, StasisStartEvent, channelIdOf } from '../ari/ari-events';
+import { CallControl } from '../ari/call-control';
+import {
+  AgentDecline,
+  AgentState,
+  Clock,
+  createSeqCounter,
+  estimateWaitSec,
+  evaluateOverflow,
+  HandleTimeAverage,
+  isAgentAvailable,
+  PendingCallback,
+  planAssignments,
+  QueueOrder,
+  resolveOverflowRule,
+  TimerHandle,
+  WorkItem,
+} from '../domain';
+import { Logger } from '../logging/logger';
+import { CallbackStore, StoredCallback } from '../store/callback-store';
+import { CallContext, CallMilestone, ChannelSession } from '../calls/call-context';
+import { QueueCallerSession } from '../calls/queue-caller-session';
+import { PreviewCallSession } from '../calls/preview-call-session';
+import { AgentDirectory } from './agent-directory';
+
+interface QueueRuntime {
+  config: QueueConfig;
+  order: QueueOrder;
+  handleTime: HandleTimeAverage;
+}
+
+interface CallbackEntry {
+  stored: StoredCallback;
+  pending: PendingCallback;
+}
+
+export interface CallbackAppEvents {
+  milestone: [CallMilestone, Record<string, unknown>];
+}
+
+export interface CallbackAppDeps {
+  config: AppConfig;
+  control: CallControl;
+  store: CallbackStore;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * The application: where calls enter (StasisStart is routed here), the queues it keeps, the
+ * agents, and dispatch. Each call's state lives in its session object; this class only routes
+ * events to sessions and decides who is served next.
+ */
+export class CallbackApp extends EventEmitter<CallbackAppEvents> implements CallContext {
+  readonly config: AppConfig;
+  readonly control: CallControl;
+  readonly store: CallbackStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly agents: AgentDirectory;
+  private readonly queues = new Map<string, QueueRuntime>();
+  /** channel id -> the session that owns it: the one routing table for ARI events. */
+  private readonly sessions = new Map<string, ChannelSession>();
+  private readonly callers = new Map<string, QueueCallerSession>();
+  private readonly callbacks = new Map<string, CallbackEntry>();
+  private readonly previews = new Map<string, PreviewCallSession>();
+  private readonly callerDeclines = new Map<string, AgentDecline[]>();
+  private readonly itemsInService = new Set<string>();
+  private readonly nextSeq = createSeqCounter();
+  private dispatchQueued = false;
+  private tickTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(deps: CallbackAppDeps) {
+    super();
+    this.config = deps.config;
+    this.control = deps.control;
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.agents = new AgentDirectory(deps.config.agents, deps.clock.now());
+    for (const q of deps.config.queues) {
+      this.queues.set(q.id, { config: q, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: q.coldStartHandleSec }) });
+    }
+  }
+
+  /** Rebuilds the queues from stored callbacks and starts the dispatch tick. */
+  async start(): Promise<void> {
+    const open = await this.store.listOpen();
+    for (const cb of open) this.addCallback(cb, this.nextSeq());
+    this.logger.info('callback app started', { queues: [...this.queues.keys()], agents: this.agents.all().length, openCallbacks: open.length });
+    this.tick();
+  }
+
+  /** Called on every ARI (re)connection: subscribe to agents' phones and read their states. */
+  async onAriConnected(): Promise<void> {
+    const devices = this.agents.deviceNames();
+    try {
+      await this.control.subscribe(devices.map((d) => `deviceState:${d}`));
+    } catch (e) {
+      this.logger.warn('device state subscription failed', { error: String(e) });
+    }
+    await Promise.all(
+      devices.map(async (d) => {
+        try {
+          this.agents.setDeviceState(d, await this.control.getDeviceState(d), this.clock.now());
+        } catch (e) {
+          this.logger.warn('device state unknown', { device: d, error: String(e) });
+        }
+      }),
+    );
+    this.dispatchSoon();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer) this.clock.clearTimer(this.tickTimer);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    // Retry spacing, decline windows and wrap-up all expire with time: look again every second.
+    this.dispatchSoon();
+    this.tickTimer = this.clock.setTimer(() => this.tick(), 1000);
+  }
+
+  // ---- where a call enters --------------------------------------------------------------
+
+  handleEvent(event: AriEvent): void {
+    if (event.type === 'DeviceStateChanged') {
+      if (this.agents.setDeviceState(event.device_state.name, event.device_state.state, this.clock.now())) this.dispatchSoon();
+      return;
+    }
+    const channelId = channelIdOf(event);
+    if (channelId === undefined) return;
+    const session = this.sessions.get(channelId);
+    if (session) {
+      try {
+        session.onEvent(event);
+      } catch (e) {
+        this.logger.error('session failed to handle event', { type: event.type, channelId, error: e instanceof Error ? e.stack : String(e) });
+      }
+      return;
+    }
+    if (event.type === 'StasisStart') void this.onStasisStart(event);
+  }
+
+  private async onStasisStart(event: StasisStartEvent): Promise<void> {
+    const [kind, target, ...options] = event.args;
+    const channel = event.channel;
+    if (kind === 'queue') {
+      const queue = target ? this.queues.get(target) : undefined;
+      if (!queue) {
+        this.logger.error('call for an unknown queue; check extensions.conf', { channelId: channel.id, args: event.args });
+        await this.control.hangup(channel.id).catch(() => undefined);
+        return;
+      }
+      const routeId = options.map((o) => /^route=(.+)$/.exec(o)?.[1]).find((r) => r !== undefined);
+      if (routeId !== undefined && !(routeId in this.config.routes)) this.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
+      const session = new QueueCallerSession(this, channel, queue.config, routeId, this.nextSeq());
+      this.callers.set(session.itemId, session);
+      await session.start();
+      return;
+    }
+    this.logger.warn('unexpected Stasis arguments; hanging up', { channelId: channel.id, args: event.args });
+    await this.control.hangup(channel.id).catch(() => undefined);
+  }
+
+  // ---- CallContext --------------------------------------------------------------------------
+
+  queueConfig(queueId: string): QueueConfig | undefined {
+    return this.queues.get(queueId)?.config;
+  }
+
+  bind(channelId: string, session: ChannelSession): void {
+    this.sessions.set(channelId, session);
+  }
+
+  unbind(channelId: string): void {
+    this.sessions.delete(channelId);
+  }
+
+  enqueue(item: WorkItem): void {
+    this.queues.get(item.queueId)?.order.add(item);
+  }
+
+  dequeue(itemId: string): void {
+    for (const q of this.queues.values()) if (q.order.remove(itemId)) break;
+    this.callers.delete(itemId);
+    this.callerDeclines.delete(itemId);
+  }
+
+  position(item: WorkItem): number | undefined {
+    return this.queues.get(item.queueId)?.order.position(item.id);
+  }
+
+  estimatedWaitSec(queueId: string, position: number): number {
+    const q = this.queues.get(queueId);
+    if (!q) return 0;
+    const now = this.clock.now();
+    const members = this.agents.all().filter((a) => a.queues.some((m) => m.queueId === queueId));
+    return estimateWaitSec({
+      position,
+      averageHandleSec: q.handleTime.averageSec(),
+      availableAgents: members.filter((a) => isAgentAvailable(a, now)).length,
+      staffedAgents: members.filter((a) => a.loggedIn && !a.paused).length,
+    });
+  }
+
+  isOverflowing(item: WorkItem, routeId: string | undefined): boolean {
+    const q = this.queues.get(item.queueId);
+    if (!q) return false;
+    const queueRule = { maxWaiting: q.config.overflow.maxWaiting ?? undefined, maxEstimatedWaitSec: q.config.overflow.maxEstimatedWaitSec ?? undefined };
+    const rule = resolveOverflowRule(queueRule, routeId !== undefined ? this.config.routes[routeId]?.overflow : undefined);
+    const position = q.order.position(item.id) ?? q.order.size + 1;
+    return evaluateOverflow(rule, { waitingCount: q.order.size, estimatedWaitSec: this.estimatedWaitSec(item.queueId, position) }).overflowing;
+  }
+
+  convertToCallback(callerItem: WorkItem, stored: StoredCallback): void {
+    const q = this.queues.get(callerItem.queueId);
+    q?.order.remove(callerItem.id);
+    this.callers.delete(callerItem.id);
+    this.itemsInService.delete(callerItem.id);
+    // Same priority, arrival and sequence: the callback takes exactly the caller's place.
+    this.addCallback(stored, callerItem.seq);
+    this.dispatchSoon();
+  }
+
+  private addCallback(stored: StoredCallback, seq: number): void {
+    const q = this.queues.get(stored.queueId);
+    if (!q) {
+      this.logger.warn('stored callback for a queue no longer configured; left pending', { callbackId: stored.id, queueId: stored.queueId });
+      return;
+    }
+    if (this.callbacks.has(stored.id)) return;
+    q.order.add({ id: stored.id, queueId: stored.queueId, kind: 'callback', priority: stored.priority, arrivedAt: stored.arrivedAt.getTime(), seq });
+    this.callbacks.set(stored.id, {
+      stored,
+      pending: {
+        itemId: stored.id,
+        queueId: stored.queueId,
+        ownerAgentId: stored.ownerAgentId ?? undefined,
+        declinedBy: [],
+        inFlight: false,
+        // In progress elsewhere (another instance, or a crashed one whose lease still runs).
+        notBefore: stored.status === 'in_progress' ? (stored.claimExpiresAt?.getTime() ?? this.clock.now()) : stored.notBefore?.getTime(),
+      },
+    });
+  }
+
+  releaseFromService(itemId: string): void {
+    this.itemsInService.delete(itemId);
+  }
+
+  declined(itemId: string, agentId: string): void {
+    const until = this.clock.now() + this.config.callback.declineWindowSec * 1000;
+    const cb = this.callbacks.get(itemId);
+    if (cb) {
+      cb.pending.declinedBy = [...cb.pending.declinedBy.filter((d) => d.agentId !== agentId), { agentId, until }];
+      return;
+    }
+    const list = this.callerDeclines.get(itemId) ?? [];
+    this.callerDeclines.set(itemId, [...list.filter((d) => d.agentId !== agentId), { agentId, until }]);
+  }
+
+  agent(agentId: string): AgentState | undefined {
+    return this.agents.get(agentId);
+  }
+
+  releaseAgent(agentId: string, opts: { talked: boolean; handleSec?: number }): void {
+    const agent = this.agents.get(agentId);
+    if (!agent) return;
+    const queue = agent.queues[0] ? this.queues.get(agent.queues[0].queueId) : undefined;
+    if (opts.handleSec !== undefined) {
+      for (const m of agent.queues) this.queues.get(m.queueId)?.handleTime.record(opts.handleSec);
+    }
+    this.agents.release(agentId, this.clock.now(), (queue?.config.wrapUpSec ?? 0) * 1000, opts.talked);
+    this.dispatchSoon();
+  }
+
+  callbackAttemptEnded(stored: StoredCallback): void {
+    const entry = this.callbacks.get(stored.id);
+    this.previews.delete(stored.id);
+    if (!entry) return;
+    entry.pending.inFlight = false;
+    if (stored.status === 'pending') {
+      entry.stored = stored;
+      entry.pending.notBefore = stored.notBefore?.getTime();
+    } else if (stored.status === 'cancelled') {
+      // Could not be claimed: someone else holds it, or it is no longer open. Ask the store.
+      void this.refreshCallback(stored.id);
+    } else {
+      this.queues.get(stored.queueId)?.order.remove(stored.id);
+      this.callbacks.delete(stored.id);
+    }
+    this.dispatchSoon();
+  }
+
+  private async refreshCallback(id: string): Promise<void> {
+    const entry = this.callbacks.get(id);
+    if (!entry) return;
+    const fresh = await this.store.get(id).catch(() => undefined);
+    if (fresh && (fresh.status === 'pending' || fresh.status === 'in_progress')) {
+      entry.stored = fresh;
+      entry.pending.notBefore = fresh.status === 'in_progress' ? (fresh.claimExpiresAt?.getTime() ?? this.clock.now() + 5000) : this.clock.now() + 1000;
+      return;
+    }
+    this.queues.get(entry.stored.queueId)?.order.remove(id);
+    this.callbacks.delete(id);
+  }
+
+  milestone(name: CallMilestone, data: Record<string, unknown>): void {
+    this.emit('milestone', name, data);
+  }
+
+  // ---- dispatch -----------------------------------------------------------------------------
+
+  dispatchSoon(): void {
+    if (this.dispatchQueued || this.stopped) return;
+    this.dispatchQueued = true;
+    setImmediate(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    const pendingView = new Map<string, PendingCallback>();
+    for (const [id, e] of this.callbacks) pendingView.set(id, e.pending);
+    const reserved = new Set(this.agents.all().filter((a) => a.onPluginCall).map((a) => a.id));
+    const assignments = planAssignments({
+      now: this.clock.now(),
+      queues: [...this.queues.values()].map((q) => ({ queueId: q.config.id, order: q.order })),
+      callbacks: pendingView,
+      agents: this.agents.all(),
+      agentsReserved: reserved,
+      itemsInService: this.itemsInService,
+      callerDeclines: this.callerDeclines,
+    });
+    for (const a of assignments) {
+      this.agents.reserve(a.agentId);
+      if (a.kind === 'caller') {
+        const session = this.callers.get(a.itemId);
+        if (!session) {
+          this.agents.release(a.agentId, this.clock.now(), 0, false);
+          continue;
+        }
+        this.itemsInService.add(a.itemId);
+        void session.connectToAgent(a.agentId);
+      } else {
+        const entry = this.callbacks.get(a.itemId);
+        const queue = this.queues.get(a.queueId);
+        if (!entry || !queue) {
+          this.agents.release(a.agentId, this.clock.now(), 0, false);
+          continue;
+        }
+        entry.pending.inFlight = true;
+        const preview = new PreviewCallSession(this, entry.stored, queue.config, a.agentId);
+        this.previews.set(entry.stored.id, preview);
+        void preview.start();
+      }
+    }
+  }
+
+  // ---- views for surfaces and tests ------------------------------------------------------------
+
+  queueSnapshot(queueId: string): { waiting: number; callers: number; callbacks: number; items: readonly WorkItem[] } | undefined {
+    const q = this.queues.get(queueId);
+    if (!q) return undefined;
+    return { waiting: q.order.size, callers: q.order.count('caller'), callbacks: q.order.count('callback'), items: q.order.items() };
+  }
+
+  previewFor(callbackId: string): PreviewCallSession | undefined {
+    return this.previews.get(callbackId);
+  }
+
+  get liveSessions(): number {
+    return new Set(this.sessions.values()).size;
+  }
+}

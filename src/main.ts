@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from './config/config';
+import { createLogger } from './logging/logger';
+import { startPlugin } from './plugin';
+
+/** `npm start`: run the plugin against a real Asterisk (see README "Connect a real Asterisk"). */
+async function main(): Promise<void> {
+  const argIndex = process.argv.indexOf('--config');
+  const configPath = argIndex >= 0 ? process.argv[argIndex + 1] : process.env.DIRECT_CALLBACK_CONFIG;
+  let config;
+  try {
+    config = loadConfig(configPath);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`direct-callback: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const plugin = await startPlugin(config, logger);
+  const shutdown = (signal: string) => {
+    logger.info('shutting down', { signal });
+    void plugin.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main().catch((e: unknown) => {
+  process.stderr.write(`direct-callback: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,412 @@
+import { Knex } from 'knex';
+
+/**
+ * Where a callback is stored. Every write that a caller or an agent is told about is committed
+ * here first; the in-memory queue is rebuilt from these rows after a restart.
+ */
+
+export type CallbackStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | 'expired';
+
+export type CallbackEventType =
+  | 'requested'
+  | 'offered_to_agent'
+  | 'agent_answered'
+  | 'agent_no_answer'
+  | 'agent_accepted'
+  | 'agent_declined'
+  | 'customer_dialled'
+  | 'customer_answered'
+  | 'customer_busy'
+  | 'customer_no_answer'
+  | 'customer_failed'
+  | 'bridged'
+  | 'completed'
+  | 'failed'
+  | 'lease_expired'
+  | 'cancelled'
+  | 'expired';
+
+export interface NewCallbackRequest {
+  id: string;
+  queueId: string;
+  routeId?: string | null;
+  ownerAgentId?: string | null;
+  customerNumber: string;
+  customerName?: string | null;
+  language: string;
+  priority: number;
+  arrivedAt: Date;
+  maxAttempts: number;
+  sourceChannelId?: string | null;
+}
+
+export interface StoredCallback {
+  id: string;
+  queueId: string;
+  routeId: string | null;
+  ownerAgentId: string | null;
+  customerNumber: string;
+  customerName: string | null;
+  language: string;
+  priority: number;
+  arrivedAt: Date;
+  requestedAt: Date;
+  status: CallbackStatus;
+  attempts: number;
+  maxAttempts: number;
+  notBefore: Date | null;
+  claimedBy: string | null;
+  claimExpiresAt: Date | null;
+  outcomeReason: string | null;
+}
+
+export interface CallbackEventRow {
+  id: number;
+  callbackId: string;
+  at: Date;
+  type: CallbackEventType;
+  agentId: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface AttemptRow {
+  id: number;
+  callbackId: string;
+  attemptNo: number;
+  agentId: string;
+  agentChannelId: string;
+  customerChannelId: string | null;
+  outcome: string | null;
+  cause: number | null;
+  causeTxt: string | null;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+export type RequestResult = { kind: 'stored'; callback: StoredCallback } | { kind: 'duplicate'; existing: StoredCallback };
+
+interface CallbackRow {
+  id: string;
+  queue_id: string;
+  route_id: string | null;
+  owner_agent_id: string | null;
+  customer_number: string;
+  customer_name: string | null;
+  language: string;
+  priority: number;
+  arrived_at: Date;
+  requested_at: Date;
+  status: CallbackStatus;
+  attempts: number;
+  max_attempts: number;
+  not_before: Date | null;
+  claimed_by: string | null;
+  claim_expires_at: Date | null;
+  outcome_reason: string | null;
+}
+
+function toCallback(r: CallbackRow): StoredCallback {
+  return {
+    id: r.id,
+    queueId: r.queue_id,
+    routeId: r.route_id,
+    ownerAgentId: r.owner_agent_id,
+    customerNumber: r.customer_number,
+    customerName: r.customer_name,
+    language: r.language,
+    priority: r.priority,
+    arrivedAt: r.arrived_at,
+    requestedAt: r.requested_at,
+    status: r.status,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    notBefore: r.not_before,
+    claimedBy: r.claimed_by,
+    claimExpiresAt: r.claim_expires_at,
+    outcomeReason: r.outcome_reason,
+  };
+}
+
+const OPEN: CallbackStatus[] = ['pending', 'in_progress'];
+
+export interface ClaimInput {
+  callbackId: string;
+  instanceId: string;
+  agentId: string;
+  agentChannelId: string;
+  leaseMs: number;
+  now: Date;
+}
+
+export interface AttemptOutcome {
+  attemptId: number;
+  callbackId: string;
+  outcome: string;
+  cause?: number | null;
+  causeTxt?: string | null;
+  /** What happens to the callback: back to its place, done, or given up. */
+  nextStatus: 'pending' | 'completed' | 'failed';
+  /** Whether this attempt counts against max_attempts (customer-side outcomes only). */
+  countsAsAttempt: boolean;
+  notBefore?: Date | null;
+  reason?: string | null;
+  now: Date;
+}
+
+export class CallbackStore {
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Stores a callback request and its first history event in one transaction. Resolves only
+   * after COMMIT: the caller may be told "we will call you back" only then. A second request for
+   * the same number in the same queue keeps the first one (and its place).
+   */
+  async requestCallback(req: NewCallbackRequest): Promise<RequestResult> {
+    return this.db.transaction(async (tx) => {
+      const inserted = (await tx('callback_requests')
+        .insert({
+          id: req.id,
+          queue_id: req.queueId,
+          route_id: req.routeId ?? null,
+          owner_agent_id: req.ownerAgentId ?? null,
+          customer_number: req.customerNumber,
+          customer_name: req.customerName ?? null,
+          language: req.language,
+          priority: req.priority,
+          arrived_at: req.arrivedAt,
+          max_attempts: req.maxAttempts,
+          source_channel_id: req.sourceChannelId ?? null,
+        })
+        .onConflict(tx.raw("(queue_id, customer_number) WHERE status IN ('pending', 'in_progress')"))
+        .ignore()
+        .returning('*')) as CallbackRow[];
+      if (inserted.length === 0) {
+        const existing = (await tx('callback_requests')
+          .where({ queue_id: req.queueId, customer_number: req.customerNumber })
+          .whereIn('status', OPEN)
+          .first()) as CallbackRow | undefined;
+        if (!existing) throw new Error('callback insert conflicted but no open callback was found');
+        return { kind: 'duplicate', existing: toCallback(existing) };
+      }
+      await tx('callback_events').insert({
+        callback_id: req.id,
+        type: 'requested',
+        detail: JSON.stringify({ queueId: req.queueId, routeId: req.routeId ?? null, sourceChannelId: req.sourceChannelId ?? null }),
+      });
+      return { kind: 'stored', callback: toCallback(inserted[0] as CallbackRow) };
+    });
+  }
+
+  async get(id: string): Promise<StoredCallback | undefined> {
+    const row = (await this.db('callback_requests').where({ id }).first()) as CallbackRow | undefined;
+    return row ? toCallback(row) : undefined;
+  }
+
+  /** Open callbacks (pending or being dialled), for rebuilding the queues at start. */
+  async listOpen(): Promise<StoredCallback[]> {
+    const rows = (await this.db('callback_requests').whereIn('status', OPEN).orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id'])) as CallbackRow[];
+    return rows.map(toCallback);
+  }
+
+  async list(filter: { status?: CallbackStatus; queueId?: string; limit?: number } = {}): Promise<StoredCallback[]> {
+    const q = this.db('callback_requests').orderBy('requested_at', 'desc').limit(filter.limit ?? 100);
+    if (filter.status) q.where('status', filter.status);
+    if (filter.queueId) q.where('queue_id', filter.queueId);
+    return ((await q) as CallbackRow[]).map(toCallback);
+  }
+
+  /**
+   * Claims a pending callback for one attempt (lease) and opens the attempt row, in one
+   * transaction. Returns null if someone else holds it or it is no longer pending: the caller
+   * must then not ring anybody. SKIP LOCKED lets several instances race without waiting.
+   */
+  async claim(input: ClaimInput): Promise<{ callback: StoredCallback; attempt: AttemptRow } | null> {
+    return this.db.transaction(async (tx) => {
+      const row = (await tx('callback_requests')
+        .where({ id: input.callbackId })
+        .andWhere((w) => {
+          void w.where('status', 'pending').orWhere((x) => {
+            void x.where('status', 'in_progress').andWhere('claim_expires_at', '<', input.now);
+          });
+        })
+        .forUpdate()
+        .skipLocked()
+        .first()) as CallbackRow | undefined;
+      if (!row) return null;
+      if (row.status === 'in_progress') {
+        // A previous owner's lease ran out (it crashed): close its open attempt first.
+        await this.closeAbandonedAttempts(tx, row.id, input.now);
+      }
+      // Attempt numbers count every attempt (agent-side ones too); `attempts` counts customer dials.
+      const prior = (await tx('callback_attempts').where({ callback_id: row.id }).count<{ n: string }[]>({ n: '*' }))[0];
+      const attemptNo = Number(prior?.n ?? 0) + 1;
+      const [updated] = (await tx('callback_requests')
+        .where({ id: row.id })
+        .update({
+          status: 'in_progress',
+          claimed_by: input.instanceId,
+          claim_expires_at: new Date(input.now.getTime() + input.leaseMs),
+          updated_at: input.now,
+        })
+        .returning('*')) as CallbackRow[];
+      const [attempt] = (await tx('callback_attempts')
+        .insert({
+          callback_id: row.id,
+          attempt_no: attemptNo,
+          instance_id: input.instanceId,
+          agent_id: input.agentId,
+          agent_channel_id: input.agentChannelId,
+          started_at: input.now,
+        })
+        .returning('*')) as AttemptDbRow[];
+      await tx('callback_events').insert({
+        callback_id: row.id,
+        at: input.now,
+        type: 'offered_to_agent',
+        agent_id: input.agentId,
+        detail: JSON.stringify({ attemptNo, agentChannelId: input.agentChannelId }),
+      });
+      return { callback: toCallback(updated as CallbackRow), attempt: toAttempt(attempt as AttemptDbRow) };
+    });
+  }
+
+  private async closeAbandonedAttempts(tx: Knex.Transaction, callbackId: string, now: Date): Promise<void> {
+    const open = (await tx('callback_attempts').where({ callback_id: callbackId }).whereNull('ended_at')) as AttemptDbRow[];
+    for (const a of open) {
+      await tx('callback_attempts').where({ id: a.id }).update({ ended_at: now, outcome: 'instance_lost' });
+    }
+    // If that attempt had already dialled the customer it counts: the customer was called.
+    const dialled = open.filter((a) => a.customer_dialed_at !== null).length;
+    if (dialled > 0) await tx('callback_requests').where({ id: callbackId }).increment('attempts', dialled);
+    await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'lease_expired', detail: JSON.stringify({ attempts: open.map((a) => a.id) }) });
+  }
+
+  /** Extends the lease while an attempt is alive (called periodically by the attempt owner). */
+  async renewLease(callbackId: string, instanceId: string, leaseMs: number, now: Date): Promise<boolean> {
+    const n = await this.db('callback_requests')
+      .where({ id: callbackId, claimed_by: instanceId, status: 'in_progress' })
+      .update({ claim_expires_at: new Date(now.getTime() + leaseMs) });
+    return n === 1;
+  }
+
+  async recordEvent(callbackId: string, type: CallbackEventType, opts: { agentId?: string | null; detail?: Record<string, unknown>; at?: Date } = {}): Promise<void> {
+    await this.db('callback_events').insert({
+      callback_id: callbackId,
+      type,
+      agent_id: opts.agentId ?? null,
+      detail: JSON.stringify(opts.detail ?? {}),
+      ...(opts.at ? { at: opts.at } : {}),
+    });
+  }
+
+  /** Marks a step of an attempt (agent answered, customer dialled...) and logs it in the history. */
+  async markAttempt(
+    attemptId: number,
+    callbackId: string,
+    step: 'agent_answered' | 'agent_accepted' | 'customer_dialled' | 'customer_answered' | 'bridged',
+    opts: { agentId?: string; customerChannelId?: string; now: Date },
+  ): Promise<void> {
+    const column: Record<typeof step, string> = {
+      agent_answered: 'agent_answered_at',
+      agent_accepted: 'agent_accepted_at',
+      customer_dialled: 'customer_dialed_at',
+      customer_answered: 'customer_answered_at',
+      bridged: 'bridged_at',
+    };
+    await this.db.transaction(async (tx) => {
+      const patch: Record<string, unknown> = { [column[step]]: opts.now };
+      if (opts.customerChannelId) patch.customer_channel_id = opts.customerChannelId;
+      await tx('callback_attempts').where({ id: attemptId }).update(patch);
+      await tx('callback_events').insert({
+        callback_id: callbackId,
+        at: opts.now,
+        type: step,
+        agent_id: opts.agentId ?? null,
+        detail: JSON.stringify(opts.customerChannelId ? { customerChannelId: opts.customerChannelId } : {}),
+      });
+    });
+  }
+
+  /** Closes an attempt and moves the callback on (back to pending, completed or failed), atomically. */
+  async finishAttempt(o: AttemptOutcome): Promise<StoredCallback> {
+    return this.db.transaction(async (tx) => {
+      await tx('callback_attempts').where({ id: o.attemptId }).whereNull('ended_at').update({
+        ended_at: o.now,
+        outcome: o.outcome,
+        cause: o.cause ?? null,
+        cause_txt: o.causeTxt ?? null,
+      });
+      const patch: Record<string, unknown> = {
+        status: o.nextStatus,
+        claimed_by: null,
+        claim_expires_at: null,
+        not_before: o.notBefore ?? null,
+        updated_at: o.now,
+      };
+      if (o.reason !== undefined) patch.outcome_reason = o.reason;
+      if (o.countsAsAttempt) patch.attempts = tx.raw('attempts + 1');
+      const [row] = (await tx('callback_requests').where({ id: o.callbackId }).update(patch).returning('*')) as CallbackRow[];
+      if (o.nextStatus !== 'pending') {
+        await tx('callback_events').insert({ callback_id: o.callbackId, at: o.now, type: o.nextStatus, detail: JSON.stringify({ outcome: o.outcome, reason: o.reason ?? null }) });
+      }
+      if (!row) throw new Error(`callback ${o.callbackId} vanished while finishing an attempt`);
+      return toCallback(row);
+    });
+  }
+
+  async setStatus(callbackId: string, status: CallbackStatus, reason: string, now: Date): Promise<boolean> {
+    const n = await this.db('callback_requests').where({ id: callbackId }).whereIn('status', OPEN).update({ status, outcome_reason: reason, updated_at: now, claimed_by: null, claim_expires_at: null });
+    if (n === 1 && (status === 'cancelled' || status === 'expired' || status === 'failed' || status === 'completed')) {
+      await this.recordEvent(callbackId, status, { detail: { reason }, at: now });
+    }
+    return n === 1;
+  }
+
+  async history(callbackId: string): Promise<CallbackEventRow[]> {
+    const rows = (await this.db('callback_events').where({ callback_id: callbackId }).orderBy('id')) as {
+      id: string | number;
+      callback_id: string;
+      at: Date;
+      type: CallbackEventType;
+      agent_id: string | null;
+      detail: Record<string, unknown>;
+    }[];
+    return rows.map((r) => ({ id: Number(r.id), callbackId: r.callback_id, at: r.at, type: r.type, agentId: r.agent_id, detail: r.detail }));
+  }
+
+  async attempts(callbackId: string): Promise<AttemptRow[]> {
+    const rows = (await this.db('callback_attempts').where({ callback_id: callbackId }).orderBy('id')) as AttemptDbRow[];
+    return rows.map(toAttempt);
+  }
+}
+
+interface AttemptDbRow {
+  id: string | number;
+  callback_id: string;
+  attempt_no: number;
+  agent_id: string;
+  agent_channel_id: string;
+  customer_channel_id: string | null;
+  customer_dialed_at: Date | null;
+  outcome: string | null;
+  cause: number | null;
+  cause_txt: string | null;
+  started_at: Date;
+  ended_at: Date | null;
+}
+
+function toAttempt(r: AttemptDbRow): AttemptRow {
+  return {
+    id: Number(r.id),
+    callbackId: r.callback_id,
+    attemptNo: r.attempt_no,
+    agentId: r.agent_id,
+    agentChannelId: r.agent_channel_id,
+    customerChannelId: r.customer_channel_id,
+    outcome: r.outcome,
+    cause: r.cause,
+    causeTxt: r.cause_txt,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+  };
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { Knex } from 'knex';
+
+/** Where the schema lives: plain numbered .sql files an administrator can read and apply by hand. */
+export const SQL_DIR = path.resolve(__dirname, '..', '..', 'sql');
+
+interface SqlMigration {
+  name: string;
+  file: string;
+}
+
+/**
+ * knex migration source over `sql/NNN_name.sql`. knex records applied files in `knex_migrations`
+ * and takes its migration lock, so running it at every start (and from several instances at once)
+ * is idempotent.
+ */
+class SqlDirectoryMigrationSource implements Knex.MigrationSource<SqlMigration> {
+  constructor(private readonly dir: string) {}
+
+  getMigrations(): Promise<SqlMigration[]> {
+    const files = fs
+      .readdirSync(this.dir)
+      .filter((f) => /^\d+_[a-z0-9_]+\.sql$/.test(f))
+      .sort();
+    return Promise.resolve(files.map((f) => ({ name: f, file: path.join(this.dir, f) })));
+  }
+
+  getMigrationName(m: SqlMigration): string {
+    return m.name;
+  }
+
+  getMigration(m: SqlMigration): Promise<Knex.Migration> {
+    const sql = fs.readFileSync(m.file, 'utf8');
+    return Promise.resolve({
+      up: async (knex: Knex) => {
+        // knex.raw treats `?` as a binding placeholder; the SQL files are literal text (regexes
+        // like '^\+?[0-9]+$'), so every `?` is escaped to knex's literal form.
+        await knex.raw(sql.replace(/\?/g, '\\?'));
+      },
+      down: () => Promise.reject(new Error(`${m.name}: schema changes are forward-only`)),
+    });
+  }
+}
+
+export function createDatabase(connectionString: string, opts: { poolMax?: number } = {}): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString, application_name: 'direct-callback' },
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    // A store that hangs must fail fast: the caller is waiting for "we will call you back".
+    acquireConnectionTimeout: 5000,
+  });
+}
+
+export async function migrate(db: Knex, dir: string = SQL_DIR): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource: new SqlDirectoryMigrationSource(dir) })) as [number, string[]];
+  return applied;
+}
