@@ -274,9 +274,7 @@ export class AsteriskModel {
     ch.app = p.app ?? null;
     ch.stasisArgs = p.appArgs ? p.appArgs.split(',') : [];
     ch.originatorId = originator?.id ?? null;
-    if (!p.app) {
-      ch.dialplan = { ...ch.dialplan };
-    }
+    ch.targetEndpoint = p.endpoint;
     this.channels.set(ch.id, ch);
     if (ch.app) this.registerApp(ch.app);
     const timeoutMs = p.timeoutSec > 0 ? p.timeoutSec * this.timing.secondsToMs : 0;
@@ -301,7 +299,7 @@ export class AsteriskModel {
     ch.app = p.app;
     ch.stasisArgs = p.appArgs ? p.appArgs.split(',') : [];
     ch.originatorId = originator?.id ?? null;
-    (ch as { targetEndpoint?: string }).targetEndpoint = p.endpoint;
+    ch.targetEndpoint = p.endpoint;
     this.registerApp(p.app);
     this.channels.set(ch.id, ch);
     const hasVars = Object.keys(p.variables).length > 0;
@@ -332,7 +330,7 @@ export class AsteriskModel {
     const source = caller ?? (ch.originatorId ? this.getChannel(ch.originatorId) : undefined);
     const timeoutMs = timeoutSec > 0 ? timeoutSec * this.timing.secondsToMs : 0;
     ch.dialMode = 'dial';
-    const endpoint = (ch as { targetEndpoint?: string }).targetEndpoint ?? `${ch.endpointKey}`;
+    const endpoint = ch.targetEndpoint ?? ch.endpointKey;
     ch.behaviour = this.behaviourFor(ch, endpoint);
     this.timers.soon(() => {
       if (!ch.alive) return;
@@ -948,6 +946,10 @@ export class AsteriskModel {
       }
     }
     this.changed();
+  }
+
+  emitUserEvent(app: string, fields: Record<string, unknown>): void {
+    this.emitTo(app, 'ChannelUserevent', fields);
   }
 
   stop(): void {

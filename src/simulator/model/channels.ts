@@ -68,6 +68,8 @@ export class SimChannel {
   /** How the leg is being dialled: 'originate' (POST /channels) or 'dial' (POST /channels/{id}/dial). */
   dialMode: 'originate' | 'dial' | null = null;
   behaviour: LegBehaviour | null = null;
+  /** The endpoint string given to originate/create, e.g. "PJSIP/5559876@trunk". */
+  targetEndpoint: string | null = null;
   answerTimer: NodeJS.Timeout | null = null;
   /** Whether the leg has been answered (reached Up through a dial). */
   answered = false;

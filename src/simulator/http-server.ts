@@ -1,0 +1,291 @@
+/**
+ * HTTP side of the simulator: auth, api-docs, REST routing/validation and the WebSocket upgrade.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { RequestValidator, parseQuery } from './request-validator';
+import { renderApiDeclaration, renderResourceListing } from './swagger-documents';
+import type { CompactSpec } from './spec/ari-spec';
+import type { RestHandler, RestResponse } from './rest-handlers';
+import { AriHttpError } from './model/support';
+import type { EventStream } from './event-stream';
+
+export interface RecordedRequest {
+  seq: number;
+  /** ms since the simulator started */
+  atMs: number;
+  method: string;
+  /** URL path as sent, without the query string (e.g. /ari/channels/123/play) */
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  /** null until the response was written */
+  status: number | null;
+  responseBody?: unknown;
+  /** Operation nickname (`channels.play`), when routed */
+  operation?: string;
+}
+
+export interface Violation {
+  method: string;
+  path: string;
+  message: string;
+}
+
+export interface HttpServerOptions {
+  spec: CompactSpec;
+  user: string;
+  password: string;
+  handlers: Map<string, RestHandler>;
+  stream: EventStream;
+  startedAtMs: number;
+  onRequest(r: RecordedRequest): void;
+  onResponse(r: RecordedRequest): void;
+  onViolation(v: Violation): void;
+  onInternalError(err: unknown, r: RecordedRequest): void;
+  apiDocsStatus(): number;
+}
+
+function send(res: http.ServerResponse, status: number, body?: unknown): void {
+  if (res.writableEnded) return;
+  if (body === undefined || status === 204) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export class AriHttpServer {
+  private server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly validator: RequestValidator;
+  private seq = 0;
+  port = 0;
+  host = '127.0.0.1';
+  listening = false;
+
+  constructor(private readonly o: HttpServerOptions) {
+    this.validator = new RequestValidator(o.spec);
+    this.server = this.makeServer();
+  }
+
+  private makeServer(): http.Server {
+    const server = http.createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    server.keepAliveTimeout = 5000;
+    return server;
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    this.host = host;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        this.port = typeof addr === 'object' && addr ? addr.port : port;
+        this.listening = true;
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Close the listener and destroy every connection (HTTP and WebSocket). */
+  async close(): Promise<void> {
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  /** Take the server down and bring it back on the same port (a fresh listener). */
+  async restart(): Promise<void> {
+    this.server = this.makeServer();
+    await this.listen(this.port, this.host);
+  }
+
+  private authOk(req: http.IncomingMessage, url: URL): boolean {
+    const expected = `${this.o.user}:${this.o.password}`;
+    const apiKey = url.searchParams.get('api_key');
+    if (apiKey !== null) return apiKey === expected;
+    const auth = req.headers.authorization;
+    if (auth && auth.startsWith('Basic ')) {
+      return Buffer.from(auth.slice(6), 'base64').toString('utf8') === expected;
+    }
+    return false;
+  }
+
+  private record(req: http.IncomingMessage, url: URL, body: unknown): RecordedRequest {
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) if (k !== 'api_key') query[k] = v;
+    const r: RecordedRequest = {
+      seq: ++this.seq,
+      atMs: Math.round((performance.now() - this.o.startedAtMs) * 10) / 10,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      body,
+      status: null,
+    };
+    this.o.onRequest(r);
+    return r;
+  }
+
+  private finish(res: http.ServerResponse, r: RecordedRequest, status: number, body?: unknown): void {
+    r.status = status;
+    r.responseBody = body;
+    send(res, status, body);
+    this.o.onResponse(r);
+  }
+
+  private async readBody(req: http.IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const rawBody = await this.readBody(req).catch(() => '');
+    let body: unknown = undefined;
+    let bodyError: string | null = null;
+    if (rawBody.trim() !== '') {
+      try {
+        body = JSON.parse(rawBody) as unknown;
+      } catch {
+        bodyError = 'Error parsing request body';
+        body = rawBody;
+      }
+    }
+    const r = this.record(req, url, body);
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (!this.authOk(req, url)) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="Asterisk REST Interface"');
+      this.finish(res, r, 401, { message: 'Authentication required' });
+      return;
+    }
+    if (!url.pathname.startsWith('/ari/')) {
+      this.o.onViolation({ method, path: url.pathname, message: 'request outside /ari' });
+      this.finish(res, r, 404, { message: 'Resource not found' });
+      return;
+    }
+    const ariPath = url.pathname.slice('/ari'.length);
+    const docs = /^\/api-docs\/([A-Za-z]+)\.json$/.exec(ariPath);
+    if (docs) {
+      const status = this.o.apiDocsStatus();
+      if (status === 401) {
+        this.finish(res, r, 401, { message: 'Authentication required' });
+        return;
+      }
+      if (status !== 200) {
+        this.finish(res, r, status, { message: 'Service Unavailable' });
+        return;
+      }
+      if (method !== 'GET') {
+        this.finish(res, r, 405, { message: 'Invalid method' });
+        return;
+      }
+      const basePath = `http://${req.headers.host ?? `${this.host}:${this.port}`}/ari`;
+      const doc = docs[1] === 'resources' ? renderResourceListing(this.o.spec, basePath) : renderApiDeclaration(this.o.spec, docs[1], basePath);
+      if (!doc) this.finish(res, r, 404, { message: 'Resource not found' });
+      else this.finish(res, r, 200, doc);
+      return;
+    }
+    const route = this.validator.route(method, ariPath);
+    if (route.kind === 'not-found') {
+      this.o.onViolation({ method, path: url.pathname, message: `unknown resource ${ariPath}` });
+      this.finish(res, r, 404, { message: 'Resource not found' });
+      return;
+    }
+    if (route.kind === 'bad-method') {
+      this.o.onViolation({ method, path: url.pathname, message: `method ${method} not allowed on ${ariPath} (allowed: ${route.allowed.join(', ')})` });
+      this.finish(res, r, 405, { message: 'Invalid method' });
+      return;
+    }
+    const { match } = route;
+    r.operation = `${match.resource}.${match.operation.nickname}`;
+    const query = parseQuery(url.searchParams);
+    const problems = bodyError ? [bodyError] : this.validator.check(match.operation, query, body);
+    for (const message of problems) this.o.onViolation({ method, path: url.pathname + url.search.replace(/api_key=[^&]*/, 'api_key=REDACTED'), message });
+    if (match.operation.upgrade === 'websocket') {
+      this.finish(res, r, 400, { message: 'WebSocket upgrade required' });
+      return;
+    }
+    const handler = this.o.handlers.get(r.operation);
+    if (!handler) {
+      this.finish(res, r, 501, { message: `Not implemented in the ARI simulator: ${method} ${match.apiPath}` });
+      return;
+    }
+    let out: RestResponse;
+    try {
+      out = await handler({
+        method,
+        pathParams: match.pathParams,
+        query,
+        body: typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null,
+        problems,
+      });
+    } catch (err) {
+      if (err instanceof AriHttpError) {
+        this.finish(res, r, err.status, err.body);
+      } else {
+        this.o.onInternalError(err, r);
+        this.finish(res, r, 500, { message: `ARI simulator internal error: ${err instanceof Error ? err.message : String(err)}` });
+      }
+      return;
+    }
+    this.finish(res, r, out.status, out.body);
+    if (out.after) out.after();
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const reject = (status: number, text: string, body: Record<string, unknown>): void => {
+      const b = JSON.stringify(body);
+      socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`);
+      socket.destroy();
+    };
+    const r = this.record(req, url, undefined);
+    r.operation = 'events.eventWebsocket';
+    const done = (status: number): void => {
+      r.status = status;
+      this.o.onResponse(r);
+    };
+    if (!this.authOk(req, url)) {
+      reject(401, 'Unauthorized', { message: 'Authentication required' });
+      done(401);
+      return;
+    }
+    if (url.pathname !== '/ari/events') {
+      reject(404, 'Not Found', { message: 'Resource not found' });
+      done(404);
+      return;
+    }
+    const route = this.validator.route('GET', '/events');
+    if (route.kind === 'ok') {
+      for (const message of this.validator.check(route.match.operation, parseQuery(url.searchParams), undefined)) {
+        this.o.onViolation({ method: 'GET', path: '/ari/events', message });
+      }
+    }
+    const apps = url.searchParams.getAll('app').flatMap((a) => a.split(',')).filter(Boolean);
+    if (!apps.length) {
+      reject(400, 'Bad Request', { message: "Missing parameter 'app'" });
+      done(400);
+      return;
+    }
+    this.o.stream.accept(req, socket, head, apps);
+    done(this.o.stream.refusing() ? 503 : 101);
+  }
+}

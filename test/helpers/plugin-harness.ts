@@ -1,0 +1,118 @@
+import { Writable } from 'node:stream';
+import { AppConfig, parseConfig } from '../../src/config/config';
+import { CallMilestone } from '../../src/calls/call-context';
+import { createLogger } from '../../src/logging/logger';
+import { startPlugin, RunningPlugin } from '../../src/plugin';
+import { CallbackStore } from '../../src/store/callback-store';
+import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { freshDatabase, TestDatabase } from './database';
+
+/**
+ * One end-to-end rig: the ARI simulator (real api-docs, spec-checked requests), a fresh
+ * PostgreSQL database, and the real plugin connected through the unmodified ari-client.
+ */
+export interface Milestone {
+  name: CallMilestone;
+  data: Record<string, unknown>;
+  atMs: number;
+}
+
+export interface Rig {
+  sim: AriSimulator;
+  plugin: RunningPlugin;
+  store: CallbackStore;
+  database: TestDatabase;
+  config: AppConfig;
+  milestones: Milestone[];
+  logLines: string[];
+  waitForMilestone(name: CallMilestone, pred?: (data: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Milestone>;
+  stop(): Promise<void>;
+}
+
+export const TEST_ARI_PASSWORD = 'sim-secret-pa55word';
+
+/** Queue support, two agents, fast timings (offers within a second). Override per test. */
+export function testConfigInput(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    queues: [
+      {
+        id: 'support',
+        overflow: { maxWaiting: 1 },
+        offer: { initialDelaySec: 0.2, intervalSec: 0.6, thresholdPosition: 0 },
+        outboundCallerId: { name: 'Support Callback', number: '5550100' },
+        maxAttempts: 3,
+        retryMinGapSec: 0,
+        wrapUpSec: 0,
+      },
+    ],
+    agents: [
+      { id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [{ id: 'support' }] },
+      { id: 'a1002', name: 'Bob', endpoint: 'PJSIP/1002', queues: [{ id: 'support' }] },
+    ],
+    callback: { dialTemplate: 'PJSIP/{number}@trunk', agentRingTimeoutSec: 2, customerRingTimeoutSec: 2, declineWindowSec: 60, previewDecisionSec: 5 },
+    ...over,
+  };
+}
+
+export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number> } = {}): Promise<Rig> {
+  const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) } });
+  if (opts.agentsBusy !== false) {
+    // Agents start on other calls so that callers wait; tests free them when the story needs it.
+    sim.endpoint('PJSIP/1001').setDeviceState('INUSE');
+    sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
+  }
+  const database = await freshDatabase();
+  const config = parseConfig(opts.config ?? testConfigInput(), { ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: database.url, INSTANCE_ID: 'test-1' });
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'debug', stream: sink });
+  const plugin = await startPlugin(config, logger);
+  const milestones: Milestone[] = [];
+  const t0 = Date.now();
+  const waiters: { name: CallMilestone; pred?: (d: Record<string, unknown>) => boolean; resolve: (m: Milestone) => void }[] = [];
+  plugin.app.on('milestone', (name, data) => {
+    const m = { name, data, atMs: Date.now() - t0 };
+    milestones.push(m);
+    for (const w of [...waiters]) {
+      if (w.name === name && (!w.pred || w.pred(data))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  });
+  return {
+    sim,
+    plugin,
+    store: new CallbackStore(database.db),
+    database,
+    config,
+    milestones,
+    logLines,
+    waitForMilestone(name, pred, timeoutMs = 5000) {
+      const seen = milestones.find((m) => m.name === name && (!pred || pred(m.data)));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const w = { name, pred, resolve: (m: Milestone) => (clearTimeout(timer), resolve(m)) };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`milestone ${name} not reached in ${timeoutMs} ms; seen: ${milestones.map((m) => m.name).join(', ')}`));
+        }, timeoutMs);
+        waiters.push(w);
+      });
+    },
+    async stop() {
+      await plugin.stop();
+      await sim.stop();
+      await database.close();
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

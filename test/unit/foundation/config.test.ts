@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../../src/config/config';
+
+const env = { ARI_PASSWORD: 'pw-from-env' };
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('applies documented defaults (30 s offer delay and interval)', () => {
+    const c = parseConfig({ queues: [{ id: 'support' }] }, env);
+    expect(c.queues[0]?.offer).to.deep.equal({ initialDelaySec: 30, intervalSec: 30, thresholdPosition: 1 });
+    expect(c.ari).to.deep.include({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback', password: 'pw-from-env' });
+    expect(c.callback.dialTemplate).to.equal('PJSIP/{number}@trunk');
+  });
+
+  it('names the bad field', () => {
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'support', overflow: { maxWaiting: 'x' } }] }, env))).to.match(/queues\[0\]\.overflow\.maxWaiting/);
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'sup port' }] }, env))).to.match(/queues\[0\]\.id/);
+    expect(errorOf(() => parseConfig({ agents: [{ id: 'a', name: 'A', endpoint: '1001' }] }, env))).to.match(/agents\[0\]\.endpoint/);
+    expect(errorOf(() => parseConfig({ callback: { dialTemplate: 'PJSIP/trunk' } }, env))).to.match(/callback\.dialTemplate/);
+    expect(errorOf(() => parseConfig({ queus: [] }, env))).to.match(/queus/);
+  });
+
+  it('rejects agents in unknown queues and duplicate ids', () => {
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }], agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', queues: [{ id: 'nope' }] }] }, env))).to.match(/agents\[0\]\.queues\[0\]\.id: unknown queue 'nope'/);
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }, { id: 'q' }] }, env))).to.match(/queues\[1\]\.id: duplicate/);
+  });
+
+  it('takes the ARI password only from the environment or a file, never the config file', () => {
+    expect(errorOf(() => parseConfig({}, {}))).to.match(/ARI_PASSWORD/);
+    expect(errorOf(() => parseConfig({ ari: { password: 'in-file' } }, env))).to.match(/ari/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const file = path.join(dir, 'ari-password');
+    fs.writeFileSync(file, 'from-file\n');
+    expect(parseConfig({}, { ARI_PASSWORD_FILE: file }).ari.password).to.equal('from-file');
+    expect(errorOf(() => parseConfig({}, { ARI_PASSWORD_FILE: path.join(dir, 'missing') }))).to.match(/ARI_PASSWORD_FILE: cannot read/);
+  });
+
+  it('reports a malformed config file clearly', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, '{ "queues": [ ');
+    expect(errorOf(() => loadConfig(file, env))).to.match(/bad\.json: not valid JSON/);
+    expect(errorOf(() => loadConfig(path.join(dir, 'none.json'), env))).to.match(/none\.json/);
+  });
+});
