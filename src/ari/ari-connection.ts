@@ -30,6 +30,15 @@ export interface AriConnectionEvents {
   disconnected: [];
 }
 
+/**
+ * swagger-client (inside ari-client) prints through an implicit global `log` straight to
+ * stdout ("This API is using a deprecated version of Swagger!"); route it to our logger so stdout
+ * stays clean for tools that print JSON.
+ */
+function captureSwaggerLog(logger: Logger): void {
+  (globalThis as { log?: unknown }).log = (...args: unknown[]) => logger.debug('swagger-client', { detail: args.map(String).join(' ').slice(0, 300) });
+}
+
 let stringThrowGuardInstalled = false;
 function installStringThrowGuard(logger: Logger): void {
   if (stringThrowGuardInstalled) return;
@@ -70,6 +79,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
   /** Resolves at the first successful connection; keeps retrying in the background for ever. */
   start(): Promise<void> {
     installStringThrowGuard(this.opts.logger);
+    captureSwaggerLog(this.opts.logger);
     return new Promise((resolve) => {
       this.once('connected', () => resolve());
       void this.connectOnce();

@@ -36,6 +36,7 @@ export class PreviewCallSession implements ChannelSession {
   private customerAnswered = false;
   private bridgedAt = 0;
   private agentGone = false;
+  private completion: Promise<void> | undefined;
   private customerGone = false;
 
   constructor(
@@ -88,7 +89,7 @@ export class PreviewCallSession implements ChannelSession {
         channelId: this.agentChannelId,
         endpoint: agent.endpoint,
         appArgs: ['agent', this.callback.id],
-        callerId: `"${shown}" <${digitsForSpeech(number)}>`,
+        callerId: `"${shown}" <${number}>`,
         timeoutSec: ctx.config.callback.agentRingTimeoutSec,
         variables: { CALLBACK_ID: this.callback.id },
       });
@@ -282,6 +283,13 @@ export class PreviewCallSession implements ChannelSession {
     this.ctx.milestone('bridged', { callbackId: this.callback.id, bridgeId: this.bridgeId });
     this.log.info('agent and customer bridged');
     // The callback has happened: completing it now means a crash during the talk never re-dials.
+    this.completion = this.recordCompleted();
+    await this.completion;
+  }
+
+  private async recordCompleted(): Promise<void> {
+    if (!this.attempt) return;
+    const now = () => new Date(this.ctx.clock.now());
     try {
       await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'bridged', { now: now() });
       this.callback = await this.ctx.store.finishAttempt({
@@ -336,6 +344,8 @@ export class PreviewCallSession implements ChannelSession {
     if (this.state === 'ended') return;
     const wasBridged = this.state === 'bridged';
     this.state = 'ended';
+    // The completed status is written before anything else is torn down.
+    if (this.completion) await this.completion;
     this.clearDecisionTimer();
     if (this.leaseTimer) this.ctx.clock.clearTimer(this.leaseTimer);
     this.playbacks.settleAll();
