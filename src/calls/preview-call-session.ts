@@ -7,6 +7,7 @@ import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { PROMPTS, queueAnnouncement } from './prompts';
+import { crashPoint } from '../engine/crash-points';
 
 type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'bridged' | 'telling_agent' | 'ended';
 
@@ -54,6 +55,20 @@ export class PreviewCallSession implements ChannelSession {
     return this.callback.id;
   }
 
+  get agent(): string {
+    return this.agentId;
+  }
+
+  /** The agent has answered and not yet accepted or skipped. */
+  get isPreviewing(): boolean {
+    return this.state === 'previewing';
+  }
+
+  /** What the agent panel shows about the customer. */
+  get customer(): StoredCallback {
+    return this.callback;
+  }
+
   async start(): Promise<void> {
     const { ctx } = this;
     const agent = ctx.agent(this.agentId);
@@ -78,6 +93,7 @@ export class PreviewCallSession implements ChannelSession {
     }
     this.callback = claimed.callback;
     this.attempt = claimed.attempt;
+    crashPoint('preview.after_claim');
     this.renewLeaseLater();
     this.state = 'ringing_agent';
     ctx.bind(this.agentChannelId, this);
@@ -93,6 +109,7 @@ export class PreviewCallSession implements ChannelSession {
         timeoutSec: ctx.config.callback.agentRingTimeoutSec,
         variables: { CALLBACK_ID: this.callback.id },
       });
+      crashPoint('preview.after_agent_originate');
       ctx.milestone('agent_leg_originated', { callbackId: this.callback.id, agentId: this.agentId, channelId: this.agentChannelId });
       this.log.info('agent leg originated', { agentId: this.agentId });
     } catch (e) {
@@ -152,6 +169,7 @@ export class PreviewCallSession implements ChannelSession {
   private async onAgentAnswered(): Promise<void> {
     if (this.state !== 'ringing_agent' || !this.attempt) return;
     this.state = 'previewing';
+    crashPoint('preview.after_agent_answer');
     this.ctx.milestone('agent_leg_answered', { callbackId: this.callback.id, agentId: this.agentId });
     await this.ctx.store
       .markAttempt(this.attempt.id, this.callback.id, 'agent_answered', { agentId: this.agentId, now: new Date(this.ctx.clock.now()) })
@@ -196,6 +214,7 @@ export class PreviewCallSession implements ChannelSession {
     const now = () => new Date(this.ctx.clock.now());
     this.ctx.milestone('agent_accepted', { callbackId: this.callback.id, agentId: this.agentId });
     this.log.info('agent accepted; dialling customer');
+    crashPoint('preview.after_accept');
     if (this.whisperPlaybackId) await this.ctx.control.stopPlayback(this.whisperPlaybackId).catch(() => undefined);
     try {
       await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'agent_accepted', { agentId: this.agentId, now: now() });
@@ -206,6 +225,7 @@ export class PreviewCallSession implements ChannelSession {
       await this.tellAgentAndFinish('failed', PROMPTS.customerFailed, undefined, false);
       return true;
     }
+    crashPoint('preview.after_customer_recorded');
     const outbound = this.queue.outboundCallerId;
     const endpoint = this.ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(this.callback.customerNumber));
     try {
@@ -220,6 +240,7 @@ export class PreviewCallSession implements ChannelSession {
       });
       this.customerDialled = true;
       await this.ctx.control.dial(this.customerChannelId, this.ctx.config.callback.customerRingTimeoutSec);
+      crashPoint('preview.after_customer_dial');
       this.ctx.milestone('customer_leg_dialled', { callbackId: this.callback.id, channelId: this.customerChannelId });
     } catch (e) {
       this.log.warn('customer leg could not be dialled', { endpoint, error: String(e) });
@@ -267,6 +288,7 @@ export class PreviewCallSession implements ChannelSession {
     if (this.state !== 'dialling_customer' || this.customerAnswered || !this.attempt) return;
     this.customerAnswered = true;
     this.ctx.milestone('customer_leg_answered', { callbackId: this.callback.id, channelId: this.customerChannelId });
+    crashPoint('preview.after_customer_answer');
     const now = () => new Date(this.ctx.clock.now());
     await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: now() }).catch((e: unknown) => this.log.warn('history write failed', { error: String(e) }));
     try {
@@ -281,6 +303,7 @@ export class PreviewCallSession implements ChannelSession {
     this.state = 'bridged';
     this.bridgedAt = this.ctx.clock.now();
     this.ctx.milestone('bridged', { callbackId: this.callback.id, bridgeId: this.bridgeId });
+    crashPoint('preview.after_bridge');
     this.log.info('agent and customer bridged');
     // The callback has happened: completing it now means a crash during the talk never re-dials.
     this.completion = this.recordCompleted();

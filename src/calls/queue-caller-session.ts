@@ -6,6 +6,7 @@ import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPol
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { PROMPTS } from './prompts';
+import { crashPoint } from '../engine/crash-points';
 
 type State = 'entering' | 'waiting' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'ended';
 
@@ -184,12 +185,14 @@ export class QueueCallerSession implements ChannelSession {
   private async acceptCallback(promptPlaying: boolean): Promise<void> {
     this.state = 'storing';
     this.offer.accepted = true;
+    crashPoint('offer.after_press1');
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
     if (promptPlaying) await this.stopOfferPrompt();
     const id = randomUUID();
     this.log.info('callback requested; storing', { callbackId: id });
     let result: Awaited<ReturnType<CallContext['store']['requestCallback']>>;
+    crashPoint('offer.before_commit');
     try {
       result = await this.ctx.store.requestCallback({
         id,
@@ -226,6 +229,7 @@ export class QueueCallerSession implements ChannelSession {
       return;
     }
     const stored = result.callback;
+    crashPoint('offer.after_commit');
     this.convertedToCallback = true;
     this.ctx.convertToCallback(this.item, stored);
     this.ctx.milestone('callback_stored', { channelId: this.channel.id, callbackId: stored.id, position: this.ctx.position({ ...this.item, id: stored.id, kind: 'callback' }) });
@@ -234,7 +238,10 @@ export class QueueCallerSession implements ChannelSession {
     this.state = 'confirming';
     await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
-    await this.playAndWait([PROMPTS.confirm, `digits:${digitsForSpeech(this.callerNumber)}`, PROMPTS.confirmGoodbye], 'confirm');
+    const confirmation = this.playAndWait([PROMPTS.confirm, `digits:${digitsForSpeech(this.callerNumber)}`, PROMPTS.confirmGoodbye], 'confirm');
+    crashPoint('offer.during_confirmation');
+    await confirmation;
+    crashPoint('offer.before_hangup');
     await this.hangupCaller();
   }
 

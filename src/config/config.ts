@@ -84,9 +84,11 @@ const fileSchema = z
         leaseSec: z.number().positive().default(120),
         /** An agent who neither accepts nor skips within this time skips. */
         previewDecisionSec: z.number().positive().default(30),
+        /** How often the open callbacks are re-read (other instances, the API, expired leases). */
+        syncIntervalSec: z.number().positive().default(5),
       })
       .strict()
-      .default({ dialTemplate: 'PJSIP/{number}@trunk', agentCallerIdPrefix: 'CB', agentRingTimeoutSec: 20, customerRingTimeoutSec: 30, declineWindowSec: 300, leaseSec: 120, previewDecisionSec: 30 }),
+      .default({ dialTemplate: 'PJSIP/{number}@trunk', agentCallerIdPrefix: 'CB', agentRingTimeoutSec: 20, customerRingTimeoutSec: 30, declineWindowSec: 300, leaseSec: 120, previewDecisionSec: 30, syncIntervalSec: 5 }),
     queues: z.array(queueSchema).default([]),
     /** Route overrides named in the Stasis arguments (`route=vip`). */
     routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { AppConfig, QueueConfig } from '../config/config';
 import { AriEvent, StasisStartEvent, channelIdOf } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
@@ -70,6 +71,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private readonly itemsInService = new Set<string>();
   private readonly nextSeq = createSeqCounter();
   private dispatchQueued = false;
+  private ticks = 0;
+  private syncing = false;
+  /** Seconds between two reads of the open callbacks (other instances, API). */
+  private readonly syncEveryTicks: number;
   private tickTimer: TimerHandle | undefined;
   private stopped = false;
 
@@ -81,6 +86,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.agents = new AgentDirectory(deps.config.agents, deps.clock.now());
+    this.syncEveryTicks = Math.max(1, Math.round(deps.config.callback.syncIntervalSec));
     for (const q of deps.config.queues) {
       this.queues.set(q.id, { config: q, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: q.coldStartHandleSec }) });
     }
@@ -123,7 +129,39 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     if (this.stopped) return;
     // Retry spacing, decline windows and wrap-up all expire with time: look again every second.
     this.dispatchSoon();
+    this.ticks += 1;
+    // Callbacks written by other instances or the API, and expired leases, are picked up here.
+    if (this.ticks % this.syncEveryTicks === 0) void this.syncWithStore();
     this.tickTimer = this.clock.setTimer(() => this.tick(), 1000);
+  }
+
+  /** Adds open callbacks this process does not know yet; drops ones closed elsewhere. */
+  async syncWithStore(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      const open = await this.store.listOpen();
+      const openIds = new Set(open.map((c) => c.id));
+      for (const cb of open) {
+        const known = this.callbacks.get(cb.id);
+        if (!known) this.addCallback(cb, this.nextSeq());
+        else if (!known.pending.inFlight) {
+          known.stored = cb;
+          known.pending.notBefore = cb.status === 'in_progress' ? (cb.claimExpiresAt?.getTime() ?? this.clock.now()) : cb.notBefore?.getTime();
+        }
+      }
+      for (const [id, entry] of this.callbacks) {
+        if (!openIds.has(id) && !entry.pending.inFlight) {
+          this.queues.get(entry.stored.queueId)?.order.remove(id);
+          this.callbacks.delete(id);
+        }
+      }
+      this.dispatchSoon();
+    } catch (e) {
+      this.logger.warn('could not sync callbacks with the database', { error: String(e) });
+    } finally {
+      this.syncing = false;
+    }
   }
 
   // ---- where a call enters --------------------------------------------------------------
@@ -362,6 +400,96 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
         void preview.start();
       }
     }
+  }
+
+  // ---- operations for the administrators' and agents' surfaces ---------------------------------
+
+  /** A proactive or scheduled callback, created by an administrator or a CRM through the API. */
+  async createCallback(input: { queueId: string; number: string; name?: string; notBefore?: Date; ownerAgentId?: string; language?: string }): Promise<{ kind: 'stored' | 'duplicate'; callback: StoredCallback }> {
+    const q = this.queues.get(input.queueId);
+    if (!q) throw new Error(`unknown queue '${input.queueId}'`);
+    const now = this.clock.now();
+    const r = await this.store.requestCallback({
+      id: randomUUID(),
+      queueId: input.queueId,
+      customerNumber: input.number,
+      customerName: input.name ?? null,
+      ownerAgentId: input.ownerAgentId ?? null,
+      language: input.language ?? 'en',
+      priority: q.config.priority,
+      // A scheduled callback takes its place in the queue at its time.
+      arrivedAt: new Date(Math.max(now, input.notBefore?.getTime() ?? now)),
+      maxAttempts: q.config.maxAttempts,
+      notBefore: input.notBefore ?? null,
+    });
+    if (r.kind === 'duplicate') return { kind: 'duplicate', callback: r.existing };
+    this.addCallback(r.callback, this.nextSeq());
+    this.dispatchSoon();
+    return { kind: 'stored', callback: r.callback };
+  }
+
+  /** Cancels an open callback; refused while an attempt is dialling it. */
+  async cancelCallback(id: string, reason: string): Promise<'cancelled' | 'in_progress' | 'not_open'> {
+    if (this.callbacks.get(id)?.pending.inFlight) return 'in_progress';
+    const current = await this.store.get(id);
+    if (!current || (current.status !== 'pending' && current.status !== 'in_progress')) return 'not_open';
+    if (current.status === 'in_progress') return 'in_progress';
+    const done = await this.store.setStatus(id, 'cancelled', reason, new Date(this.clock.now()));
+    if (!done) return 'not_open';
+    const entry = this.callbacks.get(id);
+    if (entry) {
+      this.queues.get(entry.stored.queueId)?.order.remove(id);
+      this.callbacks.delete(id);
+    }
+    return 'cancelled';
+  }
+
+  async rescheduleCallback(id: string, notBefore: Date): Promise<StoredCallback | undefined> {
+    const updated = await this.store.reschedule(id, notBefore, new Date(this.clock.now()));
+    const entry = this.callbacks.get(id);
+    if (updated && entry) {
+      entry.stored = updated;
+      entry.pending.notBefore = notBefore.getTime();
+    }
+    return updated;
+  }
+
+  setAgentLoggedIn(agentId: string, loggedIn: boolean): boolean {
+    const ok = this.agents.setLoggedIn(agentId, loggedIn);
+    if (ok) this.dispatchSoon();
+    return ok;
+  }
+
+  setAgentPaused(agentId: string, paused: boolean): boolean {
+    const ok = this.agents.setPaused(agentId, paused);
+    if (ok) this.dispatchSoon();
+    return ok;
+  }
+
+  /** The preview call an agent is in right now, if any (for the agent panel). */
+  activePreviewOf(agentId: string): PreviewCallSession | undefined {
+    for (const p of this.previews.values()) if (p.agent === agentId && p.isPreviewing) return p;
+    return undefined;
+  }
+
+  queueIds(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /** Live figures of one queue, for the API and metrics. */
+  queueFigures(queueId: string): { waiting: number; callers: number; callbacks: number; estimatedWaitSec: number; agentsStaffed: number; agentsAvailable: number } | undefined {
+    const q = this.queues.get(queueId);
+    if (!q) return undefined;
+    const now = this.clock.now();
+    const members = this.agents.all().filter((a) => a.queues.some((m) => m.queueId === queueId));
+    return {
+      waiting: q.order.size,
+      callers: q.order.count('caller'),
+      callbacks: q.order.count('callback'),
+      estimatedWaitSec: this.estimatedWaitSec(queueId, q.order.size + 1),
+      agentsStaffed: members.filter((a) => a.loggedIn && !a.paused).length,
+      agentsAvailable: members.filter((a) => isAgentAvailable(a, now)).length,
+    };
   }
 
   // ---- views for surfaces and tests ------------------------------------------------------------

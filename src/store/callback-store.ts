@@ -24,7 +24,9 @@ export type CallbackEventType =
   | 'failed'
   | 'lease_expired'
   | 'cancelled'
-  | 'expired';
+  | 'expired'
+  | 'rescheduled'
+  | 'fell_back_to_queue';
 
 export interface NewCallbackRequest {
   id: string;
@@ -38,6 +40,8 @@ export interface NewCallbackRequest {
   arrivedAt: Date;
   maxAttempts: number;
   sourceChannelId?: string | null;
+  /** A scheduled callback: not dialled before this time. */
+  notBefore?: Date | null;
 }
 
 export interface StoredCallback {
@@ -176,6 +180,7 @@ export class CallbackStore {
           arrived_at: req.arrivedAt,
           max_attempts: req.maxAttempts,
           source_channel_id: req.sourceChannelId ?? null,
+          not_before: req.notBefore ?? null,
         })
         .onConflict(tx.raw("(queue_id, customer_number) WHERE status IN ('pending', 'in_progress')"))
         .ignore()
@@ -235,7 +240,13 @@ export class CallbackStore {
       if (!row) return null;
       if (row.status === 'in_progress') {
         // A previous owner's lease ran out (it crashed): close its open attempt first.
-        await this.closeAbandonedAttempts(tx, row.id, input.now);
+        const answered = await this.closeAbandonedAttempts(tx, row.id, input.now);
+        if (answered) {
+          // The customer had answered: the callback happened; never call them again for it.
+          await tx('callback_requests').where({ id: row.id }).update({ status: 'completed', outcome_reason: 'answered before the instance was lost', claimed_by: null, claim_expires_at: null, updated_at: input.now });
+          await tx('callback_events').insert({ callback_id: row.id, at: input.now, type: 'completed', detail: JSON.stringify({ outcome: 'answered', reason: 'instance_lost_after_answer' }) });
+          return null;
+        }
       }
       // Attempt numbers count every attempt (agent-side ones too); `attempts` counts customer dials.
       const prior = (await tx('callback_attempts').where({ callback_id: row.id }).count<{ n: string }[]>({ n: '*' }))[0];
@@ -270,7 +281,8 @@ export class CallbackStore {
     });
   }
 
-  private async closeAbandonedAttempts(tx: Knex.Transaction, callbackId: string, now: Date): Promise<void> {
+  /** Closes attempts left open by a lost instance; true if the customer had answered in one. */
+  private async closeAbandonedAttempts(tx: Knex.Transaction, callbackId: string, now: Date): Promise<boolean> {
     const open = (await tx('callback_attempts').where({ callback_id: callbackId }).whereNull('ended_at')) as AttemptDbRow[];
     for (const a of open) {
       await tx('callback_attempts').where({ id: a.id }).update({ ended_at: now, outcome: 'instance_lost' });
@@ -279,6 +291,7 @@ export class CallbackStore {
     const dialled = open.filter((a) => a.customer_dialed_at !== null).length;
     if (dialled > 0) await tx('callback_requests').where({ id: callbackId }).increment('attempts', dialled);
     await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'lease_expired', detail: JSON.stringify({ attempts: open.map((a) => a.id) }) });
+    return open.some((a) => a.customer_answered_at !== null);
   }
 
   /** Extends the lease while an attempt is alive (called periodically by the attempt owner). */
@@ -362,6 +375,14 @@ export class CallbackStore {
     return n === 1;
   }
 
+  /** Moves a pending callback's earliest dial time (reschedule); false if it is not pending. */
+  async reschedule(callbackId: string, notBefore: Date, now: Date): Promise<StoredCallback | undefined> {
+    const rows = (await this.db('callback_requests').where({ id: callbackId, status: 'pending' }).update({ not_before: notBefore, updated_at: now }).returning('*')) as CallbackRow[];
+    if (rows.length === 0) return undefined;
+    await this.recordEvent(callbackId, 'rescheduled', { detail: { notBefore: notBefore.toISOString() }, at: now });
+    return toCallback(rows[0] as CallbackRow);
+  }
+
   async history(callbackId: string): Promise<CallbackEventRow[]> {
     const rows = (await this.db('callback_events').where({ callback_id: callbackId }).orderBy('id')) as {
       id: string | number;
@@ -388,6 +409,7 @@ interface AttemptDbRow {
   agent_channel_id: string;
   customer_channel_id: string | null;
   customer_dialed_at: Date | null;
+  customer_answered_at: Date | null;
   outcome: string | null;
   cause: number | null;
   cause_txt: string | null;
