@@ -27,7 +27,10 @@ export type CallMilestone =
   | 'customer_leg_answered'
   | 'bridged'
   | 'callback_attempt_failed'
-  | 'callback_completed';
+  | 'callback_completed'
+  | 'direct_unavailable'
+  | 'owed_callback_fell_back'
+  | 'owed_callback_expired';
 
 /**
  * What the sessions need from the application around them. Implemented by CallbackApp; the
@@ -55,6 +58,14 @@ export interface CallContext {
   /** An agent let this item ring out or skipped it: not offered it again within the window. */
   declined(itemId: string, agentId: string): void;
   agent(agentId: string): AgentState | undefined;
+  /** The plugin puts this agent on a call now (ringing included). */
+  agentBusy(agentId: string): void;
+  /** Whether a missed direct call to this agent offers a callback owed by the agent. */
+  directOverflowFor(agentId: string): boolean;
+  /** The queue that holds callbacks owed by one agent. */
+  directQueueId(agentId: string): string;
+  /** A stored callback owed by one agent joins that agent's own queue. */
+  addOwedCallback(stored: StoredCallback): void;
   /** The agent's plugin call is over (talked: whether a conversation took place). */
   releaseAgent(agentId: string, opts: { talked: boolean; handleSec?: number }): void;
   /** A callback attempt ended; the callback is back in the queue (pending) or gone. */

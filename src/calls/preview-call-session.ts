@@ -182,7 +182,7 @@ export class PreviewCallSession implements ChannelSession {
         this.agentChannelId,
         [
           PROMPTS.whisperIntro,
-          queueAnnouncement(this.queue.id, this.queue.announcement),
+          ...queueAnnouncement(this.queue.id, this.queue.announcement),
           PROMPTS.whisperCustomer,
           `digits:${digitsForSpeech(this.callback.customerNumber)}`,
           PROMPTS.whisperRequested,

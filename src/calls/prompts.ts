@@ -24,6 +24,7 @@ export const PROMPTS = {
 } as const;
 
 /** The sound naming a queue in the agent's whisper. */
-export function queueAnnouncement(queueId: string, configured: string | undefined): string {
-  return `sound:${configured ?? `callback/queue-${queueId}`}`;
+export function queueAnnouncement(queueId: string, configured: string | undefined): string[] {
+  if (configured === '') return []; // e.g. an agent's own callbacks: no queue to name
+  return [`sound:${configured ?? `callback/queue-${queueId}`}`];
 }

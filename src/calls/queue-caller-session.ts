@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
-import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
+import { decideOffer, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { PROMPTS } from './prompts';
+import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
 
 type State = 'entering' | 'waiting' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'ended';
@@ -117,7 +118,7 @@ export class QueueCallerSession implements ChannelSession {
 
   /** A number we can call back; a withheld caller id cannot be offered a callback here. */
   private get canOfferCallback(): boolean {
-    return !isWithheld(this.callerNumber) && /^\+?[0-9]{3,20}$/.test(this.callerNumber);
+    return !isWithheld(this.callerNumber) && isCallableNumber(this.callerNumber);
   }
 
   private scheduleOffer(): void {
@@ -191,10 +192,10 @@ export class QueueCallerSession implements ChannelSession {
     if (promptPlaying) await this.stopOfferPrompt();
     const id = randomUUID();
     this.log.info('callback requested; storing', { callbackId: id });
-    let result: Awaited<ReturnType<CallContext['store']['requestCallback']>>;
     crashPoint('offer.before_commit');
-    try {
-      result = await this.ctx.store.requestCallback({
+    const result = await bookCallback(
+      this.ctx.store,
+      {
         id,
         queueId: this.queue.id,
         routeId: this.routeId ?? null,
@@ -205,10 +206,11 @@ export class QueueCallerSession implements ChannelSession {
         arrivedAt: new Date(this.item.arrivedAt),
         maxAttempts: this.queue.maxAttempts,
         sourceChannelId: this.channel.id,
-      });
-    } catch (e) {
+      },
+      this.log,
+    );
+    if (result.kind === 'failed') {
       // Never a false confirmation: the caller is told and keeps waiting at the same place.
-      this.log.error('callback could not be stored; caller stays queued', { error: e instanceof Error ? e.message : String(e) });
       if (this.state !== 'storing') return; // hung up meanwhile: nothing was promised
       this.state = 'waiting';
       this.offer.accepted = false;
@@ -238,7 +240,7 @@ export class QueueCallerSession implements ChannelSession {
     this.state = 'confirming';
     await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
-    const confirmation = this.playAndWait([PROMPTS.confirm, `digits:${digitsForSpeech(this.callerNumber)}`, PROMPTS.confirmGoodbye], 'confirm');
+    const confirmation = this.playAndWait(confirmationMedia(this.callerNumber), 'confirm');
     crashPoint('offer.during_confirmation');
     await confirmation;
     crashPoint('offer.before_hangup');

@@ -55,6 +55,57 @@ const agentSchema = z
     queues: z.array(z.object({ id: z.string(), priority: z.number().int().default(0) }).strict()).default([]),
     personalNumber: z.string().regex(/^\+?[0-9]{1,20}$/).optional(),
     loggedIn: z.boolean().default(true),
+    /** Direct calls this agent misses get a callback offer (overrides direct.overflow). */
+    directOverflow: z.boolean().optional(),
+  })
+  .strict();
+
+const directSchema = z
+  .object({
+    /** How long the agent's phone rings on a direct call before the caller hears the message. */
+    ringTimeoutSec: z.number().int().positive().max(300).default(20),
+    /** Offer a callback owed by the agent when a direct call is not answered (all agents). */
+    overflow: z.boolean().default(false),
+    offerIntervalSec: z.number().positive().default(30),
+    /** Offers before the caller hears the unavailable message and the call ends. */
+    maxOffers: z.number().int().positive().default(3),
+    /** Only the owning agent is offered the callback within this window... */
+    ownerWindowSec: z.number().positive().default(7200),
+    /** ...then it moves to this queue at its original place, or expires when absent. */
+    fallbackQueueId: z.string().optional(),
+    outboundCallerId: callerId.default({ name: 'Callback', number: '5550100' }),
+    maxAttempts: z.number().int().positive().default(3),
+    retryMinGapSec: z.number().nonnegative().default(600),
+  })
+  .strict();
+
+// ---- administrators' and agents' surfaces (REST API, agent panel, metrics): src/http/README.md ----
+
+const httpSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Loopback by default: put a TLS reverse proxy in front to expose it. */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8090),
+  })
+  .strict();
+
+const apiTokenSchema = z
+  .object({
+    /** A label for the token (shown in nothing but the config). */
+    name: z.string().optional(),
+    /** SHA-256 of the token, hex (`direct-callback token hash <token>`); never the token itself. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits (direct-callback token hash <token>)'),
+    /** `admin`, or `agent:<agent id>` (only /api/v1/me/* as that agent). */
+    scope: z.string().regex(/^(admin|agent:[A-Za-z0-9_-]{1,64})$/, "'admin' or 'agent:<agent id>'"),
+  })
+  .strict();
+
+const crmSchema = z
+  .object({
+    /** GET this URL ({number} is replaced, URL-encoded) to enrich the agent's preview; JSON expected. */
+    urlTemplate: z.string().includes('{number}').optional(),
+    timeoutMs: z.number().int().positive().max(10000).default(1500),
   })
   .strict();
 
@@ -93,9 +144,14 @@ const fileSchema = z
     /** Route overrides named in the Stasis arguments (`route=vip`). */
     routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),
     agents: z.array(agentSchema).default([]),
+    direct: directSchema.default({ ringTimeoutSec: 20, overflow: false, offerIntervalSec: 30, maxOffers: 3, ownerWindowSec: 7200, outboundCallerId: { name: 'Callback', number: '5550100' }, maxAttempts: 3, retryMinGapSec: 600 }),
+    http: httpSchema.default({ enabled: false, host: '127.0.0.1', port: 8090 }),
+    api: z.object({ tokens: z.array(apiTokenSchema).default([]) }).strict().default({ tokens: [] }),
+    crm: crmSchema.default({ timeoutMs: 1500 }),
   })
   .strict();
 
+export type DirectConfig = z.infer<typeof directSchema>;
 export type FileConfig = z.infer<typeof fileSchema>;
 export type QueueConfig = z.infer<typeof queueSchema>;
 export type AgentConfig = z.infer<typeof agentSchema>;
@@ -151,6 +207,15 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfi
     for (const [j, q] of a.queues.entries()) {
       if (!queueIds.has(q.id)) throw new ConfigError(`invalid configuration: agents[${i}].queues[${j}].id: unknown queue '${q.id}'`);
     }
+  }
+  if (file.direct.fallbackQueueId !== undefined && !queueIds.has(file.direct.fallbackQueueId)) {
+    throw new ConfigError(`invalid configuration: direct.fallbackQueueId: unknown queue '${file.direct.fallbackQueueId}'`);
+  }
+  const numbers = new Set<string>();
+  for (const [i, a] of file.agents.entries()) {
+    if (a.personalNumber === undefined) continue;
+    if (numbers.has(a.personalNumber)) throw new ConfigError(`invalid configuration: agents[${i}].personalNumber: '${a.personalNumber}' is already another agent's`);
+    numbers.add(a.personalNumber);
   }
   return {
     ...file,

@@ -24,7 +24,9 @@ import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { CallContext, CallMilestone, ChannelSession } from '../calls/call-context';
 import { QueueCallerSession } from '../calls/queue-caller-session';
 import { PreviewCallSession } from '../calls/preview-call-session';
+import { DirectCallSession } from '../calls/direct-call-session';
 import { AgentDirectory } from './agent-directory';
+import { PROMPTS } from '../calls/prompts';
 
 interface QueueRuntime {
   config: QueueConfig;
@@ -131,7 +133,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.dispatchSoon();
     this.ticks += 1;
     // Callbacks written by other instances or the API, and expired leases, are picked up here.
-    if (this.ticks % this.syncEveryTicks === 0) void this.syncWithStore();
+    if (this.ticks % this.syncEveryTicks === 0) void this.syncWithStore().then(() => this.applyOwnerWindows());
     this.tickTimer = this.clock.setTimer(() => this.tick(), 1000);
   }
 
@@ -202,8 +204,60 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       await session.start();
       return;
     }
+    if (kind === 'direct') {
+      await this.onDirectCall(event, target ?? '');
+      return;
+    }
     this.logger.warn('unexpected Stasis arguments; hanging up', { channelId: channel.id, args: event.args });
     await this.control.hangup(channel.id).catch(() => undefined);
+  }
+
+  /**
+   * A call to a personal number: `direct,<agent id>` or `direct,<the dialled number>`. An agent
+   * without a personal number configured gets no direct calls (the prerequisite of the feature).
+   */
+  private async onDirectCall(event: StasisStartEvent, target: string): Promise<void> {
+    const channel = event.channel;
+    const agent = this.agents.all().find((a) => a.id === target) ?? this.agents.all().find((a) => a.personalNumber !== undefined && a.personalNumber === target);
+    if (!agent || agent.personalNumber === undefined) {
+      this.logger.error(agent ? 'direct call to an agent without a personal number; configure agents[].personalNumber' : 'direct call to an unknown agent or number; check extensions.conf', {
+        channelId: channel.id,
+        target,
+      });
+      this.bind(channel.id, { kind: 'rejected-direct', onEvent: () => undefined });
+      await this.store
+        .recordDirectCall({ channelId: channel.id, agentId: agent?.id ?? null, dialled: target, callerNumber: channel.caller.number || null, callerName: channel.caller.name || null, startedAt: new Date(this.clock.now()), endedAt: new Date(this.clock.now()), outcome: 'no_personal_number', reason: agent ? 'agent_has_no_personal_number' : 'unknown_target' })
+        .catch((e: unknown) => this.logger.warn('direct call record not saved', { error: String(e) }));
+      try {
+        await this.control.answer(channel.id);
+        await this.playToEnd(channel.id, [PROMPTS.noPersonalNumber]);
+      } finally {
+        await this.control.hangup(channel.id).catch(() => undefined);
+        this.unbind(channel.id);
+      }
+      return;
+    }
+    const session = new DirectCallSession(this, channel, agent, target);
+    await session.start();
+  }
+
+  /** Plays media and resolves when it finished (or after a bound, if the event never comes). */
+  private async playToEnd(channelId: string, media: string[]): Promise<void> {
+    const id = `sys-${randomUUID()}`;
+    const finished = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30000);
+      this.bind(channelId, {
+        kind: 'system-message',
+        onEvent: (e) => {
+          if ((e.type === 'PlaybackFinished' && e.playback.id === id) || e.type === 'StasisEnd' || e.type === 'ChannelHangupRequest') {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await this.control.play(channelId, media, id);
+    await finished;
   }
 
   // ---- CallContext --------------------------------------------------------------------------
@@ -267,7 +321,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   }
 
   private addCallback(stored: StoredCallback, seq: number): void {
-    const q = this.queues.get(stored.queueId);
+    const q = this.ensureQueue(stored.queueId);
     if (!q) {
       this.logger.warn('stored callback for a queue no longer configured; left pending', { callbackId: stored.id, queueId: stored.queueId });
       return;
@@ -305,6 +359,83 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
 
   agent(agentId: string): AgentState | undefined {
     return this.agents.get(agentId);
+  }
+
+  agentBusy(agentId: string): void {
+    this.agents.reserve(agentId);
+  }
+
+  directOverflowFor(agentId: string): boolean {
+    return this.config.agents.find((a) => a.id === agentId)?.directOverflow ?? this.config.direct.overflow;
+  }
+
+  directQueueId(agentId: string): string {
+    return `direct:${agentId}`;
+  }
+
+  addOwedCallback(stored: StoredCallback): void {
+    this.addCallback(stored, this.nextSeq());
+    this.dispatchSoon();
+  }
+
+  /** The queue holding one agent's owed callbacks, created on first use. */
+  private ensureQueue(queueId: string): QueueRuntime | undefined {
+    const existing = this.queues.get(queueId);
+    if (existing) return existing;
+    const m = /^direct:(.+)$/.exec(queueId);
+    if (!m || !this.agents.get(m[1] ?? '')) return undefined;
+    const d = this.config.direct;
+    const config: QueueConfig = {
+      id: queueId,
+      name: `callbacks owed by ${m[1]}`,
+      priority: 0,
+      overflow: {},
+      offer: { initialDelaySec: 0, intervalSec: d.offerIntervalSec, thresholdPosition: 0 },
+      outboundCallerId: d.outboundCallerId,
+      announcement: '',
+      maxAttempts: d.maxAttempts,
+      retryMinGapSec: d.retryMinGapSec,
+      wrapUpSec: 0,
+      coldStartHandleSec: 180,
+    };
+    const runtime: QueueRuntime = { config, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: 180 }) };
+    this.queues.set(queueId, runtime);
+    return runtime;
+  }
+
+  /**
+   * Callbacks owed by an agent are theirs only for direct.ownerWindowSec; then they move to the
+   * fallback queue at their original place, or expire.
+   */
+  private async applyOwnerWindows(): Promise<void> {
+    const now = this.clock.now();
+    const windowMs = this.config.direct.ownerWindowSec * 1000;
+    for (const [id, entry] of [...this.callbacks]) {
+      if (!entry.stored.ownerAgentId || entry.pending.inFlight) continue;
+      if (entry.stored.requestedAt.getTime() + windowMs > now) continue;
+      const fallback = this.config.direct.fallbackQueueId;
+      try {
+        if (fallback) {
+          const moved = await this.store.fallBackToQueue(id, fallback, new Date(now));
+          if (!moved) continue;
+          this.queues.get(entry.stored.queueId)?.order.remove(id);
+          this.callbacks.delete(id);
+          this.addCallback(moved, this.nextSeq());
+          this.milestone('owed_callback_fell_back', { callbackId: id, queueId: fallback });
+          this.logger.info('owed callback moved to the fallback queue', { callbackId: id, queueId: fallback });
+        } else {
+          if (await this.store.setStatus(id, 'expired', 'owner window elapsed', new Date(now))) {
+            this.queues.get(entry.stored.queueId)?.order.remove(id);
+            this.callbacks.delete(id);
+            this.milestone('owed_callback_expired', { callbackId: id });
+            this.logger.info('owed callback expired', { callbackId: id });
+          }
+        }
+      } catch (e) {
+        this.logger.warn('owner window could not be applied', { callbackId: id, error: String(e) });
+      }
+    }
+    this.dispatchSoon();
   }
 
   releaseAgent(agentId: string, opts: { talked: boolean; handleSec?: number }): void {

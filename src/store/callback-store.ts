@@ -87,6 +87,21 @@ export interface AttemptRow {
   endedAt: Date | null;
 }
 
+export interface DirectCallRecord {
+  channelId: string;
+  agentId?: string | null;
+  dialled: string;
+  callerNumber?: string | null;
+  callerName?: string | null;
+  startedAt: Date;
+  answeredAt?: Date | null;
+  endedAt?: Date | null;
+  outcome?: string | null;
+  reason?: string | null;
+  cause?: number | null;
+  callbackId?: string | null;
+}
+
 export type RequestResult = { kind: 'stored'; callback: StoredCallback } | { kind: 'duplicate'; existing: StoredCallback };
 
 interface CallbackRow {
@@ -381,6 +396,65 @@ export class CallbackStore {
     if (rows.length === 0) return undefined;
     await this.recordEvent(callbackId, 'rescheduled', { detail: { notBefore: notBefore.toISOString() }, at: now });
     return toCallback(rows[0] as CallbackRow);
+  }
+
+  /**
+   * An owed (direct-call) callback whose owner window ran out moves to a queue, keeping its
+   * original request time as its place.
+   */
+  async fallBackToQueue(callbackId: string, queueId: string, now: Date): Promise<StoredCallback | undefined> {
+    return this.db.transaction(async (tx) => {
+      const rows = (await tx('callback_requests')
+        .where({ id: callbackId, status: 'pending' })
+        .whereNotNull('owner_agent_id')
+        .update({ queue_id: queueId, owner_agent_id: null, updated_at: now })
+        .returning('*')) as CallbackRow[];
+      if (rows.length === 0) return undefined;
+      await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'fell_back_to_queue', detail: JSON.stringify({ queueId }) });
+      return toCallback(rows[0] as CallbackRow);
+    });
+  }
+
+  /** One row per direct call, written when it starts and completed when it ends. */
+  async recordDirectCall(row: DirectCallRecord): Promise<void> {
+    await this.db('direct_calls')
+      .insert({
+        channel_id: row.channelId,
+        agent_id: row.agentId ?? null,
+        dialled: row.dialled,
+        caller_number: row.callerNumber ?? null,
+        caller_name: row.callerName ?? null,
+        started_at: row.startedAt,
+        answered_at: row.answeredAt ?? null,
+        ended_at: row.endedAt ?? null,
+        outcome: row.outcome ?? null,
+        reason: row.reason ?? null,
+        cause: row.cause ?? null,
+        callback_id: row.callbackId ?? null,
+      })
+      .onConflict('channel_id')
+      .merge();
+  }
+
+  async directCall(channelId: string): Promise<DirectCallRecord | undefined> {
+    const r = (await this.db('direct_calls').where({ channel_id: channelId }).first()) as
+      | { channel_id: string; agent_id: string | null; dialled: string; caller_number: string | null; caller_name: string | null; started_at: Date; answered_at: Date | null; ended_at: Date | null; outcome: string | null; reason: string | null; cause: number | null; callback_id: string | null }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      channelId: r.channel_id,
+      agentId: r.agent_id,
+      dialled: r.dialled,
+      callerNumber: r.caller_number,
+      callerName: r.caller_name,
+      startedAt: r.started_at,
+      answeredAt: r.answered_at,
+      endedAt: r.ended_at,
+      outcome: r.outcome,
+      reason: r.reason,
+      cause: r.cause,
+      callbackId: r.callback_id,
+    };
   }
 
   async history(callbackId: string): Promise<CallbackEventRow[]> {

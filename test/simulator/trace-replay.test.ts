@@ -217,7 +217,7 @@ function traceEventsAbout(lines: TraceLine[], ids: string[]): TraceLine[] {
 
   describe('d: originate failures', () => {
     const trace = sharedAvailable ? loadTrace('d-originate-failures.jsonl') : [];
-    const seg = (name: string, next: string[]): string[] => expectedSignatures(segment(trace, name, next));
+    const seg = (name: string, next: string[] = []): string[] => expectedSignatures(segment(trace, name, next));
 
     it('d1: originate, rings, no answer at timeout → only ChannelDestroyed(19/480)', async () => {
       sim.endpoint('PJSIP/1002').ringsForever();
@@ -367,7 +367,7 @@ function traceEventsAbout(lines: TraceLine[], ids: string[]): TraceLine[] {
 
   describe('f: playback control and caller ID on created legs', () => {
     const trace = sharedAvailable ? loadTrace('f-playback-control-and-callerid.jsonl') : [];
-    const seg = (name: string, next: string[]): string[] => expectedSignatures(segment(trace, name, next));
+    const seg = (name: string, next: string[] = []): string[] => expectedSignatures(segment(trace, name, next));
     let agentId = '';
 
     beforeEach(async () => {

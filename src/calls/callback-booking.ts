@@ -1,0 +1,31 @@
+import { digitsForSpeech } from '../domain';
+import { Logger } from '../logging/logger';
+import { CallbackStore, NewCallbackRequest, StoredCallback } from '../store/callback-store';
+import { PROMPTS } from './prompts';
+
+/**
+ * "Press 1": the durable half shared by queue and direct calls. The result is known only after
+ * COMMIT, and only a `stored` result may be confirmed to the caller.
+ */
+export type BookingResult = { kind: 'stored'; callback: StoredCallback } | { kind: 'duplicate'; existing: StoredCallback } | { kind: 'failed'; error: string };
+
+export async function bookCallback(store: CallbackStore, request: NewCallbackRequest, log: Logger): Promise<BookingResult> {
+  try {
+    const r = await store.requestCallback(request);
+    return r.kind === 'stored' ? { kind: 'stored', callback: r.callback } : { kind: 'duplicate', existing: r.existing };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    log.error('callback could not be stored; nothing is promised to the caller', { error });
+    return { kind: 'failed', error };
+  }
+}
+
+/** "Thank you, we will call you back at" + the number's digits + goodbye. */
+export function confirmationMedia(number: string): string[] {
+  return [PROMPTS.confirm, `digits:${digitsForSpeech(number)}`, PROMPTS.confirmGoodbye];
+}
+
+/** A caller id we can call back (a withheld or garbage caller id cannot be offered a callback). */
+export function isCallableNumber(number: string): boolean {
+  return /^\+?[0-9]{3,20}$/.test(number) && !/^(anonymous|unknown)$/i.test(number);
+}
