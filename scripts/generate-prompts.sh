@@ -77,6 +77,14 @@ prompts=(
   "already-booked|A callback is already booked for this number. Your place is kept. Goodbye."
   "no-personal-number|This number is not assigned. Goodbye."
   "direct-offer|The agent is not available. To be called back by the same agent as soon as possible, press 1."
+  "offer-other-number|To be called back at a different number, press 2."
+  "enter-number|Please enter the number we should call you back on, followed by the hash key."
+  "you-entered|You entered"
+  "confirm-number|To confirm this number, press 1. To enter it again, press 2."
+  "invalid-number|Sorry, that number is not valid."
+  "number-refused|Sorry, we cannot call you back at that number."
+  "entry-given-up|We could not take a callback number. You keep your place in the queue."
+  "guard|Hello, this is your requested callback. To be connected to an agent, press 1."
 )
 for q in "${queues[@]}"; do
   prompts+=("queue-$q|${q//-/ }")

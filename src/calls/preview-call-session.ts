@@ -9,7 +9,7 @@ import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { PROMPTS, queueAnnouncement } from './prompts';
 import { crashPoint } from '../engine/crash-points';
 
-type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'bridged' | 'telling_agent' | 'ended';
+type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'guarding' | 'bridged' | 'telling_agent' | 'ended';
 
 /**
  * One attempt to call a customer back, agent first ("preview call"): the agent's phone rings
@@ -37,6 +37,8 @@ export class PreviewCallSession implements ChannelSession {
   private customerAnswered = false;
   private bridgedAt = 0;
   private agentGone = false;
+  private guardTimer: TimerHandle | undefined;
+  private guardPlaybackId: string | undefined;
   private completion: Promise<void> | undefined;
   private customerGone = false;
 
@@ -132,6 +134,7 @@ export class PreviewCallSession implements ChannelSession {
         return;
       case 'ChannelDtmfReceived':
         if (isAgent) void this.onAgentDigit(event.digit);
+        else if (isCustomer && this.state === 'guarding' && event.digit === '1') void this.onGuardPassed();
         return;
       case 'PlaybackFinished':
         if (event.playback.id === this.whisperPlaybackId) this.whisperPlaybackId = undefined;
@@ -291,6 +294,37 @@ export class PreviewCallSession implements ChannelSession {
     crashPoint('preview.after_customer_answer');
     const now = () => new Date(this.ctx.clock.now());
     await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: now() }).catch((e: unknown) => this.log.warn('history write failed', { error: String(e) }));
+    if (this.queue.guard.enabled) {
+      // "Press 1 to be connected": an answering machine never presses 1.
+      this.state = 'guarding';
+      const id = this.playbacks.nextId('guard');
+      this.guardPlaybackId = id;
+      await this.ctx.control.play(this.customerChannelId, [PROMPTS.guard], id).catch(() => undefined);
+      this.guardTimer = this.ctx.clock.setTimer(() => void this.onGuardTimeout(), this.queue.guard.timeoutSec * 1000);
+      return;
+    }
+    await this.bridgeAgentAndCustomer();
+  }
+
+  private async onGuardPassed(): Promise<void> {
+    if (this.state !== 'guarding') return;
+    if (this.guardTimer) this.ctx.clock.clearTimer(this.guardTimer);
+    this.guardTimer = undefined;
+    this.state = 'dialling_customer';
+    if (this.guardPlaybackId) await this.ctx.control.stopPlayback(this.guardPlaybackId).catch(() => undefined);
+    await this.bridgeAgentAndCustomer();
+  }
+
+  private async onGuardTimeout(): Promise<void> {
+    if (this.state !== 'guarding') return;
+    this.guardTimer = undefined;
+    this.log.info('customer did not press 1 after answering: treated as no answer (answering machine guard)');
+    await this.ctx.store.recordEvent(this.callback.id, 'customer_no_answer', { detail: { reason: 'guard_timeout' } }).catch(() => undefined);
+    await this.tellAgentAndFinish('no_answer', PROMPTS.customerNoAnswer, undefined, true);
+  }
+
+  private async bridgeAgentAndCustomer(): Promise<void> {
+    if (this.state !== 'dialling_customer' || !this.attempt) return;
     try {
       await this.ctx.control.ringStop(this.agentChannelId).catch(() => undefined);
       await this.ctx.control.createBridge(this.bridgeId, 'mixing', `callback ${this.callback.id}`);
@@ -333,6 +367,13 @@ export class PreviewCallSession implements ChannelSession {
   private async onCustomerGone(cause: number | undefined): Promise<void> {
     if (this.customerGone) return;
     this.customerGone = true;
+    if (this.guardTimer) this.ctx.clock.clearTimer(this.guardTimer);
+    this.guardTimer = undefined;
+    if (this.state === 'guarding') {
+      // Answered and hung up without pressing 1: not a conversation, try again later.
+      await this.tellAgentAndFinish('no_answer', PROMPTS.customerNoAnswer, cause, true);
+      return;
+    }
     if (this.state === 'dialling_customer') {
       const outcome: AttemptOutcome =
         cause === HANGUP_CAUSE.USER_BUSY ? 'busy' : cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE ? 'no_answer' : cause === HANGUP_CAUSE.CONGESTION ? 'congestion' : 'failed';
@@ -367,6 +408,7 @@ export class PreviewCallSession implements ChannelSession {
     if (this.state === 'ended') return;
     const wasBridged = this.state === 'bridged';
     this.state = 'ended';
+    if (this.guardTimer) this.ctx.clock.clearTimer(this.guardTimer);
     // The completed status is written before anything else is torn down.
     if (this.completion) await this.completion;
     this.clearDecisionTimer();

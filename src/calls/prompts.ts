@@ -21,6 +21,14 @@ export const PROMPTS = {
   agentUnavailable: 'sound:callback/agent-unavailable',
   noPersonalNumber: 'sound:callback/no-personal-number',
   directOffer: 'sound:callback/direct-offer',
+  offerOtherNumber: 'sound:callback/offer-other-number',
+  enterNumber: 'sound:callback/enter-number',
+  youEntered: 'sound:callback/you-entered',
+  confirmNumber: 'sound:callback/confirm-number',
+  invalidNumber: 'sound:callback/invalid-number',
+  numberRefused: 'sound:callback/number-refused',
+  entryGivenUp: 'sound:callback/entry-given-up',
+  guard: 'sound:callback/guard',
 } as const;
 
 /** The sound naming a queue in the agent's whisper. */

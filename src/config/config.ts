@@ -19,6 +19,15 @@ const overflowRule = z
 
 const callerId = z.object({ name: z.string().max(80), number: z.string().regex(/^\+?[0-9]{1,20}$/, 'digits, optionally after +') }).strict();
 
+/**
+ * Answering-machine guard on the customer leg: after answering, the customer must press 1
+ * within timeoutSec, or the attempt counts as not answered (a voicemail is not a callback).
+ */
+const guardSchema = z
+  .object({ enabled: z.boolean().default(true), timeoutSec: z.number().positive().max(120).default(8) })
+  .strict()
+  .default({ enabled: true, timeoutSec: 8 });
+
 const queueSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only'),
@@ -44,6 +53,7 @@ const queueSchema = z
     wrapUpSec: z.number().nonnegative().default(5),
     /** Average handle time assumed until enough calls were measured. */
     coldStartHandleSec: z.number().positive().default(180),
+    guard: guardSchema,
   })
   .strict();
 
@@ -76,6 +86,7 @@ const directSchema = z
     outboundCallerId: callerId.default({ name: 'Callback', number: '5550100' }),
     maxAttempts: z.number().int().positive().default(3),
     retryMinGapSec: z.number().nonnegative().default(600),
+    guard: guardSchema,
   })
   .strict();
 
@@ -144,7 +155,7 @@ const fileSchema = z
     /** Route overrides named in the Stasis arguments (`route=vip`). */
     routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),
     agents: z.array(agentSchema).default([]),
-    direct: directSchema.default({ ringTimeoutSec: 20, overflow: false, offerIntervalSec: 30, maxOffers: 3, ownerWindowSec: 7200, outboundCallerId: { name: 'Callback', number: '5550100' }, maxAttempts: 3, retryMinGapSec: 600 }),
+    direct: directSchema.default({ ringTimeoutSec: 20, overflow: false, offerIntervalSec: 30, maxOffers: 3, ownerWindowSec: 7200, outboundCallerId: { name: 'Callback', number: '5550100' }, maxAttempts: 3, retryMinGapSec: 600, guard: { enabled: true, timeoutSec: 8 } }),
     http: httpSchema.default({ enabled: false, host: '127.0.0.1', port: 8090 }),
     api: z.object({ tokens: z.array(apiTokenSchema).default([]) }).strict().default({ tokens: [] }),
     crm: crmSchema.default({ timeoutMs: 1500 }),

@@ -39,7 +39,7 @@ const DESCRIPTIONS: Partial<Record<CallMilestone, string>> = {
   agent_leg_answered: 'agent answered; whisper: queue, customer number, minutes ago, "1 to call"',
   agent_accepted: 'agent pressed 1',
   customer_leg_dialled: 'customer dialled through PJSIP/15551234567@trunk',
-  customer_leg_answered: 'customer answered',
+  customer_leg_answered: 'customer answered; hears "press 1 to be connected" and presses 1',
   bridged: 'agent and customer bridged in one mixing bridge',
   callback_completed: 'callback recorded as completed',
 };
@@ -92,6 +92,10 @@ async function main(): Promise<number> {
     const agentLeg = await sim.endpoint('PJSIP/1001').nextLeg(10000);
     await agentLeg.waitForPlayback((m) => m === PROMPTS.whisperIntro, 10000);
     await agentLeg.pressDtmf('1');
+    // The customer answers and confirms with 1 (the answering-machine guard).
+    const customerLeg = await sim.endpoint('PJSIP/15551234567@trunk').nextLeg(10000);
+    await customerLeg.waitForPlayback((m) => m === PROMPTS.guard, 10000);
+    await customerLeg.pressDtmf('1');
     await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error('timed out waiting for the bridge')), 15000))]);
   } catch (e) {
     say(`demo failed: ${e instanceof Error ? e.message : String(e)}`);

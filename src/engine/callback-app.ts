@@ -397,6 +397,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       retryMinGapSec: d.retryMinGapSec,
       wrapUpSec: 0,
       coldStartHandleSec: 180,
+      guard: d.guard,
     };
     const runtime: QueueRuntime = { config, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: 180 }) };
     this.queues.set(queueId, runtime);

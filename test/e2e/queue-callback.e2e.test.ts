@@ -210,6 +210,10 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     const customer = await r.sim.endpoint('PJSIP/15559876001@trunk').nextLeg(5000);
     expect(customer.displayedCaller).to.deep.include({ number: '5550100', name: 'Support Callback' });
     customer.answer();
+    // Answering-machine guard: the customer confirms with 1 before the agent is connected.
+    await customer.waitForPlayback((m) => m === PROMPTS.guard, 3000);
+    expect(r.sim.bridges().filter((b) => b.bridge_type === 'mixing')).to.have.length(0);
+    await customer.pressDtmf('1');
     await r.waitForMilestone('bridged', undefined, 5000);
     const mixing = r.sim.bridges().filter((b) => b.bridge_type === 'mixing');
     expect(mixing).to.have.length(1);
@@ -266,6 +270,29 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(attempts.map((a) => [a.outcome, a.cause])).to.deep.equal([['busy', 17]]);
     expect((await r.store.history(id)).map((h) => h.type)).to.include('customer_dialled');
     expect(r.plugin.app.queueSnapshot('support')?.items.map((i) => i.id)).to.deep.equal([id]);
+  });
+
+  it('answering-machine guard: a customer leg answered without 1 counts as no answer', async () => {
+    rig = await startRig({ config: queueConfig({ guard: { enabled: true, timeoutSec: 0.8 } }) });
+    const r = rig;
+    const id = await bookCallback(r, '+15559876004');
+    r.sim.endpoint('PJSIP/1001').answersAfter(50);
+    r.sim.endpoint('PJSIP/15559876004@trunk').answersAfter(100);
+    r.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
+    const agentLeg = await r.sim.endpoint('PJSIP/1001').nextLeg(5000);
+    await agentLeg.waitForPlayback((m) => m === PROMPTS.whisperIntro, 3000);
+    r.sim.endpoint('PJSIP/1001').setDeviceState('INUSE');
+    await agentLeg.pressDtmf('1');
+    const machine = await r.sim.endpoint('PJSIP/15559876004@trunk').nextLeg(5000);
+    await machine.waitForPlayback((m) => m === PROMPTS.guard, 3000);
+    await agentLeg.waitForPlayback((m) => m === PROMPTS.customerNoAnswer, 5000);
+    await machine.waitFor('hungup', 5000);
+    await agentLeg.waitFor('hungup', 5000);
+    await sleep(200);
+    expect(r.sim.bridges().filter((b) => b.bridge_type === 'mixing')).to.have.length(0);
+    const cb = await r.store.get(id);
+    expect([cb?.status, cb?.attempts]).to.deep.equal(['pending', 1]);
+    expect((await r.store.attempts(id)).map((a) => a.outcome)).to.deep.equal(['no_answer']);
   });
 
   it('live callers and callbacks are served in strict order', async () => {
