@@ -58,6 +58,8 @@ export interface CallContext {
   /** An agent let this item ring out or skipped it: not offered it again within the window. */
   declined(itemId: string, agentId: string): void;
   agent(agentId: string): AgentState | undefined;
+  /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
+  takeFreeAgent(queueId: string, itemId: string): string | undefined;
   /** The plugin puts this agent on a call now (ringing included). */
   agentBusy(agentId: string): void;
   /** Whether a missed direct call to this agent offers a callback owed by the agent. */

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { AriEvent, HANGUP_CAUSE } from '../ari/ari-events';
 import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
-import { AttemptOutcome, decideRetry, digitsForSpeech, displayNameForAgent, interpretPreviewDigit, TimerHandle } from '../domain';
+import { digitsForSpeech, displayNameForAgent, interpretPreviewDigit, TimerHandle } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { claimCallback, concludeAttempt, customerLegOutcome, isAgentSideOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS, queueAnnouncement } from './prompts';
 import { crashPoint } from '../engine/crash-points';
 
@@ -32,7 +33,7 @@ export class PreviewCallSession implements ChannelSession {
   private callback: StoredCallback;
   private whisperPlaybackId: string | undefined;
   private decisionTimer: TimerHandle | undefined;
-  private leaseTimer: TimerHandle | undefined;
+  private lease: LeaseKeeper | undefined;
   private customerDialled = false;
   private customerAnswered = false;
   private bridgedAt = 0;
@@ -75,20 +76,7 @@ export class PreviewCallSession implements ChannelSession {
     const { ctx } = this;
     const agent = ctx.agent(this.agentId);
     if (!agent) return this.abandon('agent_unknown');
-    let claimed: Awaited<ReturnType<CallContext['store']['claim']>>;
-    try {
-      claimed = await ctx.store.claim({
-        callbackId: this.callback.id,
-        instanceId: ctx.config.instanceId,
-        agentId: this.agentId,
-        agentChannelId: this.agentChannelId,
-        leaseMs: ctx.config.callback.leaseSec * 1000,
-        now: new Date(ctx.clock.now()),
-      });
-    } catch (e) {
-      this.log.error('could not claim callback (database)', { error: String(e) });
-      return this.abandon('claim_failed');
-    }
+    const claimed = await claimCallback(ctx, this.callback, this.agentId, this.agentChannelId, this.log);
     if (!claimed) {
       this.log.info('callback already claimed elsewhere or no longer pending');
       return this.abandon('not_claimable');
@@ -96,7 +84,8 @@ export class PreviewCallSession implements ChannelSession {
     this.callback = claimed.callback;
     this.attempt = claimed.attempt;
     crashPoint('preview.after_claim');
-    this.renewLeaseLater();
+    this.lease = new LeaseKeeper(ctx, this.callback.id, this.log);
+    this.lease.start();
     this.state = 'ringing_agent';
     ctx.bind(this.agentChannelId, this);
     ctx.bind(this.customerChannelId, this);
@@ -154,17 +143,6 @@ export class PreviewCallSession implements ChannelSession {
       default:
         return;
     }
-  }
-
-  private renewLeaseLater(): void {
-    const every = Math.max(1000, (this.ctx.config.callback.leaseSec * 1000) / 3);
-    this.leaseTimer = this.ctx.clock.setTimer(() => {
-      if (this.state === 'ended') return;
-      void this.ctx.store
-        .renewLease(this.callback.id, this.ctx.config.instanceId, this.ctx.config.callback.leaseSec * 1000, new Date(this.ctx.clock.now()))
-        .catch((e: unknown) => this.log.warn('lease renewal failed', { error: String(e) }));
-      this.renewLeaseLater();
-    }, every);
   }
 
   // ---- agent side -------------------------------------------------------------------------
@@ -375,9 +353,7 @@ export class PreviewCallSession implements ChannelSession {
       return;
     }
     if (this.state === 'dialling_customer') {
-      const outcome: AttemptOutcome =
-        cause === HANGUP_CAUSE.USER_BUSY ? 'busy' : cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE ? 'no_answer' : cause === HANGUP_CAUSE.CONGESTION ? 'congestion' : 'failed';
-      const prompt = outcome === 'busy' ? PROMPTS.customerBusy : outcome === 'no_answer' ? PROMPTS.customerNoAnswer : PROMPTS.customerFailed;
+      const { outcome, prompt } = customerLegOutcome(cause);
       this.log.info('customer leg failed', { outcome, cause });
       await this.tellAgentAndFinish(outcome, prompt, cause, true);
       return;
@@ -412,7 +388,7 @@ export class PreviewCallSession implements ChannelSession {
     // The completed status is written before anything else is torn down.
     if (this.completion) await this.completion;
     this.clearDecisionTimer();
-    if (this.leaseTimer) this.ctx.clock.clearTimer(this.leaseTimer);
+    this.lease?.stop();
     this.playbacks.settleAll();
     const { control } = this.ctx;
     if (!this.agentGone) await control.hangup(this.agentChannelId).catch(() => undefined);
@@ -434,32 +410,8 @@ export class PreviewCallSession implements ChannelSession {
       this.ctx.callbackAttemptEnded(this.callback);
       return;
     }
-    const agentSide = ['agent_declined', 'agent_no_decision', 'agent_no_answer', 'agent_busy', 'agent_unreachable', 'agent_hung_up_in_preview'].includes(outcome);
-    if (agentSide) this.ctx.declined(this.callback.id, this.agentId);
-    const dialled = dialledOverride ?? this.customerDialled;
-    const now = this.ctx.clock.now();
-    const retryOutcome: AttemptOutcome = agentSide ? (outcome === 'agent_declined' || outcome === 'agent_no_decision' ? 'agent_declined' : 'agent_no_answer') : (outcome as AttemptOutcome);
-    const decision = dialled
-      ? decideRetry({ attemptsMade: this.callback.attempts + 1, maxAttempts: this.callback.maxAttempts, lastAttemptEndedAt: now, minGapMs: this.queue.retryMinGapSec * 1000, now, outcome: retryOutcome === 'answered' ? 'failed' : retryOutcome })
-      : ({ kind: 'retry', notBefore: now } as const);
-    const nextStatus = decision.kind === 'give_up' ? 'failed' : decision.kind === 'done' ? 'completed' : 'pending';
-    try {
-      this.callback = await this.ctx.store.finishAttempt({
-        attemptId: this.attempt.id,
-        callbackId: this.callback.id,
-        outcome,
-        cause: cause ?? null,
-        nextStatus,
-        countsAsAttempt: dialled,
-        notBefore: decision.kind === 'retry' && dialled ? new Date(decision.notBefore) : null,
-        reason: decision.kind === 'give_up' ? `${decision.reason}: last ${outcome}` : null,
-        now: new Date(now),
-      });
-    } catch (e) {
-      // The lease will expire and the callback will be reclaimed: nothing is lost.
-      this.log.error('could not record the attempt outcome; the lease will expire', { error: String(e) });
-    }
-    this.log.info('callback attempt ended', { outcome, cause, nextStatus, attempts: this.callback.attempts });
+    if (isAgentSideOutcome(outcome)) this.ctx.declined(this.callback.id, this.agentId);
+    this.callback = await concludeAttempt(this.ctx, this.log, { callback: this.callback, attempt: this.attempt, queue: this.queue, outcome, cause, customerDialled: dialledOverride ?? this.customerDialled });
     this.ctx.callbackAttemptEnded(this.callback);
   }
 

@@ -54,6 +54,14 @@ const queueSchema = z
     /** Average handle time assumed until enough calls were measured. */
     coldStartHandleSec: z.number().positive().default(180),
     guard: guardSchema,
+    /**
+     * agent-first (preview): the agent is rung and accepts before the customer is dialled.
+     * customer-first: the customer is dialled first, presses 1, then is connected to the agent
+     * reserved for them (or the next free one), ahead of live callers of equal priority.
+     */
+    mode: z.enum(['agent-first', 'customer-first']).default('agent-first'),
+    /** customer-first: how long a customer who pressed 1 may wait on music for an agent. */
+    customerFirstMaxWaitSec: z.number().positive().default(60),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import {
   HandleTimeAverage,
   isAgentAvailable,
   PendingCallback,
+  pickAgent,
   planAssignments,
   QueueOrder,
   resolveOverflowRule,
@@ -25,7 +26,9 @@ import { CallContext, CallMilestone, ChannelSession } from '../calls/call-contex
 import { QueueCallerSession } from '../calls/queue-caller-session';
 import { PreviewCallSession } from '../calls/preview-call-session';
 import { DirectCallSession } from '../calls/direct-call-session';
+import { CustomerFirstSession } from '../calls/customer-first-session';
 import { AgentDirectory } from './agent-directory';
+import { Reconciler } from './reconciler';
 import { PROMPTS } from '../calls/prompts';
 
 interface QueueRuntime {
@@ -72,6 +75,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private readonly callerDeclines = new Map<string, AgentDecline[]>();
   private readonly itemsInService = new Set<string>();
   private readonly nextSeq = createSeqCounter();
+  /** ---- reconciliation hook (src/engine/reconciler.ts): state rebuilt after every ARI (re)connection ---- */
+  readonly reconciler = new Reconciler(this);
   private dispatchQueued = false;
   private ticks = 0;
   private syncing = false;
@@ -119,7 +124,18 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
         }
       }),
     );
+    await this.reconcile();
     this.dispatchSoon();
+  }
+
+  /** ---- reconciliation hook: events in a WebSocket gap are lost (trace e2); settle with GET /channels. */
+  async reconcile(): Promise<void> {
+    await this.reconciler.reconcile();
+  }
+
+  /** Channel ids some session owns (for the reconciler). */
+  boundChannelIds(): string[] {
+    return [...this.sessions.keys()];
   }
 
   stop(): void {
@@ -169,6 +185,16 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   // ---- where a call enters --------------------------------------------------------------
 
   handleEvent(event: AriEvent): void {
+    // ---- reconciliation hook: a malformed event (fields missing) is logged, never thrown.
+    try {
+      this.reconciler.observe(event);
+      this.routeEvent(event);
+    } catch (e) {
+      this.logger.warn('ARI event could not be handled', { type: (event as { type?: unknown }).type, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private routeEvent(event: AriEvent): void {
     if (event.type === 'DeviceStateChanged') {
       if (this.agents.setDeviceState(event.device_state.name, event.device_state.state, this.clock.now())) this.dispatchSoon();
       return;
@@ -361,6 +387,15 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     return this.agents.get(agentId);
   }
 
+  takeFreeAgent(queueId: string, itemId: string): string | undefined {
+    const now = this.clock.now();
+    const declines = this.callbacks.get(itemId)?.pending.declinedBy ?? this.callerDeclines.get(itemId) ?? [];
+    const agent = pickAgent(this.agents.all(), queueId, now, (id) => declines.some((d) => d.agentId === id && d.until > now));
+    if (!agent) return undefined;
+    this.agents.reserve(agent.id);
+    return agent.id;
+  }
+
   agentBusy(agentId: string): void {
     this.agents.reserve(agentId);
   }
@@ -398,6 +433,9 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       wrapUpSec: 0,
       coldStartHandleSec: 180,
       guard: d.guard,
+      // Owed callbacks are personal: always the owner's preview call first.
+      mode: 'agent-first',
+      customerFirstMaxWaitSec: 60,
     };
     const runtime: QueueRuntime = { config, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: 180 }) };
     this.queues.set(queueId, runtime);
@@ -527,6 +565,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
           continue;
         }
         entry.pending.inFlight = true;
+        if (queue.config.mode === 'customer-first') {
+          void new CustomerFirstSession(this, entry.stored, queue.config, a.agentId).start();
+          continue;
+        }
         const preview = new PreviewCallSession(this, entry.stored, queue.config, a.agentId);
         this.previews.set(entry.stored.id, preview);
         void preview.start();

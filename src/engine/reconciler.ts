@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import { AriChannel, AriEvent, channelIdOf } from '../ari/ari-events';
+import { CallControl } from '../ari/call-control';
+import { AppConfig } from '../config/config';
+import { Logger } from '../logging/logger';
+import { CallbackStore, StoredCallback } from '../store/callback-store';
+import { ChannelSession } from '../calls/call-context';
+import { confirmationMedia } from '../calls/callback-booking';
+
+/**
+ * Reconciliation after every ARI (re)connection, and after a restart of the process.
+ *
+ * Asterisk replays nothing after a WebSocket gap (shared trace e2): DTMF, hang-ups and playback
+ * ends that happened meanwhile are lost, and a restarted process knows none of the channels its
+ * predecessor left in Stasis. The reconciler compares what the app believes with `GET /channels`
+ * and `GET /applications/{app}` and settles every difference:
+ *
+ * 1. A channel a session owns that no longer exists: the session is sent the StasisEnd and
+ *    ChannelDestroyed it missed, so it closes out through its normal path (agent freed, attempt
+ *    finished and stored, caller dequeued). Only channels that were seen alive are treated so
+ *    (a preview session binds its customer channel id before the channel is created).
+ * 2. A playback that started and whose end was not seen: it is stopped; if Asterisk no longer
+ *    knows it, the missed PlaybackFinished is delivered (an offer loop or a confirmation waiting
+ *    for it would otherwise wait for ever).
+ * 3. A channel in our Stasis app that no session owns (a previous process crashed, or events were
+ *    lost) is, by the Stasis arguments it carries:
+ *    - a queue caller whose number has an open callback in that queue: the request stands; the
+ *      caller hears the confirmation again and is hung up;
+ *    - a queue caller talking to (or answered by) an agent leg (`agent-live`): both are put in a
+ *      fresh mixing bridge and watched until one side hangs up (the other is then hung up);
+ *    - any other queue caller: adopted again: a new queue session (a new place at the back: the
+ *      original arrival time of a live caller is not stored) with hold music and offers;
+ *    - an agent leg and a customer leg of the same callback, both answered: the callback has
+ *      happened; they are bridged and watched, and the open attempt is stored as answered and the
+ *      callback completed (so a lease expiry never dials the customer again);
+ *    - a direct call with its agent leg answered: bridged and watched;
+ *    - anything else (a lone agent or customer leg, a direct call without agent, unknown
+ *      arguments): hung up cleanly. Their callback attempt is left to the lease expiry, which
+ *      counts a dialled customer as an attempt and never redials an answered one.
+ *    Channels of ours ringing outside Stasis (an agent leg originated by a crashed process) are
+ *    hung up too.
+ * Nothing stored is touched except to complete an attempt that demonstrably reached the customer.
+ */
+export interface ReconcileHost {
+  readonly config: AppConfig;
+  readonly control: CallControl;
+  readonly store: CallbackStore;
+  readonly logger: Logger;
+  /** Channel ids some session owns right now. */
+  boundChannelIds(): string[];
+  /** Routes an event as if it came from ARI. */
+  handleEvent(event: AriEvent): void;
+  bind(channelId: string, session: ChannelSession): void;
+  unbind(channelId: string): void;
+  callbackAttemptEnded(stored: StoredCallback): void;
+  dispatchSoon(): void;
+}
+
+export interface ReconcileReport {
+  sessionsClosed: number;
+  playbacksSettled: number;
+  adoptedCallers: number;
+  confirmedAndHungUp: number;
+  pairsBridged: number;
+  hungUp: number;
+}
+
+/** Channel ids our sessions create; a leftover one of these is never a customer's own call. */
+const OWN_CHANNEL = /^(cb-agent-|cb-customer-|agent-|direct-agent-)/;
+
+function stasisArgs(channel: AriChannel, app: string): string[] | undefined {
+  const d = channel.dialplan;
+  if (!d || d.app_name !== 'Stasis' || typeof d.app_data !== 'string') return undefined;
+  const [name, ...args] = d.app_data.split(',');
+  return name === app ? args : undefined;
+}
+
+export class Reconciler {
+  /** Channels seen alive in events (removed when they end). */
+  private readonly alive = new Set<string>();
+  /** Playbacks started and not seen finished: id -> target channel. */
+  private readonly playing = new Map<string, string>();
+  private running: Promise<ReconcileReport> | undefined;
+  private again = false;
+
+  constructor(private readonly host: ReconcileHost) {}
+
+  /** Called for every ARI event before it is routed (cheap: two map operations). */
+  observe(event: AriEvent): void {
+    switch (event.type) {
+      case 'PlaybackStarted': {
+        const id = event.playback?.id;
+        if (typeof id === 'string') this.playing.set(id, channelIdOf(event) ?? '');
+        return;
+      }
+      case 'PlaybackFinished': {
+        const id = event.playback?.id;
+        if (typeof id === 'string') this.playing.delete(id);
+        return;
+      }
+      case 'StasisEnd':
+      case 'ChannelDestroyed': {
+        const id = event.channel?.id;
+        if (typeof id === 'string') this.alive.delete(id);
+        return;
+      }
+      case 'DeviceStateChanged':
+        return;
+      default: {
+        const id = channelIdOf(event);
+        if (typeof id === 'string') this.alive.add(id);
+      }
+    }
+  }
+
+  /** Runs one reconciliation; a call while one runs schedules exactly one more after it. */
+  reconcile(): Promise<ReconcileReport> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.run()
+      .catch((e: unknown) => {
+        this.host.logger.warn('reconciliation failed; it runs again at the next connection', { error: e instanceof Error ? e.message : String(e) });
+        return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, hungUp: 0 };
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.reconcile();
+        }
+      });
+    return this.running;
+  }
+
+  private async run(): Promise<ReconcileReport> {
+    const { control, logger, config } = this.host;
+    const report: ReconcileReport = { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, hungUp: 0 };
+    const [channels, appIds] = await Promise.all([control.listChannels(), control.applicationChannelIds()]);
+    const byId = new Map(channels.map((c) => [c.id, c]));
+    const inStasis = new Set(appIds);
+
+    // 1. sessions whose channels vanished during the gap
+    for (const id of this.host.boundChannelIds()) {
+      if (byId.has(id) || !this.alive.has(id)) continue;
+      this.alive.delete(id);
+      report.sessionsClosed += 1;
+      logger.info('reconcile: channel vanished during the event gap; closing it out', { channelId: id });
+      const gone: AriChannel = { id, name: id, state: 'Down', caller: { name: '', number: '' }, connected: { name: '', number: '' } };
+      this.host.handleEvent({ type: 'ChannelHangupRequest', channel: gone });
+      this.host.handleEvent({ type: 'StasisEnd', channel: gone });
+      this.host.handleEvent({ type: 'ChannelDestroyed', channel: gone, cause: 16, cause_txt: 'Normal Clearing' });
+    }
+    for (const id of [...this.alive]) if (!byId.has(id)) this.alive.delete(id);
+
+    // 2. playbacks whose end may have been lost
+    for (const [playbackId, channelId] of [...this.playing]) {
+      if (!byId.has(channelId)) {
+        this.playing.delete(playbackId);
+        continue;
+      }
+      try {
+        await control.stopPlayback(playbackId);
+      } catch {
+        // Gone (finished in the gap): deliver the end the session is waiting for.
+        this.playing.delete(playbackId);
+        report.playbacksSettled += 1;
+        this.host.handleEvent({ type: 'PlaybackFinished', playback: { id: playbackId, media_uri: '', target_uri: `channel:${channelId}`, state: 'done' } });
+      }
+    }
+
+    // 3. channels of ours nobody owns
+    const bound = new Set(this.host.boundChannelIds());
+    const orphans = channels.filter((c) => !bound.has(c.id) && (inStasis.has(c.id) || OWN_CHANNEL.test(c.id)));
+    if (orphans.length === 0) return report;
+    const argsOf = new Map(orphans.map((c) => [c.id, stasisArgs(c, config.ari.app)]));
+    const open = await this.host.store.listOpen();
+    const handled = new Set<string>();
+
+    // pairs first: a caller with an answered agent leg, an agent leg with an answered customer leg
+    for (const leg of orphans) {
+      const args = argsOf.get(leg.id);
+      if (!args || !inStasis.has(leg.id) || leg.state !== 'Up') continue;
+      const [kind, ref] = args;
+      if (kind === 'agent-live' || kind === 'direct-agent') {
+        const caller = ref !== undefined ? byId.get(ref) : undefined;
+        if (caller && !bound.has(caller.id) && inStasis.has(caller.id) && !handled.has(caller.id)) {
+          await this.adoptPair(caller.id, leg.id, undefined);
+          handled.add(caller.id).add(leg.id);
+          report.pairsBridged += 1;
+        }
+      } else if (kind === 'agent' && ref !== undefined) {
+        const customer = orphans.find((c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && c.state === 'Up' && inStasis.has(c.id));
+        if (customer && !handled.has(customer.id)) {
+          await this.adoptPair(leg.id, customer.id, ref);
+          handled.add(leg.id).add(customer.id);
+          report.pairsBridged += 1;
+        }
+      }
+    }
+
+    for (const ch of orphans) {
+      if (handled.has(ch.id)) continue;
+      const args = argsOf.get(ch.id);
+      const [kind, target] = args ?? [];
+      if (kind === 'queue' && target !== undefined && inStasis.has(ch.id) && !OWN_CHANNEL.test(ch.id)) {
+        const booked = open.find((cb) => cb.queueId === target && cb.customerNumber === ch.caller.number);
+        if (booked) {
+          report.confirmedAndHungUp += 1;
+          logger.info('reconcile: caller already has a stored callback; confirming again and hanging up', { channelId: ch.id, callbackId: booked.id });
+          void this.confirmAndHangUp(ch);
+        } else {
+          report.adoptedCallers += 1;
+          logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
+          await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
+          await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
+          this.host.handleEvent({ type: 'StasisStart', channel: ch, args: args ?? [] });
+        }
+        continue;
+      }
+      report.hungUp += 1;
+      logger.info('reconcile: hanging up a channel no session owns', { channelId: ch.id, args: args ?? null, state: ch.state });
+      await control.hangup(ch.id, 'normal').catch(() => undefined);
+    }
+    this.host.dispatchSoon();
+    if (report.pairsBridged + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0) logger.info('reconciliation done', { ...report });
+    return report;
+  }
+
+  /** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
+  private async confirmAndHangUp(ch: AriChannel): Promise<void> {
+    const { control } = this.host;
+    const playbackId = `reconcile-confirm-${randomUUID()}`;
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30000);
+      this.host.bind(ch.id, {
+        kind: 'reconcile-confirm',
+        onEvent: (e) => {
+          if ((e.type === 'PlaybackFinished' && e.playback.id === playbackId) || e.type === 'StasisEnd' || e.type === 'ChannelHangupRequest') {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    try {
+      await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
+      await control.play(ch.id, confirmationMedia(ch.caller.number), playbackId);
+      await done;
+    } catch {
+      /* the caller is gone or Asterisk refused: hang up anyway */
+    } finally {
+      await control.hangup(ch.id, 'normal').catch(() => undefined);
+      this.host.unbind(ch.id);
+    }
+  }
+
+  /**
+   * Two answered legs left by a lost session: one fresh mixing bridge (moving them out of any old
+   * one) and a watcher that hangs up the survivor when one side leaves. For a callback pair the
+   * open attempt is stored as answered and the callback completed.
+   */
+  private async adoptPair(a: string, b: string, callbackId: string | undefined): Promise<void> {
+    const { control, logger, store } = this.host;
+    const bridgeId = `adopted-${randomUUID()}`;
+    let ended = false;
+    const end = async (gone: string): Promise<void> => {
+      if (ended) return;
+      ended = true;
+      const other = gone === a ? b : a;
+      await control.hangup(other, 'normal').catch(() => undefined);
+      await control.destroyBridge(bridgeId).catch(() => undefined);
+      setTimeout(() => {
+        this.host.unbind(a);
+        this.host.unbind(b);
+      }, 5000).unref();
+    };
+    const watcher: ChannelSession = {
+      kind: 'adopted-call',
+      onEvent: (e) => {
+        if (e.type === 'StasisEnd' || e.type === 'ChannelDestroyed' || (e.type === 'ChannelHangupRequest' && !e.soft)) void end(e.channel.id);
+      },
+    };
+    this.host.bind(a, watcher);
+    this.host.bind(b, watcher);
+    logger.info('reconcile: two answered legs without a session; bridging them again', { channels: [a, b], callbackId });
+    try {
+      await control.createBridge(bridgeId, 'mixing', 'adopted call');
+      await control.addToBridge(bridgeId, [a, b]);
+    } catch (e) {
+      logger.warn('reconcile: could not bridge the adopted legs; hanging up', { error: String(e) });
+      await end(a);
+      await control.hangup(a, 'normal').catch(() => undefined);
+    }
+    if (callbackId === undefined) return;
+    try {
+      const attempt = (await store.attempts(callbackId)).find((x) => x.endedAt === null && x.customerChannelId === b);
+      if (!attempt) return;
+      const now = new Date();
+      await store.markAttempt(attempt.id, callbackId, 'customer_answered', { now });
+      await store.markAttempt(attempt.id, callbackId, 'bridged', { now });
+      const stored = await store.finishAttempt({ attemptId: attempt.id, callbackId, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged after reconciliation', now });
+      this.host.callbackAttemptEnded(stored);
+    } catch (e) {
+      logger.warn('reconcile: could not store the adopted callback as completed; the lease expiry settles it', { callbackId, error: String(e) });
+    }
+  }
+}
