@@ -1,40 +1,17 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { startRig, Rig, sleep, testConfigInput } from '../helpers/plugin-harness';
+import { bookCallback, queueConfig, startRig, sleep, useRig } from '../helpers/plugin-harness';
 
 /** Call stories for the callback policies (issue 5): retries, customer-first. */
 
-function queueConfig(over: Record<string, unknown>): Record<string, unknown> {
-  const base = testConfigInput();
-  const [q] = base.queues as Record<string, unknown>[];
-  return { ...base, queues: [{ ...q, ...over }] };
-}
 
-async function bookCallback(r: Rig, number: string): Promise<string> {
-  const call = r.sim.call({ from: number, to: 'queue:support' });
-  await call.entered();
-  await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
-  await call.pressDtmf('1');
-  await call.waitFor('hungup', 5000);
-  const cb = (await r.store.listOpen()).find((o) => o.customerNumber === number);
-  if (!cb) throw new Error('callback not stored');
-  return cb.id;
-}
 
 describe('e2e: callback policies', function () {
   this.timeout(40000);
-  let rig: Rig | undefined;
-
-  afterEach(async () => {
-    if (!rig) return;
-    const violations = rig.sim.violations;
-    await rig.stop();
-    rig = undefined;
-    expect(violations, JSON.stringify(violations)).to.deep.equal([]);
-  });
+  const rigs = useRig();
 
   it('three failed attempts end the callback as failed, each attempt and its cause stored', async () => {
-    rig = await startRig({ config: queueConfig({ maxAttempts: 3, retryMinGapSec: 0 }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ maxAttempts: 3, retryMinGapSec: 0 }) }));
     const r = rig;
     const id = await bookCallback(r, '+15558880001');
     r.sim.endpoint('PJSIP/1001').answersAfter(30);
@@ -62,7 +39,7 @@ describe('e2e: callback policies', function () {
   });
 
   it('retries keep the minimum gap between attempts', async () => {
-    rig = await startRig({ config: queueConfig({ maxAttempts: 3, retryMinGapSec: 2 }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ maxAttempts: 3, retryMinGapSec: 2 }) }));
     const r = rig;
     await bookCallback(r, '+15558880002');
     r.sim.endpoint('PJSIP/1001').answersAfter(30);
@@ -79,7 +56,7 @@ describe('e2e: callback policies', function () {
   });
 
   it('customer-first: the customer is dialled first, presses 1, then the free agent is connected', async () => {
-    rig = await startRig({ config: queueConfig({ mode: 'customer-first' }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ mode: 'customer-first' }) }));
     const r = rig;
     const id = await bookCallback(r, '+15558880003');
     r.sim.endpoint('PJSIP/1001').manual();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { startRig, Rig, sleep, testConfigInput } from '../helpers/plugin-harness';
+import { startRig, Rig, sleep, testConfigInput, useRig } from '../helpers/plugin-harness';
 
 /** Call stories for calls to an agent's personal number (issue 4). */
 
@@ -19,7 +19,7 @@ function directConfig(direct: Record<string, unknown> = {}, agentsOver?: Record<
 
 describe('e2e: direct calls to an agent personal number', function () {
   this.timeout(30000);
-  let rig: Rig | undefined;
+  const rigs = useRig();
 
   async function freeAgents(r: Rig): Promise<void> {
     r.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
@@ -27,16 +27,9 @@ describe('e2e: direct calls to an agent personal number', function () {
     await sleep(100);
   }
 
-  afterEach(async () => {
-    if (!rig) return;
-    const violations = rig.sim.violations;
-    await rig.stop();
-    rig = undefined;
-    expect(violations, JSON.stringify(violations)).to.deep.equal([]);
-  });
 
   it('answered: the agent phone rings with the caller id, then both are bridged', async () => {
-    rig = await startRig({ config: directConfig(), agentsBusy: false });
+    const rig = rigs.set(await startRig({ config: directConfig(), agentsBusy: false }));
     await freeAgents(rig);
     rig.sim.endpoint('PJSIP/1001').manual();
     const call = rig.sim.call({ from: '+15557770001', name: 'Carol', to: 'direct:5551000', args: ['direct', '5551000'] });
@@ -55,7 +48,7 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('no answer: the system message plays and the call ends (no overflow configured)', async () => {
-    rig = await startRig({ config: directConfig({ overflow: false }), agentsBusy: false });
+    const rig = rigs.set(await startRig({ config: directConfig({ overflow: false }), agentsBusy: false }));
     await freeAgents(rig);
     rig.sim.endpoint('PJSIP/1001').ringsForever();
     const call = rig.sim.call({ from: '+15557770002', to: 'direct:5551000', args: ['direct', 'a1001'] });
@@ -70,7 +63,7 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('busy and unregistered phones: the message, with the reason stored', async () => {
-    rig = await startRig({ config: directConfig(), agentsBusy: false });
+    const rig = rigs.set(await startRig({ config: directConfig(), agentsBusy: false }));
     await freeAgents(rig);
     rig.sim.endpoint('PJSIP/1001').busy();
     rig.sim.endpoint('PJSIP/1002').unregistered();
@@ -85,7 +78,7 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('an agent without a personal number gets no direct calls', async () => {
-    rig = await startRig({ config: directConfig({}, [{ id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [] }]), agentsBusy: false });
+    const rig = rigs.set(await startRig({ config: directConfig({}, [{ id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [] }]), agentsBusy: false }));
     await freeAgents(rig);
     const call = rig.sim.call({ from: '+15557770005', to: 'direct:a1001', args: ['direct', 'a1001'] });
     await call.waitForPlayback((m) => m === PROMPTS.noPersonalNumber, 3000);
@@ -96,7 +89,7 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('no answer with overflow: offer, 1, stored, confirmed, hung up; then offered only to that agent', async () => {
-    rig = await startRig({ config: directConfig({ overflow: true }), agentsBusy: false });
+    const rig = rigs.set(await startRig({ config: directConfig({ overflow: true }), agentsBusy: false }));
     const r = rig;
     await freeAgents(r);
     r.sim.endpoint('PJSIP/1001').ringsForever();
@@ -125,7 +118,7 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('after the owner window the owed callback falls back to the configured queue', async () => {
-    rig = await startRig({ config: directConfig({ overflow: true, ownerWindowSec: 1, fallbackQueueId: 'support' }), agentsBusy: false });
+    const rig = rigs.set(await startRig({ config: directConfig({ overflow: true, ownerWindowSec: 1, fallbackQueueId: 'support' }), agentsBusy: false }));
     const r = rig;
     await freeAgents(r);
     r.sim.endpoint('PJSIP/1001').ringsForever();

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
 import { PlaybackRecord, SimCall } from '../../src/simulator/scenario-driver';
-import { startRig, Rig, sleep, testConfigInput } from '../helpers/plugin-harness';
+import { bookCallback, queueConfig, startRig, sleep, useRig } from '../helpers/plugin-harness';
 
 /**
  * Call stories for the queue callback flow, end to end: real ari-client -> ARI simulator, real
@@ -19,29 +19,13 @@ async function waitForOffers(call: SimCall, n: number, timeoutMs: number): Promi
   }
 }
 
-function queueConfig(over: Record<string, unknown>): Record<string, unknown> {
-  const base = testConfigInput();
-  const [q] = base.queues as Record<string, unknown>[];
-  return { ...base, queues: [{ ...q, ...over }] };
-}
 
 describe('e2e: queue calls, overflow offer, durable callback, agent-first preview', function () {
   this.timeout(30000);
-  let rig: Rig | undefined;
-
-  afterEach(async () => {
-    if (!rig) return;
-    const violations = rig.sim.violations;
-    const eventViolations = rig.sim.eventViolations;
-    await rig.stop();
-    rig = undefined;
-    // Every request the plugin made must be valid against the ARI spec, every event too.
-    expect(violations, JSON.stringify(violations)).to.deep.equal([]);
-    expect(eventViolations, JSON.stringify(eventViolations)).to.deep.equal([]);
-  });
+  const rigs = useRig();
 
   it('no overflow: the caller waits on music and hears no offer', async () => {
-    rig = await startRig({ config: queueConfig({ overflow: { maxWaiting: 5 } }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: 5 } }) }));
     const call = rig.sim.call({ from: '+15551234567', to: 'queue:support' });
     await call.entered();
     await call.waitFor('mohOn', 3000);
@@ -52,7 +36,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('overflow by count: offers start after the initial delay and repeat at the interval', async () => {
-    rig = await startRig({ config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.3, intervalSec: 0.7, thresholdPosition: 0 } }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.3, intervalSec: 0.7, thresholdPosition: 0 } }) }));
     const call = rig.sim.call({ from: '+15551234567', to: 'queue:support' });
     await call.entered();
     await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
@@ -65,12 +49,16 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
 
   it('overflow by estimated wait: a long estimate offers, a short one does not', async () => {
     // Cold start 180 s per call, 2 staffed agents both busy: position 1 waits ceil(180/2) = 90 s.
-    rig = await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 60 }, coldStartHandleSec: 180 }) });
-    const long = rig.sim.call({ from: '+15551230001', to: 'queue:support' });
-    await long.entered();
-    await long.waitForPlayback((m) => m === PROMPTS.offer, 3000);
-    await rig.stop();
-    rig = await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 120 }, coldStartHandleSec: 180 }) });
+    const first = await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 60 }, coldStartHandleSec: 180 }) });
+    try {
+      const long = first.sim.call({ from: '+15551230001', to: 'queue:support' });
+      await long.entered();
+      await long.waitForPlayback((m) => m === PROMPTS.offer, 3000);
+      expect(first.sim.violations).to.deep.equal([]);
+    } finally {
+      await first.stop();
+    }
+    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 120 }, coldStartHandleSec: 180 }) }));
     const short = rig.sim.call({ from: '+15551230002', to: 'queue:support' });
     await short.entered();
     await sleep(1200);
@@ -78,7 +66,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('a route named in the Stasis arguments overrides the queue rule', async () => {
-    rig = await startRig({ config: { ...queueConfig({ overflow: { maxWaiting: 10 } }), routes: { vip: { overflow: { maxWaiting: 1 } } } } });
+    const rig = rigs.set(await startRig({ config: { ...queueConfig({ overflow: { maxWaiting: 10 } }), routes: { vip: { overflow: { maxWaiting: 1 } } } } }));
     const plain = rig.sim.call({ from: '+15551230003', to: 'queue:support' });
     const vip = rig.sim.call({ from: '+15551230004', to: 'queue:support', args: ['queue', 'support', 'route=vip'] });
     await plain.entered();
@@ -88,7 +76,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('offers stop once the caller reaches the threshold position', async () => {
-    rig = await startRig({ config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 0.5, thresholdPosition: 1 } }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 0.5, thresholdPosition: 1 } }) }));
     const first = rig.sim.call({ from: '+15551230005', to: 'queue:support' });
     await first.entered();
     await first.waitFor('inBridge', 3000);
@@ -104,7 +92,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('pressing 1: committed before the confirmation starts, caller hung up, the others keep their places', async () => {
-    rig = await startRig();
+    const rig = rigs.set(await startRig());
     const r = rig;
     const a = r.sim.call({ from: '+15551110001', to: 'queue:support' });
     await a.entered();
@@ -140,7 +128,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('the database failing at the moment of pressing 1: no confirmation, the caller stays queued', async () => {
-    rig = await startRig();
+    const rig = rigs.set(await startRig());
     const call = rig.sim.call({ from: '+15552220001', to: 'queue:support' });
     await call.entered();
     await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
@@ -162,7 +150,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('other digits are ignored and interrupt the prompt; a withheld number gets no offer', async () => {
-    rig = await startRig();
+    const rig = rigs.set(await startRig());
     rig.sim.setMediaDuration(PROMPTS.offer, 3000);
     const call = rig.sim.call({ from: '+15553330001', to: 'queue:support' });
     await call.entered();
@@ -178,20 +166,9 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(offers(anonymous.playbacks)).to.have.length(0);
   });
 
-  async function bookCallback(r: Rig, number: string): Promise<string> {
-    const call = r.sim.call({ from: number, to: 'queue:support' });
-    await call.entered();
-    await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
-    await call.pressDtmf('1');
-    await call.waitFor('hungup', 5000);
-    const open = await r.store.listOpen();
-    const cb = open.find((o) => o.customerNumber === number);
-    if (!cb) throw new Error('callback not stored');
-    return cb.id;
-  }
 
   it('the full preview callback: agent leg first, whisper, 1, then the customer, one mixing bridge', async () => {
-    rig = await startRig();
+    const rig = rigs.set(await startRig());
     const r = rig;
     const id = await bookCallback(r, '+15559876001');
     r.sim.endpoint('PJSIP/1001').manual();
@@ -227,7 +204,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('agent presses 2: the callback goes to the next agent, and not back to the first', async () => {
-    rig = await startRig();
+    const rig = rigs.set(await startRig());
     const r = rig;
     const id = await bookCallback(r, '+15559876002');
     r.sim.endpoint('PJSIP/1001').manual();
@@ -250,7 +227,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('customer busy: the agent is told, the attempt is recorded, the callback keeps its place', async () => {
-    rig = await startRig();
+    const rig = rigs.set(await startRig());
     const r = rig;
     const id = await bookCallback(r, '+15559876003');
     r.sim.endpoint('PJSIP/1001').answersAfter(100);
@@ -273,7 +250,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('answering-machine guard: a customer leg answered without 1 counts as no answer', async () => {
-    rig = await startRig({ config: queueConfig({ guard: { enabled: true, timeoutSec: 0.8 } }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ guard: { enabled: true, timeoutSec: 0.8 } }) }));
     const r = rig;
     const id = await bookCallback(r, '+15559876004');
     r.sim.endpoint('PJSIP/1001').answersAfter(50);
@@ -296,7 +273,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('live callers and callbacks are served in strict order', async () => {
-    rig = await startRig({ config: queueConfig({ wrapUpSec: 0 }) });
+    const rig = rigs.set(await startRig({ config: queueConfig({ wrapUpSec: 0 }) }));
     const r = rig;
     const a = r.sim.call({ from: '+15554440001', to: 'queue:support' });
     await a.entered();

@@ -6,6 +6,7 @@ import { startPlugin, RunningPlugin } from '../../src/plugin';
 import { CallbackStore } from '../../src/store/callback-store';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
 import { freshDatabase, TestDatabase } from './database';
+import { PROMPTS } from '../../src/calls/prompts';
 
 /**
  * One end-to-end rig: the ARI simulator (real api-docs, spec-checked requests), a fresh
@@ -110,6 +111,50 @@ export async function startRig(opts: { config?: Record<string, unknown>; agentsB
       await sim.stop();
       await database.close();
     },
+  };
+}
+
+/** The test configuration with the first queue's settings overridden. */
+export function queueConfig(over: Record<string, unknown>): Record<string, unknown> {
+  const base = testConfigInput();
+  const [q] = base.queues as Record<string, unknown>[];
+  return { ...base, queues: [{ ...q, ...over }] };
+}
+
+/** A caller books a callback in queue support (offer heard, 1 pressed, confirmed, hung up). */
+export async function bookCallback(r: Rig, number: string): Promise<string> {
+  const call = r.sim.call({ from: number, to: 'queue:support' });
+  await call.entered();
+  await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
+  await call.pressDtmf('1');
+  await call.waitFor('hungup', 5000);
+  const cb = (await r.store.listOpen()).find((o) => o.customerNumber === number);
+  if (!cb) throw new Error(`callback for ${number} not stored`);
+  return cb.id;
+}
+
+/**
+ * Mocha wiring for a suite of call stories: stops the rig after each test and fails the test if
+ * the plugin made any request the ARI spec forbids or the simulator sent an invalid event.
+ */
+export function useRig(): { get: () => Rig; set: (r: Rig) => Rig } {
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    if (!rig) return;
+    const current = rig;
+    rig = undefined;
+    const violations = current.sim.violations;
+    const eventViolations = current.sim.eventViolations;
+    await current.stop();
+    if (violations.length > 0) throw new Error(`ARI spec violations: ${JSON.stringify(violations)}`);
+    if (eventViolations.length > 0) throw new Error(`invalid events: ${JSON.stringify(eventViolations)}`);
+  });
+  return {
+    get: () => {
+      if (!rig) throw new Error('no rig started');
+      return rig;
+    },
+    set: (r: Rig) => (rig = r),
   };
 }
 
