@@ -75,6 +75,8 @@ const agentSchema = z
     loggedIn: z.boolean().default(true),
     /** Direct calls this agent misses get a callback offer (overrides direct.overflow). */
     directOverflow: z.boolean().optional(),
+    /** Where AMI knows this agent (presence provider, app_queue member interface): src/ami/README.md. */
+    ami: z.object({ presentity: z.string().optional(), queueInterface: z.string().optional() }).strict().optional(),
   })
   .strict();
 

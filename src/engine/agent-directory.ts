@@ -14,6 +14,7 @@ export function toDeviceState(state: string): DeviceState {
 export class AgentDirectory {
   private readonly byId = new Map<string, AgentState>();
   private readonly byDevice = new Map<string, AgentState>();
+  private readonly pauses = new Map<string, Set<'manual' | 'presence' | 'app_queue'>>();
 
   constructor(agents: readonly AgentConfig[], now: number) {
     for (const a of agents) {
@@ -84,10 +85,40 @@ export class AgentDirectory {
     return true;
   }
 
+  /** Paused by the agent or an administrator (panel, API, CLI). */
   setPaused(id: string, paused: boolean): boolean {
+    return this.setPauseSource(id, 'manual', paused);
+  }
+
+  /**
+   * Presence and app_queue state from AMI (do-not-disturb, away; logged in / paused in the
+   * administrator's app_queue queues). Each source pauses independently: the agent takes calls
+   * only when none of them holds a pause.
+   */
+  applyAmiPresence(id: string, callsAllowed: boolean): boolean {
+    return this.setPauseSource(id, 'presence', !callsAllowed);
+  }
+
+  applyAmiQueueMembership(id: string, loggedIn: boolean, paused: boolean): boolean {
     const a = this.byId.get(id);
     if (!a) return false;
-    a.paused = paused;
+    a.loggedIn = loggedIn;
+    return this.setPauseSource(id, 'app_queue', paused);
+  }
+
+  private setPauseSource(id: string, source: 'manual' | 'presence' | 'app_queue', paused: boolean): boolean {
+    const a = this.byId.get(id);
+    if (!a) return false;
+    let set = this.pauses.get(id);
+    if (!set) this.pauses.set(id, (set = new Set()));
+    if (paused) set.add(source);
+    else set.delete(source);
+    a.paused = set.size > 0;
     return true;
+  }
+
+  /** Why an agent is paused (for the API and logs). */
+  pauseSources(id: string): string[] {
+    return [...(this.pauses.get(id) ?? [])];
   }
 }

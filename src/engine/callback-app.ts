@@ -634,6 +634,14 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     return ok;
   }
 
+  applyAmiPresence(agentId: string, callsAllowed: boolean): void {
+    if (this.agents.applyAmiPresence(agentId, callsAllowed)) this.dispatchSoon();
+  }
+
+  applyAmiQueueMembership(agentId: string, loggedIn: boolean, paused: boolean): void {
+    if (this.agents.applyAmiQueueMembership(agentId, loggedIn, paused)) this.dispatchSoon();
+  }
+
   setAgentPaused(agentId: string, paused: boolean): boolean {
     const ok = this.agents.setPaused(agentId, paused);
     if (ok) this.dispatchSoon();

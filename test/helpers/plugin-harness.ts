@@ -55,7 +55,7 @@ export function testConfigInput(over: Record<string, unknown> = {}): Record<stri
   };
 }
 
-export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number> } = {}): Promise<Rig> {
+export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number>; env?: NodeJS.ProcessEnv } = {}): Promise<Rig> {
   const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) } });
   if (opts.agentsBusy !== false) {
     // Agents start on other calls so that callers wait; tests free them when the story needs it.
@@ -72,7 +72,7 @@ export async function startRig(opts: { config?: Record<string, unknown>; agentsB
     },
   });
   const logger = createLogger({ level: 'debug', stream: sink });
-  const plugin = await startPlugin(config, logger);
+  const plugin = await startPlugin(config, logger, { env: opts.env ?? {} });
   const milestones: Milestone[] = [];
   const t0 = Date.now();
   const waiters: { name: CallMilestone; pred?: (d: Record<string, unknown>) => boolean; resolve: (m: Milestone) => void }[] = [];
