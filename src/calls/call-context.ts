@@ -29,6 +29,7 @@ export type CallMilestone =
   | 'callback_attempt_failed'
   | 'callback_completed'
   | 'direct_unavailable'
+  | 'callback_refused'
   | 'owed_callback_fell_back'
   | 'owed_callback_expired';
 
@@ -58,6 +59,12 @@ export interface CallContext {
   /** An agent let this item ring out or skipped it: not offered it again within the window. */
   declined(itemId: string, agentId: string): void;
   agent(agentId: string): AgentState | undefined;
+  /**
+   * The toll-fraud guard for a number a caller wants to be called back on: normalised (E.164),
+   * checked against the queue's number policy (patterns, premium, international, open callbacks
+   * per number) and the rate limit per caller id.
+   */
+  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): Promise<{ ok: true; e164: string } | { ok: false; reason: string }>;
   /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
   takeFreeAgent(queueId: string, itemId: string): string | undefined;
   /** The plugin puts this agent on a call now (ringing included). */

@@ -2,14 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
-import { decideOffer, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
+import { createNumberEntry, NumberEntryState, NumberEntryStep, numberEntryConfig, stepNumberEntry } from '../domain/policies';
+import { numberPolicyOf } from '../config/config';
+import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { PROMPTS } from './prompts';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
 
-type State = 'entering' | 'waiting' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'ended';
+/** Silence while typing a number before it counts as '#'. */
+const ENTRY_TIMEOUT_MS = 10_000;
+
+type State = 'entering' | 'waiting' | 'entering_number' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'ended';
 
 /**
  * A live caller in one of our queues, from StasisStart to the end of the call: holding bridge
@@ -28,6 +33,9 @@ export class QueueCallerSession implements ChannelSession {
   private offerTimer: TimerHandle | undefined;
   private offerPlaybackId: string | undefined;
   private readonly playbacks: PlaybackTracker;
+  private entry: NumberEntryState | undefined;
+  private entryPlaybackId: string | undefined;
+  private entryTimer: TimerHandle | undefined;
   private agentLeg: { channelId: string; agentId: string; answered: boolean } | undefined;
   private mixingBridgeId: string | undefined;
   private bridgedAt = 0;
@@ -116,9 +124,14 @@ export class QueueCallerSession implements ChannelSession {
 
   // ---- the offer loop -------------------------------------------------------------------
 
-  /** A number we can call back; a withheld caller id cannot be offered a callback here. */
-  private get canOfferCallback(): boolean {
+  /** The caller id is a number we could call back. */
+  private get callerIdCallable(): boolean {
     return !isWithheld(this.callerNumber) && isCallableNumber(this.callerNumber);
+  }
+
+  /** Offers need a number: the caller id, or one the caller types (when the queue allows it). */
+  private get canOfferCallback(): boolean {
+    return this.callerIdCallable || this.queue.otherNumber;
   }
 
   private scheduleOffer(): void {
@@ -151,7 +164,7 @@ export class QueueCallerSession implements ChannelSession {
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = this.ctx.clock.now();
     try {
-      await this.ctx.control.play(this.channel.id, [PROMPTS.offer], id);
+      await this.ctx.control.play(this.channel.id, this.queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer], id);
       this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, position: this.ctx.position(this.item) });
       this.log.info('callback offered', { offer: this.offer.offersMade });
     } catch (e) {
@@ -169,27 +182,109 @@ export class QueueCallerSession implements ChannelSession {
   }
 
   private async onDtmf(digit: string): Promise<void> {
+    if (this.state === 'entering_number') return this.onEntryDigit(digit);
     if (this.state !== 'waiting') return;
     // A digit during the prompt interrupts it, whatever the digit.
     const interrupted = this.offerPlaybackId !== undefined;
-    if (interpretOfferDigit(digit) !== 'accept' || this.offer.offersMade === 0 || !this.canOfferCallback) {
-      if (interrupted) await this.stopOfferPrompt();
-      this.log.debug('digit ignored', { digit });
-      if (interrupted) this.scheduleOffer();
+    const offered = this.offer.offersMade > 0 && this.canOfferCallback;
+    if (offered && interpretOfferDigit(digit) === 'accept') {
+      // A withheld caller id makes entering a number mandatory.
+      if (this.callerIdCallable) await this.acceptCallback(interrupted, this.callerNumber);
+      else await this.startNumberEntry();
       return;
     }
-    await this.acceptCallback(interrupted);
+    if (offered && digit === '2' && this.queue.otherNumber) {
+      await this.startNumberEntry();
+      return;
+    }
+    if (interrupted) await this.stopOfferPrompt();
+    this.log.debug('digit ignored', { digit });
+    if (interrupted) this.scheduleOffer();
+  }
+
+  // ---- "press 2": another number, typed, read back and confirmed ----------------------------
+
+  private async startNumberEntry(): Promise<void> {
+    this.state = 'entering_number';
+    if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    this.offerTimer = undefined;
+    await this.stopOfferPrompt();
+    await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+    this.log.info('caller enters another number');
+    await this.applyEntryStep(createNumberEntry(numberEntryConfig(numberPolicyOf(this.queue))));
+  }
+
+  private async onEntryDigit(digit: string): Promise<void> {
+    if (!this.entry) return;
+    const playing = this.entryPlaybackId;
+    this.entryPlaybackId = undefined;
+    // Typing interrupts the prompt (a digits: read-back cannot be stopped; that is fine).
+    if (playing) void this.ctx.control.stopPlayback(playing).catch(() => undefined);
+    await this.applyEntryStep(stepNumberEntry(this.entry, { kind: 'digit', digit }));
+  }
+
+  private async applyEntryStep(step: NumberEntryStep): Promise<void> {
+    if (this.state !== 'entering_number') return;
+    this.entry = step.state;
+    if (this.entryTimer) this.ctx.clock.clearTimer(this.entryTimer);
+    this.entryTimer = undefined;
+    if (step.rejection) this.log.info('number entry rejected', { rejection: step.rejection });
+    if (step.actions.includes('accepted') && step.number) {
+      this.entry = undefined;
+      await this.ctx.control.startBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+      this.state = 'waiting';
+      await this.acceptCallback(false, step.number);
+      return;
+    }
+    if (step.actions.includes('give_up')) {
+      // Never a crash, never a garbage number: the caller is told and keeps the place.
+      this.entry = undefined;
+      await this.playAndWait([PROMPTS.entryGivenUp], 'entry-given-up');
+      if (this.state !== 'entering_number') return;
+      this.state = 'waiting';
+      await this.ctx.control.startBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+      this.scheduleOffer();
+      return;
+    }
+    const media: string[] = [];
+    for (const a of step.actions) {
+      if (a === 'prompt_invalid') media.push(PROMPTS.invalidNumber);
+      else if (a === 'prompt_refused') media.push(PROMPTS.numberRefused);
+      else if (a === 'prompt_enter') media.push(PROMPTS.enterNumber);
+      else if (a === 'read_back' && step.number) media.push(PROMPTS.youEntered, `digits:${digitsForSpeech(step.number)}`, PROMPTS.confirmNumber);
+    }
+    if (media.length > 0) {
+      const id = this.playbacks.nextId('entry');
+      this.entryPlaybackId = id;
+      await this.ctx.control.play(this.channel.id, media, id).catch(() => undefined);
+    }
+    // No key for a while counts like '#' (or an invalid try when nothing was typed).
+    this.entryTimer = this.ctx.clock.setTimer(() => {
+      if (this.entry) void this.applyEntryStep(stepNumberEntry(this.entry, { kind: 'timeout' }));
+    }, ENTRY_TIMEOUT_MS);
   }
 
   // ---- "press 1": the durable callback request ----------------------------------------
 
-  private async acceptCallback(promptPlaying: boolean): Promise<void> {
+  private async acceptCallback(promptPlaying: boolean, rawNumber: string): Promise<void> {
     this.state = 'storing';
     this.offer.accepted = true;
     crashPoint('offer.after_press1');
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
     if (promptPlaying) await this.stopOfferPrompt();
+    const check = await this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
+    if (!check.ok) {
+      // Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting.
+      this.log.warn('callback number refused', { reason: check.reason });
+      this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason: check.reason });
+      this.state = 'waiting';
+      this.offer.accepted = false;
+      await this.playAndWait([PROMPTS.numberRefused], 'refused');
+      this.scheduleOffer();
+      return;
+    }
+    const customerNumber = check.e164;
     const id = randomUUID();
     this.log.info('callback requested; storing', { callbackId: id });
     crashPoint('offer.before_commit');
@@ -199,7 +294,7 @@ export class QueueCallerSession implements ChannelSession {
         id,
         queueId: this.queue.id,
         routeId: this.routeId ?? null,
-        customerNumber: this.callerNumber,
+        customerNumber,
         customerName: this.channel.caller.name || null,
         language: this.channel.language ?? 'en',
         priority: this.item.priority,
@@ -240,7 +335,7 @@ export class QueueCallerSession implements ChannelSession {
     this.state = 'confirming';
     await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
-    const confirmation = this.playAndWait(confirmationMedia(this.callerNumber), 'confirm');
+    const confirmation = this.playAndWait(confirmationMedia(customerNumber), 'confirm');
     crashPoint('offer.during_confirmation');
     await confirmation;
     crashPoint('offer.before_hangup');
@@ -355,6 +450,7 @@ export class QueueCallerSession implements ChannelSession {
     this.state = 'ended';
     this.offer.ended = true;
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    if (this.entryTimer) this.ctx.clock.clearTimer(this.entryTimer);
     this.offerTimer = undefined;
     this.playbacks.settleAll();
     if (!this.convertedToCallback) this.ctx.dequeue(this.item.id);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
+import { NUMBERING_PLAN_PRESETS, NumberPolicyConfig, validateNumberPolicy, validateOperatingHours, withNumberPolicyDefaults } from '../domain/policies';
 
 /**
  * The one place that reads configuration: a JSON file (DIRECT_CALLBACK_CONFIG or --config) overlaid
@@ -14,6 +15,8 @@ const overflowRule = z
     maxWaiting: z.number().int().positive().nullable().optional(),
     /** Overflow when the estimated wait is at least this many seconds. null disables the condition. */
     maxEstimatedWaitSec: z.number().nonnegative().nullable().optional(),
+    /** Overflow whenever the queue is outside its operating hours. */
+    outOfHours: z.boolean().optional(),
   })
   .strict();
 
@@ -27,6 +30,33 @@ const guardSchema = z
   .object({ enabled: z.boolean().default(true), timeoutSec: z.number().positive().max(120).default(8) })
   .strict()
   .default({ enabled: true, timeoutSec: 8 });
+
+/** Toll-fraud guard for the numbers a callback may dial (src/domain/policies/number-policy.ts). */
+const numberPolicySchema = z
+  .object({
+    /** Numbering plan: nanp (default), uk, fr or de; the fields below override it. */
+    plan: z.enum(['nanp', 'uk', 'fr', 'de']).default('nanp'),
+    countryCode: z.string().optional(),
+    nationalPrefix: z.string().optional(),
+    internationalPrefix: z.string().optional(),
+    allow: z.array(z.string()).default([]),
+    deny: z.array(z.string()).default([]),
+    denyInternational: z.boolean().default(true),
+    denyPremium: z.boolean().default(true),
+    premiumPrefixes: z.array(z.string()).optional(),
+    maxPendingPerNumber: z.number().int().positive().default(1),
+  })
+  .strict()
+  .default({ plan: 'nanp', allow: [], deny: [], denyInternational: true, denyPremium: true, maxPendingPerNumber: 1 });
+
+const hhmm = z.string().regex(/^([01][0-9]|2[0-4]):[0-5][0-9]$/, 'HH:MM');
+const hoursSchema = z
+  .object({
+    timeZone: z.string(),
+    weekly: z.array(z.object({ day: z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), open: hhmm, close: hhmm }).strict()),
+    closedDates: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')).optional(),
+  })
+  .strict();
 
 const queueSchema = z
   .object({
@@ -62,6 +92,15 @@ const queueSchema = z
     mode: z.enum(['agent-first', 'customer-first']).default('agent-first'),
     /** customer-first: how long a customer who pressed 1 may wait on music for an agent. */
     customerFirstMaxWaitSec: z.number().positive().default(60),
+    numberPolicy: numberPolicySchema,
+    /** "Press 2 to be called back at a different number" (mandatory for a withheld caller id). */
+    otherNumber: z.boolean().default(true),
+    /** Callback requests allowed per caller id within the window (abuse guard). */
+    rateLimit: z.object({ limit: z.number().int().positive().default(3), windowSec: z.number().positive().default(3600) }).strict().default({ limit: 3, windowSec: 3600 }),
+    /** Operating hours: no callback is dialled outside them. */
+    hours: hoursSchema.optional(),
+    /** Pending callbacks older than this expire. */
+    expiryDays: z.number().positive().default(7),
   })
   .strict();
 
@@ -184,6 +223,24 @@ export interface AppConfig extends FileConfig {
   instanceId: string;
 }
 
+/** The full number policy of a queue: its plan's preset, then the queue's own fields. */
+export function numberPolicyOf(q: QueueConfig): NumberPolicyConfig {
+  const p = q.numberPolicy;
+  const preset = NUMBERING_PLAN_PRESETS[p.plan];
+  return withNumberPolicyDefaults({
+    ...preset,
+    ...(p.countryCode !== undefined ? { countryCode: p.countryCode } : {}),
+    ...(p.nationalPrefix !== undefined ? { nationalPrefix: p.nationalPrefix } : {}),
+    ...(p.internationalPrefix !== undefined ? { internationalPrefix: p.internationalPrefix } : {}),
+    ...(p.premiumPrefixes !== undefined ? { premiumPrefixes: p.premiumPrefixes } : {}),
+    allow: p.allow,
+    deny: p.deny,
+    denyInternational: p.denyInternational,
+    denyPremium: p.denyPremium,
+    maxPendingPerNumber: p.maxPendingPerNumber,
+  });
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -220,6 +277,10 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfi
   for (const [i, q] of file.queues.entries()) {
     if (queueIds.has(q.id)) throw new ConfigError(`invalid configuration: queues[${i}].id: duplicate queue id '${q.id}'`);
     queueIds.add(q.id);
+  }
+  for (const [i, q] of file.queues.entries()) {
+    for (const err of validateNumberPolicy(numberPolicyOf(q))) throw new ConfigError(`invalid configuration: queues[${i}].numberPolicy: ${err}`);
+    if (q.hours) for (const err of validateOperatingHours(q.hours)) throw new ConfigError(`invalid configuration: queues[${i}].hours: ${err}`);
   }
   const agentIds = new Set<string>();
   for (const [i, a] of file.agents.entries()) {

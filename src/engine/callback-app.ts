@@ -30,6 +30,8 @@ import { CustomerFirstSession } from '../calls/customer-first-session';
 import { AgentDirectory } from './agent-directory';
 import { Reconciler } from './reconciler';
 import { PROMPTS } from '../calls/prompts';
+import { checkNumberPolicy, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
+import { numberPolicyOf } from '../config/config';
 
 interface QueueRuntime {
   config: QueueConfig;
@@ -74,6 +76,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private readonly previews = new Map<string, PreviewCallSession>();
   private readonly callerDeclines = new Map<string, AgentDecline[]>();
   private readonly itemsInService = new Set<string>();
+  private readonly rateLimiters = new Map<string, SlidingWindowRateLimiter>();
   private readonly nextSeq = createSeqCounter();
   /** ---- reconciliation hook (src/engine/reconciler.ts): state rebuilt after every ARI (re)connection ---- */
   readonly reconciler = new Reconciler(this);
@@ -387,6 +390,27 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     return this.agents.get(agentId);
   }
 
+  async checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): Promise<{ ok: true; e164: string } | { ok: false; reason: string }> {
+    const policy = numberPolicyOf(queue);
+    const normal = normalizeNumber(rawNumber, policy);
+    if (!normal.ok) return { ok: false, reason: `invalid_number:${normal.reason}` };
+    let limiter = this.rateLimiters.get(queue.id);
+    if (!limiter) {
+      limiter = new SlidingWindowRateLimiter({ limit: queue.rateLimit.limit, windowMs: queue.rateLimit.windowSec * 1000 });
+      this.rateLimiters.set(queue.id, limiter);
+    }
+    const now = this.clock.now();
+    const key = callerId || 'withheld';
+    if (!limiter.check(key, now).allowed) return { ok: false, reason: 'rate_limited' };
+    // The open-callbacks-per-number limit: a second request in the same queue is a duplicate
+    // (it keeps the first one's place), so only other queues' callbacks count here.
+    const openElsewhere = (await this.store.countOpenForNumber(normal.e164).catch(() => 0)) - (await this.store.hasOpenInQueue(normal.e164, queue.id).catch(() => false) ? 1 : 0);
+    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: Math.max(0, openElsewhere) });
+    if (!decision.allowed) return { ok: false, reason: decision.reason };
+    limiter.record(key, now);
+    return { ok: true, e164: normal.e164 };
+  }
+
   takeFreeAgent(queueId: string, itemId: string): string | undefined {
     const now = this.clock.now();
     const declines = this.callbacks.get(itemId)?.pending.declinedBy ?? this.callerDeclines.get(itemId) ?? [];
@@ -433,6 +457,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       wrapUpSec: 0,
       coldStartHandleSec: 180,
       guard: d.guard,
+      numberPolicy: { plan: 'nanp', allow: [], deny: [], denyInternational: false, denyPremium: false, maxPendingPerNumber: 1 },
+      otherNumber: false,
+      rateLimit: { limit: 3, windowSec: 3600 },
+      expiryDays: 7,
       // Owed callbacks are personal: always the owner's preview call first.
       mode: 'agent-first',
       customerFirstMaxWaitSec: 60,

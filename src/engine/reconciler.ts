@@ -137,12 +137,18 @@ export class Reconciler {
   private async run(): Promise<ReconcileReport> {
     const { control, logger, config } = this.host;
     const report: ReconcileReport = { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, hungUp: 0 };
-    const [channels, appIds] = await Promise.all([control.listChannels(), control.applicationChannelIds()]);
+    // Taken before the listing: a channel that enters later is not "vanished" (it was not listed yet).
+    const boundBefore = this.host.boundChannelIds().filter((id) => this.alive.has(id));
+    const playingBefore = [...this.playing];
+    const [channels, appIds, bridges] = await Promise.all([control.listChannels(), control.applicationChannelIds(), control.listBridges()]);
+    const bridgeOf = new Map<string, string>();
+    for (const b of bridges) for (const c of b.channels) bridgeOf.set(c, b.id);
+    const together = (x: string, y: string): boolean => bridgeOf.get(x) !== undefined && bridgeOf.get(x) === bridgeOf.get(y);
     const byId = new Map(channels.map((c) => [c.id, c]));
     const inStasis = new Set(appIds);
 
     // 1. sessions whose channels vanished during the gap
-    for (const id of this.host.boundChannelIds()) {
+    for (const id of boundBefore) {
       if (byId.has(id) || !this.alive.has(id)) continue;
       this.alive.delete(id);
       report.sessionsClosed += 1;
@@ -152,10 +158,11 @@ export class Reconciler {
       this.host.handleEvent({ type: 'StasisEnd', channel: gone });
       this.host.handleEvent({ type: 'ChannelDestroyed', channel: gone, cause: 16, cause_txt: 'Normal Clearing' });
     }
-    for (const id of [...this.alive]) if (!byId.has(id)) this.alive.delete(id);
+
 
     // 2. playbacks whose end may have been lost
-    for (const [playbackId, channelId] of [...this.playing]) {
+    for (const [playbackId, channelId] of playingBefore) {
+      if (!this.playing.has(playbackId)) continue;
       if (!byId.has(channelId)) {
         this.playing.delete(playbackId);
         continue;
@@ -186,14 +193,17 @@ export class Reconciler {
       if (kind === 'agent-live' || kind === 'direct-agent') {
         const caller = ref !== undefined ? byId.get(ref) : undefined;
         if (caller && !bound.has(caller.id) && inStasis.has(caller.id) && !handled.has(caller.id)) {
-          await this.adoptPair(caller.id, leg.id, undefined);
+          await this.adoptPair(caller.id, leg.id, undefined, together(caller.id, leg.id) ? bridgeOf.get(leg.id) : undefined);
           handled.add(caller.id).add(leg.id);
           report.pairsBridged += 1;
         }
       } else if (kind === 'agent' && ref !== undefined) {
         const customer = orphans.find((c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && c.state === 'Up' && inStasis.has(c.id));
-        if (customer && !handled.has(customer.id)) {
-          await this.adoptPair(leg.id, customer.id, ref);
+        // With the answering-machine guard on, two answered legs not yet bridged may be a
+        // voicemail that never pressed 1: those are hung up (the lease expiry settles the attempt).
+        const guardOn = this.guardEnabledFor(open.find((cb) => cb.id === ref)?.queueId);
+        if (customer && !handled.has(customer.id) && (together(leg.id, customer.id) || !guardOn)) {
+          await this.adoptPair(leg.id, customer.id, ref, together(leg.id, customer.id) ? bridgeOf.get(leg.id) : undefined);
           handled.add(leg.id).add(customer.id);
           report.pairsBridged += 1;
         }
@@ -261,9 +271,15 @@ export class Reconciler {
    * one) and a watcher that hangs up the survivor when one side leaves. For a callback pair the
    * open attempt is stored as answered and the callback completed.
    */
-  private async adoptPair(a: string, b: string, callbackId: string | undefined): Promise<void> {
+  private guardEnabledFor(queueId: string | undefined): boolean {
+    const q = this.host.config.queues.find((x) => x.id === queueId) as { guard?: { enabled?: boolean } } | undefined;
+    // Unknown queue (owed direct callbacks): assume the guard, the cautious choice.
+    return q?.guard?.enabled ?? true;
+  }
+
+  private async adoptPair(a: string, b: string, callbackId: string | undefined, existingBridge: string | undefined): Promise<void> {
     const { control, logger, store } = this.host;
-    const bridgeId = `adopted-${randomUUID()}`;
+    const bridgeId = existingBridge ?? `adopted-${randomUUID()}`;
     let ended = false;
     const end = async (gone: string): Promise<void> => {
       if (ended) return;
@@ -284,10 +300,12 @@ export class Reconciler {
     };
     this.host.bind(a, watcher);
     this.host.bind(b, watcher);
-    logger.info('reconcile: two answered legs without a session; bridging them again', { channels: [a, b], callbackId });
+    logger.info('reconcile: two answered legs without a session; keeping them connected', { channels: [a, b], callbackId, bridgeId });
     try {
-      await control.createBridge(bridgeId, 'mixing', 'adopted call');
-      await control.addToBridge(bridgeId, [a, b]);
+      if (!existingBridge) {
+        await control.createBridge(bridgeId, 'mixing', 'adopted call');
+        await control.addToBridge(bridgeId, [a, b]);
+      }
     } catch (e) {
       logger.warn('reconcile: could not bridge the adopted legs; hanging up', { error: String(e) });
       await end(a);
@@ -298,7 +316,7 @@ export class Reconciler {
       const attempt = (await store.attempts(callbackId)).find((x) => x.endedAt === null && x.customerChannelId === b);
       if (!attempt) return;
       const now = new Date();
-      await store.markAttempt(attempt.id, callbackId, 'customer_answered', { now });
+      if (!existingBridge) await store.markAttempt(attempt.id, callbackId, 'customer_answered', { now });
       await store.markAttempt(attempt.id, callbackId, 'bridged', { now });
       const stored = await store.finishAttempt({ attemptId: attempt.id, callbackId, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged after reconciliation', now });
       this.host.callbackAttemptEnded(stored);

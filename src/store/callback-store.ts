@@ -228,6 +228,17 @@ export class CallbackStore {
     return rows.map(toCallback);
   }
 
+  /** Open callbacks for one number, in every queue (the policy's limit per number). */
+  async countOpenForNumber(customerNumber: string): Promise<number> {
+    const r = (await this.db('callback_requests').where({ customer_number: customerNumber }).whereIn('status', OPEN).count<{ n: string }[]>({ n: '*' }))[0];
+    return Number(r?.n ?? 0);
+  }
+
+  async hasOpenInQueue(customerNumber: string, queueId: string): Promise<boolean> {
+    const r = await this.db('callback_requests').where({ customer_number: customerNumber, queue_id: queueId }).whereIn('status', OPEN).first('id');
+    return r !== undefined;
+  }
+
   async list(filter: { status?: CallbackStatus; queueId?: string; limit?: number } = {}): Promise<StoredCallback[]> {
     const q = this.db('callback_requests').orderBy('requested_at', 'desc').limit(filter.limit ?? 100);
     if (filter.status) q.where('status', filter.status);

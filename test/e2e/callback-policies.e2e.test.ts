@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { bookCallback, queueConfig, startRig, sleep, useRig } from '../helpers/plugin-harness';
+import { bookCallback, queueConfig, startRig, Rig, sleep, useRig } from '../helpers/plugin-harness';
 
 /** Call stories for the callback policies (issue 5): retries, customer-first. */
 
@@ -77,5 +77,90 @@ describe('e2e: callback policies', function () {
     expect([...(mixing[0]?.channels ?? [])].sort()).to.deep.equal([customer.id, agent.id].sort());
     await r.waitForMilestone('callback_completed', (d) => d.callbackId === id, 5000);
     expect((await r.store.get(id))?.status).to.equal('completed');
+  });
+});
+
+describe('e2e: callback number entry and the toll-fraud guard', function () {
+  this.timeout(40000);
+  const rigs = useRig();
+
+  async function waitingCaller(rig: Rig, from: string) {
+    const call = rig.sim.call({ from, to: 'queue:support' });
+    await call.entered();
+    await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
+    return call;
+  }
+
+  it('another number: press 2, type it with #, hear it read back, confirm with 1', async () => {
+    const rig = rigs.set(await startRig());
+    const call = await waitingCaller(rig, '+15558881001');
+    expect(call.playbacks.find((p) => p.media.includes(PROMPTS.offer))?.media).to.deep.equal([PROMPTS.offer, PROMPTS.offerOtherNumber]);
+    await call.pressDtmf('2');
+    await call.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
+    await call.pressDtmf('2125550199#', { gapMs: 20 });
+    const readBack = await call.waitForPlayback((m) => m === PROMPTS.youEntered, 3000);
+    expect(readBack.media).to.deep.equal([PROMPTS.youEntered, 'digits:12125550199', PROMPTS.confirmNumber]);
+    await call.pressDtmf('1');
+    await call.waitFor('hungup', 5000);
+    const [cb] = await rig.store.listOpen();
+    expect(cb?.customerNumber).to.equal('+12125550199');
+    expect(call.playbacks.find((p) => p.media.includes(PROMPTS.confirm))?.media).to.include('digits:12125550199');
+  });
+
+  it('a withheld caller id makes entering a number mandatory', async () => {
+    const rig = rigs.set(await startRig());
+    const call = await waitingCaller(rig, 'anonymous');
+    await call.pressDtmf('1');
+    await call.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
+    expect(await rig.store.listOpen()).to.have.length(0);
+    await call.pressDtmf('2125550100#', { gapMs: 20 });
+    await call.waitForPlayback((m) => m === PROMPTS.youEntered, 3000);
+    await call.pressDtmf('1');
+    await call.waitFor('hungup', 5000);
+    expect((await rig.store.listOpen()).map((c) => c.customerNumber)).to.deep.equal(['+12125550100']);
+  });
+
+  it('invalid entries three times: a clear message, the caller stays queued, nothing stored', async () => {
+    const rig = rigs.set(await startRig());
+    const call = await waitingCaller(rig, '+15558881002');
+    await call.pressDtmf('2');
+    await call.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
+    for (const junk of ['12#', '*#', '99999999999999999999#']) {
+      await call.pressDtmf(junk, { gapMs: 20 });
+      await sleep(150);
+    }
+    await call.waitForPlayback((m) => m === PROMPTS.entryGivenUp, 5000);
+    expect(call.playbacks.filter((p) => p.media.includes(PROMPTS.invalidNumber)).length).to.be.at.least(2);
+    await sleep(300);
+    expect(call.hungUpBy).to.equal(null);
+    expect(await rig.store.listOpen()).to.have.length(0);
+    expect(rig.plugin.app.queueSnapshot('support')?.callers).to.equal(1);
+  });
+
+  it('a premium-rate number is refused with a clear prompt and the reason logged', async () => {
+    const rig = rigs.set(await startRig());
+    const premium = await waitingCaller(rig, '+19005550123');
+    await premium.pressDtmf('1');
+    await premium.waitForPlayback((m) => m === PROMPTS.numberRefused, 3000);
+    expect(premium.hungUpBy).to.equal(null);
+    expect(await rig.store.listOpen()).to.have.length(0);
+    expect(rig.logLines.some((l) => l.includes('callback number refused') && l.includes('premium'))).to.equal(true);
+    const typed = await waitingCaller(rig, '+15558881003');
+    await typed.pressDtmf('2');
+    await typed.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
+    await typed.pressDtmf('011447911123456#', { gapMs: 20 });
+    await typed.waitForPlayback((m) => m === PROMPTS.numberRefused, 3000);
+  });
+
+  it('a duplicate request: the caller is told a callback is already booked, the first keeps its place', async () => {
+    const rig = rigs.set(await startRig());
+    const firstId = await bookCallback(rig, '+15558881004');
+    const again = await waitingCaller(rig, '+15558881004');
+    await again.pressDtmf('1');
+    await again.waitForPlayback((m) => m === PROMPTS.alreadyBooked, 3000);
+    await again.waitFor('hungup', 5000);
+    const open = await rig.store.listOpen();
+    expect(open.map((c) => c.id)).to.deep.equal([firstId]);
+    expect(rig.plugin.app.queueSnapshot('support')?.items.map((i) => i.id)).to.deep.equal([firstId]);
   });
 });

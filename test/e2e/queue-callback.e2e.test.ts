@@ -149,8 +149,8 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect((await rig.store.listOpen()).map((s) => s.customerNumber)).to.deep.equal(['+15552220001']);
   });
 
-  it('other digits are ignored and interrupt the prompt; a withheld number gets no offer', async () => {
-    const rig = rigs.set(await startRig());
+  it('other digits are ignored and interrupt the prompt; without another-number entry a withheld number gets no offer', async () => {
+    const rig = rigs.set(await startRig({ config: queueConfig({ otherNumber: false }) }));
     rig.sim.setMediaDuration(PROMPTS.offer, 3000);
     const call = rig.sim.call({ from: '+15553330001', to: 'queue:support' });
     await call.entered();
