@@ -1,4 +1,5 @@
 import type { AriClient } from 'ari-client';
+import type { AriChannel } from './ari-events';
 import { CallControl, CreateChannelRequest, OriginateRequest, classifyAriError } from './call-control';
 
 /** CallControl over an ari-client connection. The only file that issues ARI REST requests. */
@@ -94,5 +95,21 @@ export class AriClientCallControl implements CallControl {
   async applicationChannelIds(): Promise<string[]> {
     const r = (await this.run('applications.get', (c) => c.applications.get({ applicationName: this.app }))) as { channel_ids?: unknown };
     return Array.isArray(r.channel_ids) ? r.channel_ids.filter((x): x is string => typeof x === 'string') : [];
+  }
+  async listChannels(): Promise<AriChannel[]> {
+    const r = await this.run('channels.list', (c) => c.channels.list());
+    if (!Array.isArray(r)) return [];
+    // ari-client wraps each item in a resource instance whose own fields are the channel JSON.
+    return r.filter((x): x is AriChannel => typeof x === 'object' && x !== null && typeof (x as { id?: unknown }).id === 'string');
+  }
+  async listBridges(): Promise<{ id: string; channels: string[] }[]> {
+    const r = await this.run('bridges.list', (c) => c.bridges.list());
+    if (!Array.isArray(r)) return [];
+    const out: { id: string; channels: string[] }[] = [];
+    for (const b of r as { id?: unknown; channels?: unknown }[]) {
+      if (typeof b?.id !== 'string') continue;
+      out.push({ id: b.id, channels: Array.isArray(b.channels) ? b.channels.filter((x): x is string => typeof x === 'string') : [] });
+    }
+    return out;
   }
 }

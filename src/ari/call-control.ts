@@ -1,4 +1,4 @@
-import { AriEvent } from './ari-events';
+import { AriChannel, AriEvent } from './ari-events';
 
 /**
  * The narrow interface the call logic uses to act on Asterisk. Only src/ari/ implements it over
@@ -45,6 +45,10 @@ export interface CallControl {
   subscribe(eventSources: string[]): Promise<void>;
   /** Ids of the channels currently in our Stasis application (for reconciliation). */
   applicationChannelIds(): Promise<string[]>;
+  /** Every live channel (GET /channels), for reconciliation after a gap in the event stream. */
+  listChannels(): Promise<AriChannel[]>;
+  /** Every bridge with its channel ids (GET /bridges), for reconciliation. */
+  listBridges(): Promise<{ id: string; channels: string[] }[]>;
 }
 
 export type AriEventHandler = (event: AriEvent) => void;

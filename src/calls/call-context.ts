@@ -30,6 +30,7 @@ export type CallMilestone =
   | 'callback_completed'
   | 'direct_unavailable'
   | 'callback_refused'
+  | 'callback_expired'
   | 'owed_callback_fell_back'
   | 'owed_callback_expired';
 

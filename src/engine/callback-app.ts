@@ -30,7 +30,7 @@ import { CustomerFirstSession } from '../calls/customer-first-session';
 import { AgentDirectory } from './agent-directory';
 import { Reconciler } from './reconciler';
 import { PROMPTS } from '../calls/prompts';
-import { checkNumberPolicy, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
+import { checkNumberPolicy, EXPIRE_MAX_AGE, isExpired, isOpen, nextOpening, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { numberPolicyOf } from '../config/config';
 
 interface QueueRuntime {
@@ -334,6 +334,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     const q = this.queues.get(item.queueId);
     if (!q) return false;
     const queueRule = { maxWaiting: q.config.overflow.maxWaiting ?? undefined, maxEstimatedWaitSec: q.config.overflow.maxEstimatedWaitSec ?? undefined };
+    if (q.config.overflow.outOfHours && q.config.hours && !isOpen(q.config.hours, this.clock.now())) return true;
     const rule = resolveOverflowRule(queueRule, routeId !== undefined ? this.config.routes[routeId]?.overflow : undefined);
     const position = q.order.position(item.id) ?? q.order.size + 1;
     return evaluateOverflow(rule, { waitingCount: q.order.size, estimatedWaitSec: this.estimatedWaitSec(item.queueId, position) }).overflowing;
@@ -478,6 +479,17 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     const now = this.clock.now();
     const windowMs = this.config.direct.ownerWindowSec * 1000;
     for (const [id, entry] of [...this.callbacks]) {
+      const queue = this.queues.get(entry.stored.queueId);
+      if (!entry.pending.inFlight && queue && isExpired(entry.stored.requestedAt.getTime(), now, queue.config.expiryDays)) {
+        // Pending too long: expired with its reason rather than dialled days late.
+        if (await this.store.setStatus(id, 'expired', EXPIRE_MAX_AGE, new Date(now)).catch(() => false)) {
+          queue.order.remove(id);
+          this.callbacks.delete(id);
+          this.milestone('callback_expired', { callbackId: id, reason: EXPIRE_MAX_AGE });
+          this.logger.info('callback expired', { callbackId: id, reason: EXPIRE_MAX_AGE });
+        }
+        continue;
+      }
       if (!entry.stored.ownerAgentId || entry.pending.inFlight) continue;
       if (entry.stored.requestedAt.getTime() + windowMs > now) continue;
       const fallback = this.config.direct.fallbackQueueId;
@@ -563,11 +575,21 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   }
 
   private dispatch(): void {
+    const now = this.clock.now();
+    // Outside a queue's operating hours none of its callbacks is dialled: they wait, in place,
+    // for the next opening.
+    const closedUntil = new Map<string, number>();
+    for (const q of this.queues.values()) {
+      if (q.config.hours && !isOpen(q.config.hours, now)) closedUntil.set(q.config.id, nextOpening(q.config.hours, now) ?? Number.MAX_SAFE_INTEGER);
+    }
     const pendingView = new Map<string, PendingCallback>();
-    for (const [id, e] of this.callbacks) pendingView.set(id, e.pending);
+    for (const [id, e] of this.callbacks) {
+      const until = closedUntil.get(e.pending.queueId);
+      pendingView.set(id, until === undefined ? e.pending : { ...e.pending, notBefore: Math.max(until, e.pending.notBefore ?? 0) });
+    }
     const reserved = new Set(this.agents.all().filter((a) => a.onPluginCall).map((a) => a.id));
     const assignments = planAssignments({
-      now: this.clock.now(),
+      now,
       queues: [...this.queues.values()].map((q) => ({ queueId: q.config.id, order: q.order })),
       callbacks: pendingView,
       agents: this.agents.all(),

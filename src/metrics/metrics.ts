@@ -1,0 +1,227 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Knex } from 'knex';
+import { CallMilestone } from '../calls/call-context';
+import { WaitErrorTracker } from '../domain/estimated-wait';
+import { CallbackApp } from '../engine/callback-app';
+
+/**
+ * Prometheus metrics for one running plugin, in a registry of its own (several plugins in one
+ * process, as in the tests, do not mix). Live figures are read from the app at scrape time;
+ * figures from the database are cached for DB_CACHE_MS so a fast scraper cannot load it.
+ */
+export const DB_CACHE_MS = 5000;
+
+export interface MetricsDeps {
+  app: CallbackApp;
+  db: Knex;
+  isAriConnected: () => boolean;
+}
+
+interface Entry {
+  queueId: string;
+  estimatedSec: number;
+  enteredAt: number;
+}
+
+export class PluginMetrics {
+  readonly registry = new Registry();
+  private readonly waitErrors = new Map<string, WaitErrorTracker>();
+  /** Callers waiting: the estimate they were given at entry (channel id -> entry). */
+  private readonly entries = new Map<string, Entry>();
+  private readonly channelQueue = new Map<string, string>();
+  private dbCache: { at: number; byStatus: Map<string, number>; byOutcome: Map<string, number> } | undefined;
+  private dbRead: Promise<void> | undefined;
+  private readonly offers: Counter<'queue'>;
+  private readonly accepted: Counter<'queue'>;
+  private readonly onMilestone = (name: CallMilestone, data: Record<string, unknown>) => this.milestone(name, data);
+
+  constructor(private readonly deps: MetricsDeps) {
+    const r = this.registry;
+    const { app } = deps;
+    collectDefaultMetrics({ register: r, prefix: 'direct_callback_process_' });
+    const queues = () => app.queueIds().map((id) => ({ id, f: app.queueFigures(id) }));
+    new Gauge({
+      name: 'direct_callback_queue_callers',
+      help: 'Live callers waiting in the queue',
+      labelNames: ['queue'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const q of queues()) if (q.f) this.set({ queue: q.id }, q.f.callers);
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_queue_callbacks',
+      help: 'Pending callbacks holding a place in the queue',
+      labelNames: ['queue'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const q of queues()) if (q.f) this.set({ queue: q.id }, q.f.callbacks);
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_queue_estimated_wait_seconds',
+      help: 'Estimated wait for a caller joining the queue now',
+      labelNames: ['queue'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const q of queues()) if (q.f) this.set({ queue: q.id }, q.f.estimatedWaitSec);
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_queue_agents',
+      help: 'Agents of the queue: staffed (logged in, not paused) and available (free now)',
+      labelNames: ['queue', 'state'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const q of queues()) {
+          if (!q.f) continue;
+          this.set({ queue: q.id, state: 'staffed' }, q.f.agentsStaffed);
+          this.set({ queue: q.id, state: 'available' }, q.f.agentsAvailable);
+        }
+      },
+    });
+    const waitErrors = this.waitErrors;
+    new Gauge({
+      name: 'direct_callback_wait_estimate_error_seconds',
+      help: 'Estimated minus actual wait of connected callers: mean absolute error (stat=mae) and mean signed bias (stat=bias; positive = over-estimate), last 200 calls',
+      labelNames: ['queue', 'stat'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [queue, t] of waitErrors) {
+          const mae = t.meanAbsoluteErrorSec();
+          const bias = t.meanBiasSec();
+          if (mae !== undefined) this.set({ queue, stat: 'mae' }, mae);
+          if (bias !== undefined) this.set({ queue, stat: 'bias' }, bias);
+        }
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_wait_estimate_samples',
+      help: 'Connected callers whose wait estimate was measured (window of the error gauge)',
+      labelNames: ['queue'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [queue, t] of waitErrors) this.set({ queue }, t.count);
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_ari_connected',
+      help: '1 while the ARI connection (WebSocket) is up, else 0',
+      registers: [r],
+      collect() {
+        this.set(deps.isAriConnected() ? 1 : 0);
+      },
+    });
+    const self = this;
+    new Gauge({
+      name: 'direct_callback_callbacks',
+      help: `Stored callbacks by status (database, cached up to ${DB_CACHE_MS / 1000} s)`,
+      labelNames: ['status'],
+      registers: [r],
+      async collect() {
+        await self.readDb();
+        this.reset();
+        for (const status of ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired']) this.set({ status }, self.dbCache?.byStatus.get(status) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_attempts',
+      help: `Finished callback attempts by outcome (database, cached up to ${DB_CACHE_MS / 1000} s)`,
+      labelNames: ['outcome'],
+      registers: [r],
+      async collect() {
+        await self.readDb();
+        this.reset();
+        for (const [outcome, n] of self.dbCache?.byOutcome ?? []) this.set({ outcome }, n);
+      },
+    });
+    this.offers = new Counter({ name: 'direct_callback_offers_total', help: 'Callback offers played to waiting callers', labelNames: ['queue'], registers: [r] });
+    this.accepted = new Counter({ name: 'direct_callback_offers_accepted_total', help: 'Offers accepted: callbacks stored after the caller pressed 1', labelNames: ['queue'], registers: [r] });
+    app.on('milestone', this.onMilestone);
+  }
+
+  stop(): void {
+    this.deps.app.off('milestone', this.onMilestone);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private milestone(name: CallMilestone, data: Record<string, unknown>): void {
+    const channelId = typeof data.channelId === 'string' ? data.channelId : undefined;
+    const queueOf = () => (data.direct === true ? 'direct' : ((channelId && this.channelQueue.get(channelId)) ?? 'unknown'));
+    switch (name) {
+      case 'caller_entered': {
+        if (!channelId || typeof data.queueId !== 'string') return;
+        const position = typeof data.position === 'number' ? data.position : 1;
+        this.channelQueue.set(channelId, data.queueId);
+        // The estimate this caller was given at entry, compared with the wait measured at connect.
+        this.entries.set(channelId, { queueId: data.queueId, estimatedSec: this.deps.app.estimatedWaitSec(data.queueId, position), enteredAt: this.deps.app.clock.now() });
+        this.trim();
+        return;
+      }
+      case 'caller_connected': {
+        const e = channelId ? this.entries.get(channelId) : undefined;
+        if (!e || !channelId) return;
+        this.entries.delete(channelId);
+        let t = this.waitErrors.get(e.queueId);
+        if (!t) this.waitErrors.set(e.queueId, (t = new WaitErrorTracker({ window: 200 })));
+        t.record(e.estimatedSec, (this.deps.app.clock.now() - e.enteredAt) / 1000);
+        return;
+      }
+      case 'offer_played':
+        this.offers.inc({ queue: queueOf() });
+        return;
+      case 'callback_stored':
+        this.accepted.inc({ queue: queueOf() });
+        if (channelId) this.entries.delete(channelId);
+        return;
+      case 'caller_hung_up':
+        if (channelId) {
+          this.entries.delete(channelId);
+          this.channelQueue.delete(channelId);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Bounds the per-channel maps if hang-up milestones were ever missed. */
+  private trim(): void {
+    for (const m of [this.entries, this.channelQueue] as Map<string, unknown>[]) {
+      while (m.size > 10000) {
+        const first = m.keys().next();
+        if (first.done) break;
+        m.delete(first.value);
+      }
+    }
+  }
+
+  private async readDb(): Promise<void> {
+    if (this.dbCache && Date.now() - this.dbCache.at < DB_CACHE_MS) return;
+    this.dbRead ??= (async () => {
+      try {
+        const byStatus = (await this.deps.db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status')) as { status: string; n: string }[];
+        const byOutcome = (await this.deps.db('callback_attempts').whereNotNull('outcome').select('outcome').count<{ outcome: string; n: string }[]>({ n: '*' }).groupBy('outcome')) as { outcome: string; n: string }[];
+        this.dbCache = { at: Date.now(), byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])), byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])) };
+      } catch {
+        // Database down: keep the last figures (scrapes must not fail); the age shows in logs elsewhere.
+      } finally {
+        this.dbRead = undefined;
+      }
+    })();
+    await this.dbRead;
+  }
+}
