@@ -164,3 +164,39 @@ describe('e2e: callback number entry and the toll-fraud guard', function () {
     expect(rig.plugin.app.queueSnapshot('support')?.items.map((i) => i.id)).to.deep.equal([firstId]);
   });
 });
+
+describe('e2e: operating hours and expiry', function () {
+  this.timeout(30000);
+  const rigs = useRig();
+
+  /** Opening hours that exclude the present moment: every day, from 3 h to 4 h from now (UTC). */
+  function closedNow(): Record<string, unknown> {
+    const at = (h: number) => {
+      const d = new Date(Date.now() + h * 3600_000);
+      return `${String(d.getUTCHours()).padStart(2, '0')}:00`;
+    };
+    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+    return { timeZone: 'UTC', weekly: days.map((day) => ({ day, open: at(3), close: at(4) })) };
+  }
+
+  it('no callback is dialled outside the queue hours, and out-of-hours is an overflow condition', async () => {
+    const rig = rigs.set(await startRig({ config: queueConfig({ hours: closedNow(), overflow: { maxWaiting: 50, outOfHours: true } }) }));
+    // Out of hours: the offer plays although only one call waits (maxWaiting 50).
+    const id = await bookCallback(rig, '+15558882001');
+    rig.sim.endpoint('PJSIP/1001').manual();
+    rig.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
+    await sleep(1500);
+    expect(rig.sim.endpoint('PJSIP/1001').legs, 'closed: nobody is rung').to.have.length(0);
+    expect((await rig.store.get(id))?.status).to.equal('pending');
+  });
+
+  it('a pending callback older than expiryDays expires with its reason', async () => {
+    const rig = rigs.set(await startRig({ config: { ...queueConfig({ expiryDays: 7 }), callback: { dialTemplate: 'PJSIP/{number}@trunk', syncIntervalSec: 1 } } }));
+    const id = await bookCallback(rig, '+15558882002');
+    await rig.database.db('callback_requests').where({ id }).update({ requested_at: new Date(Date.now() - 8 * 86400_000) });
+    await rig.waitForMilestone('callback_expired', (d) => d.callbackId === id, 5000);
+    const cb = await rig.store.get(id);
+    expect([cb?.status, cb?.outcomeReason]).to.deep.equal(['expired', 'max_age_reached']);
+    expect(rig.plugin.app.queueSnapshot('support')?.callbacks).to.equal(0);
+  });
+});
