@@ -1,0 +1,35 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { parseConfig } from '../../../src/config/config';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+
+describe('deployment files', () => {
+  it('docker/docker-compose.yml parses and runs Asterisk, PostgreSQL and the plugin with asterisk-config mounted', () => {
+    // No Docker engine here: the file is checked as data.
+    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as { services: Record<string, { image?: string; build?: unknown; volumes?: string[] }> };
+    expect(Object.keys(doc.services)).to.include.members(['asterisk', 'postgres', 'plugin']);
+    expect(doc.services.asterisk?.image).to.match(/asterisk/);
+    expect(doc.services.postgres?.image).to.match(/^postgres:/);
+    expect(doc.services.plugin?.build).to.not.equal(undefined);
+    expect((doc.services.asterisk?.volumes ?? []).some((v) => v.startsWith('../asterisk-config'))).to.equal(true);
+  });
+
+  it('the example plugin configuration is valid for the plugin', () => {
+    const raw = JSON.parse(fs.readFileSync(path.join(root, 'docker', 'direct-callback.example.json'), 'utf8')) as unknown;
+    const cfg = parseConfig(raw, { ARI_PASSWORD: 'x' });
+    expect(cfg.queues.length).to.be.greaterThan(0);
+  });
+
+  it('the Asterisk samples route queue and personal numbers into the Stasis app, with passwords as placeholders', () => {
+    const ext = fs.readFileSync(path.join(root, 'asterisk-config', 'extensions.conf'), 'utf8');
+    expect(ext).to.match(/Stasis\(direct-callback,queue,support/);
+    expect(ext).to.match(/Stasis\(direct-callback,direct,/);
+    const ari = fs.readFileSync(path.join(root, 'asterisk-config', 'ari.conf'), 'utf8');
+    expect(ari).to.match(/password\s*=\s*CHANGE_ME/);
+    const http = fs.readFileSync(path.join(root, 'asterisk-config', 'http.conf'), 'utf8');
+    expect(http).to.match(/bindaddr\s*=\s*127\.0\.0\.1/);
+  });
+});
