@@ -1,6 +1,9 @@
 import type { AriClient } from 'ari-client';
 import type { AriChannel } from './ari-events';
-import { CallControl, CreateChannelRequest, OriginateRequest, classifyAriError } from './call-control';
+import { AriRequestError, CallControl, CreateChannelRequest, OriginateRequest, classifyAriError } from './call-control';
+
+/** Longest wait for one ARI request (Asterisk answers in milliseconds when it is up). */
+const REQUEST_TIMEOUT_MS = 8000;
 
 /** CallControl over an ari-client connection. The only file that issues ARI REST requests. */
 export class AriClientCallControl implements CallControl {
@@ -10,10 +13,20 @@ export class AriClientCallControl implements CallControl {
   ) {}
 
   private async run(operation: string, fn: (c: AriClient) => Promise<unknown>): Promise<unknown> {
+    // ari-client has no request timeout: a request whose connection dies with Asterisk (outage,
+    // restart) may never settle, and the call waiting on it would hang for ever. Bound it.
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await fn(this.client());
+      return await Promise.race([
+        fn(this.client()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AriRequestError(`ETIMEDOUT: no answer to ${operation} in ${REQUEST_TIMEOUT_MS} ms`, 'transport', operation)), REQUEST_TIMEOUT_MS);
+        }),
+      ]);
     } catch (e) {
       throw classifyAriError(operation, e);
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 

@@ -131,8 +131,37 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     }, delay);
   }
 
+  /**
+   * Asks for the api-docs ourselves before handing over to ari-client: while Asterisk boots they
+   * answer 401/503, and swagger-client would then throw a bare string out of an HTTP callback
+   * (an uncaught exception; see installStringThrowGuard). Only a 200 lets ari-client try.
+   */
+  private async apiDocsReady(): Promise<string | undefined> {
+    const url = `${this.opts.url.replace(/\/+$/, '')}/ari/api-docs/resources.json`;
+    const auth = Buffer.from(`${this.opts.user}:${this.opts.password}`).toString('base64');
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 5000);
+    try {
+      const res = await fetch(url, { headers: { authorization: `Basic ${auth}` }, signal: ctl.signal });
+      await res.arrayBuffer().catch(() => undefined);
+      return res.status === 200 ? undefined : `api-docs answered ${res.status}`;
+    } catch (e) {
+      const cause = (e as { cause?: { code?: unknown } }).cause;
+      return `api-docs unreachable: ${typeof cause?.code === 'string' ? cause.code : e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async connectOnce(): Promise<void> {
     if (this.stopped) return;
+    const notReady = await this.apiDocsReady();
+    if (this.stopped) return;
+    if (notReady !== undefined) {
+      this.opts.logger.warn('ari connect failed', { url: this.opts.url, error: notReady, attempt: this.attempt });
+      this.scheduleRetry();
+      return;
+    }
     let client: AriClient;
     try {
       client = await ariClient.connect(this.opts.url, this.opts.user, this.opts.password);

@@ -11,7 +11,8 @@ export type BookingResult = { kind: 'stored'; callback: StoredCallback } | { kin
 
 export async function bookCallback(store: CallbackStore, request: NewCallbackRequest, log: Logger): Promise<BookingResult> {
   try {
-    const r = await store.requestCallback(request);
+    // The name is only shown to the agent; an absurd caller name must not make the request unstorable.
+    const r = await store.requestCallback(request.customerName && request.customerName.length > 200 ? { ...request, customerName: request.customerName.slice(0, 200) } : request);
     return r.kind === 'stored' ? { kind: 'stored', callback: r.callback } : { kind: 'duplicate', existing: r.existing };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);

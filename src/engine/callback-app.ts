@@ -193,7 +193,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       this.reconciler.observe(event);
       this.routeEvent(event);
     } catch (e) {
-      this.logger.warn('ARI event could not be handled', { type: (event as { type?: unknown }).type, error: e instanceof Error ? e.message : String(e) });
+      this.logger.warn('ARI event could not be handled', { type: (event as { type?: unknown } | null | undefined)?.type, error: e instanceof Error ? e.message : String(e) });
     }
   }
 

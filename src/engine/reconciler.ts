@@ -30,9 +30,11 @@ import { confirmationMedia } from '../calls/callback-booking';
  *      fresh mixing bridge and watched until one side hangs up (the other is then hung up);
  *    - any other queue caller: adopted again: a new queue session (a new place at the back: the
  *      original arrival time of a live caller is not stored) with hold music and offers;
- *    - an agent leg and a customer leg of the same callback, both answered: the callback has
- *      happened; they are bridged and watched, and the open attempt is stored as answered and the
- *      callback completed (so a lease expiry never dials the customer again);
+ *    - an agent leg and a customer leg of the same callback, already in one bridge (or both
+ *      answered and the queue has no answering-machine guard): the callback has happened; they
+ *      are kept connected and watched, and the open attempt is stored as answered and the callback
+ *      completed (so a lease expiry never dials the customer again). With the guard on, two
+ *      answered legs not yet bridged may be a voicemail that never pressed 1: hung up;
  *    - a direct call with its agent leg answered: bridged and watched;
  *    - anything else (a lone agent or customer leg, a direct call without agent, unknown
  *      arguments): hung up cleanly. Their callback attempt is left to the lease expiry, which

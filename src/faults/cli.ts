@@ -1,0 +1,51 @@
+/**
+ * `npm run faults [-- --json] [-- --points a,b]`: the fault-injection harness.
+ * For every crash point in src/engine/crash-points.ts the plugin runs as a child process, is
+ * killed at that step, restarted, and the four invariants are counted (src/faults/scenarios.ts).
+ * Exit 0 only when all four counts are 0 and every point was reached. The 60 s ARI outage is
+ * proved by test/resilience/ari-resilience.test.ts.
+ */
+import { findPostgresServer } from '../store/postgres-server';
+import { CrashPoint } from '../engine/crash-points';
+import { ALL_CRASH_POINTS, runCrashPoint, RunResult } from './scenarios';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const json = argv.includes('--json');
+  const pIndex = argv.indexOf('--points');
+  const points = pIndex >= 0 ? ((argv[pIndex + 1] ?? '').split(',').filter(Boolean) as CrashPoint[]) : ALL_CRASH_POINTS;
+  const say = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const server = await findPostgresServer();
+  const results: RunResult[] = [];
+  try {
+    for (const point of points) {
+      if (!ALL_CRASH_POINTS.includes(point)) throw new Error(`unknown crash point '${point}' (known: ${ALL_CRASH_POINTS.join(', ')})`);
+      const r = await runCrashPoint(point, { server, log: say });
+      results.push(r);
+      say(`${r.crashed ? 'crashed ' : 'NO CRASH'} ${point.padEnd(34)} lost=${r.lost} false_conf=${r.false_confirmations} double=${r.double_dials} stuck=${r.stuck} redial_after_answer=${r.redials_after_answer} callbacks=${r.callbacks} ${r.ms} ms${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`);
+    }
+    const sum = (k: 'lost' | 'false_confirmations' | 'double_dials' | 'stuck'): number => results.reduce((n, r) => n + r[k], 0);
+    const notCrashed = results.filter((r) => !r.crashed).length;
+    const summary = {
+      points: results.length,
+      runs: results.length,
+      lost: sum('lost'),
+      false_confirmations: sum('false_confirmations'),
+      double_dials: sum('double_dials'),
+      stuck: sum('stuck'),
+    };
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else say(`summary: ${JSON.stringify(summary)}${notCrashed ? ` (${notCrashed} point(s) never reached)` : ''}`);
+    const ok = summary.lost === 0 && summary.false_confirmations === 0 && summary.double_dials === 0 && summary.stuck === 0 && notCrashed === 0;
+    await server.stop();
+    process.exit(ok ? 0 : 1);
+  } catch (e) {
+    say(`faults: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    await server.stop().catch(() => undefined);
+    process.exit(2);
+  }
+}
+
+void main();

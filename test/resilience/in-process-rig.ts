@@ -1,0 +1,62 @@
+import { Writable } from 'node:stream';
+import { AppConfig, parseConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logging/logger';
+import { startPlugin, RunningPlugin } from '../../src/plugin';
+import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { freshDatabase, TestDatabase } from '../helpers/database';
+import { testConfigInput, TEST_ARI_PASSWORD } from '../helpers/plugin-harness';
+
+/** Like startRig, but the simulator exists before the plugin starts (boot failures, outages). */
+export interface SplitRig {
+  sim: AriSimulator;
+  database: TestDatabase;
+  config: AppConfig;
+  logLines: string[];
+  plugin?: RunningPlugin;
+  start(): Promise<RunningPlugin>;
+  stop(): Promise<void>;
+}
+
+export async function splitRig(over: Record<string, unknown> = {}, opts: { databaseUrl?: (scratchUrl: string, name: string) => Promise<string> } = {}): Promise<SplitRig> {
+  const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10 } });
+  sim.endpoint('PJSIP/1001').setDeviceState('INUSE');
+  sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
+  const database = await freshDatabase();
+  const databaseUrl = opts.databaseUrl ? await opts.databaseUrl(database.url, database.scratch.name) : database.url;
+  const config = parseConfig({ ...testConfigInput(), ...over }, { ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: databaseUrl, INSTANCE_ID: 'resilience' });
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const rig: SplitRig = {
+    sim,
+    database,
+    config,
+    logLines,
+    async start() {
+      rig.plugin = await startPlugin(config, createLogger({ level: 'debug', stream: sink }));
+      return rig.plugin;
+    },
+    async stop() {
+      await rig.plugin?.stop();
+      await sim.stop();
+      await database.close();
+    },
+  };
+  return rig;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
