@@ -49,7 +49,7 @@ function startPresence(config: AppConfig, app: CallbackApp, logger: Logger, env:
 export async function startPlugin(config: AppConfig, logger: Logger, opts: { clock?: Clock; env?: NodeJS.ProcessEnv } = {}): Promise<RunningPlugin> {
   registerSecret(config.ari.password);
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set');
-  const db = createDatabase(config.databaseUrl);
+  const db = createDatabase(config.databaseUrl, { log: logger });
   const applied = await migrate(db);
   if (applied.length > 0) logger.info('database schema applied', { migrations: applied });
   const store = new CallbackStore(db);

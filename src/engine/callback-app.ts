@@ -33,6 +33,12 @@ import { PROMPTS } from '../calls/prompts';
 import { checkNumberPolicy, EXPIRE_MAX_AGE, isExpired, isOpen, nextOpening, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { numberPolicyOf } from '../config/config';
 
+/**
+ * Rows are stamped with their transaction's start time but become visible at COMMIT: re-reading
+ * a few seconds back catches transactions that were in flight during the previous look.
+ */
+const SYNC_OVERLAP_MS = 5000;
+
 interface QueueRuntime {
   config: QueueConfig;
   order: QueueOrder;
@@ -73,6 +79,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private readonly sessions = new Map<string, ChannelSession>();
   private readonly callers = new Map<string, QueueCallerSession>();
   private readonly callbacks = new Map<string, CallbackEntry>();
+  private readonly pendingView = new Map<string, PendingCallback>();
+  private readonly owedView = new Map<string, PendingCallback>();
   private readonly previews = new Map<string, PreviewCallSession>();
   private readonly callerDeclines = new Map<string, AgentDecline[]>();
   private readonly itemsInService = new Set<string>();
@@ -83,6 +91,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private dispatchQueued = false;
   private ticks = 0;
   private syncing = false;
+  /** Database time of the last sync (minus overlap); start() reads everything open first. */
+  private lastSync = new Date(0);
   /** Seconds between two reads of the open callbacks (other instances, API). */
   private readonly syncEveryTicks: number;
   private tickTimer: TimerHandle | undefined;
@@ -104,8 +114,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
 
   /** Rebuilds the queues from stored callbacks and starts the dispatch tick. */
   async start(): Promise<void> {
+    const dbNow = await this.store.databaseNow();
     const open = await this.store.listOpen();
     for (const cb of open) this.addCallback(cb, this.nextSeq());
+    this.lastSync = new Date(dbNow.getTime() - SYNC_OVERLAP_MS);
     this.logger.info('callback app started', { queues: [...this.queues.keys()], agents: this.agents.all().length, openCallbacks: open.length });
     this.tick();
   }
@@ -156,27 +168,37 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.tickTimer = this.clock.setTimer(() => this.tick(), 1000);
   }
 
-  /** Adds open callbacks this process does not know yet; drops ones closed elsewhere. */
+  /**
+   * Adds open callbacks this process does not know yet and drops ones closed elsewhere (other
+   * instances, the CLI). Reads only the rows changed since the last look, with a few seconds
+   * of overlap, so its cost follows the rate of change rather than the size of the backlog.
+   */
   async syncWithStore(): Promise<void> {
     if (this.syncing) return;
     this.syncing = true;
     try {
-      const open = await this.store.listOpen();
-      const openIds = new Set(open.map((c) => c.id));
-      for (const cb of open) {
+      const { rows, dbNow } = await this.store.changedSince(this.lastSync);
+      for (const cb of rows) {
+        const open = cb.status === 'pending' || cb.status === 'in_progress';
         const known = this.callbacks.get(cb.id);
-        if (!known) this.addCallback(cb, this.nextSeq());
-        else if (!known.pending.inFlight) {
-          known.stored = cb;
-          known.pending.notBefore = cb.status === 'in_progress' ? (cb.claimExpiresAt?.getTime() ?? this.clock.now()) : cb.notBefore?.getTime();
+        if (!open) {
+          if (known && !known.pending.inFlight) this.forgetCallback(cb.id);
+          continue;
         }
-      }
-      for (const [id, entry] of this.callbacks) {
-        if (!openIds.has(id) && !entry.pending.inFlight) {
-          this.queues.get(entry.stored.queueId)?.order.remove(id);
-          this.callbacks.delete(id);
+        if (!known) {
+          this.addCallback(cb, this.nextSeq());
+          continue;
         }
+        if (known.pending.inFlight) continue;
+        if (known.stored.queueId !== cb.queueId) {
+          this.forgetCallback(cb.id);
+          this.addCallback(cb, this.nextSeq());
+          continue;
+        }
+        known.stored = cb;
+        known.pending.notBefore = cb.status === 'in_progress' ? (cb.claimExpiresAt?.getTime() ?? this.clock.now()) : cb.notBefore?.getTime();
       }
+      this.lastSync = new Date(dbNow.getTime() - SYNC_OVERLAP_MS);
       this.dispatchSoon();
     } catch (e) {
       this.logger.warn('could not sync callbacks with the database', { error: String(e) });
@@ -358,7 +380,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     }
     if (this.callbacks.has(stored.id)) return;
     q.order.add({ id: stored.id, queueId: stored.queueId, kind: 'callback', priority: stored.priority, arrivedAt: stored.arrivedAt.getTime(), seq });
-    this.callbacks.set(stored.id, {
+    this.rememberCallback({
       stored,
       pending: {
         itemId: stored.id,
@@ -370,6 +392,25 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
         notBefore: stored.status === 'in_progress' ? (stored.claimExpiresAt?.getTime() ?? this.clock.now()) : stored.notBefore?.getTime(),
       },
     });
+  }
+
+  /**
+   * The one place callbacks enter and leave this process's view; the dispatch views (all
+   * pending, the owed ones) are kept with it so a dispatch never rebuilds them.
+   */
+  private rememberCallback(entry: CallbackEntry): void {
+    this.callbacks.set(entry.stored.id, entry);
+    this.pendingView.set(entry.stored.id, entry.pending);
+    if (entry.pending.ownerAgentId !== undefined) this.owedView.set(entry.stored.id, entry.pending);
+  }
+
+  private forgetCallback(id: string): void {
+    const entry = this.callbacks.get(id);
+    if (!entry) return;
+    this.queues.get(entry.stored.queueId)?.order.remove(id);
+    this.callbacks.delete(id);
+    this.pendingView.delete(id);
+    this.owedView.delete(id);
   }
 
   releaseFromService(itemId: string): void {
@@ -483,8 +524,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       if (!entry.pending.inFlight && queue && isExpired(entry.stored.requestedAt.getTime(), now, queue.config.expiryDays)) {
         // Pending too long: expired with its reason rather than dialled days late.
         if (await this.store.setStatus(id, 'expired', EXPIRE_MAX_AGE, new Date(now)).catch(() => false)) {
-          queue.order.remove(id);
-          this.callbacks.delete(id);
+          this.forgetCallback(id);
           this.milestone('callback_expired', { callbackId: id, reason: EXPIRE_MAX_AGE });
           this.logger.info('callback expired', { callbackId: id, reason: EXPIRE_MAX_AGE });
         }
@@ -497,15 +537,13 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
         if (fallback) {
           const moved = await this.store.fallBackToQueue(id, fallback, new Date(now));
           if (!moved) continue;
-          this.queues.get(entry.stored.queueId)?.order.remove(id);
-          this.callbacks.delete(id);
+          this.forgetCallback(id);
           this.addCallback(moved, this.nextSeq());
           this.milestone('owed_callback_fell_back', { callbackId: id, queueId: fallback });
           this.logger.info('owed callback moved to the fallback queue', { callbackId: id, queueId: fallback });
         } else {
           if (await this.store.setStatus(id, 'expired', 'owner window elapsed', new Date(now))) {
-            this.queues.get(entry.stored.queueId)?.order.remove(id);
-            this.callbacks.delete(id);
+            this.forgetCallback(id);
             this.milestone('owed_callback_expired', { callbackId: id });
             this.logger.info('owed callback expired', { callbackId: id });
           }
@@ -540,8 +578,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       // Could not be claimed: someone else holds it, or it is no longer open. Ask the store.
       void this.refreshCallback(stored.id);
     } else {
-      this.queues.get(stored.queueId)?.order.remove(stored.id);
-      this.callbacks.delete(stored.id);
+      this.forgetCallback(stored.id);
     }
     this.dispatchSoon();
   }
@@ -555,8 +592,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       entry.pending.notBefore = fresh.status === 'in_progress' ? (fresh.claimExpiresAt?.getTime() ?? this.clock.now() + 5000) : this.clock.now() + 1000;
       return;
     }
-    this.queues.get(entry.stored.queueId)?.order.remove(id);
-    this.callbacks.delete(id);
+    this.forgetCallback(id);
   }
 
   milestone(name: CallMilestone, data: Record<string, unknown>): void {
@@ -578,20 +614,17 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     const now = this.clock.now();
     // Outside a queue's operating hours none of its callbacks is dialled: they wait, in place,
     // for the next opening.
-    const closedUntil = new Map<string, number>();
+    const queueNotBefore = new Map<string, number>();
     for (const q of this.queues.values()) {
-      if (q.config.hours && !isOpen(q.config.hours, now)) closedUntil.set(q.config.id, nextOpening(q.config.hours, now) ?? Number.MAX_SAFE_INTEGER);
-    }
-    const pendingView = new Map<string, PendingCallback>();
-    for (const [id, e] of this.callbacks) {
-      const until = closedUntil.get(e.pending.queueId);
-      pendingView.set(id, until === undefined ? e.pending : { ...e.pending, notBefore: Math.max(until, e.pending.notBefore ?? 0) });
+      if (q.config.hours && !isOpen(q.config.hours, now)) queueNotBefore.set(q.config.id, nextOpening(q.config.hours, now) ?? Number.MAX_SAFE_INTEGER);
     }
     const reserved = new Set(this.agents.all().filter((a) => a.onPluginCall).map((a) => a.id));
     const assignments = planAssignments({
       now,
       queues: [...this.queues.values()].map((q) => ({ queueId: q.config.id, order: q.order })),
-      callbacks: pendingView,
+      callbacks: this.pendingView,
+      owedCallbacks: this.owedView.values(),
+      queueNotBefore,
       agents: this.agents.all(),
       agentsReserved: reserved,
       itemsInService: this.itemsInService,
@@ -662,8 +695,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     if (!done) return 'not_open';
     const entry = this.callbacks.get(id);
     if (entry) {
-      this.queues.get(entry.stored.queueId)?.order.remove(id);
-      this.callbacks.delete(id);
+      this.forgetCallback(id);
     }
     return 'cancelled';
   }

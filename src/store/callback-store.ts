@@ -228,6 +228,21 @@ export class CallbackStore {
     return rows.map(toCallback);
   }
 
+  /**
+   * Rows changed since `since` (any status), with the database's own clock for the next call:
+   * comparing against the server's now() keeps instances with skewed clocks consistent.
+   */
+  async changedSince(since: Date): Promise<{ rows: StoredCallback[]; dbNow: Date }> {
+    const dbNow = await this.databaseNow();
+    const rows = (await this.db('callback_requests').where('updated_at', '>=', since).orderBy('updated_at')) as CallbackRow[];
+    return { rows: rows.map(toCallback), dbNow };
+  }
+
+  async databaseNow(): Promise<Date> {
+    const row = (await this.db.raw<{ rows: { now: Date }[] }>('SELECT now() AS now')).rows[0];
+    return row?.now ?? new Date();
+  }
+
   /** Open callbacks for one number, in every queue (the policy's limit per number). */
   async countOpenForNumber(customerNumber: string): Promise<number> {
     const r = (await this.db('callback_requests').where({ customer_number: customerNumber }).whereIn('status', OPEN).count<{ n: string }[]>({ n: '*' }))[0];
@@ -269,7 +284,7 @@ export class CallbackStore {
         const answered = await this.closeAbandonedAttempts(tx, row.id, input.now);
         if (answered) {
           // The customer had answered: the callback happened; never call them again for it.
-          await tx('callback_requests').where({ id: row.id }).update({ status: 'completed', outcome_reason: 'answered before the instance was lost', claimed_by: null, claim_expires_at: null, updated_at: input.now });
+          await tx('callback_requests').where({ id: row.id }).update({ status: 'completed', outcome_reason: 'answered before the instance was lost', claimed_by: null, claim_expires_at: null, updated_at: tx.fn.now() });
           await tx('callback_events').insert({ callback_id: row.id, at: input.now, type: 'completed', detail: JSON.stringify({ outcome: 'answered', reason: 'instance_lost_after_answer' }) });
           return null;
         }
@@ -283,7 +298,7 @@ export class CallbackStore {
           status: 'in_progress',
           claimed_by: input.instanceId,
           claim_expires_at: new Date(input.now.getTime() + input.leaseMs),
-          updated_at: input.now,
+          updated_at: tx.fn.now(),
         })
         .returning('*')) as CallbackRow[];
       const [attempt] = (await tx('callback_attempts')
@@ -380,7 +395,7 @@ export class CallbackStore {
         claimed_by: null,
         claim_expires_at: null,
         not_before: o.notBefore ?? null,
-        updated_at: o.now,
+        updated_at: tx.fn.now(),
       };
       if (o.reason !== undefined) patch.outcome_reason = o.reason;
       if (o.countsAsAttempt) patch.attempts = tx.raw('attempts + 1');
@@ -394,7 +409,7 @@ export class CallbackStore {
   }
 
   async setStatus(callbackId: string, status: CallbackStatus, reason: string, now: Date): Promise<boolean> {
-    const n = await this.db('callback_requests').where({ id: callbackId }).whereIn('status', OPEN).update({ status, outcome_reason: reason, updated_at: now, claimed_by: null, claim_expires_at: null });
+    const n = await this.db('callback_requests').where({ id: callbackId }).whereIn('status', OPEN).update({ status, outcome_reason: reason, updated_at: this.db.fn.now(), claimed_by: null, claim_expires_at: null });
     if (n === 1 && (status === 'cancelled' || status === 'expired' || status === 'failed' || status === 'completed')) {
       await this.recordEvent(callbackId, status, { detail: { reason }, at: now });
     }
@@ -403,7 +418,7 @@ export class CallbackStore {
 
   /** Moves a pending callback's earliest dial time (reschedule); false if it is not pending. */
   async reschedule(callbackId: string, notBefore: Date, now: Date): Promise<StoredCallback | undefined> {
-    const rows = (await this.db('callback_requests').where({ id: callbackId, status: 'pending' }).update({ not_before: notBefore, updated_at: now }).returning('*')) as CallbackRow[];
+    const rows = (await this.db('callback_requests').where({ id: callbackId, status: 'pending' }).update({ not_before: notBefore, updated_at: this.db.fn.now() }).returning('*')) as CallbackRow[];
     if (rows.length === 0) return undefined;
     await this.recordEvent(callbackId, 'rescheduled', { detail: { notBefore: notBefore.toISOString() }, at: now });
     return toCallback(rows[0] as CallbackRow);
@@ -418,7 +433,7 @@ export class CallbackStore {
       const rows = (await tx('callback_requests')
         .where({ id: callbackId, status: 'pending' })
         .whereNotNull('owner_agent_id')
-        .update({ queue_id: queueId, owner_agent_id: null, updated_at: now })
+        .update({ queue_id: queueId, owner_agent_id: null, updated_at: tx.fn.now() })
         .returning('*')) as CallbackRow[];
       if (rows.length === 0) return undefined;
       await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'fell_back_to_queue', detail: JSON.stringify({ queueId }) });

@@ -43,8 +43,26 @@ class SqlDirectoryMigrationSource implements Knex.MigrationSource<SqlMigration> 
   }
 }
 
-export function createDatabase(connectionString: string, opts: { poolMax?: number } = {}): Knex {
+export interface DatabaseLog {
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export function createDatabase(connectionString: string, opts: { poolMax?: number; log?: DatabaseLog } = {}): Knex {
+  const log = opts.log;
   return knexFactory({
+    // knex prints pool errors (e.g. "Acquire connection error" during an outage) to the console;
+    // route them to our JSON logs instead.
+    ...(log
+      ? {
+          log: {
+            warn: (m: unknown) => log.warn('database', { detail: String(m) }),
+            error: (m: unknown) => log.error('database', { detail: String(m) }),
+            deprecate: (m: unknown) => log.warn('database deprecation', { detail: String(m) }),
+            debug: () => undefined,
+          },
+        }
+      : {}),
     client: 'pg',
     connection: { connectionString, application_name: 'direct-callback' },
     pool: { min: 0, max: opts.poolMax ?? 10 },

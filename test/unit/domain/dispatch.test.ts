@@ -269,3 +269,27 @@ describe('domain/dispatch planAssignments / planDispatch', () => {
     expect(res[49].itemId).to.equal('p49');
   });
 });
+
+describe('planAssignments: owed callbacks given apart, queue time floors', () => {
+  it('gives the same plan with owedCallbacks passed apart as with a full scan, and respects queueNotBefore', () => {
+    const plan = planAssignments;
+    const order = new QueueOrder();
+    order.add({ id: 'cb1', queueId: 'q', kind: 'callback', priority: 0, arrivedAt: 1, seq: 1 });
+    order.add({ id: 'cb2', queueId: 'q', kind: 'callback', priority: 0, arrivedAt: 2, seq: 2 });
+    const callbacks = new Map<string, PendingCallback>([
+      ['cb1', { itemId: 'cb1', queueId: 'q', ownerAgentId: 'b', declinedBy: [], inFlight: false }],
+      ['cb2', { itemId: 'cb2', queueId: 'q', declinedBy: [], inFlight: false }],
+    ]);
+    const agent = (id: string, idleSince: number): AgentState => ({ id, name: id, endpoint: `PJSIP/${id}`, queues: [{ queueId: 'q', priority: 0 }], loggedIn: true, paused: false, deviceState: 'NOT_INUSE' as const, onPluginCall: false, wrapUpUntil: 0, idleSince });
+    const base = { now: 10, queues: [{ queueId: 'q', order }], callbacks, agents: [agent('a', 1), agent('b', 2)], agentsReserved: new Set<string>() };
+    const full = plan(base);
+    const apart = plan({ ...base, owedCallbacks: [callbacks.get('cb1')!] });
+    expect(apart).to.deep.equal(full);
+    expect(full.map((x) => [x.itemId, x.agentId])).to.deep.equal([
+      ['cb1', 'b'],
+      ['cb2', 'a'],
+    ]);
+    expect(plan({ ...base, queueNotBefore: new Map([['q', 11]]) })).to.deep.equal([]);
+    expect(plan({ ...base, queueNotBefore: new Map([['q', 10]]) })).to.have.length(2);
+  });
+});
