@@ -197,9 +197,11 @@ const fileSchema = z
         previewDecisionSec: z.number().positive().default(30),
         /** How often the open callbacks are re-read (other instances, the API, expired leases). */
         syncIntervalSec: z.number().positive().default(5),
+        /** How often expiry and owner windows are applied (they are hours and days long). */
+        timeRulesIntervalSec: z.number().positive().default(30),
       })
       .strict()
-      .default({ dialTemplate: 'PJSIP/{number}@trunk', agentCallerIdPrefix: 'CB', agentRingTimeoutSec: 20, customerRingTimeoutSec: 30, declineWindowSec: 300, leaseSec: 120, previewDecisionSec: 30, syncIntervalSec: 5 }),
+      .default({ dialTemplate: 'PJSIP/{number}@trunk', agentCallerIdPrefix: 'CB', agentRingTimeoutSec: 20, customerRingTimeoutSec: 30, declineWindowSec: 300, leaseSec: 120, previewDecisionSec: 30, syncIntervalSec: 5, timeRulesIntervalSec: 30 }),
     queues: z.array(queueSchema).default([]),
     /** Route overrides named in the Stasis arguments (`route=vip`). */
     routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),

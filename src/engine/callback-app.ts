@@ -30,7 +30,7 @@ import { CustomerFirstSession } from '../calls/customer-first-session';
 import { AgentDirectory } from './agent-directory';
 import { Reconciler } from './reconciler';
 import { PROMPTS } from '../calls/prompts';
-import { checkNumberPolicy, EXPIRE_MAX_AGE, isExpired, isOpen, nextOpening, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
+import { checkNumberPolicy, decideOwedCallback, DEFAULT_MAX_AGE_DAYS, EXPIRE_MAX_AGE, isExpired, OwedCallbackDecision, isOpen, nextOpening, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { numberPolicyOf } from '../config/config';
 
 /**
@@ -95,6 +95,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private lastSync = new Date(0);
   /** Seconds between two reads of the open callbacks (other instances, API). */
   private readonly syncEveryTicks: number;
+  /** Seconds between two passes of the time rules (expiry, owner windows). */
+  private readonly timeRulesEveryTicks: number;
   private tickTimer: TimerHandle | undefined;
   private stopped = false;
 
@@ -107,6 +109,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.logger = deps.logger;
     this.agents = new AgentDirectory(deps.config.agents, deps.clock.now());
     this.syncEveryTicks = Math.max(1, Math.round(deps.config.callback.syncIntervalSec));
+    this.timeRulesEveryTicks = Math.max(1, Math.round(deps.config.callback.timeRulesIntervalSec));
     for (const q of deps.config.queues) {
       this.queues.set(q.id, { config: q, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: q.coldStartHandleSec }) });
     }
@@ -164,7 +167,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.dispatchSoon();
     this.ticks += 1;
     // Callbacks written by other instances or the API, and expired leases, are picked up here.
-    if (this.ticks % this.syncEveryTicks === 0) void this.syncWithStore().then(() => this.applyOwnerWindows());
+    if (this.ticks % this.syncEveryTicks === 0) void this.syncWithStore();
+    if (this.ticks % this.timeRulesEveryTicks === 0) void this.applyTimeRules();
     this.tickTimer = this.clock.setTimer(() => this.tick(), 1000);
   }
 
@@ -513,46 +517,53 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   }
 
   /**
-   * Callbacks owed by an agent are theirs only for direct.ownerWindowSec; then they move to the
-   * fallback queue at their original place, or expire.
+   * Time rules over the open callbacks (src/domain/policies/expiry.ts): a pending callback older
+   * than its queue's expiryDays expires; one owed by an agent is the agent's only for
+   * direct.ownerWindowSec, then moves to direct.fallbackQueueId at its original place, or expires.
+   * Decided in one pass without copying the backlog; only the due ones touch the database.
    */
-  private async applyOwnerWindows(): Promise<void> {
+  private async applyTimeRules(): Promise<void> {
     const now = this.clock.now();
-    const windowMs = this.config.direct.ownerWindowSec * 1000;
-    for (const [id, entry] of [...this.callbacks]) {
+    const fallbackQueueId = this.config.direct.fallbackQueueId;
+    const due: { id: string; decision: OwedCallbackDecision }[] = [];
+    for (const [id, entry] of this.callbacks) {
+      if (entry.pending.inFlight) continue;
       const queue = this.queues.get(entry.stored.queueId);
-      if (!entry.pending.inFlight && queue && isExpired(entry.stored.requestedAt.getTime(), now, queue.config.expiryDays)) {
-        // Pending too long: expired with its reason rather than dialled days late.
-        if (await this.store.setStatus(id, 'expired', EXPIRE_MAX_AGE, new Date(now)).catch(() => false)) {
-          this.forgetCallback(id);
-          this.milestone('callback_expired', { callbackId: id, reason: EXPIRE_MAX_AGE });
-          this.logger.info('callback expired', { callbackId: id, reason: EXPIRE_MAX_AGE });
-        }
-        continue;
+      const requestedAtMs = entry.stored.requestedAt.getTime();
+      const maxAgeDays = queue?.config.expiryDays ?? DEFAULT_MAX_AGE_DAYS;
+      if (entry.stored.ownerAgentId) {
+        const decision = decideOwedCallback({
+          requestedAtMs,
+          nowMs: now,
+          ownerWindowMs: this.config.direct.ownerWindowSec * 1000,
+          fallback: fallbackQueueId ? { kind: 'queue', queueId: fallbackQueueId } : { kind: 'expire' },
+          maxAgeDays,
+        });
+        if (decision.kind !== 'owner_only') due.push({ id, decision });
+      } else if (isExpired(requestedAtMs, now, maxAgeDays)) {
+        due.push({ id, decision: { kind: 'expire', reason: EXPIRE_MAX_AGE } });
       }
-      if (!entry.stored.ownerAgentId || entry.pending.inFlight) continue;
-      if (entry.stored.requestedAt.getTime() + windowMs > now) continue;
-      const fallback = this.config.direct.fallbackQueueId;
+    }
+    for (const { id, decision } of due) {
       try {
-        if (fallback) {
-          const moved = await this.store.fallBackToQueue(id, fallback, new Date(now));
+        if (decision.kind === 'fallback_to_queue') {
+          const moved = await this.store.fallBackToQueue(id, decision.queueId, new Date(now));
           if (!moved) continue;
           this.forgetCallback(id);
           this.addCallback(moved, this.nextSeq());
-          this.milestone('owed_callback_fell_back', { callbackId: id, queueId: fallback });
-          this.logger.info('owed callback moved to the fallback queue', { callbackId: id, queueId: fallback });
-        } else {
-          if (await this.store.setStatus(id, 'expired', 'owner window elapsed', new Date(now))) {
-            this.forgetCallback(id);
-            this.milestone('owed_callback_expired', { callbackId: id });
-            this.logger.info('owed callback expired', { callbackId: id });
-          }
+          this.milestone('owed_callback_fell_back', { callbackId: id, queueId: decision.queueId });
+          this.logger.info('owed callback moved to the fallback queue', { callbackId: id, queueId: decision.queueId });
+        } else if (decision.kind === 'expire' && (await this.store.setStatus(id, 'expired', decision.reason, new Date(now)))) {
+          const owed = this.callbacks.get(id)?.stored.ownerAgentId;
+          this.forgetCallback(id);
+          this.milestone(owed && decision.reason !== EXPIRE_MAX_AGE ? 'owed_callback_expired' : 'callback_expired', { callbackId: id, reason: decision.reason });
+          this.logger.info('callback expired', { callbackId: id, reason: decision.reason });
         }
       } catch (e) {
-        this.logger.warn('owner window could not be applied', { callbackId: id, error: String(e) });
+        this.logger.warn('time rule could not be applied', { callbackId: id, error: String(e) });
       }
     }
-    this.dispatchSoon();
+    if (due.length > 0) this.dispatchSoon();
   }
 
   releaseAgent(agentId: string, opts: { talked: boolean; handleSec?: number }): void {

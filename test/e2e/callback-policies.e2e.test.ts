@@ -191,7 +191,7 @@ describe('e2e: operating hours and expiry', function () {
   });
 
   it('a pending callback older than expiryDays expires with its reason', async () => {
-    const rig = rigs.set(await startRig({ config: { ...queueConfig({ expiryDays: 7 }), callback: { dialTemplate: 'PJSIP/{number}@trunk', syncIntervalSec: 1 } } }));
+    const rig = rigs.set(await startRig({ config: { ...queueConfig({ expiryDays: 7 }), callback: { dialTemplate: 'PJSIP/{number}@trunk', syncIntervalSec: 1, timeRulesIntervalSec: 1 } } }));
     const id = await bookCallback(rig, '+15558882002');
     await rig.database.db('callback_requests').where({ id }).update({ requested_at: new Date(Date.now() - 8 * 86400_000) });
     await rig.waitForMilestone('callback_expired', (d) => d.callbackId === id, 5000);

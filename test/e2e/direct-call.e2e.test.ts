@@ -13,7 +13,7 @@ function directConfig(direct: Record<string, unknown> = {}, agentsOver?: Record<
       { id: 'a1002', name: 'Bob', endpoint: 'PJSIP/1002', queues: [{ id: 'support' }], personalNumber: '5551001' },
     ],
     direct: { ringTimeoutSec: 1, offerIntervalSec: 0.6, ...direct },
-    callback: { ...(base.callback as Record<string, unknown>), syncIntervalSec: 1 },
+    callback: { ...(base.callback as Record<string, unknown>), syncIntervalSec: 1, timeRulesIntervalSec: 1 },
   };
 }
 
