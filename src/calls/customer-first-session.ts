@@ -7,6 +7,7 @@ import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS } from './prompts';
+import { decideGuard } from '../domain/policies';
 
 type State = 'claiming' | 'dialling_customer' | 'guarding' | 'ringing_agent' | 'waiting_for_agent' | 'bridged' | 'ended';
 
@@ -31,6 +32,7 @@ export class CustomerFirstSession implements ChannelSession {
   private guardTimer: TimerHandle | undefined;
   private waitTimer: TimerHandle | undefined;
   private waitStartedAt = 0;
+  private answeredAt = 0;
   private bridgedAt = 0;
   private customerGone = false;
 
@@ -95,7 +97,9 @@ export class CustomerFirstSession implements ChannelSession {
         else if (isAgent) void this.onAgentAnswered();
         return;
       case 'ChannelDtmfReceived':
-        if (isCustomer && this.state === 'guarding' && event.digit === '1') void this.onCustomerConfirmed();
+        if (isCustomer && this.state === 'guarding' && decideGuard({ answeredAtMs: this.answeredAt, nowMs: this.ctx.clock.now(), timeoutMs: this.queue.guard.timeoutSec * 1000, digit: event.digit }).kind === 'connect') {
+          void this.onCustomerConfirmed();
+        }
         return;
       case 'ChannelHangupRequest':
         if (isCustomer && this.state !== 'dialling_customer') void this.onCustomerGone(event.cause);
@@ -113,6 +117,7 @@ export class CustomerFirstSession implements ChannelSession {
   private async onCustomerAnswered(): Promise<void> {
     if (this.state !== 'dialling_customer' || !this.attempt) return;
     this.state = 'guarding';
+    this.answeredAt = this.ctx.clock.now();
     this.ctx.milestone('customer_leg_answered', { callbackId: this.callback.id, channelId: this.customerChannelId });
     await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: new Date(this.ctx.clock.now()) }).catch(() => undefined);
     await this.ctx.control.play(this.customerChannelId, [PROMPTS.guard], this.playbacks.nextId('guard')).catch(() => undefined);

@@ -9,6 +9,7 @@ import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, isAgentSideOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS, queueAnnouncement } from './prompts';
 import { crashPoint } from '../engine/crash-points';
+import { decideGuard, GuardDecision } from '../domain/policies';
 
 type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'guarding' | 'bridged' | 'telling_agent' | 'ended';
 
@@ -40,6 +41,7 @@ export class PreviewCallSession implements ChannelSession {
   private agentGone = false;
   private guardTimer: TimerHandle | undefined;
   private guardPlaybackId: string | undefined;
+  private guardAnsweredAt = 0;
   private completion: Promise<void> | undefined;
   private customerGone = false;
 
@@ -123,7 +125,7 @@ export class PreviewCallSession implements ChannelSession {
         return;
       case 'ChannelDtmfReceived':
         if (isAgent) void this.onAgentDigit(event.digit);
-        else if (isCustomer && this.state === 'guarding' && event.digit === '1') void this.onGuardPassed();
+        else if (isCustomer && this.state === 'guarding' && this.guardDecision(event.digit).kind === 'connect') void this.onGuardPassed();
         return;
       case 'PlaybackFinished':
         if (event.playback.id === this.whisperPlaybackId) this.whisperPlaybackId = undefined;
@@ -278,10 +280,25 @@ export class PreviewCallSession implements ChannelSession {
       const id = this.playbacks.nextId('guard');
       this.guardPlaybackId = id;
       await this.ctx.control.play(this.customerChannelId, [PROMPTS.guard], id).catch(() => undefined);
-      this.guardTimer = this.ctx.clock.setTimer(() => void this.onGuardTimeout(), this.queue.guard.timeoutSec * 1000);
+      this.guardAnsweredAt = this.ctx.clock.now();
+      this.armGuardTimer(this.queue.guard.timeoutSec * 1000);
       return;
     }
     await this.bridgeAgentAndCustomer();
+  }
+
+  private armGuardTimer(ms: number): void {
+    this.guardTimer = this.ctx.clock.setTimer(() => {
+      const d = this.guardDecision(undefined);
+      // A timer may fire a hair early against the clock: wait out the rest, then decide.
+      if (d.kind === 'wait') this.armGuardTimer(Math.max(1, d.untilMs - this.ctx.clock.now()));
+      else if (d.kind === 'treat_as_no_answer') void this.onGuardTimeout();
+    }, ms);
+  }
+
+  /** The answering-machine guard's rule (src/domain/policies/answering-machine-guard.ts). */
+  private guardDecision(digit: string | undefined): GuardDecision {
+    return decideGuard({ answeredAtMs: this.guardAnsweredAt, nowMs: this.ctx.clock.now(), timeoutMs: this.queue.guard.timeoutSec * 1000, digit });
   }
 
   private async onGuardPassed(): Promise<void> {
