@@ -68,7 +68,7 @@ export interface ReconcileReport {
 }
 
 /** Channel ids our sessions create; a leftover one of these is never a customer's own call. */
-const OWN_CHANNEL = /^(cb-agent-|cb-customer-|agent-|direct-agent-)/;
+const OWN_CHANNEL = /^(cb-agent-|cb-customer-|cf-agent-|cf-customer-|agent-|direct-agent-)/;
 
 function stasisArgs(channel: AriChannel, app: string): string[] | undefined {
   const d = channel.dialplan;
@@ -217,11 +217,13 @@ export class Reconciler {
       const args = argsOf.get(ch.id);
       const [kind, target] = args ?? [];
       if (kind === 'queue' && target !== undefined && inStasis.has(ch.id) && !OWN_CHANNEL.test(ch.id)) {
-        const booked = open.find((cb) => cb.queueId === target && cb.customerNumber === ch.caller.number);
+        // The request this very call made (it may be for another number the caller typed), or
+        // one already open for the caller's number in that queue.
+        const booked = open.find((cb) => cb.sourceChannelId === ch.id) ?? open.find((cb) => cb.queueId === target && cb.customerNumber === ch.caller.number);
         if (booked) {
           report.confirmedAndHungUp += 1;
           logger.info('reconcile: caller already has a stored callback; confirming again and hanging up', { channelId: ch.id, callbackId: booked.id });
-          void this.confirmAndHangUp(ch);
+          void this.confirmAndHangUp(ch, booked.customerNumber);
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
@@ -241,7 +243,7 @@ export class Reconciler {
   }
 
   /** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
-  private async confirmAndHangUp(ch: AriChannel): Promise<void> {
+  private async confirmAndHangUp(ch: AriChannel, number: string): Promise<void> {
     const { control } = this.host;
     const playbackId = `reconcile-confirm-${randomUUID()}`;
     const done = new Promise<void>((resolve) => {
@@ -258,7 +260,7 @@ export class Reconciler {
     });
     try {
       await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
-      await control.play(ch.id, confirmationMedia(ch.caller.number), playbackId);
+      await control.play(ch.id, confirmationMedia(number), playbackId);
       await done;
     } catch {
       /* the caller is gone or Asterisk refused: hang up anyway */

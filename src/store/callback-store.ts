@@ -62,6 +62,8 @@ export interface StoredCallback {
   claimedBy: string | null;
   claimExpiresAt: Date | null;
   outcomeReason: string | null;
+  /** The caller's channel that requested it (null for API-created callbacks). */
+  sourceChannelId: string | null;
 }
 
 export interface CallbackEventRow {
@@ -122,6 +124,7 @@ interface CallbackRow {
   claimed_by: string | null;
   claim_expires_at: Date | null;
   outcome_reason: string | null;
+  source_channel_id: string | null;
 }
 
 function toCallback(r: CallbackRow): StoredCallback {
@@ -143,6 +146,7 @@ function toCallback(r: CallbackRow): StoredCallback {
     claimedBy: r.claimed_by,
     claimExpiresAt: r.claim_expires_at,
     outcomeReason: r.outcome_reason,
+    sourceChannelId: r.source_channel_id,
   };
 }
 
