@@ -7,6 +7,7 @@ import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS } from './prompts';
+import { ownChannelId } from './channel-ids';
 import { decideGuard } from '../domain/policies';
 
 type State = 'claiming' | 'dialling_customer' | 'guarding' | 'ringing_agent' | 'waiting_for_agent' | 'bridged' | 'ended';
@@ -21,7 +22,7 @@ export class CustomerFirstSession implements ChannelSession {
   readonly kind = 'customer-first';
   private state: State = 'claiming';
   private readonly log: Logger;
-  private readonly customerChannelId = `cf-customer-${randomUUID()}`;
+  private readonly customerChannelId: string;
   private readonly holdBridgeId = `cf-hold-${randomUUID()}`;
   private readonly bridgeId = `cf-bridge-${randomUUID()}`;
   private agentChannelId: string | undefined;
@@ -42,6 +43,7 @@ export class CustomerFirstSession implements ChannelSession {
     private readonly queue: QueueConfig,
     private readonly reservedAgentId: string,
   ) {
+    this.customerChannelId = ownChannelId('cf-customer', ctx.config.ari.app);
     this.playbacks = new PlaybackTracker(this.customerChannelId);
     this.log = callLogger(ctx.logger, { callId: this.customerChannelId, kind: this.kind, queueId: callback.queueId, callbackId: callback.id });
   }
@@ -145,7 +147,7 @@ export class CustomerFirstSession implements ChannelSession {
     const agent = this.ctx.agent(agentId);
     if (!agent || this.state !== 'waiting_for_agent') return;
     this.currentAgentId = agentId;
-    this.agentChannelId = `cf-agent-${randomUUID()}`;
+    this.agentChannelId = ownChannelId('cf-agent', this.ctx.config.ari.app);
     this.ctx.bind(this.agentChannelId, this);
     this.state = 'ringing_agent';
     const shown = displayNameForAgent(this.ctx.config.callback.agentCallerIdPrefix, this.callback.customerNumber).replace(/["<>]/g, '');

@@ -7,6 +7,7 @@ import { DirectCallRecord } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { PROMPTS } from './prompts';
+import { ownChannelId } from './channel-ids';
 
 type State = 'ringing_agent' | 'bridged' | 'offering' | 'storing' | 'closing' | 'ended';
 
@@ -24,7 +25,7 @@ export class DirectCallSession implements ChannelSession {
   private state: State = 'ringing_agent';
   private readonly log: Logger;
   private readonly playbacks: PlaybackTracker;
-  private readonly agentChannelId = `direct-agent-${randomUUID()}`;
+  private readonly agentChannelId: string;
   private readonly bridgeId = `direct-bridge-${randomUUID()}`;
   private agentLegUp = false;
   private agentLegGone = false;
@@ -42,6 +43,7 @@ export class DirectCallSession implements ChannelSession {
     dialled: string,
   ) {
     this.callerNumber = channel.caller.number;
+    this.agentChannelId = ownChannelId('direct-agent', ctx.config.ari.app);
     this.playbacks = new PlaybackTracker(channel.id);
     this.offer = { enteredAt: ctx.clock.now(), offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
     this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, callerNumber: channel.caller.number });

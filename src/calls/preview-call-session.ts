@@ -8,6 +8,7 @@ import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, isAgentSideOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS, queueAnnouncement } from './prompts';
+import { ownChannelId } from './channel-ids';
 import { crashPoint } from '../engine/crash-points';
 import { decideGuard, GuardDecision } from '../domain/policies';
 
@@ -26,8 +27,8 @@ export class PreviewCallSession implements ChannelSession {
   readonly kind = 'preview-call';
   private state: State = 'claiming';
   private readonly log: Logger;
-  private readonly agentChannelId = `cb-agent-${randomUUID()}`;
-  private readonly customerChannelId = `cb-customer-${randomUUID()}`;
+  private readonly agentChannelId: string;
+  private readonly customerChannelId: string;
   private readonly bridgeId = `cb-bridge-${randomUUID()}`;
   private readonly playbacks: PlaybackTracker;
   private attempt: AttemptRow | undefined;
@@ -52,6 +53,8 @@ export class PreviewCallSession implements ChannelSession {
     private readonly agentId: string,
   ) {
     this.callback = callback;
+    this.agentChannelId = ownChannelId('cb-agent', ctx.config.ari.app);
+    this.customerChannelId = ownChannelId('cb-customer', ctx.config.ari.app);
     this.playbacks = new PlaybackTracker(this.agentChannelId);
     this.log = callLogger(ctx.logger, { callId: this.agentChannelId, kind: this.kind, queueId: callback.queueId, callbackId: callback.id });
   }

@@ -8,6 +8,7 @@ import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPol
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { PROMPTS } from './prompts';
+import { ownChannelId } from './channel-ids';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
 
@@ -371,7 +372,7 @@ export class QueueCallerSession implements ChannelSession {
       return;
     }
     this.state = 'connecting';
-    const agentChannelId = `agent-${randomUUID()}`;
+    const agentChannelId = ownChannelId('agent', this.ctx.config.ari.app);
     this.agentLeg = { channelId: agentChannelId, agentId, answered: false };
     this.ctx.bind(agentChannelId, this);
     const name = (this.channel.caller.name || this.callerNumber || 'Caller').replace(/["<>]/g, '');

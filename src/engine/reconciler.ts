@@ -6,6 +6,7 @@ import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { ChannelSession } from '../calls/call-context';
 import { confirmationMedia } from '../calls/callback-booking';
+import { isOwnChannel } from '../calls/channel-ids';
 
 /**
  * Reconciliation after every ARI (re)connection, and after a restart of the process.
@@ -67,8 +68,6 @@ export interface ReconcileReport {
   hungUp: number;
 }
 
-/** Channel ids our sessions create; a leftover one of these is never a customer's own call. */
-const OWN_CHANNEL = /^(cb-agent-|cb-customer-|cf-agent-|cf-customer-|agent-|direct-agent-)/;
 
 function stasisArgs(channel: AriChannel, app: string): string[] | undefined {
   const d = channel.dialplan;
@@ -181,7 +180,7 @@ export class Reconciler {
 
     // 3. channels of ours nobody owns
     const bound = new Set(this.host.boundChannelIds());
-    const orphans = channels.filter((c) => !bound.has(c.id) && (inStasis.has(c.id) || OWN_CHANNEL.test(c.id)));
+    const orphans = channels.filter((c) => !bound.has(c.id) && (inStasis.has(c.id) || isOwnChannel(c.id, config.ari.app)));
     if (orphans.length === 0) return report;
     const argsOf = new Map(orphans.map((c) => [c.id, stasisArgs(c, config.ari.app)]));
     const open = await this.host.store.listOpen();
@@ -216,7 +215,7 @@ export class Reconciler {
       if (handled.has(ch.id)) continue;
       const args = argsOf.get(ch.id);
       const [kind, target] = args ?? [];
-      if (kind === 'queue' && target !== undefined && inStasis.has(ch.id) && !OWN_CHANNEL.test(ch.id)) {
+      if (kind === 'queue' && target !== undefined && inStasis.has(ch.id) && !isOwnChannel(ch.id, config.ari.app)) {
         // The request this very call made (it may be for another number the caller typed), or
         // one already open for the caller's number in that queue.
         const booked = open.find((cb) => cb.sourceChannelId === ch.id) ?? open.find((cb) => cb.queueId === target && cb.customerNumber === ch.caller.number);
