@@ -33,6 +33,14 @@ import { PROMPTS } from '../calls/prompts';
 import { checkNumberPolicy, decideOwedCallback, DEFAULT_MAX_AGE_DAYS, EXPIRE_MAX_AGE, isExpired, OwedCallbackDecision, isOpen, nextOpening, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { numberPolicyOf } from '../config/config';
 
+/** A callback request refused by policy; the message starts with the field at fault. */
+export class CallbackRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CallbackRefused';
+  }
+}
+
 /**
  * Rows are stamped with their transaction's start time but become visible at COMMIT: re-reading
  * a few seconds back catches transactions that were in flight during the previous look.
@@ -677,10 +685,18 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     const q = this.queues.get(input.queueId);
     if (!q) throw new Error(`unknown queue '${input.queueId}'`);
     const now = this.clock.now();
+    // The same toll-fraud guard as for callers: an API client cannot book a premium or foreign
+    // number the queue's policy refuses.
+    const policy = numberPolicyOf(q.config);
+    const normal = normalizeNumber(input.number, policy);
+    if (!normal.ok) throw new CallbackRefused(`number: not a valid number (${normal.reason})`);
+    const openElsewhere = (await this.store.countOpenForNumber(normal.e164)) - ((await this.store.hasOpenInQueue(normal.e164, q.config.id)) ? 1 : 0);
+    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: Math.max(0, openElsewhere) });
+    if (!decision.allowed) throw new CallbackRefused(`number: refused by the queue's number policy (${decision.reason})`);
     const r = await this.store.requestCallback({
       id: randomUUID(),
       queueId: input.queueId,
-      customerNumber: input.number,
+      customerNumber: normal.e164,
       customerName: input.name ?? null,
       ownerAgentId: input.ownerAgentId ?? null,
       language: input.language ?? 'en',

@@ -1,4 +1,4 @@
-import { CallbackApp } from '../engine/callback-app';
+import { CallbackApp, CallbackRefused } from '../engine/callback-app';
 import { CallbackStatus } from '../store/callback-store';
 import { crmLookup } from './crm';
 import { agentView, attemptView, callbackView, historyView, queueView } from './views';
@@ -197,14 +197,20 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
         const ownerAgentId = typeof b.ownerAgentId === 'string' ? b.ownerAgentId : undefined;
         if (ownerAgentId !== undefined && !app.agents.get(ownerAgentId)) throw new ApiError(400, `ownerAgentId: unknown agent '${ownerAgentId}'`, 'ownerAgentId');
         const notBefore = b.notBefore !== undefined ? parseDate(b.notBefore, 'notBefore') : undefined;
-        const r = await app.createCallback({
-          queueId,
-          number: String(b.number),
-          name: typeof b.name === 'string' ? b.name : undefined,
-          notBefore,
-          ownerAgentId,
-          language: typeof b.language === 'string' ? b.language : undefined,
-        });
+        let r: Awaited<ReturnType<typeof app.createCallback>>;
+        try {
+          r = await app.createCallback({
+            queueId,
+            number: String(b.number),
+            name: typeof b.name === 'string' ? b.name : undefined,
+            notBefore,
+            ownerAgentId,
+            language: typeof b.language === 'string' ? b.language : undefined,
+          });
+        } catch (e) {
+          if (e instanceof CallbackRefused) throw new ApiError(400, e.message, 'number');
+          throw e;
+        }
         return { status: r.kind === 'stored' ? 201 : 200, body: { duplicate: r.kind === 'duplicate', callback: callbackView(r.callback) } };
       },
     },

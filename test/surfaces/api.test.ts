@@ -62,6 +62,7 @@ describe('surfaces: REST API', function () {
       ['an impossible date', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', notBefore: '2030-02-31T25:00:00Z' }, 'notBefore'],
       ['an unknown field', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', colour: 'red' }, 'colour'],
       ['an unknown owner agent', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', ownerAgentId: 'zed' }, 'ownerAgentId'],
+      ['a premium-rate number (toll-fraud guard)', 'POST', '/callbacks', { queueId: 'support', number: '+19005550123' }, 'number'],
       ['a bad status filter', 'GET', '/callbacks?status=lost', undefined, 'status'],
       ['a bad limit', 'GET', '/callbacks?limit=0', undefined, 'limit'],
       ['a callback id that is no UUID', 'GET', '/callbacks/42', undefined, 'id'],
