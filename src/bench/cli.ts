@@ -25,6 +25,7 @@ import { createDatabase, migrate } from '../store/database';
 import { createScratchDatabase, findPostgresServer, PostgresServer } from '../store/postgres-server';
 import { PluginChild } from '../faults/child';
 import { parseConfig } from '../config/config';
+import { storyConfig } from '../config/story-config';
 import { CallbackApp } from '../engine/callback-app';
 import { CallbackStore } from '../store/callback-store';
 import { createLogger } from '../logging/logger';
@@ -45,22 +46,13 @@ function pct(xs: number[], p: number): number {
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 function benchConfig(agents: string[]): Record<string, unknown> {
-  return {
+  return storyConfig({
     logLevel: 'warn',
-    queues: [
-      {
-        id: 'bench',
-        overflow: { maxWaiting: 1 },
-        offer: { initialDelaySec: 1, intervalSec: 20, thresholdPosition: 0 },
-        outboundCallerId: { name: 'Bench', number: '5550100' },
-        maxAttempts: 3,
-        retryMinGapSec: 0,
-        wrapUpSec: 0,
-      },
-    ],
-    agents: agents.map((e, i) => ({ id: `b${i}`, name: `Agent ${i}`, endpoint: e, queues: [{ id: 'bench' }] })),
-    callback: { dialTemplate: 'PJSIP/{number}@trunk', agentRingTimeoutSec: 5, customerRingTimeoutSec: 5, declineWindowSec: 0, previewDecisionSec: 5, leaseSec: 120, syncIntervalSec: 5 },
-  };
+    queueId: 'bench',
+    agents: agents.map((e, i) => [`b${i}`, `Agent ${i}`, e] as const),
+    queue: { offer: { initialDelaySec: 1, intervalSec: 20, thresholdPosition: 0 }, outboundCallerId: { name: 'Bench', number: '5550100' } },
+    callback: { agentRingTimeoutSec: 5, customerRingTimeoutSec: 5, declineWindowSec: 0, previewDecisionSec: 5, leaseSec: 120, syncIntervalSec: 5 },
+  });
 }
 
 interface PartA {

@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { storyConfig } from '../config/story-config';
 import { PROMPTS } from '../calls/prompts';
 import { CrashPoint } from '../engine/crash-points';
 import { AriSimulator, SimCall } from '../simulator/ari-simulator';
@@ -53,33 +54,12 @@ export interface RunResult {
 }
 
 export function faultsConfig(): Record<string, unknown> {
-  return {
+  return storyConfig({
     logLevel: 'info',
-    queues: [
-      {
-        id: 'support',
-        overflow: { maxWaiting: 1 },
-        offer: { initialDelaySec: 0.2, intervalSec: 0.6, thresholdPosition: 0 },
-        outboundCallerId: { name: 'Support Callback', number: '5550100' },
-        maxAttempts: 5,
-        retryMinGapSec: 0,
-        wrapUpSec: 0,
-      },
-    ],
-    agents: [
-      { id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [{ id: 'support' }] },
-      { id: 'a1002', name: 'Bob', endpoint: 'PJSIP/1002', queues: [{ id: 'support' }] },
-    ],
-    callback: {
-      dialTemplate: 'PJSIP/{number}@trunk',
-      agentRingTimeoutSec: 4,
-      customerRingTimeoutSec: 4,
-      declineWindowSec: 1,
-      previewDecisionSec: 4,
-      leaseSec: 2,
-      syncIntervalSec: 1,
-    },
-  };
+    queue: { maxAttempts: 5 },
+    // Short leases and syncs: a killed instance's claims are reclaimed within the run.
+    callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, declineWindowSec: 1, previewDecisionSec: 4, leaseSec: 2, syncIntervalSec: 1 },
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -29,7 +29,7 @@ const ALWAYS_ALLOWED_QUERY = new Set(['api_key']);
 export class RequestValidator {
   private readonly apis: CompiledApi[] = [];
 
-  constructor(private readonly spec: CompactSpec) {
+  constructor(spec: CompactSpec) {
     for (const r of spec.resources) {
       for (const a of r.apis) {
         this.apis.push({ resource: r.name, path: a.path, segments: a.path.split('/').filter(Boolean), operations: a.operations });

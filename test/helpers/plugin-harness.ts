@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { AppConfig, parseConfig } from '../../src/config/config';
+import { storyConfig } from '../../src/config/story-config';
 import { CallMilestone } from '../../src/calls/call-context';
 import { createLogger } from '../../src/logging/logger';
 import { startPlugin, RunningPlugin } from '../../src/plugin';
@@ -35,22 +36,7 @@ export const TEST_ARI_PASSWORD = 'sim-secret-pa55word';
 /** Queue support, two agents, fast timings (offers within a second). Override per test. */
 export function testConfigInput(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    queues: [
-      {
-        id: 'support',
-        overflow: { maxWaiting: 1 },
-        offer: { initialDelaySec: 0.2, intervalSec: 0.6, thresholdPosition: 0 },
-        outboundCallerId: { name: 'Support Callback', number: '5550100' },
-        maxAttempts: 3,
-        retryMinGapSec: 0,
-        wrapUpSec: 0,
-      },
-    ],
-    agents: [
-      { id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [{ id: 'support' }] },
-      { id: 'a1002', name: 'Bob', endpoint: 'PJSIP/1002', queues: [{ id: 'support' }] },
-    ],
-    callback: { dialTemplate: 'PJSIP/{number}@trunk', agentRingTimeoutSec: 2, customerRingTimeoutSec: 2, declineWindowSec: 60, previewDecisionSec: 5 },
+    ...storyConfig({ callback: { agentRingTimeoutSec: 2, customerRingTimeoutSec: 2, declineWindowSec: 60, previewDecisionSec: 5 } }),
     ...over,
   };
 }

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
 import { connectAri, rawRequest, sleep, ariError, type ConnectedAri } from '../helpers/simulator-ari';
 import {
-  actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment, sharedAvailable, type TraceLine,
+  actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment, sharedAvailable,
 } from '../helpers/simulator-traces';
 
 const APP = 'direct-callback';
@@ -39,14 +39,6 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
-}
-
-function traceEventsAbout(lines: TraceLine[], ids: string[]): TraceLine[] {
-  return lines.filter((l) => {
-    if (l.dir !== 'event' || l.origin !== 'ari') return true;
-    const id = chanId(l.raw);
-    return id === undefined || ids.includes(id);
-  });
 }
 
 (sharedAvailable ? describe : describe.skip)('trace replay against the recorded Asterisk 22.10.1 traces', function () {

@@ -4,7 +4,7 @@
  * Everything here is synchronous except timers; REST handlers and the scenario driver call into it.
  */
 import { randomUUID } from 'node:crypto';
-import { SimChannel, type ChannelKind, type ChannelState } from './channels';
+import { SimChannel, type ChannelState } from './channels';
 import { BRIDGE_TYPE_FLAGS, SimBridge } from './bridges';
 import { SimPlayback, isSayMedia, type PlaybackTarget } from './playbacks';
 import {
