@@ -83,8 +83,15 @@ export function classifyAriError(operation: string, err: unknown): AriRequestErr
   if (/not found/i.test(body)) return new AriRequestError(body, 'not_found', operation);
   if (/Allocation failed/i.test(body)) return new AriRequestError(body, 'rejected', operation);
   if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|EPIPE/i.test(body)) return new AriRequestError(body, 'transport', operation);
-  if (/conflict|not in Stasis|Uncontrolled/i.test(body)) return new AriRequestError(body, 'conflict', operation);
+  // 409 "Bridge with id '…' already exists" (shared probes): the object is there, which an
+  // adopting process treats as success.
+  if (/conflict|not in Stasis|Uncontrolled|already exists/i.test(body)) return new AriRequestError(body, 'conflict', operation);
   return new AriRequestError(body, 'server', operation);
+}
+
+/** True when the object to create already exists (a bridge left by a previous process). */
+export function alreadyExists(err: unknown): boolean {
+  return err instanceof AriRequestError && err.kind === 'conflict' && /already exists/i.test(err.message);
 }
 
 /** True for failures that only mean "the channel/playback/bridge is already gone". */

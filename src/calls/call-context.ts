@@ -84,6 +84,21 @@ export interface CallContext {
   dispatchSoon(): void;
 }
 
+/**
+ * Playback ids are deterministic: `<channel id>-pb<n>` with n cycling through a few slots. A
+ * process restarted after a crash cannot ask Asterisk which playbacks its predecessor started (ARI
+ * has no list of them), yet must stop them before anything else: a real Asterisk holds some
+ * channel requests (answer, variable) until the channel's running playback ends (shared probes,
+ * "Channel commands while a playback runs"). A session's prompts never overlap by more than a
+ * queued one, so a slot is free again long before it comes round.
+ */
+export const PLAYBACK_SLOTS = 8;
+
+/** Every playback id a session on this channel may have started (for stopping after a restart). */
+export function playbackIdsOf(channelId: string): string[] {
+  return Array.from({ length: PLAYBACK_SLOTS }, (_, n) => `${channelId}-pb${n}`);
+}
+
 /** Waits for PlaybackFinished of playbacks a session started; settles early if the channel goes. */
 export class PlaybackTracker {
   private readonly waiting = new Map<string, () => void>();
@@ -91,9 +106,11 @@ export class PlaybackTracker {
 
   constructor(private readonly owner: string) {}
 
-  nextId(label: string): string {
+  /** The next playback id; `label` only names it in the logs of the caller. */
+  nextId(_label: string): string {
+    const id = `${this.owner}-pb${this.seq % PLAYBACK_SLOTS}`;
     this.seq += 1;
-    return `${this.owner}-${label}-${this.seq}`;
+    return id;
   }
 
   /** A promise that settles when this playback finishes (or the channel is gone). */

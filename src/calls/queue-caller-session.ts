@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent } from '../ari/ari-events';
-import { isGone } from '../ari/call-control';
+import { alreadyExists, isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
 import { createNumberEntry, NumberEntryState, NumberEntryStep, numberEntryConfig, stepNumberEntry } from '../domain/policies';
 import { numberPolicyOf } from '../config/config';
@@ -49,10 +49,16 @@ export class QueueCallerSession implements ChannelSession {
     private readonly queue: QueueConfig,
     private readonly routeId: string | undefined,
     seq: number,
+    /**
+     * A caller a previous process left in Stasis (after a crash or a takeover), with the arrival
+     * that fixes the caller's place. Its channel is already answered and held; nothing may wait
+     * behind the old process's prompt (see start()).
+     */
+    private readonly adoption?: { arrivedAt: number },
   ) {
     const now = ctx.clock.now();
     this.callerNumber = channel.caller.number;
-    this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: now, seq };
+    this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: adoption?.arrivedAt ?? now, seq };
     this.holdingBridgeId = `hold-${channel.id}`;
     this.offer = { enteredAt: now, offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
     this.policy = {
@@ -72,20 +78,28 @@ export class QueueCallerSession implements ChannelSession {
     const { control } = this.ctx;
     this.ctx.bind(this.channel.id, this);
     try {
-      await control.answer(this.channel.id);
-      await control.createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`);
+      // An adopted caller is already answered: a real Asterisk holds `answer` until the
+      // channel's running playback (the old process's offer) ends, so it is never re-sent.
+      if (!(this.adoption && this.channel.state === 'Up')) await control.answer(this.channel.id);
+      await control.createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`).catch((e: unknown) => {
+        if (!alreadyExists(e)) throw e; // the previous process's holding bridge: reused
+      });
       await control.addToBridge(this.holdingBridgeId, [this.channel.id]);
       await control.startBridgeMoh(this.holdingBridgeId);
     } catch (e) {
-      this.log.warn('could not put the caller on hold', { error: String(e) });
-      await this.end(isGone(e) ? 'caller_gone' : 'setup_failed');
-      return;
+      if (isGone(e)) {
+        await this.end('caller_gone');
+        return;
+      }
+      // A request that timed out or was refused is no reason to drop a caller who is on the
+      // line: the caller is queued anyway (an agent's bridge takes the call as it is).
+      this.log.error('could not put the caller on hold; queued anyway', { error: String(e), adopted: this.adoption !== undefined });
     }
     if (this.state !== 'entering') return; // hung up meanwhile
     this.state = 'waiting';
     this.ctx.enqueue(this.item);
     this.ctx.milestone('caller_entered', { channelId: this.channel.id, queueId: this.queue.id, position: this.ctx.position(this.item) });
-    this.log.info('caller queued', { position: this.ctx.position(this.item), routeId: this.routeId });
+    this.log.info(this.adoption ? 'caller adopted at its place' : 'caller queued', { position: this.ctx.position(this.item), routeId: this.routeId });
     this.scheduleOffer();
     this.ctx.dispatchSoon();
   }

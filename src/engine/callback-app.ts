@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { AppConfig, QueueConfig } from '../config/config';
-import { AriEvent, StasisStartEvent, channelIdOf } from '../ari/ari-events';
+import { AriChannel, AriEvent, StasisStartEvent, channelIdOf } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
 import {
   AgentDecline,
@@ -254,17 +254,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     const [kind, target, ...options] = event.args;
     const channel = event.channel;
     if (kind === 'queue') {
-      const queue = target ? this.queues.get(target) : undefined;
-      if (!queue) {
-        this.logger.error('call for an unknown queue; check extensions.conf', { channelId: channel.id, args: event.args });
-        await this.control.hangup(channel.id).catch(() => undefined);
-        return;
-      }
-      const routeId = options.map((o) => /^route=(.+)$/.exec(o)?.[1]).find((r) => r !== undefined);
-      if (routeId !== undefined && !(routeId in this.config.routes)) this.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
-      const session = new QueueCallerSession(this, channel, queue.config, routeId, this.nextSeq());
-      this.callers.set(session.itemId, session);
-      await session.start();
+      await this.enterQueue(channel, target, options);
       return;
     }
     if (kind === 'direct') {
@@ -273,6 +263,31 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     }
     this.logger.warn('unexpected Stasis arguments; hanging up', { channelId: channel.id, args: event.args });
     await this.control.hangup(channel.id).catch(() => undefined);
+  }
+
+  /** A caller joins a queue (`queue,<queue id>[,route=<id>]`), or is adopted back into it. */
+  private async enterQueue(channel: AriChannel, queueId: string | undefined, options: string[], adoption?: { arrivedAt: number }): Promise<void> {
+    const queue = queueId ? this.queues.get(queueId) : undefined;
+    if (!queue) {
+      this.logger.error('call for an unknown queue; check extensions.conf', { channelId: channel.id, queueId });
+      await this.control.hangup(channel.id).catch(() => undefined);
+      return;
+    }
+    const routeId = options.map((o) => /^route=(.+)$/.exec(o)?.[1]).find((r) => r !== undefined);
+    if (routeId !== undefined && !(routeId in this.config.routes)) this.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
+    const session = new QueueCallerSession(this, channel, queue.config, routeId, this.nextSeq(), adoption);
+    this.callers.set(session.itemId, session);
+    await session.start();
+  }
+
+  /**
+   * A queue caller a previous process left in Stasis (crash, restart): back at its place, which
+   * the channel's creation time fixes (the call entered the queue when it was created).
+   */
+  async adoptQueueCaller(channel: AriChannel, args: string[]): Promise<void> {
+    const [, queueId, ...options] = args;
+    const created = channel.creationtime ? Date.parse(channel.creationtime.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) : NaN;
+    await this.enterQueue(channel, queueId, options, { arrivedAt: Number.isFinite(created) ? created : this.clock.now() });
   }
 
   /**

@@ -4,7 +4,7 @@ import { CallControl } from '../ari/call-control';
 import { AppConfig } from '../config/config';
 import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
-import { ChannelSession } from '../calls/call-context';
+import { ChannelSession, playbackIdsOf } from '../calls/call-context';
 import { confirmationMedia } from '../calls/callback-booking';
 import { isOwnChannel } from '../calls/channel-ids';
 
@@ -57,6 +57,8 @@ export interface ReconcileHost {
   unbind(channelId: string): void;
   callbackAttemptEnded(stored: StoredCallback): void;
   dispatchSoon(): void;
+  /** A queue caller left in Stasis by a previous process joins its queue again, at its place. */
+  adoptQueueCaller(channel: AriChannel, args: string[]): Promise<void>;
 }
 
 export interface ReconcileReport {
@@ -211,6 +213,7 @@ export class Reconciler {
       }
     }
 
+    const adoptions: Promise<void>[] = [];
     for (const ch of orphans) {
       if (handled.has(ch.id)) continue;
       const args = argsOf.get(ch.id);
@@ -226,9 +229,7 @@ export class Reconciler {
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
-          await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
-          await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
-          this.host.handleEvent({ type: 'StasisStart', channel: ch, args: args ?? [] });
+          adoptions.push(this.adoptCaller(ch, args ?? []));
         }
         continue;
       }
@@ -236,9 +237,22 @@ export class Reconciler {
       logger.info('reconcile: hanging up a channel no session owns', { channelId: ch.id, args: args ?? null, state: ch.state });
       await control.hangup(ch.id, 'normal').catch(() => undefined);
     }
+    await Promise.all(adoptions);
     this.host.dispatchSoon();
     if (report.pairsBridged + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0) logger.info('reconciliation done', { ...report });
     return report;
+  }
+
+  /**
+   * A queue caller left in Stasis: its predecessor's prompt is stopped first (a real Asterisk
+   * would otherwise hold some channel requests until it ends), a mixing bridge it was left alone
+   * in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
+   */
+  private async adoptCaller(ch: AriChannel, args: string[]): Promise<void> {
+    const { control } = this.host;
+    await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
+    await this.host.adoptQueueCaller(ch, args);
+    await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
   }
 
   /** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
@@ -258,6 +272,7 @@ export class Reconciler {
       });
     });
     try {
+      await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
       await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
       await control.play(ch.id, confirmationMedia(number), playbackId);
       await done;
@@ -306,6 +321,8 @@ export class Reconciler {
     logger.info('reconcile: two answered legs without a session; keeping them connected', { channels: [a, b], callbackId, bridgeId });
     try {
       if (!existingBridge) {
+        // addChannel waits behind a running playback (trace c): the old whisper or guard goes first.
+        await Promise.all([...playbackIdsOf(a), ...playbackIdsOf(b)].map((id) => control.stopPlayback(id).catch(() => undefined)));
         await control.createBridge(bridgeId, 'mixing', 'adopted call');
         await control.addToBridge(bridgeId, [a, b]);
       }

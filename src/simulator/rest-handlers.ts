@@ -153,7 +153,12 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return noContent;
   });
   h.set('channels.continueInDialplan', (req) => { const ch = chan(req); controlled(ch); strict(req); model.continueInDialplan(ch); return noContent; });
-  h.set('channels.answer', (req) => { const ch = chan(req); controlled(ch); strict(req); model.answer(ch); return noContent; });
+  h.set('channels.answer', async (req) => {
+    const ch = chan(req); controlled(ch); strict(req);
+    await model.waitChannelPlaybacks(ch);
+    if (ch.alive) model.answer(ch);
+    return noContent;
+  });
   for (const nick of ['ring', 'ringStop', 'progress', 'mute', 'unmute', 'hold', 'unhold', 'startSilence', 'stopSilence', 'sendDTMF']) {
     h.set(`channels.${nick}`, (req) => { const ch = chan(req); controlled(ch); strict(req); return noContent; });
   }
@@ -181,8 +186,9 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     if (v === undefined) throw notFound('Provided variable was not found');
     return ok({ value: v });
   });
-  h.set('channels.setChannelVar', (req) => {
+  h.set('channels.setChannelVar', async (req) => {
     const ch = chan(req); strict(req);
+    await model.waitChannelPlaybacks(ch);
     model.setVariable(ch, q(req, 'variable') ?? '', q(req, 'value') ?? '');
     return noContent;
   });
@@ -200,6 +206,8 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return ok(b.snapshot());
   });
   h.set('bridges.createWithId', (req) => {
+    // shared probes: an existing id answers 409 (the create-with-query route's answer is below)
+    if (model.bridges.get(req.pathParams.bridgeId ?? '')?.alive) throw new AriHttpError(409, { message: `Bridge with id '${req.pathParams.bridgeId}' already exists` });
     const b = model.createBridge(q(req, 'type'), req.pathParams.bridgeId, q(req, 'name'));
     if (req.problems.length) { model.bridges.delete(b.id); strict(req); }
     return ok(b.snapshot());

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/**
+ * The real Asterisk the tests, the fault harness and the benchmark run against: a prebuilt
+ * Asterisk 22.10.1 for Debian 12 (`../shared/asterisk/`, see its README), unpacked once into
+ * `.tmp/`, plus the Debian packages it needs at run time (SIPp among them).
+ *
+ * Where something is missing the lab is "absent" with a reason that says how to get it: the
+ * real-Asterisk test level then skips (and fails under CI=true, where a skip hides a broken CI).
+ */
+export const ASTERISK_VERSION = '22.10.1';
+const TARBALL_NAME = `asterisk-${ASTERISK_VERSION}-debian12-x86_64.tar.xz`;
+
+/** The repository's root (this file is src/asterisk-lab/ or dist/src/asterisk-lab/). */
+export const REPO_ROOT = (() => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+
+/** Debian packages the runtime needs (the README beside the tarball lists and checked them). */
+export const RUNTIME_PACKAGES = [
+  'libjansson4',
+  'libedit2',
+  'libxslt1.1',
+  'libsrtp2-1',
+  'libsqlite3-0',
+  'libxml2',
+  'asterisk-core-sounds-en-wav',
+  'asterisk-moh-opsound-wav',
+  'sip-tester',
+] as const;
+
+export const CORE_SOUNDS_DIR = '/usr/share/asterisk/sounds';
+export const MOH_DIR = '/usr/share/asterisk/moh';
+export const SIPP_PCAP_DIR = '/usr/share/sip-tester';
+
+export interface AsteriskRuntime {
+  /** Unpacked folder: sbin/asterisk, lib/, lib/asterisk/modules, var/lib/asterisk/rest-api. */
+  home: string;
+  binary: string;
+  modulesDir: string;
+  restApiDir: string;
+  /** LD_LIBRARY_PATH for the daemon and its CLI. */
+  libraryPath: string;
+  /** LD_PRELOAD for CPUs the build cannot run on natively (see emulatorFor), else undefined. */
+  preload: string | undefined;
+  sipp: string;
+}
+
+export type RuntimeLookup = { ok: true; runtime: AsteriskRuntime } | { ok: false; reason: string };
+
+const HOW_TO = `get it with: place ${TARBALL_NAME} in ../shared/asterisk/ beside the checkout (or set ASTERISK_TARBALL, or ASTERISK_HOME to an unpacked copy) and apt-get install ${RUNTIME_PACKAGES.join(' ')}; .ci/run does both`;
+
+function tarballCandidates(): string[] {
+  const fromEnv = process.env.ASTERISK_TARBALL;
+  return [...(fromEnv ? [fromEnv] : []), path.resolve(REPO_ROOT, '..', 'shared', 'asterisk', TARBALL_NAME)];
+}
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  const out = r.stdout.trim();
+  return r.status === 0 && out ? out : undefined;
+}
+
+/** Unpacks the tarball into .tmp/ once; a marker file says the unpack completed. */
+function unpack(tarball: string): string {
+  const dest = path.join(REPO_ROOT, '.tmp', 'asterisk-runtime');
+  const home = path.join(dest, `asterisk-${ASTERISK_VERSION}`);
+  const marker = path.join(dest, '.unpacked');
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === tarball) return home;
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.mkdirSync(dest, { recursive: true });
+  execFileSync('tar', ['xJf', tarball, '-C', dest]);
+  fs.writeFileSync(marker, tarball);
+  return home;
+}
+
+let cached: RuntimeLookup | undefined;
+
+/** Finds (and unpacks if needed) the runtime; memoised for the process. */
+export function findAsteriskRuntime(): RuntimeLookup {
+  cached ??= lookup();
+  return cached;
+}
+
+function lookup(): RuntimeLookup {
+  let home = process.env.ASTERISK_HOME;
+  if (!home) {
+    const tarball = tarballCandidates().find((t) => fs.existsSync(t));
+    if (!tarball) return { ok: false, reason: `no Asterisk runtime (${TARBALL_NAME} not found); ${HOW_TO}` };
+    try {
+      home = unpack(tarball);
+    } catch (e) {
+      return { ok: false, reason: `could not unpack ${tarball}: ${e instanceof Error ? e.message : String(e)}; ${HOW_TO}` };
+    }
+  }
+  const binary = path.join(home, 'sbin', 'asterisk');
+  if (!fs.existsSync(binary)) return { ok: false, reason: `${binary} missing; ${HOW_TO}` };
+  const sipp = which('sipp');
+  if (!sipp) return { ok: false, reason: `SIPp is not installed; ${HOW_TO}` };
+  for (const dir of [path.join(CORE_SOUNDS_DIR, 'en'), MOH_DIR, SIPP_PCAP_DIR]) {
+    if (!fs.existsSync(dir)) return { ok: false, reason: `${dir} missing; ${HOW_TO}` };
+  }
+  const libraryPath = [path.join(home, 'lib'), path.join(home, 'lib', 'pjproject')].join(':');
+  const missing = missingLibraries(binary, libraryPath);
+  if (missing.length > 0) return { ok: false, reason: `libraries missing for Asterisk: ${missing.join(', ')}; ${HOW_TO}` };
+  const emulation = emulatorFor();
+  if (!emulation.ok) return { ok: false, reason: emulation.reason };
+  return {
+    ok: true,
+    runtime: {
+      home,
+      binary,
+      modulesDir: path.join(home, 'lib', 'asterisk', 'modules'),
+      restApiDir: path.join(home, 'var', 'lib', 'asterisk', 'rest-api'),
+      libraryPath,
+      preload: emulation.preload,
+      sipp,
+    },
+  };
+}
+
+function missingLibraries(binary: string, libraryPath: string): string[] {
+  const r = spawnSync('ldd', [binary], { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: libraryPath } });
+  if (r.status !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.includes('not found'))
+    .map((l) => l.trim().split(/\s+/)[0] ?? l.trim());
+}
+
+/**
+ * This build was compiled for a CPU with AVX-512 (`-march=native` on its build host) and dies
+ * with SIGILL on CPUs without it. There, tools/evex-emulator/ (our own code) is preloaded: it
+ * emulates the AVX-512 instructions the daemon executes. On AVX-512 CPUs nothing is preloaded.
+ */
+export function cpuHasAvx512(): boolean {
+  try {
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const flags = /^flags\s*:(.*)$/m.exec(info)?.[1] ?? '';
+    return /\bavx512f\b/.test(flags);
+  } catch {
+    return false;
+  }
+}
+
+function emulatorFor(): { ok: true; preload: string | undefined } | { ok: false; reason: string } {
+  if (process.env.ASTERISK_NO_EMULATOR === '1' || cpuHasAvx512()) return { ok: true, preload: undefined };
+  const src = path.join(REPO_ROOT, 'tools', 'evex-emulator');
+  const out = path.join(REPO_ROOT, '.tmp', 'evex-emulator');
+  const lib = path.join(out, 'libevex-emu.so');
+  if (!fs.existsSync(path.join(src, 'build.sh'))) return { ok: false, reason: `this CPU has no AVX-512 and ${src}/build.sh is missing` };
+  const newest = Math.max(...fs.readdirSync(src).map((f) => fs.statSync(path.join(src, f)).mtimeMs));
+  if (!fs.existsSync(lib) || fs.statSync(lib).mtimeMs < newest) {
+    const r = spawnSync('sh', [path.join(src, 'build.sh'), out], { encoding: 'utf8' });
+    if (r.status !== 0 || !fs.existsSync(lib)) return { ok: false, reason: `this CPU has no AVX-512 and the emulator did not build (needs gcc): ${(r.stderr || r.stdout).slice(-400)}` };
+  }
+  return { ok: true, preload: lib };
+}
+
+/** Skip or fail: under CI=true a missing runtime is an error, elsewhere a skip with the reason. */
+export function runtimeOrSkipReason(): { runtime: AsteriskRuntime } | { skip: string } {
+  const r = findAsteriskRuntime();
+  if (r.ok) return { runtime: r.runtime };
+  if (process.env.CI === 'true') throw new Error(`CI=true but the real-Asterisk level cannot run: ${r.reason}`);
+  return { skip: r.reason };
+}

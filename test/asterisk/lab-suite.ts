@@ -1,0 +1,70 @@
+import { Lab, LabOptions } from '../../src/asterisk-lab/lab';
+import { AsteriskRuntime, runtimeOrSkipReason } from '../../src/asterisk-lab/runtime';
+import { storyConfig, StoryConfigOptions } from '../../src/config/story-config';
+import { testPostgresServer } from '../helpers/database';
+
+/**
+ * The real-Asterisk level. Each story gets a lab of its own (Asterisk from asterisk-config/,
+ * SIPp phones, a fresh database, the plugin as `npm start` runs it) and stops it afterwards; a
+ * failed story's folder is kept and named in the error, with Asterisk's and the plugin's logs.
+ *
+ * Without the runtime a suite is skipped, its title saying why and how to get it; under CI=true
+ * that is an error instead (runtimeOrSkipReason throws), because a CI that skips proves nothing.
+ */
+const found = runtimeOrSkipReason();
+
+export function describeOnAsterisk(title: string, body: (this: Mocha.Suite) => void): void {
+  if ('skip' in found) {
+    describe.skip(`${title} (skipped: ${found.skip})`, body);
+    return;
+  }
+  describe(title, body);
+}
+
+export function runtime(): AsteriskRuntime {
+  if ('skip' in found) throw new Error(found.skip);
+  return found.runtime;
+}
+
+/** The sample dialplan's numbers (asterisk-config/extensions.conf). */
+export const DID = {
+  support: '5552000',
+  supportVip: '5552001',
+  sales: '5552100',
+  direct1001: '5551000',
+  direct1002: '5551001',
+} as const;
+
+/**
+ * The plugin's configuration for a story on the real Asterisk: queue `support` (and `sales`), the
+ * sample's agents 1001/1002 (and more where a story needs them), timings short enough for a test
+ * but long enough for real prompts to play.
+ */
+export function asteriskStoryConfig(opts: StoryConfigOptions & { extra?: Record<string, unknown> } = {}): Record<string, unknown> {
+  const base = storyConfig({
+    ...opts,
+    queue: { offer: { initialDelaySec: 1, intervalSec: 30, thresholdPosition: 0 }, ...opts.queue },
+    callback: { agentRingTimeoutSec: 8, customerRingTimeoutSec: 8, previewDecisionSec: 15, declineWindowSec: 60, leaseSec: 30, ...opts.callback },
+  });
+  const [support] = base.queues as Record<string, unknown>[];
+  return { ...base, queues: [support, { ...support, id: 'sales' }], ...opts.extra };
+}
+
+export interface StoryLab extends Omit<LabOptions, 'runtime' | 'postgres'> {}
+
+/** Runs `fn` with a lab; always stops it; keeps its folder when `fn` fails. */
+export async function withLab<T>(spec: StoryLab, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = await Lab.start({ ...spec, runtime: runtime(), postgres: await testPostgresServer() });
+  let failed = true;
+  try {
+    const r = await fn(lab);
+    failed = false;
+    return r;
+  } catch (e) {
+    const where = `lab kept in ${lab.asterisk.dir} (Asterisk log: log/messages; plugin log: lab/plugin.log; SIPp: lab/*/)`;
+    if (e instanceof Error) e.message = `${e.message}\n    ${where}`;
+    throw e;
+  } finally {
+    await lab.stop({ keep: failed });
+  }
+}
