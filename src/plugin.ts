@@ -6,6 +6,9 @@ import { Clock, systemClock } from './domain';
 import { CallbackApp } from './engine/callback-app';
 import { Logger, registerSecret } from './logging/logger';
 import { CallbackStore } from './store/callback-store';
+import { QueueEntryStore } from './store/queue-entry-store';
+import { AgentPresenceStore } from './store/agent-presence-store';
+import { ChangeFeed } from './store/change-feed';
 import { createDatabase, migrate } from './store/database';
 import { HttpSurface, startHttpServer } from './http/server';
 import { PluginMetrics } from './metrics/metrics';
@@ -53,13 +56,23 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
   const applied = await migrate(db);
   if (applied.length > 0) logger.info('database schema applied', { migrations: applied });
   const store = new CallbackStore(db);
+  // Other instances' changes wake this one at once (LISTEN/NOTIFY); a slow re-read backs it up.
+  const feed = new ChangeFeed(config.databaseUrl);
+  await feed.start();
   const ari = new AriConnection({ url: config.ari.url, user: config.ari.user, password: config.ari.password, app: config.ari.app, logger });
   const control = new AriClientCallControl(() => ari.current(), config.ari.app);
-  const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger });
+  const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, shared: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));
-  ari.on('connected', () => void app.onAriConnected());
+  // The first connection's settling (which Asterisk this is, reconciliation, other instances'
+  // callers) is done before the plugin says it is running.
+  let firstSettle: Promise<void> | undefined;
+  ari.on('connected', () => {
+    const settled = app.onAriConnected();
+    firstSettle ??= settled;
+  });
   await ari.start();
+  await firstSettle;
   logger.info('plugin running', { ari: config.ari.url, app: config.ari.app, instanceId: config.instanceId });
   const presence = startPresence(config, app, logger, opts.env ?? process.env);
   const http = config.http.enabled ? await startHttpServer({ app, config, logger, metrics: new PluginMetrics({ app, db, isAriConnected: () => ari.isConnected }) }) : undefined;
@@ -73,6 +86,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
       await presence?.stop();
       app.stop();
       await ari.stop();
+      await feed.stop();
       await db.destroy();
     },
   };

@@ -115,6 +115,10 @@ export class AriClientCallControl implements CallControl {
     // ari-client wraps each item in a resource instance whose own fields are the channel JSON.
     return r.filter((x): x is AriChannel => typeof x === 'object' && x !== null && typeof (x as { id?: unknown }).id === 'string');
   }
+  async asteriskInfo(): Promise<{ entityId: string; version: string }> {
+    const r = (await this.run('asterisk.getInfo', (c) => c.asterisk.getInfo())) as { system?: { entity_id?: unknown; version?: unknown } };
+    return { entityId: typeof r.system?.entity_id === 'string' ? r.system.entity_id : 'unknown', version: typeof r.system?.version === 'string' ? r.system.version : 'unknown' };
+  }
   async listBridges(): Promise<{ id: string; channels: string[] }[]> {
     const r = await this.run('bridges.list', (c) => c.bridges.list());
     if (!Array.isArray(r)) return [];

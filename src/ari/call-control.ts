@@ -49,6 +49,8 @@ export interface CallControl {
   listChannels(): Promise<AriChannel[]>;
   /** Every bridge with its channel ids (GET /bridges), for reconciliation. */
   listBridges(): Promise<{ id: string; channels: string[] }[]>;
+  /** Asterisk's entity id (which server holds a call) and version (GET /asterisk/info). */
+  asteriskInfo(): Promise<{ entityId: string; version: string }>;
 }
 
 export type AriEventHandler = (event: AriEvent) => void;

@@ -1,9 +1,10 @@
 import { AppConfig, QueueConfig } from '../config/config';
-import { AriEvent } from '../ari/ari-events';
+import { AriChannel, AriEvent } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
 import { AgentState, Clock, WorkItem } from '../domain';
 import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
+import { QueueExitReason } from '../store/queue-entry-store';
 
 /** A session owns one or more channels and every event about them. */
 export interface ChannelSession {
@@ -48,6 +49,14 @@ export interface CallContext {
   /** Route events for this channel to this session (before originating it, so nothing is missed). */
   bind(channelId: string, session: ChannelSession): void;
   unbind(channelId: string): void;
+  /**
+   * Stores a live caller's place (queue, priority, arrival, channel, instance), or finds the one
+   * already stored for this channel (a caller adopted after a restart). Resolves with the place
+   * to take, or undefined when the database could not be reached (the caller waits anyway).
+   */
+  placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  /** The caller left the queue: its stored place is closed with why (best effort, retried). */
+  closeCallerEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void;
   /** Queue membership. */
   enqueue(item: WorkItem): void;
   dequeue(itemId: string): void;

@@ -11,6 +11,20 @@ import { PROMPTS } from './prompts';
 import { ownChannelId } from './channel-ids';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
+import { QueueExitReason } from '../store/queue-entry-store';
+
+/** How long a caller's queueing waits for the database to store the place before going ahead. */
+const PLACE_WAIT_MS = 1500;
+
+/** The promise's value if it settles within `ms`, else undefined (the promise goes on). */
+async function within<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Silence while typing a number before it counts as '#'. */
 const ENTRY_TIMEOUT_MS = 10_000;
@@ -27,7 +41,14 @@ export class QueueCallerSession implements ChannelSession {
   readonly kind = 'queue-caller';
   private state: State = 'entering';
   private readonly log: Logger;
-  private readonly item: WorkItem;
+  private item: WorkItem;
+  /** The caller's stored place (queue_entries), once the database has it. */
+  private entryId: string | undefined;
+  private entryClosed = false;
+  /** Why the caller left, when that happened before the database stored the place. */
+  private closeWhenPlaced: { reason: QueueExitReason; callbackId?: string } | undefined;
+  /** The item's seq came from the database (shared by every instance), not from this process. */
+  private seqIsShared = false;
   private readonly holdingBridgeId: string;
   private readonly offer: OfferState;
   private readonly policy: OfferPolicy;
@@ -77,6 +98,9 @@ export class QueueCallerSession implements ChannelSession {
   async start(): Promise<void> {
     const { control } = this.ctx;
     this.ctx.bind(this.channel.id, this);
+    // The place is stored while the caller is put on hold (no wait on the caller's side); an
+    // adopted caller gets its stored place back.
+    const placing = this.ctx.placeCaller({ channel: this.channel, queueId: this.queue.id, priority: this.item.priority, arrivedAt: this.item.arrivedAt, routeId: this.routeId });
     try {
       // An adopted caller is already answered: a real Asterisk holds `answer` until the
       // channel's running playback (the old process's offer) ends, so it is never re-sent.
@@ -94,6 +118,22 @@ export class QueueCallerSession implements ChannelSession {
       // A request that timed out or was refused is no reason to drop a caller who is on the
       // line: the caller is queued anyway (an agent's bridge takes the call as it is).
       this.log.error('could not put the caller on hold; queued anyway', { error: String(e), adopted: this.adoption !== undefined });
+    }
+    const place = await within(placing, PLACE_WAIT_MS);
+    if (place) {
+      this.entryId = place.entryId;
+      this.item = { ...this.item, arrivedAt: place.arrivedAt, seq: place.seq };
+      this.seqIsShared = true;
+    } else {
+      // The database is slow or down: the caller waits at the arrival known here, and the place
+      // is recorded when the database answers.
+      this.log.warn('caller queued before its place was stored');
+      void placing.then((late) => {
+        if (!late) return;
+        this.entryId = late.entryId;
+        const pending = this.closeWhenPlaced;
+        if (pending) this.closeEntry(pending.reason, pending.callbackId);
+      });
     }
     if (this.state !== 'entering') return; // hung up meanwhile
     this.state = 'waiting';
@@ -314,6 +354,8 @@ export class QueueCallerSession implements ChannelSession {
         language: this.channel.language ?? 'en',
         priority: this.item.priority,
         arrivedAt: new Date(this.item.arrivedAt),
+        // The callback takes the caller's exact place: same arrival, same shared seq.
+        ...(this.seqIsShared ? { seq: this.item.seq } : {}),
         maxAttempts: this.queue.maxAttempts,
         sourceChannelId: this.channel.id,
       },
@@ -332,6 +374,7 @@ export class QueueCallerSession implements ChannelSession {
       this.log.info('callback already booked for this number', { existing: result.existing.id });
       this.ctx.dequeue(this.item.id);
       this.convertedToCallback = true; // the earlier request keeps its place; this item goes
+      this.closeEntry('callback_booked', result.existing.id);
       if (this.state === 'storing') {
         this.state = 'confirming';
         await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
@@ -344,6 +387,7 @@ export class QueueCallerSession implements ChannelSession {
     crashPoint('offer.after_commit');
     this.convertedToCallback = true;
     this.ctx.convertToCallback(this.item, stored);
+    this.closeEntry('callback_booked', stored.id);
     this.ctx.milestone('callback_stored', { channelId: this.channel.id, callbackId: stored.id, position: this.ctx.position({ ...this.item, id: stored.id, kind: 'callback' }) });
     this.log.info('callback stored', { callbackId: stored.id });
     if (this.state !== 'storing') return; // the caller hung up while we stored: the request stands
@@ -419,6 +463,7 @@ export class QueueCallerSession implements ChannelSession {
     this.offer.ended = true;
     await this.stopOfferPrompt();
     this.ctx.dequeue(this.item.id);
+    this.closeEntry('connected');
     this.mixingBridgeId = `call-${this.channel.id}`;
     try {
       await this.ctx.control.destroyBridge(this.holdingBridgeId);
@@ -459,6 +504,17 @@ export class QueueCallerSession implements ChannelSession {
 
   // ---- the end ----------------------------------------------------------------------------
 
+  /** The caller's place is given up (first reason wins: booked, connected, hung up...). */
+  private closeEntry(reason: QueueExitReason, callbackId?: string): void {
+    if (this.entryClosed) return;
+    if (this.entryId === undefined) {
+      this.closeWhenPlaced ??= { reason, callbackId };
+      return;
+    }
+    this.entryClosed = true;
+    this.ctx.closeCallerEntry(this.entryId, reason, callbackId);
+  }
+
   async end(reason: string): Promise<void> {
     if (this.state === 'ended') return;
     const previous = this.state;
@@ -469,6 +525,7 @@ export class QueueCallerSession implements ChannelSession {
     this.offerTimer = undefined;
     this.playbacks.settleAll();
     if (!this.convertedToCallback) this.ctx.dequeue(this.item.id);
+    this.closeEntry(reason === 'caller_hung_up' || reason === 'caller_gone' ? 'caller_hung_up' : 'ended_by_plugin');
     this.ctx.releaseFromService(this.item.id);
     this.ctx.unbind(this.channel.id);
     this.log.info('caller session ended', { reason, state: previous });

@@ -85,6 +85,20 @@ export class AgentDirectory {
     return true;
   }
 
+  /** Log-in and pause as stored (they outlive restarts and are shared between instances). */
+  restorePresence(id: string, loggedIn: boolean, paused: boolean): boolean {
+    const a = this.byId.get(id);
+    if (!a) return false;
+    // Where AMI reports app_queue membership, AMI stays the source of log-in (it overrides).
+    if (!this.pauses.get(id)?.has('app_queue')) a.loggedIn = loggedIn;
+    return this.setPauseSource(id, 'manual', paused);
+  }
+
+  /** Whether the agent paused itself or was paused by an administrator (not by AMI presence). */
+  manualPause(id: string): boolean {
+    return this.pauses.get(id)?.has('manual') ?? false;
+  }
+
   /** Paused by the agent or an administrator (panel, API, CLI). */
   setPaused(id: string, paused: boolean): boolean {
     return this.setPauseSource(id, 'manual', paused);

@@ -6,7 +6,10 @@ import { CallControl } from '../ari/call-control';
 import { AgentState, Clock, createSeqCounter, TimerHandle, WorkItem } from '../domain';
 import { checkNumberPolicy, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { Logger } from '../logging/logger';
-import { CallbackStore, StoredCallback } from '../store/callback-store';
+import { CallbackRow, CallbackStore, StoredCallback, toCallback } from '../store/callback-store';
+import { QueueEntry, QueueEntryStore, QueueExitReason, toQueueEntry } from '../store/queue-entry-store';
+import { AgentPresenceStore, PresenceSource, toAgentPresence } from '../store/agent-presence-store';
+import { ChangeFeed } from '../store/change-feed';
 import { CallContext, CallMilestone, ChannelSession } from '../calls/call-context';
 import { PreviewCallSession } from '../calls/preview-call-session';
 import { CustomerFirstSession } from '../calls/customer-first-session';
@@ -36,7 +39,23 @@ export interface CallbackAppDeps {
   store: CallbackStore;
   clock: Clock;
   logger: Logger;
+  /**
+   * The state shared with other instances through PostgreSQL: live callers' places, agents'
+   * presence, and the change notifications that wake this process. The plugin always has them;
+   * an app without them (the benchmark's in-process figures) keeps live callers in memory only.
+   */
+  shared?: { entries: QueueEntryStore; presence: AgentPresenceStore; feed?: ChangeFeed };
 }
+
+/** `2026-11-24T10:00:00.123+0000` (ARI) → epoch ms, or undefined. */
+function ariTime(ts: string | undefined): number | undefined {
+  if (!ts) return undefined;
+  const ms = Date.parse(ts.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** A stored place whose channel was created at another time belongs to an earlier channel with the same id. */
+const CREATION_TIME_TOLERANCE_MS = 2000;
 
 /**
  * The application, wired: where calls enter (CallRouter), the queues (QueueBook), who is served
@@ -59,6 +78,12 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private readonly previews = new Map<string, PreviewCallSession>();
   private readonly rateLimiters = new Map<string, SlidingWindowRateLimiter>();
   private readonly nextSeq = createSeqCounter();
+  private readonly shared: CallbackAppDeps['shared'];
+  /** The Asterisk this process serves (its entity id), known once ARI answered. */
+  asteriskId: string | undefined;
+  asteriskVersion: string | undefined;
+  /** The newest stored presence applied per agent (its updated_at), so stale notifications are skipped. */
+  private readonly presenceSeenAt = new Map<string, number>();
   /** State rebuilt after every ARI (re)connection: src/engine/reconciler.ts. */
   readonly reconciler: Reconciler;
   private ticks = 0;
@@ -80,12 +105,17 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.router = new CallRouter(this, this.book, this.agents, this.dispatcher, this.nextSeq);
     this.storeSync = new StoreSync(this);
     this.reconciler = new Reconciler(this);
+    this.shared = deps.shared;
+    deps.shared?.feed?.on('change', (c) => this.onSharedChange(c.table, c.row));
+    deps.shared?.feed?.on('resync', () => void this.resyncShared());
+    deps.shared?.feed?.on('error', (e) => this.logger.warn('database change feed', { error: e.message }));
     this.syncEveryTicks = Math.max(1, Math.round(deps.config.callback.syncIntervalSec));
     this.timeRulesEveryTicks = Math.max(1, Math.round(deps.config.callback.timeRulesIntervalSec));
   }
 
   /** Rebuilds the queues from stored callbacks and starts the dispatch tick. */
   async start(): Promise<void> {
+    await this.restorePresence();
     const open = await this.storeSync.loadAll();
     this.logger.info('callback app started', { queues: this.book.queueIds(), agents: this.agents.all().length, openCallbacks: open });
     this.tick();
@@ -93,6 +123,14 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
 
   /** Called on every ARI (re)connection: subscribe to agents' phones and read their states. */
   async onAriConnected(): Promise<void> {
+    try {
+      const info = await this.control.asteriskInfo();
+      if (this.asteriskId !== undefined && this.asteriskId !== info.entityId) this.logger.warn('ARI now reaches another Asterisk', { was: this.asteriskId, now: info.entityId });
+      this.asteriskId = info.entityId;
+      this.asteriskVersion = info.version;
+    } catch (e) {
+      this.logger.warn('could not read the Asterisk entity id', { error: String(e) });
+    }
     const devices = this.agents.deviceNames();
     try {
       await this.control.subscribe(devices.map((d) => `deviceState:${d}`));
@@ -109,7 +147,136 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       }),
     );
     await this.reconcile();
+    await this.loadSharedCallers();
     this.dispatchSoon();
+  }
+
+  // ---- state shared with other instances ------------------------------------------------------
+
+  /** Log-in and pause as last set (API, panel, feature code), whatever the config file says. */
+  private async restorePresence(): Promise<void> {
+    if (!this.shared) return;
+    try {
+      for (const p of await this.shared.presence.all()) {
+        this.presenceSeenAt.set(p.agentId, p.updatedAt.getTime());
+        this.agents.restorePresence(p.agentId, p.loggedIn, p.paused);
+      }
+    } catch (e) {
+      this.logger.warn('agent presence not restored from the database; the config applies', { error: String(e) });
+    }
+  }
+
+  /**
+   * Every open place from the database: other Asterisks' live callers join the order (positions
+   * count them), and places of this Asterisk that no live caller holds any more (the call ended
+   * while no process was serving it) are closed.
+   */
+  private async loadSharedCallers(): Promise<void> {
+    if (!this.shared || this.asteriskId === undefined) return;
+    try {
+      const open = await this.shared.entries.listOpen();
+      const mine = new Set(this.dispatcher.callerIds());
+      for (const e of open) {
+        if (e.asteriskId !== this.asteriskId) this.placeRemoteCaller(e);
+        else if (!mine.has(e.channelId)) this.closeCallerEntry(e.id, 'gone');
+      }
+    } catch (e) {
+      this.logger.warn('could not read the shared queue entries', { error: String(e) });
+    }
+  }
+
+  private placeRemoteCaller(e: QueueEntry): void {
+    this.book.removeRemoteCaller(e.id);
+    if (e.closedAt !== null) return;
+    this.book.addRemoteCaller({ id: e.id, queueId: e.queueId, kind: 'caller', priority: e.priority, arrivedAt: e.arrivedAt.getTime(), seq: e.seq });
+  }
+
+  /** A change another writer (instance, API, CLI) committed, announced by the database. */
+  private onSharedChange(table: string, row: Record<string, unknown>): void {
+    try {
+      if (table === 'callback_requests') {
+        this.storeSync.apply(toCallback(row as unknown as CallbackRow));
+      } else if (table === 'queue_entries') {
+        const e = toQueueEntry(row as unknown as Parameters<typeof toQueueEntry>[0]);
+        // This Asterisk's callers are this process's sessions: they are the truth about them.
+        if (e.asteriskId === this.asteriskId) return;
+        this.placeRemoteCaller(e);
+      } else if (table === 'agent_presence') {
+        const p = toAgentPresence(row as unknown as Parameters<typeof toAgentPresence>[0]);
+        // A notification of this process's own earlier write may arrive after a later change.
+        if (p.updatedAt.getTime() <= (this.presenceSeenAt.get(p.agentId) ?? 0)) return;
+        this.presenceSeenAt.set(p.agentId, p.updatedAt.getTime());
+        this.agents.restorePresence(p.agentId, p.loggedIn, p.paused);
+      }
+      this.dispatchSoon();
+    } catch (e) {
+      this.logger.warn('change notification not applied', { table, error: String(e) });
+    }
+  }
+
+  /** After the change feed was lost: re-read what may have been missed. */
+  private async resyncShared(): Promise<void> {
+    await this.storeSync.sync();
+    await this.restorePresence();
+    if (!this.shared) return;
+    try {
+      const open = await this.shared.entries.listOpen();
+      const openIds = new Set(open.map((e) => e.id));
+      for (const id of this.book.remoteCallerIds()) if (!openIds.has(id)) this.book.removeRemoteCaller(id);
+      for (const e of open) if (e.asteriskId !== this.asteriskId) this.placeRemoteCaller(e);
+    } catch (e) {
+      this.logger.warn('could not re-read the shared queue entries', { error: String(e) });
+    }
+    this.dispatchSoon();
+  }
+
+  async placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
+    const entries = this.shared?.entries;
+    if (!entries || this.asteriskId === undefined) return undefined;
+    const { channel } = input;
+    const created = ariTime(channel.creationtime);
+    const fresh = () =>
+      entries.open({
+        id: randomUUID(),
+        queueId: input.queueId,
+        priority: input.priority,
+        arrivedAt: new Date(input.arrivedAt),
+        asteriskId: this.asteriskId as string,
+        channelId: channel.id,
+        channelCreatedAt: created !== undefined ? new Date(created) : null,
+        instanceId: this.config.instanceId,
+        routeId: input.routeId ?? null,
+        callerNumber: channel.caller.number || null,
+        callerName: channel.caller.name || null,
+        language: channel.language ?? null,
+      });
+    try {
+      let entry = await fresh();
+      if (created !== undefined && entry.channelCreatedAt && Math.abs(entry.channelCreatedAt.getTime() - created) > CREATION_TIME_TOLERANCE_MS) {
+        this.logger.warn('stored place belongs to an earlier channel with the same id; a new place is taken', { channelId: channel.id, entryId: entry.id });
+        await entries.close(entry.id, 'gone');
+        entry = await fresh();
+      }
+      return { entryId: entry.id, arrivedAt: entry.arrivedAt.getTime(), seq: entry.seq };
+    } catch (e) {
+      this.logger.warn('caller place not stored', { channelId: channel.id, error: String(e) });
+      return undefined;
+    }
+  }
+
+  closeCallerEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void {
+    const entries = this.shared?.entries;
+    if (!entries) return;
+    const attempt = (n: number): void => {
+      entries.close(entryId, reason, { callbackId }).catch((e: unknown) => {
+        if (n >= 5 || this.stopped) {
+          this.logger.warn('caller place not closed; the next reconciliation closes it', { entryId, reason, error: String(e) });
+          return;
+        }
+        setTimeout(() => attempt(n + 1), 500 * 2 ** n).unref();
+      });
+    };
+    attempt(0);
   }
 
   /** Events in a WebSocket gap are lost (trace e2): settle with GET /channels. */
@@ -160,9 +327,12 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
    * the channel's creation time fixes (the call entered the queue when it was created).
    */
   async adoptQueueCaller(channel: AriChannel, args: string[]): Promise<void> {
-    const [, queueId, ...options] = args;
-    const created = channel.creationtime ? Date.parse(channel.creationtime.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) : NaN;
-    await this.router.enterQueue(channel, queueId, options, { arrivedAt: Number.isFinite(created) ? created : this.clock.now() });
+    const [, argQueueId, ...options] = args;
+    // The stored place says which queue the caller is in now (an overflow action may have moved it).
+    const stored = this.asteriskId !== undefined ? await this.shared?.entries.findOpen(this.asteriskId, channel.id).catch(() => undefined) : undefined;
+    const queueId = stored?.queueId ?? argQueueId;
+    const routeOptions = stored?.routeId ? [`route=${stored.routeId}`] : options;
+    await this.router.enterQueue(channel, queueId, routeOptions, { arrivedAt: stored?.arrivedAt.getTime() ?? ariTime(channel.creationtime) ?? this.clock.now() });
   }
 
   /** Channel ids some session owns (for the reconciler). */
@@ -208,14 +378,14 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   convertToCallback(callerItem: WorkItem, stored: StoredCallback): void {
     this.book.dequeue(callerItem.id);
     this.dispatcher.forgetCaller(callerItem.id);
-    // Same priority, arrival and sequence: the callback takes exactly the caller's place.
-    this.book.addCallback(stored, callerItem.seq);
+    // Same priority, arrival and (shared) seq: the callback takes exactly the caller's place.
+    this.book.addCallback(stored);
     this.dispatchSoon();
   }
 
   /** A callback this process did not place itself joins its queue. */
   placeCallback(stored: StoredCallback): void {
-    this.book.addCallback(stored, this.nextSeq());
+    this.book.addCallback(stored);
   }
 
   releaseFromService(itemId: string): void {
@@ -385,16 +555,20 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     return updated;
   }
 
-  setAgentLoggedIn(agentId: string, loggedIn: boolean): boolean {
-    const ok = this.agents.setLoggedIn(agentId, loggedIn);
-    if (ok) this.dispatchSoon();
-    return ok;
-  }
-
-  setAgentPaused(agentId: string, paused: boolean): boolean {
-    const ok = this.agents.setPaused(agentId, paused);
-    if (ok) this.dispatchSoon();
-    return ok;
+  /**
+   * Log-in, log-out, pause or resume, from the API, the panel, the CLI or a feature code: applied
+   * at once and stored, so that it outlives a restart and reaches every instance. Resolves false
+   * for an unknown agent; rejects when it could not be stored (the change still applies here).
+   */
+  async setAgentPresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: PresenceSource): Promise<boolean> {
+    const agent = this.agents.get(agentId);
+    if (!agent) return false;
+    if (change.loggedIn !== undefined) this.agents.setLoggedIn(agentId, change.loggedIn);
+    if (change.paused !== undefined) this.agents.setPaused(agentId, change.paused);
+    this.dispatchSoon();
+    const stored = await this.shared?.presence.set(agentId, change, { loggedIn: agent.loggedIn, paused: this.agents.manualPause(agentId) }, source);
+    if (stored) this.presenceSeenAt.set(agentId, Math.max(stored.updatedAt.getTime(), this.presenceSeenAt.get(agentId) ?? 0));
+    return true;
   }
 
   applyAmiPresence(agentId: string, callsAllowed: boolean): void {

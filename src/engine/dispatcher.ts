@@ -40,6 +40,11 @@ export class Dispatcher {
     this.callers.set(itemId, caller);
   }
 
+  /** Ids of the live callers this process holds (channel ids). */
+  callerIds(): string[] {
+    return [...this.callers.keys()];
+  }
+
   /** The caller left the queue (hung up, connected, took a callback): forget what dispatch knew. */
   forgetCaller(itemId: string): void {
     this.callers.delete(itemId);

@@ -143,14 +143,14 @@ export class QueueBook {
   }
 
   /** Adds a stored callback to its queue at the place its priority, arrival and seq give it. */
-  addCallback(stored: StoredCallback, seq: number): boolean {
+  addCallback(stored: StoredCallback): boolean {
     const q = this.ensureQueue(stored.queueId);
     if (!q) {
       this.logger.warn('stored callback for a queue no longer configured; left pending', { callbackId: stored.id, queueId: stored.queueId });
       return false;
     }
     if (this.callbacks.has(stored.id)) return false;
-    q.order.add({ id: stored.id, queueId: stored.queueId, kind: 'callback', priority: stored.priority, arrivedAt: stored.arrivedAt.getTime(), seq });
+    q.order.add({ id: stored.id, queueId: stored.queueId, kind: 'callback', priority: stored.priority, arrivedAt: stored.arrivedAt.getTime(), seq: stored.seq });
     const entry: CallbackEntry = {
       stored,
       pending: {

@@ -79,9 +79,13 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
     if (!preview) throw new ApiError(409, 'no preview call in progress');
     return preview;
   };
-  const presence = (agentId: string, change: { loggedIn?: boolean; paused?: boolean }) => {
-    if (change.loggedIn !== undefined) app.setAgentLoggedIn(agentId, change.loggedIn);
-    if (change.paused !== undefined) app.setAgentPaused(agentId, change.paused);
+  const presence = async (agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: 'api' | 'panel') => {
+    try {
+      await app.setAgentPresence(agentId, change, source);
+    } catch {
+      // Applied on this instance, but a restart or another instance would not know it.
+      throw new ApiError(503, 'the change applies now but could not be stored; try again');
+    }
     return { body: agentView(app, agentOr404(agentId)) };
   };
 
@@ -97,7 +101,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       const id = req.params.id ?? '';
       agentOr404(id);
       const change = action === 'login' ? { loggedIn: true } : action === 'logout' ? { loggedIn: false } : { paused: action === 'pause' };
-      return presence(id, change);
+      return presence(id, change, 'api');
     },
   });
 
@@ -348,7 +352,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       responses: { '200': { description: 'The agent after the change', schema: ref('Agent') }, ...errors('400', '401', '403') },
       handler: async (req) => {
         const agent = meAgent(req);
-        return presence(agent.id, { loggedIn: typeof req.body.loggedIn === 'boolean' ? req.body.loggedIn : undefined, paused: typeof req.body.paused === 'boolean' ? req.body.paused : undefined });
+        return presence(agent.id, { loggedIn: typeof req.body.loggedIn === 'boolean' ? req.body.loggedIn : undefined, paused: typeof req.body.paused === 'boolean' ? req.body.paused : undefined }, 'panel');
       },
     },
     {

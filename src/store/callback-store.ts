@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { announceChange } from './change-feed';
 
 /**
  * Where a callback is stored. Every write that a caller or an agent is told about is committed
@@ -42,6 +43,8 @@ export interface NewCallbackRequest {
   sourceChannelId?: string | null;
   /** A scheduled callback: not dialled before this time. */
   notBefore?: Date | null;
+  /** The place's tie-break in the shared order: a caller's booking keeps the caller's seq. */
+  seq?: number;
 }
 
 export interface StoredCallback {
@@ -64,6 +67,8 @@ export interface StoredCallback {
   outcomeReason: string | null;
   /** The caller's channel that requested it (null for API-created callbacks). */
   sourceChannelId: string | null;
+  /** Tie-break in the order shared with live callers (sql/004: work_item_seq). */
+  seq: number;
 }
 
 export interface CallbackEventRow {
@@ -106,7 +111,7 @@ export interface DirectCallRecord {
 
 export type RequestResult = { kind: 'stored'; callback: StoredCallback } | { kind: 'duplicate'; existing: StoredCallback };
 
-interface CallbackRow {
+export interface CallbackRow {
   id: string;
   queue_id: string;
   route_id: string | null;
@@ -115,19 +120,27 @@ interface CallbackRow {
   customer_name: string | null;
   language: string;
   priority: number;
-  arrived_at: Date;
-  requested_at: Date;
+  arrived_at: Date | string;
+  requested_at: Date | string;
   status: CallbackStatus;
   attempts: number;
   max_attempts: number;
-  not_before: Date | null;
+  not_before: Date | string | null;
   claimed_by: string | null;
-  claim_expires_at: Date | null;
+  claim_expires_at: Date | string | null;
   outcome_reason: string | null;
   source_channel_id: string | null;
+  seq: string | number;
 }
 
-function toCallback(r: CallbackRow): StoredCallback {
+/** pg gives Dates; a NOTIFY payload (row_to_json) gives ISO strings. */
+function asDate(v: Date | string): Date;
+function asDate(v: Date | string | null): Date | null;
+function asDate(v: Date | string | null): Date | null {
+  return v === null ? null : v instanceof Date ? v : new Date(v);
+}
+
+export function toCallback(r: CallbackRow): StoredCallback {
   return {
     id: r.id,
     queueId: r.queue_id,
@@ -137,16 +150,17 @@ function toCallback(r: CallbackRow): StoredCallback {
     customerName: r.customer_name,
     language: r.language,
     priority: r.priority,
-    arrivedAt: r.arrived_at,
-    requestedAt: r.requested_at,
+    arrivedAt: asDate(r.arrived_at),
+    requestedAt: asDate(r.requested_at),
     status: r.status,
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
-    notBefore: r.not_before,
+    notBefore: asDate(r.not_before),
     claimedBy: r.claimed_by,
-    claimExpiresAt: r.claim_expires_at,
+    claimExpiresAt: asDate(r.claim_expires_at),
     outcomeReason: r.outcome_reason,
     sourceChannelId: r.source_channel_id,
+    seq: Number(r.seq),
   };
 }
 
@@ -185,7 +199,7 @@ export class CallbackStore {
    * the same number in the same queue keeps the first one (and its place).
    */
   async requestCallback(req: NewCallbackRequest): Promise<RequestResult> {
-    return this.db.transaction(async (tx) => {
+    const r = await this.db.transaction(async (tx): Promise<{ kind: 'stored'; callback: StoredCallback; row: CallbackRow } | { kind: 'duplicate'; existing: StoredCallback }> => {
       const inserted = (await tx('callback_requests')
         .insert({
           id: req.id,
@@ -200,6 +214,7 @@ export class CallbackStore {
           max_attempts: req.maxAttempts,
           source_channel_id: req.sourceChannelId ?? null,
           not_before: req.notBefore ?? null,
+          ...(req.seq !== undefined ? { seq: req.seq } : {}),
         })
         .onConflict(tx.raw("(queue_id, customer_number) WHERE status IN ('pending', 'in_progress')"))
         .ignore()
@@ -217,8 +232,10 @@ export class CallbackStore {
         type: 'requested',
         detail: JSON.stringify({ queueId: req.queueId, routeId: req.routeId ?? null, sourceChannelId: req.sourceChannelId ?? null }),
       });
-      return { kind: 'stored', callback: toCallback(inserted[0] as CallbackRow) };
+      return { kind: 'stored', callback: toCallback(inserted[0] as CallbackRow), row: inserted[0] as CallbackRow };
     });
+    if (r.kind === 'stored') announceChange(this.db, 'callback_requests', r.row);
+    return r.kind === 'stored' ? { kind: 'stored', callback: r.callback } : r;
   }
 
   async get(id: string): Promise<StoredCallback | undefined> {
@@ -271,7 +288,7 @@ export class CallbackStore {
    * must then not ring anybody. SKIP LOCKED lets several instances race without waiting.
    */
   async claim(input: ClaimInput): Promise<{ callback: StoredCallback; attempt: AttemptRow } | null> {
-    return this.db.transaction(async (tx) => {
+    const claimed = await this.db.transaction(async (tx): Promise<{ callback: StoredCallback; attempt: AttemptRow; row: CallbackRow } | null> => {
       const row = (await tx('callback_requests')
         .where({ id: input.callbackId })
         .andWhere((w) => {
@@ -322,8 +339,11 @@ export class CallbackStore {
         agent_id: input.agentId,
         detail: JSON.stringify({ attemptNo, agentChannelId: input.agentChannelId }),
       });
-      return { callback: toCallback(updated as CallbackRow), attempt: toAttempt(attempt as AttemptDbRow) };
+      return { callback: toCallback(updated as CallbackRow), attempt: toAttempt(attempt as AttemptDbRow), row: updated as CallbackRow };
     });
+    if (!claimed) return null;
+    announceChange(this.db, 'callback_requests', claimed.row);
+    return { callback: claimed.callback, attempt: claimed.attempt };
   }
 
   /** Closes attempts left open by a lost instance; true if the customer had answered in one. */
@@ -387,7 +407,7 @@ export class CallbackStore {
 
   /** Closes an attempt and moves the callback on (back to pending, completed or failed), atomically. */
   async finishAttempt(o: AttemptOutcome): Promise<StoredCallback> {
-    return this.db.transaction(async (tx) => {
+    const finished = await this.db.transaction(async (tx): Promise<CallbackRow> => {
       await tx('callback_attempts').where({ id: o.attemptId }).whereNull('ended_at').update({
         ended_at: o.now,
         outcome: o.outcome,
@@ -408,22 +428,28 @@ export class CallbackStore {
         await tx('callback_events').insert({ callback_id: o.callbackId, at: o.now, type: o.nextStatus, detail: JSON.stringify({ outcome: o.outcome, reason: o.reason ?? null }) });
       }
       if (!row) throw new Error(`callback ${o.callbackId} vanished while finishing an attempt`);
-      return toCallback(row);
+      return row;
     });
+    announceChange(this.db, 'callback_requests', finished);
+    return toCallback(finished);
   }
 
   async setStatus(callbackId: string, status: CallbackStatus, reason: string, now: Date): Promise<boolean> {
-    const n = await this.db('callback_requests').where({ id: callbackId }).whereIn('status', OPEN).update({ status, outcome_reason: reason, updated_at: this.db.fn.now(), claimed_by: null, claim_expires_at: null });
-    if (n === 1 && (status === 'cancelled' || status === 'expired' || status === 'failed' || status === 'completed')) {
+    const rows = (await this.db('callback_requests').where({ id: callbackId }).whereIn('status', OPEN).update({ status, outcome_reason: reason, updated_at: this.db.fn.now(), claimed_by: null, claim_expires_at: null }).returning('*')) as CallbackRow[];
+    const row = rows[0];
+    if (!row) return false;
+    announceChange(this.db, 'callback_requests', row);
+    if (status === 'cancelled' || status === 'expired' || status === 'failed' || status === 'completed') {
       await this.recordEvent(callbackId, status, { detail: { reason }, at: now });
     }
-    return n === 1;
+    return true;
   }
 
   /** Moves a pending callback's earliest dial time (reschedule); false if it is not pending. */
   async reschedule(callbackId: string, notBefore: Date, now: Date): Promise<StoredCallback | undefined> {
     const rows = (await this.db('callback_requests').where({ id: callbackId, status: 'pending' }).update({ not_before: notBefore, updated_at: this.db.fn.now() }).returning('*')) as CallbackRow[];
     if (rows.length === 0) return undefined;
+    announceChange(this.db, 'callback_requests', rows[0] as CallbackRow);
     await this.recordEvent(callbackId, 'rescheduled', { detail: { notBefore: notBefore.toISOString() }, at: now });
     return toCallback(rows[0] as CallbackRow);
   }
@@ -433,7 +459,7 @@ export class CallbackStore {
    * original request time as its place.
    */
   async fallBackToQueue(callbackId: string, queueId: string, now: Date): Promise<StoredCallback | undefined> {
-    return this.db.transaction(async (tx) => {
+    const moved = await this.db.transaction(async (tx): Promise<CallbackRow | undefined> => {
       const rows = (await tx('callback_requests')
         .where({ id: callbackId, status: 'pending' })
         .whereNotNull('owner_agent_id')
@@ -441,8 +467,11 @@ export class CallbackStore {
         .returning('*')) as CallbackRow[];
       if (rows.length === 0) return undefined;
       await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'fell_back_to_queue', detail: JSON.stringify({ queueId }) });
-      return toCallback(rows[0] as CallbackRow);
+      return rows[0] as CallbackRow;
     });
+    if (!moved) return undefined;
+    announceChange(this.db, 'callback_requests', moved);
+    return toCallback(moved);
   }
 
   /** One row per direct call, written when it starts and completed when it ends. */

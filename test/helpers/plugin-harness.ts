@@ -43,6 +43,8 @@ export function testConfigInput(over: Record<string, unknown> = {}): Record<stri
 
 export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number>; env?: NodeJS.ProcessEnv } = {}): Promise<Rig> {
   const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) } });
+  // The agents' phones are configured endpoints before the plugin starts, as on a real Asterisk.
+  for (const e of ['PJSIP/1001', 'PJSIP/1002']) sim.endpoint(e);
   if (opts.agentsBusy !== false) {
     // Agents start on other calls so that callers wait; tests free them when the story needs it.
     sim.endpoint('PJSIP/1001').setDeviceState('INUSE');

@@ -1,0 +1,132 @@
+import { Knex } from 'knex';
+import { announceChange } from './change-feed';
+
+/**
+ * Where a live caller's place is stored: written when the caller enters a queue, closed when the
+ * caller leaves (with why). Another instance counts these callers in its positions; a restarted
+ * or adopting instance finds a caller's exact place here, so a crash never moves a caller back.
+ */
+export interface NewQueueEntry {
+  id: string;
+  queueId: string;
+  priority: number;
+  arrivedAt: Date;
+  asteriskId: string;
+  channelId: string;
+  channelCreatedAt: Date | null;
+  instanceId: string;
+  routeId: string | null;
+  callerNumber: string | null;
+  callerName: string | null;
+  language: string | null;
+}
+
+export interface QueueEntry extends NewQueueEntry {
+  firstQueueId: string;
+  seq: number;
+  closedAt: Date | null;
+  closeReason: string | null;
+  callbackId: string | null;
+}
+
+/** Why a live caller left its queue (stored with the entry, counted in reports). */
+export type QueueExitReason = 'caller_hung_up' | 'connected' | 'callback_booked' | 'moved' | 'voicemail' | 'external' | 'message' | 'gone' | 'ended_by_plugin';
+
+interface Row {
+  id: string;
+  queue_id: string;
+  first_queue_id: string;
+  priority: number;
+  arrived_at: Date | string;
+  seq: string | number;
+  asterisk_id: string;
+  channel_id: string;
+  channel_created_at: Date | string | null;
+  instance_id: string;
+  route_id: string | null;
+  caller_number: string | null;
+  caller_name: string | null;
+  language: string | null;
+  closed_at: Date | string | null;
+  close_reason: string | null;
+  callback_id: string | null;
+}
+
+const date = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+
+/** A row as pg returns it, or as a NOTIFY payload carries it (row_to_json: dates as strings). */
+export function toQueueEntry(r: Row): QueueEntry {
+  return {
+    id: r.id,
+    queueId: r.queue_id,
+    firstQueueId: r.first_queue_id,
+    priority: r.priority,
+    arrivedAt: date(r.arrived_at) as Date,
+    seq: Number(r.seq),
+    asteriskId: r.asterisk_id,
+    channelId: r.channel_id,
+    channelCreatedAt: date(r.channel_created_at),
+    instanceId: r.instance_id,
+    routeId: r.route_id,
+    callerNumber: r.caller_number,
+    callerName: r.caller_name,
+    language: r.language,
+    closedAt: date(r.closed_at),
+    closeReason: r.close_reason,
+    callbackId: r.callback_id,
+  };
+}
+
+export class QueueEntryStore {
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Stores a caller's place, or returns the one already open for this channel (a caller adopted
+   * after a restart keeps its stored place; only the instance holding it changes).
+   */
+  async open(e: NewQueueEntry): Promise<QueueEntry> {
+    const rows = (await this.db.raw(
+      `INSERT INTO queue_entries (id, queue_id, first_queue_id, priority, arrived_at, asterisk_id, channel_id, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
+       VALUES (:id, :queueId, :queueId, :priority, :arrivedAt, :asteriskId, :channelId, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
+       ON CONFLICT (asterisk_id, channel_id) WHERE closed_at IS NULL
+       DO UPDATE SET instance_id = EXCLUDED.instance_id, updated_at = now()
+       RETURNING *`,
+      { ...e, callerName: e.callerName !== null ? e.callerName.slice(0, 200) : null },
+    )) as { rows: Row[] };
+    const row = rows.rows[0] as Row;
+    announceChange(this.db, 'queue_entries', row);
+    return toQueueEntry(row);
+  }
+
+  async findOpen(asteriskId: string, channelId: string): Promise<QueueEntry | undefined> {
+    const r = (await this.db('queue_entries').where({ asterisk_id: asteriskId, channel_id: channelId }).whereNull('closed_at').first()) as Row | undefined;
+    return r ? toQueueEntry(r) : undefined;
+  }
+
+  /** Closes an open entry; false when it was already closed (by another path or instance). */
+  async close(id: string, reason: QueueExitReason, opts: { callbackId?: string; now?: Date } = {}): Promise<boolean> {
+    const rows = (await this.db('queue_entries')
+      .where({ id })
+      .whereNull('closed_at')
+      .update({ closed_at: opts.now ?? this.db.fn.now(), close_reason: reason, callback_id: opts.callbackId ?? null, updated_at: this.db.fn.now() })
+      .returning('*')) as Row[];
+    if (rows[0]) announceChange(this.db, 'queue_entries', rows[0]);
+    return rows.length === 1;
+  }
+
+  async listOpen(): Promise<QueueEntry[]> {
+    const rows = (await this.db('queue_entries').whereNull('closed_at').orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'seq'])) as Row[];
+    return rows.map(toQueueEntry);
+  }
+
+  async get(id: string): Promise<QueueEntry | undefined> {
+    const r = (await this.db('queue_entries').where({ id }).first()) as Row | undefined;
+    return r ? toQueueEntry(r) : undefined;
+  }
+
+  /** Entries changed since `since` (the slow re-read behind the change notifications). */
+  async changedSince(since: Date): Promise<QueueEntry[]> {
+    const rows = (await this.db('queue_entries').where('updated_at', '>=', since).orderBy('updated_at')) as Row[];
+    return rows.map(toQueueEntry);
+  }
+}
