@@ -19,6 +19,8 @@ CREATE TABLE queue_entries (
   -- Which Asterisk holds the call (its entity id): only agents on that Asterisk can take it.
   asterisk_id        text        NOT NULL,
   channel_id         text        NOT NULL,
+  -- The Stasis app holding the channel: with asterisk_id, whose call it is.
+  app                text        NOT NULL,
   -- The channel's own creation time from ARI: a check on arrived_at when adopting.
   channel_created_at timestamptz,
   instance_id        text        NOT NULL,

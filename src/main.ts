@@ -18,6 +18,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const plugin = await startPlugin(config, logger);
+  void plugin.lostLeadership.then((why) => {
+    // Another process of the standby group may lead now; this one starts again as a standby
+    // (systemd's Restart=on-failure, or Docker's restart policy).
+    logger.error('lost the lead of the standby group; exiting', { why });
+    process.exit(3);
+  });
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     void plugin.stop().then(() => process.exit(0));

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { AppConfig } from './config/config';
-import { AriConnection } from './ari/ari-connection';
+import { AriConnection, fetchAsteriskInfo } from './ari/ari-connection';
+import { Leadership } from './cluster/leadership';
 import { AriClientCallControl } from './ari/ari-client-adapter';
 import { Clock, systemClock } from './domain';
 import { CallbackApp } from './engine/callback-app';
@@ -25,7 +26,25 @@ export interface RunningPlugin {
   db: Knex;
   /** The REST API, agent panel and metrics (config `http.enabled`). */
   http?: HttpSurface;
+  leadership: Leadership;
+  /** Resolves if this process loses the lead of its standby group (it has stopped by then). */
+  lostLeadership: Promise<string>;
   stop(): Promise<void>;
+}
+
+/** The standby group: configured, or the Stasis app on the Asterisk the process reaches. */
+async function standbyGroup(config: AppConfig, logger: Logger): Promise<string> {
+  if (config.standby.group) return config.standby.group;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const info = await fetchAsteriskInfo(config.ari.url, config.ari.user, config.ari.password);
+      return `${config.ari.app}@${info.entityId}`;
+    } catch (e) {
+      // Nothing to lead until Asterisk answers (booting, restarting, or a wrong URL/password).
+      logger.warn('waiting for Asterisk to learn the standby group', { url: config.ari.url, error: e instanceof Error ? e.message : String(e), attempt });
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))));
+    }
+  }
 }
 
 /**
@@ -56,11 +75,16 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
   const applied = await migrate(db);
   if (applied.length > 0) logger.info('database schema applied', { migrations: applied });
   const store = new CallbackStore(db);
+  // Only the leader of the standby group opens the ARI WebSocket; the others wait here.
+  const group = await standbyGroup(config, logger);
+  const leadership = new Leadership({ databaseUrl: config.databaseUrl, groupKey: group, holder: config.instanceId, logger });
+  const term = await leadership.acquire((holder) => logger.info('standby: another process leads this group; waiting to take over', { group, holder }));
+  logger.info('leading the standby group', { group, term: term.term, previousHolder: term.previousHolder });
   // Other instances' changes wake this one at once (LISTEN/NOTIFY); a slow re-read backs it up.
   const feed = new ChangeFeed(config.databaseUrl);
   await feed.start();
   const ari = new AriConnection({ url: config.ari.url, user: config.ari.user, password: config.ari.password, app: config.ari.app, logger });
-  const control = new AriClientCallControl(() => ari.current(), config.ari.app);
+  const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.isLeader);
   const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, shared: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));
@@ -73,6 +97,18 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
   });
   await ari.start();
   await firstSettle;
+  // Claims held by the previous leader of this group (this very instance before a restart, or a
+  // leader that died) belong to a process that no longer runs, or it would still hold the lock:
+  // they are reclaimable now rather than at their lease's end.
+  if (term.previousHolder !== null) await app.releaseClaimsOf(term.previousHolder).catch((e: unknown) => logger.warn('could not release the claims of a previous process; their leases expire instead', { error: String(e) }));
+  const lostLeadership = new Promise<string>((resolve) =>
+    leadership.once('lost', (why) => {
+      // Stop before anyone else can lead: no ARI request leaves this process any more.
+      app.stop();
+      void ari.stop();
+      resolve(why);
+    }),
+  );
   logger.info('plugin running', { ari: config.ari.url, app: config.ari.app, instanceId: config.instanceId });
   const presence = startPresence(config, app, logger, opts.env ?? process.env);
   const http = config.http.enabled ? await startHttpServer({ app, config, logger, metrics: new PluginMetrics({ app, db, isAriConnected: () => ari.isConnected }) }) : undefined;
@@ -81,12 +117,15 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
     ari,
     db,
     http,
+    leadership,
+    lostLeadership,
     stop: async () => {
       await http?.close();
       await presence?.stop();
       app.stop();
       await ari.stop();
       await feed.stop();
+      await leadership.release();
       await db.destroy();
     },
   };

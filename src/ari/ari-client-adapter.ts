@@ -10,9 +10,12 @@ export class AriClientCallControl implements CallControl {
   constructor(
     private readonly client: () => AriClient,
     private readonly app: string,
+    /** False once this process no longer leads its standby group: no request may leave then. */
+    private readonly mayAct: () => boolean = () => true,
   ) {}
 
   private async run(operation: string, fn: (c: AriClient) => Promise<unknown>): Promise<unknown> {
+    if (!this.mayAct()) throw new AriRequestError(`not sent: this process no longer leads its standby group (${operation})`, 'transport', operation);
     // ari-client has no request timeout: a request whose connection dies with Asterisk (outage,
     // restart) may never settle, and the call waiting on it would hang for ever. Bound it.
     let timer: NodeJS.Timeout | undefined;

@@ -55,6 +55,20 @@ function installStringThrowGuard(logger: Logger): void {
   });
 }
 
+/**
+ * Which Asterisk this is (its entity id) and its version, over ARI's REST API alone: a standby
+ * process learns its group without opening the WebSocket that only the leader may open.
+ */
+export async function fetchAsteriskInfo(url: string, user: string, password: string): Promise<{ entityId: string; version: string }> {
+  const auth = Buffer.from(`${user}:${password}`).toString('base64');
+  const res = await fetch(`${url.replace(/\/+$/, '')}/ari/asterisk/info`, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(5000) });
+  if (res.status !== 200) throw new Error(`GET /ari/asterisk/info answered ${res.status}`);
+  const body = (await res.json()) as { system?: { entity_id?: unknown; version?: unknown } };
+  const entityId = body.system?.entity_id;
+  if (typeof entityId !== 'string') throw new Error('GET /ari/asterisk/info has no system.entity_id');
+  return { entityId, version: typeof body.system?.version === 'string' ? body.system.version : 'unknown' };
+}
+
 export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private client: AriClient | undefined;
   private stopped = false;

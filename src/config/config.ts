@@ -180,6 +180,12 @@ const fileSchema = z
       .strict()
       .default({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback' }),
     databaseUrl: z.string().optional(),
+    /**
+     * Hot standby: processes of one group share one lead (src/cluster/leadership.ts). By default
+     * the group is the Stasis app on the Asterisk the process reaches (`<app>@<entity id>`), so
+     * the processes serving one Asterisk form a group wherever they run; name it to override.
+     */
+    standby: z.object({ group: z.string().min(1).max(200).optional() }).strict().default({}),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     instanceId: z.string().optional(),
     callback: z

@@ -177,12 +177,17 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       const open = await this.shared.entries.listOpen();
       const mine = new Set(this.dispatcher.callerIds());
       for (const e of open) {
-        if (e.asteriskId !== this.asteriskId) this.placeRemoteCaller(e);
+        if (!this.holds(e)) this.placeRemoteCaller(e);
         else if (!mine.has(e.channelId)) this.closeCallerEntry(e.id, 'gone');
       }
     } catch (e) {
       this.logger.warn('could not read the shared queue entries', { error: String(e) });
     }
+  }
+
+  /** A caller in this process's Stasis app on this process's Asterisk (else another instance's). */
+  private holds(e: QueueEntry): boolean {
+    return e.asteriskId === this.asteriskId && e.app === this.config.ari.app;
   }
 
   private placeRemoteCaller(e: QueueEntry): void {
@@ -198,8 +203,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
         this.storeSync.apply(toCallback(row as unknown as CallbackRow));
       } else if (table === 'queue_entries') {
         const e = toQueueEntry(row as unknown as Parameters<typeof toQueueEntry>[0]);
-        // This Asterisk's callers are this process's sessions: they are the truth about them.
-        if (e.asteriskId === this.asteriskId) return;
+        // This process's own callers are its sessions: they are the truth about them.
+        if (this.holds(e)) return;
         this.placeRemoteCaller(e);
       } else if (table === 'agent_presence') {
         const p = toAgentPresence(row as unknown as Parameters<typeof toAgentPresence>[0]);
@@ -214,6 +219,14 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     }
   }
 
+  /** The claims of a process that no longer runs become reclaimable now (see plugin.ts). */
+  async releaseClaimsOf(holder: string): Promise<void> {
+    const released = await this.store.expireClaimsOf(holder, new Date(this.clock.now()));
+    for (const cb of released) this.storeSync.apply(cb);
+    if (released.length > 0) this.logger.info('claims of a process that no longer runs released', { holder, callbacks: released.length });
+    this.dispatchSoon();
+  }
+
   /** After the change feed was lost: re-read what may have been missed. */
   private async resyncShared(): Promise<void> {
     await this.storeSync.sync();
@@ -223,7 +236,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       const open = await this.shared.entries.listOpen();
       const openIds = new Set(open.map((e) => e.id));
       for (const id of this.book.remoteCallerIds()) if (!openIds.has(id)) this.book.removeRemoteCaller(id);
-      for (const e of open) if (e.asteriskId !== this.asteriskId) this.placeRemoteCaller(e);
+      for (const e of open) if (!this.holds(e)) this.placeRemoteCaller(e);
     } catch (e) {
       this.logger.warn('could not re-read the shared queue entries', { error: String(e) });
     }
@@ -243,6 +256,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
         arrivedAt: new Date(input.arrivedAt),
         asteriskId: this.asteriskId as string,
         channelId: channel.id,
+        app: this.config.ari.app,
         channelCreatedAt: created !== undefined ? new Date(created) : null,
         instanceId: this.config.instanceId,
         routeId: input.routeId ?? null,

@@ -359,6 +359,16 @@ export class CallbackStore {
     return open.some((a) => a.customer_answered_at !== null);
   }
 
+  /**
+   * Ends the leases of a process known to be gone (a dead leader of a standby group): its
+   * callbacks are claimable at once; the claim closes its open attempts (src: claim()).
+   */
+  async expireClaimsOf(holder: string, now: Date): Promise<StoredCallback[]> {
+    const rows = (await this.db('callback_requests').where({ status: 'in_progress', claimed_by: holder }).update({ claim_expires_at: now, updated_at: this.db.fn.now() }).returning('*')) as CallbackRow[];
+    for (const r of rows) announceChange(this.db, 'callback_requests', r);
+    return rows.map(toCallback);
+  }
+
   /** Extends the lease while an attempt is alive (called periodically by the attempt owner). */
   async renewLease(callbackId: string, instanceId: string, leaseMs: number, now: Date): Promise<boolean> {
     const n = await this.db('callback_requests')

@@ -13,6 +13,8 @@ export interface NewQueueEntry {
   arrivedAt: Date;
   asteriskId: string;
   channelId: string;
+  /** The Stasis app holding the channel (several instances may share one Asterisk). */
+  app: string;
   channelCreatedAt: Date | null;
   instanceId: string;
   routeId: string | null;
@@ -41,6 +43,7 @@ interface Row {
   seq: string | number;
   asterisk_id: string;
   channel_id: string;
+  app: string;
   channel_created_at: Date | string | null;
   instance_id: string;
   route_id: string | null;
@@ -65,6 +68,7 @@ export function toQueueEntry(r: Row): QueueEntry {
     seq: Number(r.seq),
     asteriskId: r.asterisk_id,
     channelId: r.channel_id,
+    app: r.app,
     channelCreatedAt: date(r.channel_created_at),
     instanceId: r.instance_id,
     routeId: r.route_id,
@@ -86,8 +90,8 @@ export class QueueEntryStore {
    */
   async open(e: NewQueueEntry): Promise<QueueEntry> {
     const rows = (await this.db.raw(
-      `INSERT INTO queue_entries (id, queue_id, first_queue_id, priority, arrived_at, asterisk_id, channel_id, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
-       VALUES (:id, :queueId, :queueId, :priority, :arrivedAt, :asteriskId, :channelId, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
+      `INSERT INTO queue_entries (id, queue_id, first_queue_id, priority, arrived_at, asterisk_id, channel_id, app, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
+       VALUES (:id, :queueId, :queueId, :priority, :arrivedAt, :asteriskId, :channelId, :app, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
        ON CONFLICT (asterisk_id, channel_id) WHERE closed_at IS NULL
        DO UPDATE SET instance_id = EXCLUDED.instance_id, updated_at = now()
        RETURNING *`,
