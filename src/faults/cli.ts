@@ -8,6 +8,7 @@
 import { findPostgresServer } from '../store/postgres-server';
 import { CrashPoint } from '../engine/crash-points';
 import { ALL_CRASH_POINTS, runCrashPoint, RunResult } from './scenarios';
+import { runStandbyFaults } from './standby';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -18,6 +19,23 @@ async function main(): Promise<void> {
     process.stderr.write(`${line}\n`);
   };
   const server = await findPostgresServer();
+  if (argv.includes('--standby')) {
+    const kIndex = argv.indexOf('--kills');
+    const kills = kIndex >= 0 ? Number(argv[kIndex + 1]) : 10;
+    try {
+      const r = await runStandbyFaults({ server, kills, log: say });
+      const { notes, ...figures } = r;
+      if (notes.length) say(`notes: ${notes.join('; ')}`);
+      if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+      else say(`standby: ${JSON.stringify(figures)}`);
+      await server.stop();
+      process.exit(r.callers_lost + r.places_lost + r.false_confirmations + r.double_dials === 0 && r.kills === kills ? 0 : 1);
+    } catch (e) {
+      say(`faults: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      await server.stop().catch(() => undefined);
+      process.exit(2);
+    }
+  }
   const results: RunResult[] = [];
   try {
     for (const point of points) {
