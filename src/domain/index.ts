@@ -9,3 +9,5 @@ export * from './agents';
 export * from './dispatch';
 export * from './retry';
 export * from './caller-number';
+export * from './overflow-actions';
+export * from './announcement';
