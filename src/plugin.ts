@@ -109,9 +109,10 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
       resolve(why);
     }),
   );
-  logger.info('plugin running', { ari: config.ari.url, app: config.ari.app, instanceId: config.instanceId });
   const presence = startPresence(config, app, logger, opts.env ?? process.env);
   const http = config.http.enabled ? await startHttpServer({ app, config, logger, metrics: new PluginMetrics({ app, db, isAriConnected: () => ari.isConnected }) }) : undefined;
+  // Logged once everything serves (calls, API): tools wait for this line.
+  logger.info('plugin running', { ari: config.ari.url, app: config.ari.app, instanceId: config.instanceId, http: http !== undefined });
   return {
     app,
     ari,

@@ -100,6 +100,9 @@ export class AsteriskServer {
     const d = (p: string) => path.join(this.dir, p);
     for (const sub of ['etc', 'varlib', 'db', 'keys', 'data', 'spool', 'r', 'log', 'agi']) fs.mkdirSync(d(sub), { recursive: true });
     fs.symlinkSync(runtime.restApiDir, d('data/rest-api'));
+    // Asterisk registers configuration options against its XML documentation: without it,
+    // res_stasis refuses to initialise ("Stasis initialization failed").
+    fs.symlinkSync(path.join(path.dirname(runtime.restApiDir), 'documentation'), d('data/documentation'));
     fs.symlinkSync(MOH_DIR, d('data/moh'));
     this.renderSounds(d('data/sounds'));
     fs.writeFileSync(
@@ -186,7 +189,9 @@ export class AsteriskServer {
 
   private async boot(): Promise<void> {
     const out = fs.openSync(path.join(this.dir, 'log', 'console.log'), 'a');
-    const proc = spawn(this.opts.runtime.binary, ['-f', '-n', '-C', this.confFile], { env: this.env, stdio: ['ignore', out, out], cwd: this.dir });
+    // stdin stays an open pipe: with /dev/null, `asterisk -f` never reports itself fully booted
+    // (ARI answers "Asterisk not booted" for ever).
+    const proc = spawn(this.opts.runtime.binary, ['-f', '-n', '-C', this.confFile], { env: this.env, stdio: ['pipe', out, out], cwd: this.dir });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
     fs.closeSync(out);

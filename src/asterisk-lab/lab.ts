@@ -254,6 +254,8 @@ export class Lab {
   }
 
   async stop(opts: { keep?: boolean } = {}): Promise<void> {
+    // What Asterisk did, for whoever reads a kept lab folder.
+    fs.writeFileSync(path.join(this.dir, 'events.jsonl'), this.observer.events.map((e) => JSON.stringify(e.raw)).join('\n'));
     await this.plugin?.stop();
     for (const c of this.callers) await c.stop();
     for (const p of this.phones.values()) await p.stop();
