@@ -1,6 +1,6 @@
 /**
  * The simulated Asterisk: channels, bridges, playbacks, endpoints, device states and Stasis apps,
- * and the event sequences real Asterisk 22.10.1 produces for them (see ../../../../shared/ari/traces).
+ * and the event sequences real Asterisk 22.10.1 produces for them (see test/fixtures/asterisk-22.10.1/traces).
  * Everything here is synchronous except timers; REST handlers and the scenario driver call into it.
  */
 import { randomUUID } from 'node:crypto';
