@@ -4,6 +4,7 @@ import { Knex } from 'knex';
 import { hashToken } from '../http/auth';
 import { CallbackStatus, CallbackStore, StoredCallback } from '../store/callback-store';
 import { createDatabase, migrate } from '../store/database';
+import { packageVersion } from '../package-root';
 
 /**
  * `direct-callback`: the administrator's command line.
@@ -56,7 +57,10 @@ async function callApi(opts: { apiUrl: string; token?: string }, method: string,
 export function buildProgram(): Command {
   const program = new Command('direct-callback')
     .description('Administer asterisk-direct-callback: database, callbacks, agents, API tokens')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
+    // Unknown options and commands are errors (commander's default); say whose error it is.
+    .configureOutput({ outputError: (text, write) => write(`direct-callback: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
 
   program

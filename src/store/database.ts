@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** Where the schema lives: plain numbered .sql files an administrator can read and apply by hand. */
-export const SQL_DIR = path.resolve(__dirname, '..', '..', 'sql');
+export const SQL_DIR = path.join(PACKAGE_ROOT, 'sql');
 
 interface SqlMigration {
   name: string;

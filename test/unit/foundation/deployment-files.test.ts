@@ -32,4 +32,15 @@ describe('deployment files', () => {
     const http = fs.readFileSync(path.join(root, 'asterisk-config', 'http.conf'), 'utf8');
     expect(http).to.match(/bindaddr\s*=\s*127\.0\.0\.1/);
   });
+
+  it('the Docker image is built in two stages and runs the compiled JavaScript with node, production dependencies only', () => {
+    const docker = fs.readFileSync(path.join(root, 'docker', 'Dockerfile'), 'utf8');
+    const stages = docker.split(/^FROM /m).slice(1);
+    expect(stages).to.have.length(2);
+    expect(stages[0]).to.match(/npm run build/);
+    expect(stages[1]).to.match(/npm ci --omit=dev/);
+    expect(stages[1]).to.match(/COPY --from=build \S+\/dist\/src/);
+    expect(stages[1]).to.match(/CMD \["node", "dist\/src\/main\.js"\]/);
+    expect(docker).to.not.match(/\btsx\b/);
+  });
 });
