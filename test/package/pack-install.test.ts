@@ -70,7 +70,7 @@ describe('package: npm pack, install into an empty folder, run direct-callback',
     expect(version.stdout.trim()).to.equal((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     const help = await run(bin, ['--help'], { cwd: dir });
     expect(help.code, help.stderr).to.equal(0);
-    for (const command of ['migrate', 'status', 'callbacks', 'agent', 'token']) expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['migrate', 'doctor', 'status', 'callbacks', 'agent', 'token']) expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, 'm'));
     const unknown = await run(bin, ['--asterisk'], { cwd: dir });
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.include("unknown option '--asterisk'");
