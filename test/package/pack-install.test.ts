@@ -55,7 +55,7 @@ describe('package: npm pack, install into an empty folder, run direct-callback',
 
   it('ships compiled JavaScript, the SQL, the panel and the prompts, and no development tooling', () => {
     const pkg = path.join(dir, 'app', 'node_modules', 'asterisk-direct-callback');
-    for (const f of ['dist/src/cli/bin.js', 'dist/src/main.js', 'sql/001_callbacks.sql', 'src/panel/index.html', 'asterisk-config/sounds/en/callback/offer.wav']) {
+    for (const f of ['dist/src/cli/bin.js', 'dist/src/main.js', 'sql/001_callbacks.sql', 'src/panel/index.html', 'asterisk-config/sounds/en/callback/offer.wav', 'deploy/systemd/direct-callback.service']) {
       expect(fs.existsSync(path.join(pkg, f)), f).to.equal(true);
     }
     expect(fs.existsSync(path.join(pkg, 'src', 'main.ts')), 'TypeScript sources').to.equal(false);

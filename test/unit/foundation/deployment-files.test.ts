@@ -43,4 +43,26 @@ describe('deployment files', () => {
     expect(stages[1]).to.match(/CMD \["node", "dist\/src\/main\.js"\]/);
     expect(docker).to.not.match(/\btsx\b/);
   });
+
+  it('the systemd unit restarts on failure, runs unprivileged, takes secrets from files and runs the bin', () => {
+    const unit = fs.readFileSync(path.join(root, 'deploy', 'systemd', 'direct-callback.service'), 'utf8');
+    const keys = (section: string): Map<string, string[]> => {
+      const body = unit.split(/^\[/m).find((b) => b.startsWith(`${section}]`)) ?? '';
+      const out = new Map<string, string[]>();
+      for (const line of body.split('\n').slice(1)) {
+        const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+        if (m) out.set(m[1] as string, [...(out.get(m[1] as string) ?? []), m[2] as string]);
+      }
+      return out;
+    };
+    const service = keys('Service');
+    expect(service.get('Restart')).to.deep.equal(['on-failure']);
+    expect(service.get('User')).to.deep.equal(['direct-callback']);
+    expect(service.get('ExecStart')).to.deep.equal(['direct-callback start']);
+    expect(service.get('EnvironmentFile')).to.deep.equal(['/etc/direct-callback/environment']);
+    expect(service.get('NoNewPrivileges')).to.deep.equal(['yes']);
+    expect(keys('Unit').get('StartLimitIntervalSec')).to.deep.equal(['0']);
+    expect(unit, 'no secret in the unit').to.not.match(/^Environment=.*PASSWORD=/m);
+    expect(keys('Install').get('WantedBy')).to.deep.equal(['multi-user.target']);
+  });
 });
