@@ -30,7 +30,8 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
 }
 
 describe('surfaces: direct-callback CLI', function () {
-  this.timeout(30000);
+  // Each test spawns the CLI several times, each a node + tsx start: seconds apiece on a busy machine.
+  this.timeout(60000);
   let scratch: ScratchDatabase;
 
   before(async () => {
