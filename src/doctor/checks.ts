@@ -130,11 +130,15 @@ export async function checkPrompts(ari: AriHttp, prompts: PromptSet, languages: 
   const errors: string[] = [];
   await mapLimit(ids, 8, async (id) => {
     const answer = await ari.get(`/sounds/${encodeURIComponent(id)}`);
-    if (answer.status === 404) return void missing.push({ id, languages: [...languages] });
-    if (answer.status !== 200 || !isRecord(answer.json) || !Array.isArray(answer.json.formats)) return void errors.push(`${id}: ${answer.status}`);
-    const have = new Set(answer.json.formats.filter(isRecord).map((f) => f.language));
-    const lacking = languages.filter((l) => !have.has(l));
-    if (lacking.length > 0) missing.push({ id, languages: lacking });
+    if (answer.status === 404) {
+      missing.push({ id, languages: [...languages] });
+    } else if (answer.status !== 200 || !isRecord(answer.json) || !Array.isArray(answer.json.formats)) {
+      errors.push(`${id}: ${answer.status}`);
+    } else {
+      const have = new Set(answer.json.formats.filter(isRecord).map((f) => f.language));
+      const lacking = languages.filter((l) => !have.has(l));
+      if (lacking.length > 0) missing.push({ id, languages: lacking });
+    }
   });
   if (errors.length > 0) return failed('prompts', `ARI did not answer GET /sounds/{id} as expected: ${errors.slice(0, 5).join(', ')}`, 'see Asterisk\'s log');
   const where = `in ${languages.join(', ')}`;

@@ -30,7 +30,10 @@ export interface DoctorOptions {
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const checks: CheckResult[] = [];
   const skipped: SkippedCheck[] = [];
-  const add = (o: CheckOutcome): void => void (isSkipped(o) ? skipped.push(o) : checks.push(o));
+  const add = (o: CheckOutcome): void => {
+    if (isSkipped(o)) skipped.push(o);
+    else checks.push(o);
+  };
   const skip = (names: string[], reason: string): void => names.forEach((name) => skipped.push({ name, reason }));
 
   const { check: configCheck, config } = checkConfig(opts.configPath, opts.env);
