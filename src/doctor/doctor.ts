@@ -63,7 +63,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     amiOutcome = read.check;
     dialplan = read.dialplan;
   }
-  amiOutcome ??= { name: 'ami', reason: 'AMI is not configured (AMI_USER, AMI_PASSWORD_FILE): the dialplan is not checked' };
+  amiOutcome ??= { name: 'ami', reason: 'AMI_USER is not set: the dialplan cannot be read' };
 
   const ari = (opts.ari ?? ((c: AppConfig) => createAriHttp({ url: c.ari.url, user: c.ari.user, password: c.ari.password })))(config);
   const ariCheck = await checkAri(ari, config.ari.user);
