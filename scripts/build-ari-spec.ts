@@ -1,6 +1,6 @@
 /**
  * npm run ari-spec [-- <api-docs dir> [<output file>]]
- * Reads Asterisk's ARI api-docs (default ../shared/ari/api-docs, or $ARI_API_DOCS_DIR) and writes
+ * Reads Asterisk's ARI api-docs (default the committed src/simulator/spec/api-docs, or $ARI_API_DOCS_DIR) and writes
  * the project's compact spec to src/simulator/spec/ari-spec.json.
  */
 import fs from 'node:fs';

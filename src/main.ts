@@ -1,38 +1,17 @@
-import { ConfigError, loadConfig } from './config/config';
-import { createLogger } from './logging/logger';
-import { startPlugin } from './plugin';
+import { parseCommandLine } from './cli/options';
+import { runPlugin } from './run-plugin';
 
-/** `npm start`: run the plugin against a real Asterisk (see README "Connect a real Asterisk"). */
-async function main(): Promise<void> {
-  const argIndex = process.argv.indexOf('--config');
-  const configPath = argIndex >= 0 ? process.argv[argIndex + 1] : process.env.DIRECT_CALLBACK_CONFIG;
-  let config;
-  try {
-    config = loadConfig(configPath);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`direct-callback: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
-  const logger = createLogger({ level: config.logLevel });
-  const plugin = await startPlugin(config, logger);
-  void plugin.lostLeadership.then((why) => {
-    // Another process of the standby group may lead now; this one starts again as a standby
-    // (systemd's Restart=on-failure, or Docker's restart policy).
-    logger.error('lost the lead of the standby group; exiting', { why });
-    process.exit(3);
-  });
-  const shutdown = (signal: string) => {
-    logger.info('shutting down', { signal });
-    void plugin.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
+/** `npm start` / `node dist/src/main.js`: run the plugin against a real Asterisk (README "Install on a Debian host"). */
+const COMMAND = {
+  usage: 'node dist/src/main.js',
+  summary: 'Run the direct-callback plugin (ARI_URL, ARI_PASSWORD_FILE, DATABASE_URL from the environment).',
+  options: {
+    config: { type: 'string', valueName: 'file', description: 'the JSON configuration (default $DIRECT_CALLBACK_CONFIG)' },
+  },
+} as const;
 
-void main().catch((e: unknown) => {
+const options = parseCommandLine('direct-callback', COMMAND);
+void runPlugin(options.config ?? process.env.DIRECT_CALLBACK_CONFIG).catch((e: unknown) => {
   process.stderr.write(`direct-callback: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

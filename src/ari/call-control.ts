@@ -70,7 +70,7 @@ export class AriRequestError extends Error {
 /**
  * ari-client rejects with a plain Error whose message is the raw body ("{\"message\":\"Channel not
  * found\"}" or, for a failed originate, "{\"error\":\"Allocation failed\"}"); the status is lost.
- * Classify by the body Asterisk is known to send (see shared traces b, d6, f2).
+ * Classify by the body Asterisk is known to send (see the recorded traces b, d6, f2 in test/fixtures/asterisk-22.10.1).
  */
 export function classifyAriError(operation: string, err: unknown): AriRequestError {
   if (err instanceof AriRequestError) return err;

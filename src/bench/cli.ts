@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --callers N] [-- --pending N]`: performance on the simulator.
+ * `npm run bench -- [--json] [--callers N] [--window S] [--pending N]`: performance on the simulator.
  *
  * Part A (ARI latency and memory): the plugin runs as a child process against the simulator (in
  * this process). N callers (default 10,000) are brought into one overflowing queue with offer
@@ -31,6 +31,18 @@ import { CallbackStore } from '../store/callback-store';
 import { createLogger } from '../logging/logger';
 import { systemClock } from '../domain';
 import { CallControl } from '../ari/call-control';
+import { numberOption, parseCommandLine } from '../cli/options';
+
+const COMMAND = {
+  usage: 'npm run bench --',
+  summary: 'Latency, memory and dispatch figures of the plugin on the ARI simulator (see README "Performance").',
+  options: {
+    json: { type: 'boolean', description: 'print one JSON line with every figure' },
+    callers: { type: 'string', valueName: 'n', description: 'waiting callers with offer loops (default 10000)' },
+    window: { type: 'string', valueName: 's', description: 'seconds of measured arrivals and DTMF (default 20)' },
+    pending: { type: 'string', valueName: 'n', description: 'pending callbacks for the dispatch figures (default 100000)' },
+  },
+} as const;
 
 const PASSWORD = 'bench-pa55word';
 const say = (line: string): void => {
@@ -315,20 +327,21 @@ async function partB(server: PostgresServer, pending: number): Promise<PartB> {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const num = (flag: string, dflt: number): number => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? Number(argv[i + 1]) : dflt;
-  };
+  const opts = parseCommandLine('bench', COMMAND, (o) => ({
+    json: o.json === true,
+    callers: numberOption('callers', o.callers, { integer: true, min: 1 }) ?? 10000,
+    windowSec: numberOption('window', o.window, { min: 1 }) ?? 20,
+    pending: numberOption('pending', o.pending, { integer: true, min: 1 }) ?? 100000,
+  }));
   const server = await findPostgresServer();
   try {
-    const a = await partA(server, num('--callers', 10000), num('--window', 20));
+    const a = await partA(server, opts.callers, opts.windowSec);
     say(`part A: ${JSON.stringify(a)}`);
-    const b = await partB(server, num('--pending', 100000));
+    const b = await partB(server, opts.pending);
     say(`part B: ${JSON.stringify(b)}`);
     const cpu = /model name\s*:\s*(.+)/.exec(await import('node:fs').then((fs) => fs.readFileSync('/proc/cpuinfo', 'utf8')).catch(() => ''))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
     const out = { ...a, ...b, machine: { nproc: os.cpus().length, cpu, node: process.version } };
-    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(out)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else say(JSON.stringify(out, null, 2));
     await server.stop();
     process.exit(0);

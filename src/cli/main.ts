@@ -1,13 +1,17 @@
 import fs from 'node:fs';
+import { parseEnv } from 'node:util';
 import { Command, CommanderError, Option } from 'commander';
 import { Knex } from 'knex';
 import { hashToken } from '../http/auth';
 import { CallbackStatus, CallbackStore, StoredCallback } from '../store/callback-store';
 import { createDatabase, migrate } from '../store/database';
+import { packageVersion } from '../package-root';
+import { databaseUrlFrom } from '../config/config';
 
 /**
- * `direct-callback`: the administrator's command line.
- * Database commands use DATABASE_URL; agent commands go through the REST API of a running plugin.
+ * `direct-callback`: the administrator's command line, and the package's bin.
+ * `start` runs the plugin; `doctor` checks the installation; database commands use DATABASE_URL;
+ * agent commands go through the REST API of a running plugin.
  */
 
 const STATUSES: CallbackStatus[] = ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired'];
@@ -15,19 +19,46 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class UsageError extends Error {}
 
+/** Ends the command with this exit code and nothing more on stderr (its output said it all). */
+class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
 async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new UsageError('DATABASE_URL is not set (e.g. postgres://dc:secret@127.0.0.1/direct_callback)');
+  let url: string | undefined;
+  try {
+    url = databaseUrlFrom(process.env);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  if (!url) throw new UsageError('DATABASE_URL is not set (e.g. postgres://dc:secret@127.0.0.1/direct_callback), nor DATABASE_URL_FILE');
   const db = createDatabase(url, { poolMax: 2 });
   try {
     return await fn(db);
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * The service's EnvironmentFile (KEY=value lines, parsed by util.parseEnv); variables already set
+ * win. The option is not called --env-file: Node 20 takes that flag from anywhere on the command
+ * line, after the script name too, and exits (code 9) when the file is missing.
+ */
+function loadEnvFile(file: string): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--environment-file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  for (const [key, value] of Object.entries(parseEnv(text))) if (process.env[key] === undefined) process.env[key] = value;
 }
 
 function table(rows: string[][]): string {
@@ -55,9 +86,40 @@ async function callApi(opts: { apiUrl: string; token?: string }, method: string,
 
 export function buildProgram(): Command {
   const program = new Command('direct-callback')
-    .description('Administer asterisk-direct-callback: database, callbacks, agents, API tokens')
+    .description('Run and administer asterisk-direct-callback: the plugin, its install check, database, callbacks, agents, API tokens')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
+    // Unknown options and commands are errors (commander's default); say whose error it is.
+    .configureOutput({ outputError: (text, write) => write(`direct-callback: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
+
+  program
+    .command('start')
+    .description('run the plugin until SIGTERM (what the systemd unit runs); logs are JSON lines on stderr')
+    .option('--config <file>', 'the JSON configuration (default $DIRECT_CALLBACK_CONFIG)')
+    .action(async (o: { config?: string }) => {
+      // Loaded on use, like the doctor below: the other commands start without the plugin's modules.
+      const { runPlugin } = await import('../run-plugin.js');
+      await runPlugin(o.config ?? process.env.DIRECT_CALLBACK_CONFIG);
+      // Runs until a signal ends the process (runPlugin's handler exits after a clean stop).
+      await new Promise<never>(() => undefined);
+    });
+
+  program
+    .command('doctor')
+    .description('check this installation (config, PostgreSQL, ARI, prompts, phones, trunk, Stasis app, dialplan over AMI): ✓ or ✗ with the fix; exit 1 on any ✗')
+    .option('--config <file>', 'the JSON configuration (default $DIRECT_CALLBACK_CONFIG)')
+    .option('--environment-file <file>', 'read the service\'s settings from this file first, e.g. /etc/direct-callback/environment (variables already set win)')
+    .option('--running', 'the plugin is running: its Stasis app must be registered (by it) rather than free')
+    .option('--json', 'print one JSON line {"ok":…,"checks":[{"name":…,"ok":…,"fix":…}],…}')
+    .action(async (o: { config?: string; environmentFile?: string; running?: boolean; json?: boolean }) => {
+      if (o.environmentFile !== undefined) loadEnvFile(o.environmentFile);
+      const { runDoctor } = await import('../doctor/doctor.js');
+      const { reportJson, reportText } = await import('../doctor/report.js');
+      const report = await runDoctor({ configPath: o.config ?? process.env.DIRECT_CALLBACK_CONFIG, env: process.env, expectRunning: o.running === true });
+      out(o.json ? reportJson(report) : reportText(report));
+      if (!report.ok) throw new ExitWith(1);
+    });
 
   program
     .command('migrate')
@@ -150,6 +212,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ExitWith) return e.code;
     if (e instanceof UsageError) {
       process.stderr.write(`direct-callback: ${e.message}\n`);
       return 2;

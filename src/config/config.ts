@@ -262,6 +262,25 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** The content of the file a `*_FILE` variable names (trimmed), or undefined when it names none. */
+function secretFromFile(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const file = env[variable];
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`${variable}: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * DATABASE_URL, or DATABASE_URL_FILE: a file holding the URL, for a database that needs a
+ * password (the file keeps it out of the environment, like ARI_PASSWORD_FILE).
+ */
+export function databaseUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
+  return env.DATABASE_URL || secretFromFile(env, 'DATABASE_URL_FILE');
+}
+
 /** Parse and check a configuration object; throws ConfigError naming the bad field(s). */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfig {
   const parsed = fileSchema.safeParse(raw ?? {});
@@ -271,14 +290,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfi
   if (env.ARI_URL) ari.url = env.ARI_URL;
   if (env.ARI_USER) ari.user = env.ARI_USER;
   if (env.ARI_APP) ari.app = env.ARI_APP;
-  let password = env.ARI_PASSWORD;
-  if (!password && env.ARI_PASSWORD_FILE) {
-    try {
-      password = fs.readFileSync(env.ARI_PASSWORD_FILE, 'utf8').trim();
-    } catch (e) {
-      throw new ConfigError(`ARI_PASSWORD_FILE: cannot read ${env.ARI_PASSWORD_FILE}: ${(e as Error).message}`);
-    }
-  }
+  const password = env.ARI_PASSWORD || secretFromFile(env, 'ARI_PASSWORD_FILE');
   if (!password) throw new ConfigError('ari.password: set ARI_PASSWORD or ARI_PASSWORD_FILE (never in the config file)');
 
   const queueIds = new Set<string>();
@@ -311,7 +323,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfi
     ...file,
     ari: { ...ari, password },
     logLevel: (env.LOG_LEVEL as FileConfig['logLevel'] | undefined) ?? file.logLevel,
-    databaseUrl: env.DATABASE_URL ?? file.databaseUrl,
+    databaseUrl: databaseUrlFrom(env) ?? file.databaseUrl,
     instanceId: env.INSTANCE_ID ?? file.instanceId ?? `${process.pid}`,
   };
 }

@@ -6,6 +6,7 @@ import { createLogger } from '../logging/logger';
 import { startPlugin } from '../plugin';
 import { AriSimulator } from '../simulator/ari-simulator';
 import { createScratchDatabase, findPostgresServer } from '../store/postgres-server';
+import { parseCommandLine } from '../cli/options';
 
 /**
  * `npm run demo [-- --json]`: the whole callback story on the ARI simulator with a real
@@ -13,6 +14,14 @@ import { createScratchDatabase, findPostgresServer } from '../store/postgres-ser
  * presses 1, is confirmed and hangs up; an agent frees up, the agent leg rings and answers, the
  * agent accepts, the customer leg answers, both are bridged. Exits 0 only if every step happened.
  */
+
+const COMMAND = {
+  usage: 'npm run demo --',
+  summary: 'The whole callback story on the ARI simulator and a real PostgreSQL; exit 0 only if every step happened.',
+  options: {
+    json: { type: 'boolean', description: 'print one JSON line {"ok":…,"steps":[…]} instead of the story' },
+  },
+} as const;
 
 const REQUIRED_STEPS = [
   'caller_entered',
@@ -45,7 +54,7 @@ const DESCRIPTIONS: Partial<Record<CallMilestone, string>> = {
 };
 
 async function main(): Promise<number> {
-  const json = process.argv.includes('--json');
+  const json = parseCommandLine('demo', COMMAND).json === true;
   const say = (line: string) => {
     if (!json) process.stdout.write(`${line}\n`);
   };

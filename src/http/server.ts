@@ -11,6 +11,7 @@ import { Principal, TokenVerifier } from './auth';
 import { buildOpenApi } from './openapi';
 import { ApiError, RouteRequest, RouteSpec } from './route-spec';
 import { apiRoutes, meQueryAgent } from './routes';
+import { PACKAGE_ROOT, packageVersion } from '../package-root';
 
 /**
  * The administrators' and agents' HTTP surface: REST API under /api/v1 (OpenAPI document at
@@ -18,7 +19,8 @@ import { apiRoutes, meQueryAgent } from './routes';
  * Fastify's own request logging is off: request headers (tokens) never reach a log line.
  */
 export const API_PREFIX = '/api/v1';
-export const PANEL_DIR = path.resolve(__dirname, '..', 'panel');
+/** Static files, shipped as they are (not compiled): the same folder under tsx and from dist/. */
+export const PANEL_DIR = path.join(PACKAGE_ROOT, 'src', 'panel');
 const PANEL_FILES: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'panel.js': 'text/javascript; charset=utf-8', 'panel.css': 'text/css; charset=utf-8' };
 const SSE_PING_MS = 15000;
 
@@ -35,15 +37,6 @@ export interface HttpSurface {
   /** e.g. http://127.0.0.1:8090 */
   url: string;
   close(): Promise<void>;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 function fieldOf(e: FastifyError): string | undefined {

@@ -32,6 +32,8 @@ export interface AriSimulatorOptions {
   timing?: Partial<SimTiming>;
   /** Sounds that do not exist ('name' or 'sound:name'); default ['no-such-file']. */
   missingSounds?: string[];
+  /** Languages every other sound exists in (GET /sounds/{id}, playback); default ['en']. */
+  soundLanguages?: string[];
   /** Endpoints that exist from the start (default ['PJSIP/trunk']); sim.endpoint() adds more. */
   endpoints?: string[];
   /** asterisk_id in events; default '02:fc:00:00:00:01' (the lab's). */
@@ -123,7 +125,7 @@ export class AriSimulator {
       isAppActive: (app) => this.stream.isActive(app),
       onNewLeg: (ch) => this.registerLeg(ch),
       onChange: () => this.signal.notify(),
-    }, { missingSounds: opts.missingSounds, endpoints: opts.endpoints });
+    }, { missingSounds: opts.missingSounds, endpoints: opts.endpoints, soundLanguages: opts.soundLanguages });
     this.ctx = {
       model: this.model,
       signal: this.signal,
@@ -211,11 +213,21 @@ export class AriSimulator {
     this.model.mediaDurations.set(media, ms);
   }
 
-  /** Marks a sound as missing ('name' or 'sound:name'): its playback fails (trace f5). */
-  setSoundMissing(sound: string, missing = true): void {
+  /**
+   * Marks a sound as missing ('name' or 'sound:name'), in every language or only in `language`:
+   * its playback fails (trace f5) and GET /sounds/{id} no longer lists it (for that language).
+   */
+  setSoundMissing(sound: string, missing = true, language?: string): void {
     const key = sound.startsWith('sound:') ? sound : `sound:${sound}`;
-    if (missing) this.model.missingSounds.add(key);
-    else this.model.missingSounds.delete(key);
+    if (language === undefined) {
+      if (missing) this.model.missingSounds.add(key);
+      else this.model.missingSounds.delete(key);
+      return;
+    }
+    const langs = this.model.missingSoundLanguages.get(key) ?? new Set<string>();
+    if (missing) langs.add(language);
+    else langs.delete(language);
+    this.model.missingSoundLanguages.set(key, langs);
   }
 
   /** A call arriving through the dialplan into Stasis (StasisStart in state Ring, as trace a). */

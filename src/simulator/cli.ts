@@ -4,49 +4,40 @@
  * Runs the ARI simulator standalone and prints one line with its URL when listening.
  */
 import { AriSimulator } from './ari-simulator';
+import { numberOption, parseCommandLine, UsageError } from '../cli/options';
 
-function parseArgs(argv: string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
-    const eq = a.indexOf('=');
-    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new Error(`missing value for --${key}`);
-    out.set(key, [...(out.get(key) ?? []), value]);
-  }
-  return out;
-}
+const COMMAND = {
+  usage: 'npm run sim --',
+  summary: 'Run the ARI simulator standalone (an Asterisk 22 look-alike); prints its URL when listening.',
+  options: {
+    port: { type: 'string', valueName: 'port', description: 'TCP port (default 8088; 0 = any free port)' },
+    host: { type: 'string', valueName: 'address', description: 'address to bind (default 127.0.0.1)' },
+    user: { type: 'string', valueName: 'name', description: 'ARI user (default $ARI_USER)' },
+    password: { type: 'string', valueName: 'secret', description: 'ARI password (default $ARI_PASSWORD)' },
+    'sound-ms': { type: 'string', valueName: 'ms', description: 'duration of every sound: prompt' },
+    'digit-ms': { type: 'string', valueName: 'ms', description: 'duration of each spoken digit' },
+    'answer-ms': { type: 'string', valueName: 'ms', description: 'how long an originated phone rings before answering' },
+    endpoint: { type: 'string', multiple: true, valueName: 'tech/resource', description: 'an endpoint that exists from the start, e.g. PJSIP/1001' },
+  },
+} as const;
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const one = (k: string): string | undefined => args.get(k)?.at(-1);
-  const num = (k: string): number | undefined => {
-    const v = one(k);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`--${k} must be a number`);
-    return n;
-  };
-  const known = new Set(['port', 'host', 'user', 'password', 'sound-ms', 'digit-ms', 'answer-ms', 'endpoint']);
-  for (const k of args.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
-  const user = one('user') ?? process.env.ARI_USER;
-  const password = one('password') ?? process.env.ARI_PASSWORD;
-  if (!user || !password) throw new Error('--user and --password are required');
-  const timing: Record<string, number> = {};
-  const sm = num('sound-ms'); if (sm !== undefined) timing.defaultSoundMs = sm;
-  const dm = num('digit-ms'); if (dm !== undefined) timing.perDigitMs = dm;
-  const am = num('answer-ms'); if (am !== undefined) timing.answerMs = am;
-  const sim = await AriSimulator.start({
-    port: num('port') ?? 8088,
-    host: one('host') ?? '127.0.0.1',
-    user,
-    password,
-    timing,
+  const o = parseCommandLine('sim', COMMAND, (v) => {
+    const user = v.user ?? process.env.ARI_USER;
+    const password = v.password ?? process.env.ARI_PASSWORD;
+    if (!user || !password) throw new UsageError('--user and --password are required (or ARI_USER and ARI_PASSWORD)');
+    const timing: Record<string, number> = {};
+    const soundMs = numberOption('sound-ms', v['sound-ms'], { min: 0 });
+    const digitMs = numberOption('digit-ms', v['digit-ms'], { min: 0 });
+    const answerMs = numberOption('answer-ms', v['answer-ms'], { min: 0 });
+    if (soundMs !== undefined) timing.defaultSoundMs = soundMs;
+    if (digitMs !== undefined) timing.perDigitMs = digitMs;
+    if (answerMs !== undefined) timing.answerMs = answerMs;
+    return { user, password, timing, port: numberOption('port', v.port, { integer: true, min: 0 }) ?? 8088, host: v.host ?? '127.0.0.1', endpoints: v.endpoint ?? [] };
   });
-  for (const e of args.get('endpoint') ?? []) sim.endpoint(e);
-  console.log(`ARI simulator listening on ${sim.url}/ari (user ${user})`);
+  const sim = await AriSimulator.start({ port: o.port, host: o.host, user: o.user, password: o.password, timing: o.timing });
+  for (const e of o.endpoints) sim.endpoint(e);
+  console.log(`ARI simulator listening on ${sim.url}/ari (user ${o.user})`);
   const shutdown = (): void => {
     void sim.stop().then(() => process.exit(0));
   };

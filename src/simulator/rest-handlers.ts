@@ -296,6 +296,19 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return noContent;
   });
 
+  // ------------------------------------------------------------ sounds
+  // Found: the shape of the recorded snapshot (sounds-queue-callswaiting.json). Missing: 404
+  // "Sound not found", as res/ari/resource_sounds.c answers (not recorded in the lab). A sound in a
+  // folder has the id "folder/name" (Asterisk's media index); the request carries it as
+  // "folder%2Fname" in one path segment, decoded like the recorded GET /deviceStates/PJSIP%2F1001.
+  h.set('sounds.get', (req) => {
+    const id = req.pathParams.soundId;
+    const formats = model.soundFormats(id);
+    if (formats.length === 0) throw notFound('Sound not found');
+    strict(req);
+    return ok({ id, formats });
+  });
+
   // ------------------------------------------------------------ endpoints
   h.set('endpoints.list', (req) => { strict(req); return ok([...model.endpoints.values()].map((e) => model.endpointJson(e))); });
   h.set('endpoints.listByTech', (req) => {

@@ -1,9 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** Where the schema lives: plain numbered .sql files an administrator can read and apply by hand. */
-export const SQL_DIR = path.resolve(__dirname, '..', '..', 'sql');
+export const SQL_DIR = path.join(PACKAGE_ROOT, 'sql');
+
+/** The schema files, in the order they apply; their names are what knex records as applied. */
+export function sqlMigrationNames(dir: string = SQL_DIR): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
+}
 
 interface SqlMigration {
   name: string;
@@ -19,11 +28,7 @@ class SqlDirectoryMigrationSource implements Knex.MigrationSource<SqlMigration> 
   constructor(private readonly dir: string) {}
 
   getMigrations(): Promise<SqlMigration[]> {
-    const files = fs
-      .readdirSync(this.dir)
-      .filter((f) => /^\d+_[a-z0-9_]+\.sql$/.test(f))
-      .sort();
-    return Promise.resolve(files.map((f) => ({ name: f, file: path.join(this.dir, f) })));
+    return Promise.resolve(sqlMigrationNames(this.dir).map((f) => ({ name: f, file: path.join(this.dir, f) })));
   }
 
   getMigrationName(m: SqlMigration): string {

@@ -49,6 +49,37 @@ function mutate(base: Json, r: () => number): Json {
   return copy;
 }
 
+
+/**
+ * A password login to `db` on the server `admin` is connected to: the admin URL's own host and
+ * port when it is TCP (an embedded server, DATABASE_URL), else 127.0.0.1 on the port the server
+ * itself reports (a local cluster found through its socket). Undefined when that server takes no
+ * password login over TCP. Never another server: a fixed 127.0.0.1:5432 once pointed at whatever
+ * listened there, and the fallback then sent this password as another user's.
+ */
+async function passwordUrlOnServer(admin: Client, adminUrl: string, role: string, password: string, db: string): Promise<string | undefined> {
+  const u = new URL(adminUrl);
+  if (decodeURIComponent(u.hostname).startsWith('/')) {
+    const { rows } = await admin.query<{ port: string }>('SHOW port');
+    u.hostname = '127.0.0.1';
+    u.port = rows[0]?.port ?? '5432';
+  }
+  u.username = role;
+  u.password = password;
+  u.pathname = `/${db}`;
+  u.search = '';
+  const probe = new Client({ connectionString: u.toString(), connectionTimeoutMillis: 2000 });
+  try {
+    await probe.connect();
+    return u.toString();
+  } catch (e) {
+    if (decodeURIComponent(new URL(adminUrl).hostname).startsWith('/')) return undefined;
+    throw e;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+}
+
 describe('fuzz: bad input', function () {
   this.timeout(60000);
 
@@ -208,7 +239,7 @@ describe('fuzz: bad input', function () {
     it('a full story with the ARI and database passwords known: no log line contains either', async () => {
       const dbPassword = `db-Secret-${randomBytes(6).toString('hex')}`;
       rig = await splitRig({}, {
-        // A role with a password over TCP when the server allows it; else the socket URL carrying the password.
+        // The plugin logs in as a role with a password, on the same server the tests found.
         databaseUrl: async (scratchUrl, name) => {
           const server = await testPostgresServer();
           const c = new Client({ connectionString: server.adminUrl });
@@ -218,12 +249,10 @@ describe('fuzz: bad input', function () {
             ownDb = `${name}_pw`;
             await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${dbPassword}'`);
             await c.query(`CREATE DATABASE ${ownDb} OWNER ${role}`);
-            const tcp = `postgres://${role}:${dbPassword}@127.0.0.1:5432/${ownDb}`;
-            const probe = new Client({ connectionString: tcp, connectionTimeoutMillis: 2000 });
-            await probe.connect();
-            await probe.end();
-            return tcp;
-          } catch {
+            const withPassword = await passwordUrlOnServer(c, server.adminUrl, role, dbPassword, ownDb);
+            if (withPassword) return withPassword;
+            // A socket-only cluster with peer authentication: the password cannot be used, so it
+            // rides along in the socket URL (ignored by the server) and the logs are still scanned for it.
             const u = new URL(scratchUrl);
             u.password = dbPassword;
             return u.toString();

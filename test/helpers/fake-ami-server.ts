@@ -14,7 +14,7 @@ import net from 'node:net';
  * Scriptable: custom action handlers, pushed events, held (never answered) or delayed answers,
  * dropped sockets, stop and listen again on the same port.
  * Built-in handlers: Ping, Logoff, PresenceState (from setPresence), QueueStatus (from
- * setQueueMember).
+ * setQueueMember), ShowDialPlan (from setDialplan, e.g. dialplanFromExtensionsConf()).
  */
 
 export type Fields = Record<string, string>;
@@ -38,6 +38,49 @@ export interface FakeQueueMember {
 
 export type ActionHandler = (action: ReceivedAction, reply: Reply) => void;
 
+/** One line of a loaded dialplan, as ShowDialPlan lists it: a priority, or an include. */
+export type FakeDialplanLine =
+  | { context: string; extension: string; priority: number; label?: string; application: string; appData: string }
+  | { context: string; include: string };
+
+/**
+ * The dialplan an `extensions.conf` loads (for the fake ShowDialPlan): `[context]`,
+ * `exten => name,priority[(label)],App(data)`, `same => n[(label)],App(data)`, `include => ctx`.
+ * Enough of pbx_config for the project's sample file; `;` starts a comment (no `\;` escapes).
+ */
+export function dialplanFromExtensionsConf(text: string): FakeDialplanLine[] {
+  const out: FakeDialplanLine[] = [];
+  let context = '';
+  let extension = '';
+  let priority = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/;.*$/, '').trim();
+    const section = /^\[([^\]]+)\]/.exec(line);
+    if (section) {
+      context = section[1] ?? '';
+      continue;
+    }
+    const m = /^(exten|same|include)\s*=>\s*(.*)$/.exec(line);
+    if (!m || context === 'general' || context === 'globals') continue;
+    const [, kind, rest = ''] = m;
+    if (kind === 'include') {
+      out.push({ context, include: rest.trim() });
+      continue;
+    }
+    const parts = rest.split(',');
+    if (kind === 'exten') extension = (parts.shift() ?? '').trim();
+    const prio = (parts.shift() ?? '').trim();
+    const label = /\(([^)]+)\)$/.exec(prio)?.[1];
+    const bare = prio.replace(/\(.*\)$/, '');
+    if (bare === 'hint') continue;
+    priority = bare === 'n' ? priority + 1 : Number(bare);
+    const app = parts.join(',').trim();
+    const call = /^([A-Za-z0-9_]+)\s*(?:\((.*)\))?$/.exec(app);
+    out.push({ context, extension, priority, ...(label ? { label } : {}), application: call?.[1] ?? app, appData: call?.[2] ?? '' });
+  }
+  return out;
+}
+
 function serialize(fields: Fields): string {
   return Object.entries(fields)
     .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -47,7 +90,7 @@ function serialize(fields: Fields): string {
 export class Reply {
   constructor(
     private readonly session: FakeAmiSession,
-    private readonly actionId: string | undefined,
+    readonly actionId: string | undefined,
     private readonly server: FakeAmiServer,
     private readonly actionName: string,
   ) {}
@@ -69,6 +112,11 @@ export class Reply {
   /** Raw answer; ActionID inserted after the first header. */
   send(fields: Fields): void {
     this.server.deliver(this.session, this.actionName, serialize(this.withId(fields)));
+  }
+
+  /** Text already framed (several messages), delivered as one answer. */
+  raw(text: string): void {
+    this.server.deliver(this.session, this.actionName, text);
   }
 
   success(message?: string, extra: Fields = {}): void {
@@ -141,6 +189,7 @@ export class FakeAmiServer {
   private readonly delays = new Map<string, number>();
   private readonly presence = new Map<string, { state: string; subtype?: string; message?: string }>();
   private readonly queueMembers: FakeQueueMember[] = [];
+  private dialplan: FakeDialplanLine[] = [];
   private waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
   loginAttempts = 0;
   loginSuccesses = 0;
@@ -154,6 +203,7 @@ export class FakeAmiServer {
     });
     this.handlers.set('presencestate', (a, r) => this.answerPresenceState(a, r));
     this.handlers.set('queuestatus', (a, r) => this.answerQueueStatus(a, r));
+    this.handlers.set('showdialplan', (a, r) => this.answerShowDialPlan(a, r));
   }
 
   static async start(opts: FakeAmiServerOptions = {}): Promise<FakeAmiServer> {
@@ -238,6 +288,11 @@ export class FakeAmiServer {
   removeQueueMember(queue: string, location: string): void {
     const i = this.queueMembers.findIndex((m) => m.queue === queue && m.location === location);
     if (i >= 0) this.queueMembers.splice(i, 1);
+  }
+
+  /** The dialplan answered by the built-in ShowDialPlan handler. */
+  setDialplan(lines: FakeDialplanLine[]): void {
+    this.dialplan = [...lines];
   }
 
   authenticatedSessions(): number {
@@ -356,6 +411,33 @@ export class FakeAmiServer {
       }
     }
     reply.list('Queue status will follow', events, 'QueueStatusComplete');
+  }
+
+  /**
+   * As main/pbx.c manager_show_dialplan(): per context its extensions' priorities (ExtensionLabel
+   * when the priority has one), then its includes; the list ends with ShowDialPlanComplete and its
+   * counters. Registrar is pbx_config (extensions.conf). Context/Extension filters are not modelled.
+   */
+  private answerShowDialPlan(_action: ReceivedAction, reply: Reply): void {
+    const events: Fields[] = [];
+    const contexts = [...new Set(this.dialplan.map((l) => l.context))];
+    const extensions = new Set<string>();
+    let priorities = 0;
+    for (const context of contexts) {
+      for (const l of this.dialplan) {
+        if (l.context !== context || 'include' in l) continue;
+        extensions.add(`${context}/${l.extension}`);
+        priorities++;
+        events.push({ Event: 'ListDialplan', Context: context, Extension: l.extension, ...(l.label ? { ExtensionLabel: l.label } : {}), Priority: String(l.priority), Application: l.application, AppData: l.appData, Registrar: 'pbx_config' });
+      }
+      for (const l of this.dialplan) {
+        if (l.context === context && 'include' in l) events.push({ Event: 'ListDialplan', Context: context, IncludeContext: l.include, Registrar: 'pbx_config' });
+      }
+    }
+    let text = serialize({ Response: 'Success', ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), EventList: 'start', Message: 'DialPlan list will follow' });
+    for (const e of events) text += serialize({ Event: e.Event as string, ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), ...e });
+    text += serialize({ Event: 'ShowDialPlanComplete', ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), EventList: 'Complete', ListItems: String(events.length), ListExtensions: String(extensions.size), ListPriorities: String(priorities), ListContexts: String(contexts.length) });
+    reply.raw(text);
   }
 
   private notify(): void {

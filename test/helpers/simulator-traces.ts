@@ -1,5 +1,5 @@
 /**
- * Reads the recorded real-Asterisk traces (../shared/ari/traces/*.jsonl) and reduces events to
+ * Reads the recorded real-Asterisk traces (test/fixtures/asterisk-22.10.1/traces/*.jsonl) and reduces events to
  * comparable signatures. Noise filtered out (documented in src/simulator/README.md):
  *  - ChannelVarset RTPAUDIOQOS* (RTP statistics at hangup, values differ per call),
  *  - ChannelVarset BRIDGEPEER / BRIDGEPVTCALLID (Asterisk sends them 2-3 times, count varies).
@@ -9,9 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const SHARED_ARI_DIR = process.env.ARI_SHARED_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'ari');
-export const TRACES_DIR = path.join(SHARED_ARI_DIR, 'traces');
-export const sharedAvailable = fs.existsSync(path.join(TRACES_DIR, 'README.md'));
+/** What a real Asterisk 22.10.1 did in the lab, kept in the repository (see its README). */
+export const ASTERISK_FIXTURES_DIR = path.resolve(__dirname, '..', 'fixtures', 'asterisk-22.10.1');
+export const TRACES_DIR = path.join(ASTERISK_FIXTURES_DIR, 'traces');
 
 export interface TraceLine {
   t_ms: number;

@@ -1,5 +1,5 @@
 /**
- * Replays every recorded real-Asterisk trace (../shared/ari/traces) against the simulator with the
+ * Replays every recorded real-Asterisk trace (test/fixtures/asterisk-22.10.1/traces) against the simulator with the
  * real ari-client and the scenario driver, and checks the same events arrive in the same order with
  * the same key fields (see test/helpers/simulator-traces.ts for what is compared and filtered).
  */
@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
 import { connectAri, rawRequest, sleep, ariError, type ConnectedAri } from '../helpers/simulator-ari';
 import {
-  actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment, sharedAvailable,
+  actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment,
 } from '../helpers/simulator-traces';
 
 const APP = 'direct-callback';
@@ -41,7 +41,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
   }
 }
 
-(sharedAvailable ? describe : describe.skip)('trace replay against the recorded Asterisk 22.10.1 traces', function () {
+describe('trace replay against the recorded Asterisk 22.10.1 traces', function () {
   this.timeout(15000);
   let sim: AriSimulator;
   let c: ConnectedAri;
@@ -208,7 +208,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
   });
 
   describe('d: originate failures', () => {
-    const trace = sharedAvailable ? loadTrace('d-originate-failures.jsonl') : [];
+    const trace = loadTrace('d-originate-failures.jsonl');
     const seg = (name: string, next: string[] = []): string[] => expectedSignatures(segment(trace, name, next));
 
     it('d1: originate, rings, no answer at timeout → only ChannelDestroyed(19/480)', async () => {
@@ -358,7 +358,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
   });
 
   describe('f: playback control and caller ID on created legs', () => {
-    const trace = sharedAvailable ? loadTrace('f-playback-control-and-callerid.jsonl') : [];
+    const trace = loadTrace('f-playback-control-and-callerid.jsonl');
     const seg = (name: string, next: string[] = []): string[] => expectedSignatures(segment(trace, name, next));
     let agentId = '';
 

@@ -9,8 +9,8 @@ import { createScratchDatabase, ScratchDatabase } from '../../src/store/postgres
 import { testPostgresServer } from '../helpers/database';
 import { startSurfaceRig, SurfaceRig, TOKENS } from './surface-rig';
 
-/** The `direct-callback` command, spawned as an administrator would run it. */
-const SHIM = path.resolve(__dirname, '..', '..', 'src', 'cli', 'direct-callback.cjs');
+/** The `direct-callback` command's entry, spawned through tsx (the packed, compiled bin: test/package/). */
+const ENTRY = path.resolve(__dirname, '..', '..', 'src', 'cli', 'bin.ts');
 
 interface Run {
   code: number;
@@ -22,7 +22,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   return new Promise((resolve) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: undefined, DIRECT_CALLBACK_TOKEN: undefined, ...env };
     for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
-    execFile(process.execPath, [SHIM, ...args], { env: childEnv, timeout: 20000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env: childEnv, timeout: 20000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -30,7 +30,8 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
 }
 
 describe('surfaces: direct-callback CLI', function () {
-  this.timeout(30000);
+  // Each test spawns the CLI several times, each a node + tsx start: seconds apiece on a busy machine.
+  this.timeout(60000);
   let scratch: ScratchDatabase;
 
   before(async () => {
@@ -56,6 +57,9 @@ describe('surfaces: direct-callback CLI', function () {
     const unknown = await cli(['frobnicate']);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.include("unknown command 'frobnicate'");
+    const unknownOption = await cli(['--asterisk']);
+    expect(unknownOption.code).to.equal(2);
+    expect(unknownOption.stderr).to.include("direct-callback: unknown option '--asterisk'");
     const missing = await cli(['callbacks', 'cancel']);
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include("missing required argument 'id'");

@@ -1,6 +1,6 @@
 /**
  * The simulated Asterisk: channels, bridges, playbacks, endpoints, device states and Stasis apps,
- * and the event sequences real Asterisk 22.10.1 produces for them (see ../../../../shared/ari/traces).
+ * and the event sequences real Asterisk 22.10.1 produces for them (see test/fixtures/asterisk-22.10.1/traces).
  * Everything here is synchronous except timers; REST handlers and the scenario driver call into it.
  */
 import { randomUUID } from 'node:crypto';
@@ -117,13 +117,18 @@ export class AsteriskModel {
   readonly timers = new TimerSet();
   readonly mediaDurations = new Map<string, number>();
   readonly missingSounds: Set<string>;
+  /** Languages every sound exists in, unless missing (all of them, or some: missingSoundLanguages). */
+  readonly soundLanguages: string[];
+  /** 'sound:x' -> languages it is missing in (a prompt installed for en but not for fr). */
+  readonly missingSoundLanguages = new Map<string, Set<string>>();
   private uid = 0;
   private chanSeq = 0;
   private readonly epoch = Math.floor(Date.now() / 1000);
   private refreshing = false;
 
-  constructor(readonly timing: SimTiming, private readonly hooks: ModelHooks, opts: { missingSounds?: string[]; endpoints?: string[] }) {
+  constructor(readonly timing: SimTiming, private readonly hooks: ModelHooks, opts: { missingSounds?: string[]; endpoints?: string[]; soundLanguages?: string[] }) {
     this.missingSounds = new Set((opts.missingSounds ?? ['no-such-file']).map((s) => (s.startsWith('sound:') ? s : `sound:${s}`)));
+    this.soundLanguages = opts.soundLanguages ?? ['en'];
     for (const e of opts.endpoints ?? ['PJSIP/trunk']) this.ensureEndpoint(e);
   }
 
@@ -673,8 +678,21 @@ export class AsteriskModel {
     return this.timing.defaultSoundMs;
   }
 
-  private mediaMissing(media: string): boolean {
+  /**
+   * What GET /sounds/{id} lists: one (language, format) pair per language the sound exists in.
+   * Every sound is one .wav file per language here, and Asterisk names the wav format `slin`
+   * (the recorded snapshot of a core sound lists slin and gsm). Empty when the sound is missing.
+   */
+  soundFormats(soundId: string): { language: string; format: string }[] {
+    const key = `sound:${soundId}`;
+    if (this.missingSounds.has(key)) return [];
+    const missingIn = this.missingSoundLanguages.get(key);
+    return this.soundLanguages.filter((l) => !missingIn?.has(l)).map((language) => ({ language, format: 'slin' }));
+  }
+
+  private mediaMissing(media: string, language: string): boolean {
     if (this.missingSounds.has(media)) return true;
+    if (this.missingSoundLanguages.get(media)?.has(language)) return true;
     return !/^(sound|recording|digits|number|characters|tone):./.test(media);
   }
 
@@ -737,7 +755,7 @@ export class AsteriskModel {
     }
     this.emitPlayback(pb, 'PlaybackStarted');
     const media = pb.media[index];
-    if (this.mediaMissing(media)) {
+    if (this.mediaMissing(media, pb.language)) {
       this.finishPlayback(pb, 'failed');
       this.startNext(host);
       return;

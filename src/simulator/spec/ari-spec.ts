@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../../package-root';
 
 export type JsonScalar = string | number | boolean;
 
@@ -68,7 +69,8 @@ export interface CompactSpec {
   eventModels: string[];
 }
 
-export const COMPACT_SPEC_PATH = path.join(__dirname, 'ari-spec.json');
+/** Read from the source tree, under tsx and from dist/ alike (the JSON is not compiled). */
+export const COMPACT_SPEC_PATH = path.join(PACKAGE_ROOT, 'src', 'simulator', 'spec', 'ari-spec.json');
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

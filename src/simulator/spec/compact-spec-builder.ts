@@ -95,9 +95,14 @@ function model(name: string, m: unknown): CompactModel {
   return out;
 }
 
-/** Resolve the api-docs directory: explicit argument, env ARI_API_DOCS_DIR, or ../shared/ari/api-docs. */
+/** The api-docs a real Asterisk 22.10.1 served, committed next to the compact spec. */
+export function committedApiDocsDir(repoRoot: string): string {
+  return path.join(repoRoot, 'src', 'simulator', 'spec', 'api-docs');
+}
+
+/** Resolve the api-docs directory: env ARI_API_DOCS_DIR (newly fetched ones), else the committed copy. */
 export function defaultApiDocsDir(repoRoot: string): string {
-  return process.env.ARI_API_DOCS_DIR ?? path.resolve(repoRoot, '..', 'shared', 'ari', 'api-docs');
+  return process.env.ARI_API_DOCS_DIR ?? committedApiDocsDir(repoRoot);
 }
 
 export function buildCompactSpec(apiDocsDir: string): CompactSpec {

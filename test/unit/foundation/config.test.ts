@@ -47,6 +47,16 @@ describe('config', () => {
     expect(errorOf(() => parseConfig({}, { ARI_PASSWORD_FILE: path.join(dir, 'missing') }))).to.match(/ARI_PASSWORD_FILE: cannot read/);
   });
 
+  it('takes the database URL from DATABASE_URL, else from the file DATABASE_URL_FILE names', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const file = path.join(dir, 'database-url');
+    fs.writeFileSync(file, 'postgres://dc:s3cret@db.example/callbacks\n');
+    expect(parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL_FILE: file }).databaseUrl).to.equal('postgres://dc:s3cret@db.example/callbacks');
+    expect(parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL: 'postgres://x@y/z', DATABASE_URL_FILE: file }).databaseUrl).to.equal('postgres://x@y/z');
+    expect(errorOf(() => parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL_FILE: path.join(dir, 'missing') }))).to.match(/DATABASE_URL_FILE: cannot read/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reports a malformed config file clearly', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
     const file = path.join(dir, 'bad.json');

@@ -32,4 +32,37 @@ describe('deployment files', () => {
     const http = fs.readFileSync(path.join(root, 'asterisk-config', 'http.conf'), 'utf8');
     expect(http).to.match(/bindaddr\s*=\s*127\.0\.0\.1/);
   });
+
+  it('the Docker image is built in two stages and runs the compiled JavaScript with node, production dependencies only', () => {
+    const docker = fs.readFileSync(path.join(root, 'docker', 'Dockerfile'), 'utf8');
+    const stages = docker.split(/^FROM /m).slice(1);
+    expect(stages).to.have.length(2);
+    expect(stages[0]).to.match(/npm run build/);
+    expect(stages[1]).to.match(/npm ci --omit=dev/);
+    expect(stages[1]).to.match(/COPY --from=build \S+\/dist\/src/);
+    expect(stages[1]).to.match(/CMD \["node", "dist\/src\/main\.js"\]/);
+    expect(docker).to.not.match(/\btsx\b/);
+  });
+
+  it('the systemd unit restarts on failure, runs unprivileged, takes secrets from files and runs the bin', () => {
+    const unit = fs.readFileSync(path.join(root, 'deploy', 'systemd', 'direct-callback.service'), 'utf8');
+    const keys = (section: string): Map<string, string[]> => {
+      const body = unit.split(/^\[/m).find((b) => b.startsWith(`${section}]`)) ?? '';
+      const out = new Map<string, string[]>();
+      for (const line of body.split('\n').slice(1)) {
+        const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+        if (m) out.set(m[1] as string, [...(out.get(m[1] as string) ?? []), m[2] as string]);
+      }
+      return out;
+    };
+    const service = keys('Service');
+    expect(service.get('Restart')).to.deep.equal(['on-failure']);
+    expect(service.get('User')).to.deep.equal(['direct-callback']);
+    expect(service.get('ExecStart')).to.deep.equal(['direct-callback start']);
+    expect(service.get('EnvironmentFile')).to.deep.equal(['/etc/direct-callback/environment']);
+    expect(service.get('NoNewPrivileges')).to.deep.equal(['yes']);
+    expect(keys('Unit').get('StartLimitIntervalSec')).to.deep.equal(['0']);
+    expect(unit, 'no secret in the unit').to.not.match(/^Environment=.*PASSWORD=/m);
+    expect(keys('Install').get('WantedBy')).to.deep.equal(['multi-user.target']);
+  });
 });

@@ -1,0 +1,99 @@
+import { AppConfig } from '../config/config';
+import { Dialplan, DialplanPriority } from './ami-dialplan';
+
+/**
+ * Pure reading of a dialplan and of the config for the doctor: which Stasis lines exist, which
+ * entries the config needs, where the dial template sends customers.
+ */
+
+/** The first arguments the plugin handles in StasisStart (src/engine/callback-app.ts onStasisStart); it hangs up any other. */
+export const HANDLED_ENTRY_KINDS = ['queue', 'direct'] as const;
+
+export interface StasisLine {
+  where: DialplanPriority;
+  app: string;
+  args: string[];
+}
+
+/** `Stasis(app,queue,support,route=vip)` lines of the dialplan, with their arguments split. */
+export function stasisLines(dialplan: Dialplan): StasisLine[] {
+  return dialplan.priorities
+    .filter((p) => p.application.toLowerCase() === 'stasis')
+    .map((p) => {
+      // Asterisk splits application arguments on commas; spaces and quotes around one are tolerated here.
+      const [app = '', ...args] = p.appData.split(',').map((a) => a.trim().replace(/^"(.*)"$/, '$1'));
+      return { where: p, app, args };
+    });
+}
+
+export function hasVariable(s: string): boolean {
+  return s.includes('${');
+}
+
+/**
+ * Whether a dialplan extension name matches a dialled number, as Asterisk matches: `_` starts a
+ * pattern (X = 0-9, Z = 1-9, N = 2-9, [..] a set with ranges, `.` one or more, `!` zero or more);
+ * `-` outside a set is decoration in both literal names and patterns.
+ */
+export function extensionMatches(extension: string, number: string): boolean {
+  if (!extension.startsWith('_')) return extension.replace(/-/g, '') === number;
+  let re = '';
+  const pattern = extension.slice(1);
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === 'X' || c === 'x') re += '[0-9]';
+    else if (c === 'Z' || c === 'z') re += '[1-9]';
+    else if (c === 'N' || c === 'n') re += '[2-9]';
+    else if (c === '.') re += '.+';
+    else if (c === '!') re += '.*';
+    else if (c === '-') continue;
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i);
+      if (end < 0) return false;
+      re += `[${pattern.slice(i + 1, end).replace(/[\\^]/g, '\\$&')}]`;
+      i = end;
+    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`).test(number);
+}
+
+/**
+ * Feature codes the plugin answers, with the Stasis arguments they must send. The config has
+ * none today: agents log in and out through the REST API, the agent panel or the CLI, and the
+ * plugin hangs up `agent-login`/`agent-logout` entries (the sample dialplan's *51/*52 send them).
+ * When codes become configurable, this returns them and the dialplan check covers them unchanged.
+ */
+export interface FeatureCode {
+  code: string;
+  /** The Stasis argument that names the feature, e.g. `agent-login`. */
+  kind: string;
+}
+
+export function featureCodesOf(_config: AppConfig): FeatureCode[] {
+  return [];
+}
+
+/** Where the customer leg goes, from `callback.dialTemplate`. */
+export type DialTarget =
+  /** An ARI endpoint (`PJSIP/{number}@trunk` → PJSIP/trunk; `SIP/trunk/{number}` → SIP/trunk). */
+  | { kind: 'endpoint'; technology: string; resource: string }
+  /** Through the dialplan (`Local/{number}@callback-outbound/n`). */
+  | { kind: 'local'; context: string }
+  /** Nothing fixed to check (e.g. `PJSIP/{number}`: the number is the endpoint). */
+  | { kind: 'unknown' };
+
+export function dialTarget(template: string): DialTarget {
+  const slash = template.indexOf('/');
+  if (slash <= 0) return { kind: 'unknown' };
+  const technology = template.slice(0, slash);
+  const rest = template.slice(slash + 1);
+  if (technology.toLowerCase() === 'local') {
+    const context = /@([^/]+)/.exec(rest)?.[1];
+    return context && !context.includes('{') ? { kind: 'local', context } : { kind: 'unknown' };
+  }
+  const at = /^[^@/]*\{number\}[^@/]*@([^/]+)/.exec(rest);
+  if (at?.[1] && !at[1].includes('{')) return { kind: 'endpoint', technology, resource: at[1] };
+  const first = /^([^/{}@]+)\//.exec(rest);
+  if (first?.[1]) return { kind: 'endpoint', technology, resource: first[1] };
+  return { kind: 'unknown' };
+}

@@ -1,0 +1,42 @@
+import { AppConfig } from '../config/config';
+import { PROMPTS, queueAnnouncement } from '../calls/prompts';
+
+/**
+ * Every sound the configured plugin can play, as ARI sound ids (`callback/offer`), and the
+ * languages they must exist in.
+ */
+
+/**
+ * The languages prompts are played in. The config has no per-queue or per-caller language yet,
+ * so every call is in Asterisk's default, `en`. When languages become configurable (prompts under
+ * sounds/<lang>/callback/), this is the one place that returns them all.
+ */
+export function promptLanguages(_config: AppConfig): string[] {
+  return ['en'];
+}
+
+/** The digits a read-back speaks (`digits:` media); `number:` uses further files of the same core set. */
+const CORE_DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'].map((d) => `digits/${d}`);
+
+export interface PromptSet {
+  /** The plugin's own prompts (asterisk-config/sounds/<lang>/callback/). */
+  plugin: string[];
+  /** Asterisk's core sounds the plugin relies on (read-backs of numbers). */
+  core: string[];
+}
+
+/**
+ * All plugin prompts, not only those this config's options reach: they are installed together
+ * from one folder, and a prompt left out because an option is off today fails silently the day
+ * the option is turned on. Queue announcements depend on the config (`queues[].announcement`).
+ */
+export function promptSet(config: AppConfig): PromptSet {
+  const ids = new Set<string>(Object.values(PROMPTS).map(soundId));
+  for (const q of config.queues) for (const media of queueAnnouncement(q.id, q.announcement)) ids.add(soundId(media));
+  return { plugin: [...ids], core: CORE_DIGITS };
+}
+
+/** `sound:callback/offer` → `callback/offer`. */
+export function soundId(media: string): string {
+  return media.replace(/^sound:/, '');
+}
