@@ -85,7 +85,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
   await feed.start();
   const ari = new AriConnection({ url: config.ari.url, user: config.ari.user, password: config.ari.password, app: config.ari.app, logger });
   const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.isLeader);
-  const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, shared: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
+  const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, sharedState: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));
   // The first connection's settling (which Asterisk this is, reconciliation, other instances'

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './runtime';
 
 /**
@@ -25,6 +25,34 @@ export function npmStartCommand(): string[] {
   throw new Error(`cannot run npm start's command without npm: ${start}`);
 }
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+let built = false;
+
+/**
+ * `npm start` runs the compiled plugin: build it when dist/ is missing or older than src/ (a
+ * fresh `npm ci` has built it already), so a lab never runs yesterday's code.
+ */
+export function ensureBuilt(): void {
+  if (built) return;
+  const [entry] = npmStartCommand();
+  if (entry?.startsWith('dist')) {
+    const compiled = path.join(REPO_ROOT, entry);
+    if (!fs.existsSync(compiled) || fs.statSync(compiled).mtimeMs < newestMtime(path.join(REPO_ROOT, 'src'))) {
+      const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`npm run build failed: ${(r.stderr || r.stdout).slice(-800)}`);
+    }
+  }
+  built = true;
+}
+
 export interface PluginProcessOptions {
   configFile: string;
   env: Record<string, string>;
@@ -41,6 +69,7 @@ export class PluginProcess {
   private readonly listeners = new Set<() => void>();
 
   private constructor(opts: PluginProcessOptions) {
+    ensureBuilt();
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     delete env.DIRECT_CALLBACK_CRASH_AT;
     if (opts.crashAt) env.DIRECT_CALLBACK_CRASH_AT = opts.crashAt;

@@ -44,7 +44,7 @@ export interface CallbackAppDeps {
    * presence, and the change notifications that wake this process. The plugin always has them;
    * an app without them (the benchmark's in-process figures) keeps live callers in memory only.
    */
-  shared?: { entries: QueueEntryStore; presence: AgentPresenceStore; feed?: ChangeFeed };
+  sharedState?: { entries: QueueEntryStore; presence: AgentPresenceStore; feed?: ChangeFeed };
 }
 
 /** `2026-11-24T10:00:00.123+0000` (ARI) → epoch ms, or undefined. */
@@ -78,7 +78,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   private readonly previews = new Map<string, PreviewCallSession>();
   private readonly rateLimiters = new Map<string, SlidingWindowRateLimiter>();
   private readonly nextSeq = createSeqCounter();
-  private readonly shared: CallbackAppDeps['shared'];
+  private readonly shared: CallbackAppDeps['sharedState'];
   /** The Asterisk this process serves (its entity id), known once ARI answered. */
   asteriskId: string | undefined;
   asteriskVersion: string | undefined;
@@ -105,10 +105,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.router = new CallRouter(this, this.book, this.agents, this.dispatcher, this.nextSeq);
     this.storeSync = new StoreSync(this);
     this.reconciler = new Reconciler(this);
-    this.shared = deps.shared;
-    deps.shared?.feed?.on('change', (c) => this.onSharedChange(c.table, c.row));
-    deps.shared?.feed?.on('resync', () => void this.resyncShared());
-    deps.shared?.feed?.on('error', (e) => this.logger.warn('database change feed', { error: e.message }));
+    this.shared = deps.sharedState;
+    deps.sharedState?.feed?.on('change', (c) => this.onSharedChange(c.table, c.row));
+    deps.sharedState?.feed?.on('resync', () => void this.resyncShared());
+    deps.sharedState?.feed?.on('error', (e) => this.logger.warn('database change feed', { error: e.message }));
     this.syncEveryTicks = Math.max(1, Math.round(deps.config.callback.syncIntervalSec));
     this.timeRulesEveryTicks = Math.max(1, Math.round(deps.config.callback.timeRulesIntervalSec));
   }
