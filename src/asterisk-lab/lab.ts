@@ -224,7 +224,7 @@ export class Lab {
   }
 
   /** Places calls to a DID from SIPp callers (one process; `count` calls at `rate`/s). */
-  async call(did: string, script: CallerScript, opts: { count?: number; rate?: number } = {}): Promise<SippProcess> {
+  async call(did: string, script: CallerScript, opts: { count?: number; rate?: number; injection?: readonly (readonly string[])[] } = {}): Promise<SippProcess> {
     this.callerSeq += 1;
     const p = {
       sip: await this.ports.take(),
@@ -243,6 +243,7 @@ export class Lab {
       service: did,
       calls: opts.count ?? 1,
       rate: opts.rate ?? 10,
+      injection: opts.injection,
     });
     this.callers.push(sipp);
     return sipp;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dgram from 'node:dgram';
 import { ChildProcess, spawn } from 'node:child_process';
-import { SIPP_PCAP_DIR } from './runtime';
+import { dtmfDurationMs, dtmfPcap } from './dtmf-pcap';
 
 /**
  * SIPp parties for the real-Asterisk level: callers (UAC) dialling the project's DIDs, and phones
@@ -18,7 +18,7 @@ import { SIPP_PCAP_DIR } from './runtime';
 export type SippStep =
   /** Wait this long, answering re-INVITEs/UPDATEs; a BYE from Asterisk ends the script. */
   | { wait: number }
-  /** Press these digits (RFC 4733), 0-9 * #, about 350 ms apart. */
+  /** Press these digits (RFC 4733), 0-9 * #, 160 ms each, 200 ms apart. */
   | { dtmf: string }
   /** Hang up (send BYE). */
   | { hangup: true }
@@ -46,13 +46,6 @@ export interface PhoneScript {
   answer: PhoneAnswer;
   /** After answering. */
   steps: readonly SippStep[];
-}
-
-const DIGIT_PCAP: Record<string, string> = { '*': 'star', '#': 'pound' };
-
-function pcapFor(digit: string): string {
-  if (!/^[0-9*#]$/.test(digit)) throw new Error(`SIPp can only send DTMF 0-9 * #, not '${digit}'`);
-  return path.join(SIPP_PCAP_DIR, `dtmf_2833_${DIGIT_PCAP[digit] ?? digit}.pcap`);
 }
 
 const SDP = `v=0
@@ -83,10 +76,18 @@ interface Role {
   inDialog(method: string, cseq: number): string;
 }
 
+/** A SIPp scenario and the files it plays (DTMF pcaps), written beside it. */
+export interface Scenario {
+  xml: string;
+  files: Record<string, Buffer>;
+}
+
 class ScriptWriter {
   private readonly out: string[] = [];
+  readonly files: Record<string, Buffer> = {};
   private label = 0;
   private cseq = 10;
+  private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
 
   constructor(private readonly role: Role) {}
 
@@ -120,11 +121,13 @@ class ScriptWriter {
       if ('wait' in step) {
         this.wait(step.wait);
       } else if ('dtmf' in step) {
-        for (const d of step.dtmf) {
-          this.emit(`<nop><action><exec play_pcap_audio="${pcapFor(d)}"/></action></nop>`);
-          this.log(`step ${i} dtmf ${d}`);
-          this.wait(350);
-        }
+        if (!/^[0-9*#]+$/.test(step.dtmf)) throw new Error(`SIPp can only send DTMF 0-9 * #, not '${step.dtmf}'`);
+        // One stream per step, sequence numbers and timestamps above every earlier step's.
+        const file = `dtmf-${i}.pcap`;
+        this.files[file] = dtmfPcap(step.dtmf, { seq: 1000 + i * 1000, timestamp: (i + 1) * 8000 * 60, ssrc: this.ssrc });
+        this.emit(`<nop><action><exec play_pcap_audio="${file}"/></action></nop>`);
+        this.log(`step ${i} dtmf ${step.dtmf}`);
+        this.wait(dtmfDurationMs(step.dtmf) + 100);
       } else if ('hangup' in step) {
         this.log(`step ${i} hangup`);
         this.emit(`<send retrans="500">${cdata(this.role.inDialog('BYE', ++this.cseq))}</send>`);
@@ -154,8 +157,9 @@ class ScriptWriter {
 }
 
 /** A caller dialling `[service]` (sipp -s <DID>) at Asterisk. */
-export function callerScenario(script: CallerScript): string {
+export function callerScenario(script: CallerScript): Scenario {
   const user = script.from;
+  // `from` may be an injected value (`[field0]`) for runs of many callers with their own numbers.
   const display = script.from === 'anonymous' ? 'Anonymous' : (script.fromName ?? 'Caller');
   const host = script.from === 'anonymous' ? 'anonymous.invalid' : '[local_ip]:[local_port]';
   const from = `From: "${display}" <sip:${user}@${host}>;tag=[pid]SIPpTag00[call_number]`;
@@ -188,11 +192,11 @@ export function callerScenario(script: CallerScript): string {
   w.emit(`<send>${cdata(ack)}</send>`);
   w.log('answered');
   w.steps(script.steps);
-  return wrap(`caller ${script.from}`, w.finish());
+  return { xml: wrap(`caller ${script.from}`, w.finish()), files: w.files };
 }
 
 /** A phone that receives calls from Asterisk (an agent's desk phone, or a customer behind the trunk). */
-export function phoneScenario(script: PhoneScript): string {
+export function phoneScenario(script: PhoneScript): Scenario {
   const role: Role = {
     inDialog: (method, cseq) =>
       [`${method} [next_url] SIP/2.0`, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', 'From: [$local_to];tag=[pid]SIPpTag01[call_number]', 'To: [$remote_from]', 'Call-ID: [call_id]', `CSeq: ${cseq} ${method}`, '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n'),
@@ -242,7 +246,7 @@ export function phoneScenario(script: PhoneScript): string {
   w.emit(`<send>${cdata(terminated)}</send>`);
   w.emit('<recv request="ACK"/>');
   w.log('cancelled');
-  return wrap(`phone ${script.user}`, w.finish());
+  return { xml: wrap(`phone ${script.user}`, w.finish()), files: w.files };
 }
 
 function wrap(name: string, body: string): string {
@@ -268,7 +272,7 @@ export interface SippOptions {
   sipp: string;
   workDir: string;
   name: string;
-  scenario: string;
+  scenario: Scenario;
   /** Our SIP port, media port and control port (SIPp 3.6.1 takes one media port). */
   sipPort: number;
   mediaPort: number;
@@ -282,6 +286,8 @@ export interface SippOptions {
   calls?: number;
   rate?: number;
   limit?: number;
+  /** Values per call, read in order (`[field0]`, `[field1]`… in the scenario): SIPp's -inf file. */
+  injection?: readonly (readonly string[])[];
 }
 
 /** One SIPp process; its scenario, statistics and per-call log live in its own folder. */
@@ -296,8 +302,11 @@ export class SippProcess {
     this.dir = path.join(opts.workDir, opts.name);
     fs.mkdirSync(this.dir, { recursive: true });
     const scenarioFile = path.join(this.dir, 'scenario.xml');
-    fs.writeFileSync(scenarioFile, opts.scenario);
+    fs.writeFileSync(scenarioFile, opts.scenario.xml);
+    for (const [name, content] of Object.entries(opts.scenario.files)) fs.writeFileSync(path.join(this.dir, name), content);
     const ip = opts.ip ?? '127.0.0.1';
+    const injectionFile = path.join(this.dir, 'calls.csv');
+    if (opts.injection) fs.writeFileSync(injectionFile, ['SEQUENTIAL', ...opts.injection.map((row) => row.join(';'))].join('\n') + '\n');
     const args = [
       ...(opts.remote ? [opts.remote] : []),
       '-sf', scenarioFile,
@@ -311,6 +320,7 @@ export class SippProcess {
       // A re-sent request Asterisk never answers must not keep a test waiting.
       '-recv_timeout', '120000',
       ...(opts.service ? ['-s', opts.service] : []),
+      ...(opts.injection ? ['-inf', injectionFile] : []),
       ...(opts.calls !== undefined ? ['-m', String(opts.calls), '-r', String(opts.rate ?? 10), '-l', String(opts.limit ?? opts.calls)] : []),
     ];
     this.proc = spawn(opts.sipp, args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });

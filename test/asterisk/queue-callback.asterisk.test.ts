@@ -45,4 +45,36 @@ describeOnAsterisk('real Asterisk: queue overflow, offer, press 1', function () 
       },
     );
   });
+
+  it('a withheld caller id: press 1, type the number, hear it read back, confirm with 1', async () => {
+    await withLab({ agents: [{ id: '1001', loggedIn: false }], pluginConfig: asteriskStoryConfig({ agents: [] }) }, async (lab) => {
+      const caller = await lab.call(DID.support, {
+        from: 'anonymous',
+        steps: [{ wait: 3000 }, { dtmf: '1' }, { wait: 4000 }, { dtmf: '5553216547#' }, { wait: 9000 }, { dtmf: '1' }, { waitForBye: 40000 }],
+      });
+      const entered = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.enterNumber, 20000, 'the number entry prompt');
+      const ch = channelOf(entered) as string;
+      expect(lab.observer.events.find((e) => e.raw.channel?.id === ch)?.raw.channel?.caller?.number).to.match(/^anonymous$/i);
+      await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.youEntered, 20000, 'the read-back');
+      const confirm = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm, 30000, 'the confirmation');
+      const rows = await lab.db('callback_requests').select('customer_number', 'status', 'requested_at');
+      expect(rows.map((r: { customer_number: string }) => r.customer_number)).to.deep.equal(['+15553216547']);
+      expect(new Date(rows[0].requested_at).getTime()).to.be.at.most(confirm.at + 1);
+      expect(await caller.finished(40000), caller.errors()).to.equal(0);
+    });
+  });
+
+  it('60 callers at once press 1: every request stored, every caller confirmed', async () => {
+    const n = 60;
+    await withLab({ agents: [{ id: '1001', loggedIn: false }], pluginConfig: asteriskStoryConfig({ agents: [], queue: { rateLimit: { limit: 3, windowSec: 3600 } } }), rtpPorts: 600 }, async (lab) => {
+      const numbers = Array.from({ length: n }, (_, i) => `+1555400${String(1000 + i)}`);
+      const callers = await lab.call(DID.support, { from: '[field0]', steps: [{ wait: 3500 }, { dtmf: '1' }, { waitForBye: 60000 }] }, { count: n, rate: 20, injection: numbers.map((x) => [x]) });
+      expect(await callers.finished(120000), callers.errors()).to.equal(0);
+      expect(callers.stats()).to.include({ created: n, successful: n, failed: 0 });
+      const rows = await lab.db('callback_requests').select('customer_number');
+      expect(rows.map((r: { customer_number: string }) => r.customer_number).sort()).to.deep.equal([...numbers].sort());
+      const confirmed = new Set(lab.observer.find((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.confirm).map((e) => channelOf(e)));
+      expect(confirmed.size, 'callers who heard the confirmation').to.equal(n);
+    });
+  });
 });
