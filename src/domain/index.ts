@@ -9,3 +9,4 @@ export * from './agents';
 export * from './dispatch';
 export * from './retry';
 export * from './caller-number';
+export * from './language';
