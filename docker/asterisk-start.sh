@@ -43,8 +43,18 @@ if grep -q 'CHANGE_ME' "$DST/pjsip.conf"; then
   echo "asterisk-start: WARNING: registered by anyone who reads the repository. Edit asterisk-config/pjsip.conf." >&2
 fi
 
+# The plugin's prompts, one folder per language (asterisk-config/sounds/<lang>/callback, in the
+# read-only mount), linked where Asterisk looks for sound:callback/<name> played with lang=<lang>.
+# A glob, so a language folder added to asterisk-config/sounds needs no change here.
+for dir in "$SRC"/sounds/*/callback; do
+  [ -d "$dir" ] || continue
+  lang=$(basename "$(dirname "$dir")")
+  mkdir -p "/var/lib/asterisk/sounds/$lang"
+  ln -sfn "$dir" "/var/lib/asterisk/sounds/$lang/callback"
+done
+
 # Fresh named volumes are created owned by root; Asterisk writes logs and spool files there.
-# (/var/lib/asterisk itself only non-recursively: the sounds under it are mounted read-only.)
+# (/var/lib/asterisk itself only non-recursively: the image's sounds under it stay as they are.)
 for d in /var/log/asterisk /var/spool/asterisk /var/run/asterisk; do
   if [ -d "$d" ]; then chown -R asterisk:asterisk "$d" 2>/dev/null || true; fi
 done

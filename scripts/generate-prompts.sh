@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
-# Generate the direct-callback voice prompts with espeak-ng + sox.
+# Generate the direct-callback voice prompts with espeak-ng + sox, one folder per language.
 #
 # Output: 8 kHz, mono, 16-bit signed PCM WAV. That is exactly what Asterisk's
 # format_wav calls "wav" (signed linear, slin), so Asterisk plays the files
 # without transcoding quality loss and we do not need one file per codec.
-# The plugin refers to them as media "sound:callback/<name>"; with the default
-# channel language "en" Asterisk finds them in
-# /var/lib/asterisk/sounds/en/callback/<name>.wav.
+# The plugin refers to them as media "sound:callback/<name>" and passes the
+# call's language with every playback (ARI play "lang"), so Asterisk finds them in
+# /var/lib/asterisk/sounds/<lang>/callback/<name>.wav.
 #
 # Usage:
-#   scripts/generate-prompts.sh [queue-name ...]
-#     queue-name  one spoken queue name per queue the plugin serves; each becomes
-#                 queue-<name>.wav (the agent whisper says "Callback request for
-#                 queue <name>"). Default: support sales.
-#                 Allowed characters: a-z 0-9 and '-' (a '-' is spoken as a space).
+#   scripts/generate-prompts.sh [--lang CODE] [queue[=spoken name] ...]
+#     --lang CODE  the language to generate (also LANG_CODE=CODE); default: en.
+#                  One text table per language below; the languages with a table:
+#                  en (English), es (Spanish).
+#     queue        one queue id per queue the plugin serves; each becomes
+#                  queue-<id>.wav (the agent whisper says "Callback request for
+#                  queue <name>"). "support=soporte" speaks another name than the id.
+#                  Default: the language's own list (en: support sales;
+#                  es: support=soporte sales=ventas).
+#                  Ids: a-z 0-9 and '-' (a '-' in a spoken id is spoken as a space).
+#   scripts/generate-prompts.sh --table
+#     prints the Markdown table of every prompt's text in every language (the one in
+#     asterisk-config/sounds/README.md; a test checks that they are the same).
+#   scripts/generate-prompts.sh --languages
+#     prints the language codes that have a table, one per line.
 #
 # Environment (all optional):
-#   OUT_DIR  target directory  (default: <repo>/asterisk-config/sounds/en/callback)
-#   VOICE    espeak-ng voice   (default: en-us)
-#   SPEED    words per minute  (default: 165; slower is clearer on a phone but
-#                                makes the files bigger, 16 KB per second)
-#   PITCH    espeak-ng pitch 0-99 (default: 45)
+#   LANG_CODE  language, as --lang (default: en)
+#   OUT_DIR    target directory  (default: <repo>/asterisk-config/sounds/<lang>/callback)
+#   VOICE      espeak-ng voice   (default: the language's, en-us or es-419)
+#   SPEED      words per minute  (default: 165; slower is clearer on a phone but
+#                                  makes the files bigger, 16 KB per second)
+#   PITCH      espeak-ng pitch 0-99 (default: 45)
 #
 # Requirements (Debian 12): apt-get install -y espeak-ng sox
 #
@@ -31,35 +42,19 @@ set -euo pipefail
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
 
-OUT_DIR=${OUT_DIR:-$repo_root/asterisk-config/sounds/en/callback}
-VOICE=${VOICE:-en-us}
-SPEED=${SPEED:-165}
-PITCH=${PITCH:-45}
-
-for tool in espeak-ng sox; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "error: $tool not found. Install it with: apt-get install -y espeak-ng sox" >&2
-    exit 1
-  fi
-done
-
-if [ "$#" -gt 0 ]; then
-  queues=("$@")
-else
-  queues=(support sales)
-fi
-for q in "${queues[@]}"; do
-  # The name becomes part of a file name and of a media URI (sound:callback/queue-<q>);
-  # keep it to characters that are safe in both.
-  if ! [[ "$q" =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]]; then
-    echo "error: queue name '$q' must match [a-z0-9-] (lower case, no leading/trailing '-')" >&2
-    exit 2
-  fi
-done
-
+# ---- the texts ------------------------------------------------------------------
 # name|text. Names are the contract with the plugin code (sound:callback/<name>);
-# do not rename without changing the plugin.
-prompts=(
+# do not rename without changing the plugin. Every language has every name, in the
+# same order.
+LANGUAGES=(en es)
+declare -A LANGUAGE_NAME=([en]=English [es]=Spanish)
+# espeak-ng's Latin American Spanish matches Debian's Spanish core sounds (es is
+# Allison's Mexican Spanish), which read the digits and numbers after our prompts.
+declare -A DEFAULT_VOICE=([en]=en-us [es]=es-419)
+queues_en=(support sales)
+queues_es=(support=soporte sales=ventas)
+
+prompts_en=(
   "offer|If you prefer, we can call you back when an agent is free, without losing your place in the queue. To be called back, press 1."
   "confirm|Thank you. Your callback is booked. We will call you back at"
   "confirm-goodbye|Your place in the queue is kept. Goodbye."
@@ -86,8 +81,160 @@ prompts=(
   "entry-given-up|We could not take a callback number. You keep your place in the queue."
   "guard|Hello, this is your requested callback. To be connected to an agent, press 1."
 )
+
+# Neutral Latin American Spanish, formal "usted", as a contact center speaks to callers.
+prompts_es=(
+  "offer|Si lo prefiere, podemos devolverle la llamada cuando haya un agente disponible, sin que pierda su turno. Para recibir nuestra llamada, marque 1."
+  "confirm|Gracias. Su solicitud de llamada quedó registrada. Le llamaremos al número"
+  "confirm-goodbye|Su turno se mantiene. Hasta luego."
+  "store-failed|Lo sentimos, en este momento no pudimos registrar su solicitud de llamada. Por favor, permanezca en la línea; su turno se mantiene."
+  "whisper-intro|Solicitud de devolución de llamada de la cola"
+  "whisper-customer|Número del cliente"
+  "whisper-requested|Solicitada hace"
+  "whisper-minutes-ago|minutos."
+  "whisper-options|Marque 1 para llamar al cliente ahora, o 2 para omitir esta llamada."
+  "connecting|Llamando al cliente."
+  "customer-busy|La línea del cliente está ocupada. Se volverá a intentar más tarde."
+  "customer-no-answer|El cliente no contestó. Se volverá a intentar más tarde."
+  "customer-failed|No se pudo completar la llamada al cliente."
+  "agent-unavailable|La persona a la que llama no está disponible en este momento. Por favor, vuelva a llamar más tarde. Hasta luego."
+  "already-booked|Ya tenemos una solicitud de llamada para este número. Su turno se mantiene. Hasta luego."
+  "no-personal-number|Este número no está asignado. Hasta luego."
+  "direct-offer|El agente no está disponible. Para que el mismo agente le devuelva la llamada lo antes posible, marque 1."
+  "offer-other-number|Para recibir la llamada en otro número, marque 2."
+  "enter-number|Por favor, marque el número al que debemos llamarle, seguido de la tecla numeral."
+  "you-entered|Usted marcó"
+  "confirm-number|Para confirmar este número, marque 1. Para marcarlo de nuevo, marque 2."
+  "invalid-number|Lo sentimos, ese número no es válido."
+  "number-refused|Lo sentimos, no podemos llamarle a ese número."
+  "entry-given-up|No pudimos tomar un número para devolverle la llamada. Su turno se mantiene."
+  "guard|Hola, le llamamos porque solicitó que le devolviéramos la llamada. Para hablar con un agente, marque 1."
+)
+
+# What the plugin plays right after a prompt, for whoever records them with a voice.
+declare -A FOLLOWED_BY=(
+  [confirm]='the number, digit by digit (`digits:`), then `confirm-goodbye`'
+  [whisper-intro]='`queue-<id>`'
+  [whisper-customer]='the number, digit by digit (`digits:`)'
+  [whisper-requested]='the minutes as a number (`number:`), then `whisper-minutes-ago`'
+  [you-entered]='the number, digit by digit (`digits:`), then `confirm-number`'
+  [offer]='`offer-other-number` where callers may give another number'
+)
+
+table_of() {
+  local -n _table="prompts_$1"
+  printf '%s\n' "${_table[@]}"
+}
+
+queues_of() {
+  local -n _queues="queues_$1"
+  printf '%s\n' "${_queues[@]}"
+}
+
+text_of() { # language name -> the prompt's text in that language
+  local -n _entries="prompts_$1"
+  local entry
+  for entry in "${_entries[@]}"; do
+    if [ "${entry%%|*}" = "$2" ]; then printf '%s' "${entry#*|}"; return; fi
+  done
+}
+
+spoken_queue() { # queue[=spoken] -> spoken name
+  local q=$1
+  if [[ "$q" == *=* ]]; then printf '%s' "${q#*=}"; else printf '%s' "${q//-/ }"; fi
+}
+
+spoken_queue_of() { # language queue-id -> that language's spoken name of the queue
+  local -n _ids="queues_$1"
+  local q
+  for q in "${_ids[@]}"; do
+    if [ "${q%%=*}" = "$2" ]; then spoken_queue "$q"; return; fi
+  done
+}
+
+# The tables must agree on the names: a prompt missing in one language would be silence.
+check_tables() {
+  local reference l
+  reference=$(table_of en | cut -d'|' -f1)
+  for l in "${LANGUAGES[@]}"; do
+    if [ "$(table_of "$l" | cut -d'|' -f1)" != "$reference" ] || [ "$(queues_of "$l" | cut -d= -f1)" != "$(queues_of en)" ]; then
+      echo "error: prompts_$l/queues_$l do not name the same prompts and queues, in the same order, as prompts_en/queues_en" >&2
+      exit 3
+    fi
+  done
+}
+
+print_table() {
+  local header='| name (`sound:callback/<name>`) |' rule='|---|' l name row q
+  for l in "${LANGUAGES[@]}"; do header+=" ${LANGUAGE_NAME[$l]} |"; rule+='---|'; done
+  printf '%s followed by |\n%s---|\n' "$header" "$rule"
+  local names
+  mapfile -t names < <(table_of en | cut -d'|' -f1)
+  for name in "${names[@]}"; do
+    row="| \`$name\` |"
+    for l in "${LANGUAGES[@]}"; do row+=" $(text_of "$l" "$name") |"; done
+    printf '%s%s |\n' "$row" "${FOLLOWED_BY[$name]:+ ${FOLLOWED_BY[$name]}}"
+  done
+  local ids
+  mapfile -t ids < <(queues_of en)
+  for q in "${ids[@]}"; do
+    row="| \`queue-$q\` |"
+    for l in "${LANGUAGES[@]}"; do row+=" $(spoken_queue_of "$l" "$q") |"; done
+    printf '%s the queue after `whisper-intro`: one file per queue id (queue config `announcement`) |\n' "$row"
+  done
+}
+
+check_tables
+case "${1:-}" in
+  --table)
+    print_table
+    exit 0
+    ;;
+  --languages)
+    printf '%s\n' "${LANGUAGES[@]}"
+    exit 0
+    ;;
+esac
+
+LANG_CODE=${LANG_CODE:-en}
+if [ "${1:-}" = "--lang" ]; then
+  LANG_CODE=${2:?--lang needs a language code, e.g. --lang es}
+  shift 2
+fi
+if [ -z "${LANGUAGE_NAME[$LANG_CODE]:-}" ]; then
+  echo "error: no text table for language '$LANG_CODE' (have: ${LANGUAGES[*]}); add prompts_$LANG_CODE and queues_$LANG_CODE" >&2
+  exit 2
+fi
+
+OUT_DIR=${OUT_DIR:-$repo_root/asterisk-config/sounds/$LANG_CODE/callback}
+VOICE=${VOICE:-${DEFAULT_VOICE[$LANG_CODE]}}
+SPEED=${SPEED:-165}
+PITCH=${PITCH:-45}
+
+for tool in espeak-ng sox; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "error: $tool not found. Install it with: apt-get install -y espeak-ng sox" >&2
+    exit 1
+  fi
+done
+
+if [ "$#" -gt 0 ]; then
+  queues=("$@")
+else
+  mapfile -t queues < <(queues_of "$LANG_CODE")
+fi
 for q in "${queues[@]}"; do
-  prompts+=("queue-$q|${q//-/ }")
+  # The id becomes part of a file name and of a media URI (sound:callback/queue-<id>);
+  # keep it to characters that are safe in both.
+  if ! [[ "${q%%=*}" =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]]; then
+    echo "error: queue id '${q%%=*}' must match [a-z0-9-] (lower case, no leading/trailing '-')" >&2
+    exit 2
+  fi
+done
+
+mapfile -t prompts < <(table_of "$LANG_CODE")
+for q in "${queues[@]}"; do
+  prompts+=("queue-${q%%=*}|$(spoken_queue "$q")")
 done
 
 mkdir -p "$OUT_DIR"
@@ -124,4 +271,4 @@ for entry in "${prompts[@]}"; do
   printf '%-22s %6d bytes  %s\n' "$name.wav" "$size" "$text"
 done
 
-printf 'wrote %d prompts to %s, %d KB total\n' "${#prompts[@]}" "$OUT_DIR" $((total / 1024))
+printf 'wrote %d %s prompts (voice %s) to %s, %d KB total\n' "${#prompts[@]}" "$LANG_CODE" "$VOICE" "$OUT_DIR" $((total / 1024))

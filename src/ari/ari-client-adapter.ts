@@ -39,8 +39,8 @@ export class AriClientCallControl implements CallControl {
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
     await this.run('hangup', (c) => c.channels.hangup({ channelId, reason }));
   }
-  async play(channelId: string, media: string[], playbackId: string): Promise<void> {
-    await this.run('play', (c) => c.channels.play({ channelId, media, playbackId }));
+  async play(channelId: string, media: string[], playbackId: string, lang?: string): Promise<void> {
+    await this.run('play', (c) => c.channels.play({ channelId, media, playbackId, ...(lang !== undefined ? { lang } : {}) }));
   }
   async stopPlayback(playbackId: string): Promise<void> {
     await this.run('stopPlayback', (c) => c.playbacks.stop({ playbackId }));

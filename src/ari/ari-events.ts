@@ -26,6 +26,8 @@ export interface AriPlayback {
   media_uri: string;
   target_uri: string;
   state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed' | 'stopped';
+  /** The language the sounds play in (the `lang` of the play request, else the channel's). */
+  language?: string;
 }
 
 interface Base {

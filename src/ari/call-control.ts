@@ -26,8 +26,11 @@ export interface CreateChannelRequest {
 export interface CallControl {
   answer(channelId: string): Promise<void>;
   hangup(channelId: string, reason?: 'normal' | 'busy' | 'congestion' | 'no_answer'): Promise<void>;
-  /** Plays one or more media in sequence; resolves with the playback id. */
-  play(channelId: string, media: string[], playbackId: string): Promise<void>;
+  /**
+   * Plays one or more media in sequence; resolves with the playback id. `lang` selects the
+   * sounds' language (ARI `lang`; without it Asterisk uses the channel's language).
+   */
+  play(channelId: string, media: string[], playbackId: string, lang?: string): Promise<void>;
   stopPlayback(playbackId: string): Promise<void>;
   ring(channelId: string): Promise<void>;
   ringStop(channelId: string): Promise<void>;

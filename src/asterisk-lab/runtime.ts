@@ -29,6 +29,7 @@ export const RUNTIME_PACKAGES = [
   'libsqlite3-0',
   'libxml2',
   'asterisk-core-sounds-en-wav',
+  'asterisk-core-sounds-es-wav',
   'asterisk-moh-opsound-wav',
   'sip-tester',
 ] as const;

@@ -6,7 +6,7 @@ import { Logger, callLogger } from '../logging/logger';
 import { DirectCallRecord } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
-import { PROMPTS } from './prompts';
+import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
 
 type State = 'ringing_agent' | 'bridged' | 'offering' | 'storing' | 'closing' | 'ended';
@@ -35,6 +35,8 @@ export class DirectCallSession implements ChannelSession {
   private readonly offer: OfferState;
   private readonly record: DirectCallRecord;
   private readonly callerNumber: string;
+  /** The caller's prompts' language (no queue here: the channel's, else English). */
+  private readonly language: string;
 
   constructor(
     private readonly ctx: CallContext,
@@ -43,6 +45,7 @@ export class DirectCallSession implements ChannelSession {
     dialled: string,
   ) {
     this.callerNumber = channel.caller.number;
+    this.language = promptLanguageFor(channel.language, undefined);
     this.agentChannelId = ownChannelId('direct-agent', ctx.config.ari.app);
     this.playbacks = new PlaybackTracker(channel.id);
     this.offer = { enteredAt: ctx.clock.now(), offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
@@ -205,7 +208,7 @@ export class DirectCallSession implements ChannelSession {
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = this.ctx.clock.now();
     try {
-      await this.ctx.control.play(this.channel.id, [PROMPTS.directOffer], id);
+      await this.ctx.control.play(this.channel.id, [PROMPTS.directOffer], id, this.language);
       this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, direct: true });
     } catch (e) {
       this.offerPlaybackId = undefined;
@@ -240,7 +243,7 @@ export class DirectCallSession implements ChannelSession {
         ownerAgentId: this.agent.id,
         customerNumber: this.callerNumber,
         customerName: this.channel.caller.name || null,
-        language: this.channel.language ?? 'en',
+        language: this.language,
         priority: 0,
         arrivedAt: new Date(this.offer.enteredAt),
         maxAttempts: direct.maxAttempts,
@@ -319,7 +322,7 @@ export class DirectCallSession implements ChannelSession {
     const id = this.playbacks.nextId(label);
     const finished = this.playbacks.finished(id);
     try {
-      await this.ctx.control.play(this.channel.id, media, id);
+      await this.ctx.control.play(this.channel.id, media, id, this.language);
     } catch {
       return;
     }

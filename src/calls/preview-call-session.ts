@@ -7,7 +7,7 @@ import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, isAgentSideOutcome, LeaseKeeper } from './callback-attempt';
-import { PROMPTS, queueAnnouncement } from './prompts';
+import { agentLanguage, PROMPTS, promptLanguageFor, queueAnnouncement } from './prompts';
 import { ownChannelId } from './channel-ids';
 import { crashPoint } from '../engine/crash-points';
 import { decideGuard, GuardDecision } from '../domain/policies';
@@ -177,6 +177,7 @@ export class PreviewCallSession implements ChannelSession {
           PROMPTS.whisperOptions,
         ],
         id,
+        agentLanguage(this.ctx.config, this.agentId),
       );
     } catch (e) {
       if (!isGone(e)) this.log.warn('whisper failed', { error: String(e) });
@@ -282,7 +283,8 @@ export class PreviewCallSession implements ChannelSession {
       this.state = 'guarding';
       const id = this.playbacks.nextId('guard');
       this.guardPlaybackId = id;
-      await this.ctx.control.play(this.customerChannelId, [PROMPTS.guard], id).catch(() => undefined);
+      // The customer hears the language the caller booked in (stored with the callback).
+      await this.ctx.control.play(this.customerChannelId, [PROMPTS.guard], id, promptLanguageFor(this.callback.language, this.queue)).catch(() => undefined);
       this.guardAnsweredAt = this.ctx.clock.now();
       this.armGuardTimer(this.queue.guard.timeoutSec * 1000);
       return;
@@ -389,7 +391,7 @@ export class PreviewCallSession implements ChannelSession {
       await this.ctx.control.ringStop(this.agentChannelId).catch(() => undefined);
       const id = this.playbacks.nextId('outcome');
       const finished = this.playbacks.finished(id);
-      const played = await this.ctx.control.play(this.agentChannelId, [prompt], id).then(
+      const played = await this.ctx.control.play(this.agentChannelId, [prompt], id, agentLanguage(this.ctx.config, this.agentId)).then(
         () => true,
         () => false,
       );

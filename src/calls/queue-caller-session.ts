@@ -7,7 +7,7 @@ import { numberPolicyOf } from '../config/config';
 import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
-import { PROMPTS } from './prompts';
+import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
@@ -63,6 +63,8 @@ export class QueueCallerSession implements ChannelSession {
   private bridgedAt = 0;
   private convertedToCallback = false;
   private readonly callerNumber: string;
+  /** What every prompt of this call plays in, and what a callback booked here is stored with. */
+  private readonly language: string;
 
   constructor(
     private readonly ctx: CallContext,
@@ -79,6 +81,7 @@ export class QueueCallerSession implements ChannelSession {
   ) {
     const now = ctx.clock.now();
     this.callerNumber = channel.caller.number;
+    this.language = promptLanguageFor(channel.language, queue);
     this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: adoption?.arrivedAt ?? now, seq };
     this.holdingBridgeId = `hold-${channel.id}`;
     this.offer = { enteredAt: now, offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
@@ -219,7 +222,7 @@ export class QueueCallerSession implements ChannelSession {
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = this.ctx.clock.now();
     try {
-      await this.ctx.control.play(this.channel.id, this.queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer], id);
+      await this.ctx.control.play(this.channel.id, this.queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer], id, this.language);
       this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, position: this.ctx.position(this.item) });
       this.log.info('callback offered', { offer: this.offer.offersMade });
     } catch (e) {
@@ -311,7 +314,7 @@ export class QueueCallerSession implements ChannelSession {
     if (media.length > 0) {
       const id = this.playbacks.nextId('entry');
       this.entryPlaybackId = id;
-      await this.ctx.control.play(this.channel.id, media, id).catch(() => undefined);
+      await this.ctx.control.play(this.channel.id, media, id, this.language).catch(() => undefined);
     }
     // No key for a while counts like '#' (or an invalid try when nothing was typed).
     this.entryTimer = this.ctx.clock.setTimer(() => {
@@ -351,7 +354,7 @@ export class QueueCallerSession implements ChannelSession {
         routeId: this.routeId ?? null,
         customerNumber,
         customerName: this.channel.caller.name || null,
-        language: this.channel.language ?? 'en',
+        language: this.language,
         priority: this.item.priority,
         arrivedAt: new Date(this.item.arrivedAt),
         // The callback takes the caller's exact place: same arrival, same shared seq.
@@ -405,7 +408,7 @@ export class QueueCallerSession implements ChannelSession {
     const id = this.playbacks.nextId(label);
     const finished = this.playbacks.finished(id);
     try {
-      await this.ctx.control.play(this.channel.id, media, id);
+      await this.ctx.control.play(this.channel.id, media, id, this.language);
     } catch (e) {
       if (!isGone(e)) this.log.warn('playback failed', { label, error: String(e) });
       return;

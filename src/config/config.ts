@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { NUMBERING_PLAN_PRESETS, NumberPolicyConfig, validateNumberPolicy, validateOperatingHours, withNumberPolicyDefaults } from '../domain/policies';
+import { DEFAULT_LANGUAGE } from '../domain/language';
+import { PROMPT_SOUNDS_DIR, shippedLanguages } from './prompt-languages';
 
 /**
  * The one place that reads configuration: a JSON file (DIRECT_CALLBACK_CONFIG or --config) overlaid
@@ -77,6 +79,11 @@ const queueSchema = z
     outboundCallerId: callerId.default({ name: 'Callback', number: '5550100' }),
     /** Sound (without `sound:`) naming the queue in the agent's whisper. */
     announcement: z.string().optional(),
+    /**
+     * The prompts' language for this queue's callers whose channel language has no prompts
+     * (unset: English). One of the shipped languages (asterisk-config/sounds/<lang>/).
+     */
+    language: z.string().optional(),
     maxAttempts: z.number().int().positive().default(3),
     retryMinGapSec: z.number().nonnegative().default(600),
     /** Seconds an agent gets between two plugin calls. */
@@ -112,6 +119,8 @@ const agentSchema = z
     queues: z.array(z.object({ id: z.string(), priority: z.number().int().default(0) }).strict()).default([]),
     personalNumber: z.string().regex(/^\+?[0-9]{1,20}$/).optional(),
     loggedIn: z.boolean().default(true),
+    /** The language the agent hears the plugin's whispers and messages in. */
+    language: z.string().default(DEFAULT_LANGUAGE),
     /** Direct calls this agent misses get a callback offer (overrides direct.overflow). */
     directOverflow: z.boolean().optional(),
     /** Where AMI knows this agent (presence provider, app_queue member interface): src/ami/README.md. */
@@ -281,6 +290,13 @@ export function databaseUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
   return env.DATABASE_URL || secretFromFile(env, 'DATABASE_URL_FILE');
 }
 
+/** A language must have prompts, or its callers would hear silence where the prompts should be. */
+function checkShippedLanguage(field: string, language: string): void {
+  const shipped = shippedLanguages();
+  if (shipped.includes(language)) return;
+  throw new ConfigError(`invalid configuration: ${field}: no prompts for language '${language}' (shipped: ${shipped.join(', ') || 'none'}; one folder each in ${PROMPT_SOUNDS_DIR})`);
+}
+
 /** Parse and check a configuration object; throws ConfigError naming the bad field(s). */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfig {
   const parsed = fileSchema.safeParse(raw ?? {});
@@ -301,11 +317,13 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfi
   for (const [i, q] of file.queues.entries()) {
     for (const err of validateNumberPolicy(numberPolicyOf(q))) throw new ConfigError(`invalid configuration: queues[${i}].numberPolicy: ${err}`);
     if (q.hours) for (const err of validateOperatingHours(q.hours)) throw new ConfigError(`invalid configuration: queues[${i}].hours: ${err}`);
+    if (q.language !== undefined) checkShippedLanguage(`queues[${i}].language`, q.language);
   }
   const agentIds = new Set<string>();
   for (const [i, a] of file.agents.entries()) {
     if (agentIds.has(a.id)) throw new ConfigError(`invalid configuration: agents[${i}].id: duplicate agent id '${a.id}'`);
     agentIds.add(a.id);
+    checkShippedLanguage(`agents[${i}].language`, a.language);
     for (const [j, q] of a.queues.entries()) {
       if (!queueIds.has(q.id)) throw new ConfigError(`invalid configuration: agents[${i}].queues[${j}].id: unknown queue '${q.id}'`);
     }

@@ -1,5 +1,6 @@
 import { AppConfig } from '../config/config';
 import { PROMPTS, queueAnnouncement } from '../calls/prompts';
+import { shippedLanguages } from '../config/prompt-languages';
 
 /**
  * Every sound the configured plugin can play, as ARI sound ids (`callback/offer`), and the
@@ -7,12 +8,13 @@ import { PROMPTS, queueAnnouncement } from '../calls/prompts';
  */
 
 /**
- * The languages prompts are played in. The config has no per-queue or per-caller language yet,
- * so every call is in Asterisk's default, `en`. When languages become configurable (prompts under
- * sounds/<lang>/callback/), this is the one place that returns them all.
+ * The languages prompts are played in: every shipped language (asterisk-config/sounds/<lang>/):
+ * a caller's channel may carry any of them, and queues and agents may name them
+ * (src/domain/language.ts), so each must be installed on the Asterisk host.
  */
-export function promptLanguages(_config: AppConfig): string[] {
-  return ['en'];
+export function promptLanguages(config: AppConfig): string[] {
+  const named = [...config.queues.map((q) => q.language), ...config.agents.map((a) => a.language)].filter((l): l is string => typeof l === 'string');
+  return [...new Set([...shippedLanguages(), ...named])].sort();
 }
 
 /** The digits a read-back speaks (`digits:` media); `number:` uses further files of the same core set. */

@@ -11,3 +11,4 @@ export * from './retry';
 export * from './caller-number';
 export * from './overflow-actions';
 export * from './announcement';
+export * from './language';

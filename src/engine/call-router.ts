@@ -3,7 +3,7 @@ import { AriChannel, AriEvent, channelIdOf, StasisStartEvent } from '../ari/ari-
 import { CallContext, ChannelSession } from '../calls/call-context';
 import { QueueCallerSession } from '../calls/queue-caller-session';
 import { DirectCallSession } from '../calls/direct-call-session';
-import { PROMPTS } from '../calls/prompts';
+import { PROMPTS, promptLanguageFor } from '../calls/prompts';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
 import { QueueBook } from './queue-book';
@@ -99,7 +99,7 @@ export class CallRouter {
         .catch((e: unknown) => this.ctx.logger.warn('direct call record not saved', { error: String(e) }));
       try {
         await this.ctx.control.answer(channel.id);
-        await this.playToEnd(channel.id, [PROMPTS.noPersonalNumber]);
+        await this.playToEnd(channel.id, [PROMPTS.noPersonalNumber], promptLanguageFor(channel.language, undefined));
       } finally {
         await this.ctx.control.hangup(channel.id).catch(() => undefined);
         this.unbind(channel.id);
@@ -110,7 +110,7 @@ export class CallRouter {
   }
 
   /** Plays media and resolves when it finished (or after a bound, if the event never comes). */
-  private async playToEnd(channelId: string, media: string[]): Promise<void> {
+  private async playToEnd(channelId: string, media: string[], lang: string): Promise<void> {
     const id = `sys-${randomUUID()}`;
     const finished = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 30000);
@@ -124,7 +124,7 @@ export class CallRouter {
         },
       });
     });
-    await this.ctx.control.play(channelId, media, id);
+    await this.ctx.control.play(channelId, media, id, lang);
     await finished;
   }
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig, QueueConfig, numberPolicyOf } from '../config/config';
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
-import { AgentState, Clock, createSeqCounter, TimerHandle, WorkItem } from '../domain';
+import { AgentState, Clock, createSeqCounter, DEFAULT_LANGUAGE, TimerHandle, WorkItem } from '../domain';
 import { checkNumberPolicy, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { CallbackRow, CallbackStore, StoredCallback, toCallback } from '../store/callback-store';
@@ -534,7 +534,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       customerNumber: normal.e164,
       customerName: input.name ?? null,
       ownerAgentId: input.ownerAgentId ?? null,
-      language: input.language ?? 'en',
+      // Without a language of its own the callback speaks the queue's.
+      language: input.language ?? q.config.language ?? DEFAULT_LANGUAGE,
       priority: q.config.priority,
       // A scheduled callback takes its place in the queue at its time.
       arrivedAt: new Date(Math.max(now, input.notBefore?.getTime() ?? now)),

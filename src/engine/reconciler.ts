@@ -6,6 +6,7 @@ import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { ChannelSession, playbackIdsOf } from '../calls/call-context';
 import { confirmationMedia } from '../calls/callback-booking';
+import { promptLanguageFor } from '../calls/prompts';
 import { isOwnChannel } from '../calls/channel-ids';
 
 /**
@@ -225,7 +226,7 @@ export class Reconciler {
         if (booked) {
           report.confirmedAndHungUp += 1;
           logger.info('reconcile: caller already has a stored callback; confirming again and hanging up', { channelId: ch.id, callbackId: booked.id });
-          void this.confirmAndHangUp(ch, booked.customerNumber);
+          void this.confirmAndHangUp(ch, booked.customerNumber, promptLanguageFor(booked.language, config.queues.find((q) => q.id === booked.queueId)));
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
@@ -256,7 +257,7 @@ export class Reconciler {
   }
 
   /** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
-  private async confirmAndHangUp(ch: AriChannel, number: string): Promise<void> {
+  private async confirmAndHangUp(ch: AriChannel, number: string, lang: string): Promise<void> {
     const { control } = this.host;
     const playbackId = `reconcile-confirm-${randomUUID()}`;
     const done = new Promise<void>((resolve) => {
@@ -274,7 +275,7 @@ export class Reconciler {
     try {
       await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
       await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
-      await control.play(ch.id, confirmationMedia(number), playbackId);
+      await control.play(ch.id, confirmationMedia(number), playbackId, lang);
       await done;
     } catch {
       /* the caller is gone or Asterisk refused: hang up anyway */

@@ -76,6 +76,8 @@ export interface CallOptions {
   context?: string;
   /** Endpoint the call comes from; default 'PJSIP/trunk' */
   endpoint?: string;
+  /** Channel language, as the endpoint's `language` or the dialplan's `Set(CHANNEL(language)=…)` sets it; default 'en' */
+  language?: string;
 }
 
 export class AriSimulator {
@@ -237,7 +239,7 @@ export class AriSimulator {
     const exten = o.exten ?? (/^\+?\d+$/.test(to) ? to : to.startsWith('direct:') ? '5551000' : '5552000');
     const app = o.app ?? this.stream.activeApps()[0] ?? null;
     const ch = this.model.inboundCall({
-      from: o.from, name: o.name ?? '', app, args, exten, context: o.context ?? 'from-trunk', endpointKey: o.endpoint ?? 'PJSIP/trunk',
+      from: o.from, name: o.name ?? '', app, args, exten, context: o.context ?? 'from-trunk', endpointKey: o.endpoint ?? 'PJSIP/trunk', language: o.language,
     });
     const call = new SimCall(this.ctx, ch);
     this.calls.push(call);

@@ -71,12 +71,14 @@ export interface PlaybackRecord {
   stoppedByApp: boolean;
   /** channel:{id} or bridge:{id} */
   target: string;
+  /** The sounds' language: the play request's `lang`, else the channel's (as Asterisk reports it). */
+  language: string;
 }
 
 function record(pb: SimPlayback): PlaybackRecord {
   return {
     id: pb.id, media: [...pb.media], state: pb.state, startedAt: pb.startedAt, finishedAt: pb.finishedAt,
-    stoppedByApp: pb.stoppedByApp, target: pb.targetUri,
+    stoppedByApp: pb.stoppedByApp, target: pb.targetUri, language: pb.language,
   };
 }
 

@@ -58,6 +58,23 @@ describe('simulator scenario driver', function () {
     sim.assertNoViolations();
   });
 
+  it("a caller's channel language: in StasisStart, and the default of a playback's language unless the play names one", async () => {
+    c = await connectAri(sim, APP);
+    const call = sim.call({ from: '+15551234567', to: 'queue:support', language: 'es' });
+    await call.entered();
+    const start = await sim.waitForEvent((r) => r.event.type === 'StasisStart', 1000);
+    expect((start.event as { channel?: { language?: string } }).channel?.language).to.equal('es');
+    await c.ari.channels.answer({ channelId: call.id });
+    await c.ari.channels.play({ channelId: call.id, media: 'sound:hello', playbackId: 'p-channel' });
+    await c.ari.channels.play({ channelId: call.id, media: 'digits:12', playbackId: 'p-named', lang: 'en' });
+    expect((await call.waitForPlayback((m) => m === 'sound:hello', 1000, { until: 'finished' })).language).to.equal('es');
+    expect((await call.waitForPlayback((m) => m === 'digits:12', 1000, { until: 'finished' })).language).to.equal('en');
+    await sleep(20);
+    const started = c.received.filter((e) => e.type === 'PlaybackStarted').map((e) => e.playback as { id: string; language: string });
+    expect(started.map((p) => [p.id, p.language])).to.deep.equal([['p-channel', 'es'], ['p-named', 'en']]);
+    expect(sim.call({ from: '+15551234568', to: 'queue:support' }).channel.language, 'default').to.equal('en');
+  });
+
   it('device states, endpoint states and application subscriptions', async () => {
     c = await connectAri(sim, APP);
     const phone = sim.endpoint('PJSIP/1001').manual();

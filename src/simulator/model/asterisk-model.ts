@@ -212,7 +212,7 @@ export class AsteriskModel {
 
   // ---------------------------------------------------------------- inbound calls
   /** A call arriving through the dialplan into Stasis(app,args...). Returns null channel if declined. */
-  inboundCall(opts: { from: string; name: string; app: string | null; args: string[]; exten: string; context: string; endpointKey: string }): SimChannel {
+  inboundCall(opts: { from: string; name: string; app: string | null; args: string[]; exten: string; context: string; endpointKey: string; language?: string }): SimChannel {
     const rec = this.ensureEndpoint(opts.endpointKey);
     const ch = new SimChannel(this.nextUid(), this.nextChannelName(rec.key), 'inbound', rec.key, rec.resource,
       `${1 + this.uid}-${process.pid}@127.0.0.1`, {
@@ -220,6 +220,8 @@ export class AsteriskModel {
         caller: { name: opts.name, number: opts.from },
         dialplan: { context: opts.context, exten: opts.exten, priority: 2, app_name: 'Stasis', app_data: '' },
       });
+    // Set before Stasis, so StasisStart carries it (the dialplan sets CHANNEL(language) first).
+    if (opts.language !== undefined) ch.language = opts.language;
     if (!opts.app || !this.hooks.isAppActive(opts.app)) {
       // Stasis app not active: STASISSTATUS=FAILED, dialplan continues to Hangup(), caller gets 603 (trace e2).
       ch.alive = false;

@@ -37,6 +37,15 @@ describe('config', () => {
     expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }, { id: 'q' }] }, env))).to.match(/queues\[1\]\.id: duplicate/);
   });
 
+  it("languages: a queue's and an agent's must be shipped (a prompt folder); agents default to English", () => {
+    const c = parseConfig({ queues: [{ id: 'q', language: 'es' }, { id: 'r' }], agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', language: 'es' }, { id: 'b', name: 'B', endpoint: 'PJSIP/2' }] }, env);
+    expect(c.queues.map((q) => q.language)).to.deep.equal(['es', undefined]);
+    expect(c.agents.map((a) => a.language)).to.deep.equal(['es', 'en']);
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }, { id: 'r', language: 'de' }] }, env))).to.match(/queues\[1\]\.language: no prompts for language 'de' \(shipped: en, es; /);
+    expect(errorOf(() => parseConfig({ agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', language: 'es_MX' }] }, env))).to.match(/agents\[0\]\.language: no prompts for language 'es_MX'/);
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'q', language: 3 }] }, env))).to.match(/queues\[0\]\.language/);
+  });
+
   it('takes the ARI password only from the environment or a file, never the config file', () => {
     expect(errorOf(() => parseConfig({}, {}))).to.match(/ARI_PASSWORD/);
     expect(errorOf(() => parseConfig({ ari: { password: 'in-file' } }, env))).to.match(/ari/);

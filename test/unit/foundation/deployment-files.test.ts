@@ -17,6 +17,23 @@ describe('deployment files', () => {
     expect((doc.services.asterisk?.volumes ?? []).some((v) => v.startsWith('../asterisk-config'))).to.equal(true);
   });
 
+  it('every language folder of prompts reaches Asterisk and the plugin image, with no language named in the deployment files', () => {
+    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    const volumes = doc.services.asterisk?.volumes ?? [];
+    expect(volumes).to.include('../asterisk-config:/etc/asterisk-callback:ro');
+    expect(volumes.filter((v) => /sounds\/[a-z]{2}\b/.test(v)), 'no mount for one language only').to.deep.equal([]);
+    const start = fs.readFileSync(path.join(root, 'docker', 'asterisk-start.sh'), 'utf8');
+    expect(start).to.include('for dir in "$SRC"/sounds/*/callback; do');
+    expect(start).to.include('ln -sfn "$dir" "/var/lib/asterisk/sounds/$lang/callback"');
+    const dockerfile = fs.readFileSync(path.join(root, 'docker', 'Dockerfile'), 'utf8');
+    expect(dockerfile).to.match(/^COPY asterisk-config\/sounds \.\/asterisk-config\/sounds$/m);
+    const ignore = fs.readFileSync(path.join(root, 'docker', 'Dockerfile.dockerignore'), 'utf8');
+    expect(ignore).to.match(/^!asterisk-config\/sounds\/\*\*$/m);
+    const install = fs.readFileSync(path.join(root, 'asterisk-config', 'README.md'), 'utf8');
+    expect(install).to.include('for dir in asterisk-config/sounds/*/callback; do');
+    expect(install).to.not.match(/sounds\/en\/callback/);
+  });
+
   it('the example plugin configuration is valid for the plugin', () => {
     const raw = JSON.parse(fs.readFileSync(path.join(root, 'docker', 'direct-callback.example.json'), 'utf8')) as unknown;
     const cfg = parseConfig(raw, { ARI_PASSWORD: 'x' });
