@@ -83,8 +83,17 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
   // Other instances' changes wake this one at once (LISTEN/NOTIFY); a slow re-read backs it up.
   const feed = new ChangeFeed(config.databaseUrl);
   await feed.start();
-  const ari = new AriConnection({ url: config.ari.url, user: config.ari.user, password: config.ari.password, app: config.ari.app, logger });
-  const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.isLeader);
+  const ari = new AriConnection({
+    url: config.ari.url,
+    user: config.ari.user,
+    password: config.ari.password,
+    app: config.ari.app,
+    logger,
+    // Cut off from the database, a new leader's WebSocket is how this process learns it lost.
+    reclaimWhenReplaced: () => leadership.current === 'leading',
+  });
+  ari.on('replaced', () => leadership.lose('Asterisk gave the Stasis app to another connection while this process was cut off from the database'));
+  const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.mayAct);
   const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, sharedState: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));

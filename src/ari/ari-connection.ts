@@ -22,12 +22,19 @@ export interface AriConnectionOptions {
   /** Back-off bounds for (re)connecting. */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Another WebSocket took the app name (ApplicationReplaced, trace e3): take it back (true), or
+   * yield to it (false: this connection stops; the caller decides what that means).
+   */
+  reclaimWhenReplaced?: () => boolean;
 }
 
 export interface AriConnectionEvents {
   event: [AriEvent];
   connected: [{ reconnect: boolean }];
   disconnected: [];
+  /** Yielded the app to another connection (reclaimWhenReplaced said no). */
+  replaced: [];
 }
 
 /**
@@ -189,6 +196,12 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       client.on(type, (event: AriEvent) => {
         if (event.type === 'ApplicationReplaced') {
           // Another socket took our app name: this one will receive nothing more (trace e3).
+          if (this.opts.reclaimWhenReplaced?.() === false) {
+            this.emit('replaced');
+            void this.stop();
+            return;
+          }
+          this.opts.logger.error('another connection took this Stasis app; taking it back (is a second plugin configured with the same app name?)', { app: this.opts.app });
           this.rebuild('ApplicationReplaced');
           return;
         }
