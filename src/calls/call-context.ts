@@ -18,7 +18,7 @@ export type CallMilestone =
   | 'offer_played'
   | 'callback_stored'
   | 'confirmation_started'
-  | 'caller_hung_up'
+  | 'caller_left'
   | 'caller_connected'
   | 'agent_leg_originated'
   | 'agent_leg_answered'

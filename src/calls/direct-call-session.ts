@@ -11,6 +11,12 @@ import { ownChannelId } from './channel-ids';
 
 type State = 'ringing_agent' | 'bridged' | 'offering' | 'storing' | 'closing' | 'ended';
 
+/**
+ * Who ended a direct call, stored as its reason: the caller, the agent (after talking), or the
+ * plugin after a message or after confirming a callback.
+ */
+export type DirectEndReason = 'caller_hung_up' | 'agent_hung_up' | 'ended_after_message' | 'ended_after_confirmation' | 'bridge_failed';
+
 /** Why the agent could not take a direct call, as stored for reporting. */
 export type DirectUnavailableReason = 'no_answer' | 'busy' | 'unregistered' | 'logged_out' | 'do_not_disturb' | 'failed';
 
@@ -30,6 +36,8 @@ export class DirectCallSession implements ChannelSession {
   private agentLegUp = false;
   private agentLegGone = false;
   private answeredAt = 0;
+  /** Set when the plugin ends the call itself (then StasisEnd is not the caller hanging up). */
+  private endedBy: DirectEndReason | undefined;
   private offerTimer: TimerHandle | undefined;
   private offerPlaybackId: string | undefined;
   private readonly offer: OfferState;
@@ -126,6 +134,10 @@ export class DirectCallSession implements ChannelSession {
       return;
     }
     this.state = 'bridged';
+    // Answered the moment the agent picked up, whoever hangs up first afterwards.
+    this.answeredAt = this.ctx.clock.now();
+    this.record.answeredAt = new Date(this.answeredAt);
+    this.record.outcome = 'answered';
     try {
       await this.ctx.control.answer(this.channel.id);
       await this.ctx.control.createBridge(this.bridgeId, 'mixing', `direct ${this.agent.id}`);
@@ -135,9 +147,6 @@ export class DirectCallSession implements ChannelSession {
       await this.end('failed', 'bridge_failed');
       return;
     }
-    this.answeredAt = this.ctx.clock.now();
-    this.record.answeredAt = new Date(this.answeredAt);
-    this.record.outcome = 'answered';
     await this.saveRecord();
     this.ctx.milestone('caller_connected', { channelId: this.channel.id, agentId: this.agent.id, direct: true });
     this.log.info('direct call answered', { agentId: this.agent.id });
@@ -181,7 +190,7 @@ export class DirectCallSession implements ChannelSession {
     }
     this.state = 'closing';
     await this.playAndWait([PROMPTS.agentUnavailable], 'unavailable');
-    await this.ctx.control.hangup(this.channel.id).catch(() => undefined);
+    await this.hangUpCaller('ended_after_message');
   }
 
   private scheduleOffer(): void {
@@ -193,7 +202,7 @@ export class DirectCallSession implements ChannelSession {
       // Offered enough: the system message, then the end.
       this.state = 'closing';
       this.record.reason = 'offer_not_taken';
-      void this.playAndWait([PROMPTS.agentUnavailable], 'unavailable').then(() => this.ctx.control.hangup(this.channel.id).catch(() => undefined));
+      void this.playAndWait([PROMPTS.agentUnavailable], 'unavailable').then(() => this.hangUpCaller('ended_after_message'));
       return;
     }
     const now = this.ctx.clock.now();
@@ -275,10 +284,19 @@ export class DirectCallSession implements ChannelSession {
       this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: callback.id });
       await this.playAndWait(confirmationMedia(this.callerNumber), 'confirm');
     }
-    await this.ctx.control.hangup(this.channel.id).catch(() => undefined);
+    await this.hangUpCaller('ended_after_confirmation');
   }
 
   // ---- the end ------------------------------------------------------------------------------
+
+  /**
+   * The plugin ends the call (after the system message, after the confirmation): the reason is
+   * set before the hang-up, so the StasisEnd that follows is not taken for the caller hanging up.
+   */
+  private async hangUpCaller(why: DirectEndReason): Promise<void> {
+    this.endedBy ??= why;
+    await this.ctx.control.hangup(this.channel.id).catch(() => undefined);
+  }
 
   private async onCallerGone(): Promise<void> {
     if (this.state === 'ringing_agent') {
@@ -289,10 +307,10 @@ export class DirectCallSession implements ChannelSession {
         this.ctx.releaseAgent(this.agent.id, { talked: false });
       }
     }
-    await this.end(this.record.outcome ?? 'caller_abandoned', 'caller_hung_up');
+    await this.end(this.record.outcome ?? 'caller_abandoned', this.endedBy ?? 'caller_hung_up');
   }
 
-  private async end(outcome: string, reason: string): Promise<void> {
+  private async end(outcome: string, reason: DirectEndReason): Promise<void> {
     if (this.state === 'ended') return;
     const wasBridged = this.state === 'bridged';
     this.state = 'ended';
@@ -300,7 +318,8 @@ export class DirectCallSession implements ChannelSession {
     this.playbacks.settleAll();
     this.ctx.unbind(this.channel.id);
     const { control } = this.ctx;
-    if (reason !== 'caller_hung_up') await control.hangup(this.channel.id).catch(() => undefined);
+    // The caller, or the plugin already, hung up; otherwise the plugin ends the call now.
+    if (reason !== 'caller_hung_up' && this.endedBy === undefined) await control.hangup(this.channel.id).catch(() => undefined);
     if (wasBridged) {
       if (!this.agentLegGone) {
         this.agentLegGone = true;
@@ -311,10 +330,11 @@ export class DirectCallSession implements ChannelSession {
     }
     await control.destroyBridge(this.bridgeId).catch(() => undefined);
     this.record.outcome = outcome;
+    // A more precise reason set earlier (e.g. offer_not_taken) stays.
     this.record.reason ??= reason;
     this.record.endedAt = new Date(this.ctx.clock.now());
     await this.saveRecord();
-    if (reason === 'caller_hung_up') this.ctx.milestone('caller_hung_up', { channelId: this.channel.id, direct: true });
+    this.ctx.milestone('caller_left', { channelId: this.channel.id, reason, outcome, direct: true });
     this.log.info('direct call ended', { outcome, reason });
   }
 

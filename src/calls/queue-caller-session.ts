@@ -13,6 +13,13 @@ import { bookCallback, confirmationMedia, isCallableNumber } from './callback-bo
 import { crashPoint } from '../engine/crash-points';
 import { QueueExitReason } from '../store/queue-entry-store';
 
+/**
+ * Why a queue caller's call ended, logged and reported: the caller hung up (or was gone at
+ * start), the agent hung up after talking, the plugin ended it after the callback confirmation,
+ * or it could not be set up or bridged.
+ */
+export type CallerEndReason = 'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'ended_after_message' | 'setup_failed' | 'bridge_failed';
+
 /** How long a caller's queueing waits for the database to store the place before going ahead. */
 const PLACE_WAIT_MS = 1500;
 
@@ -45,6 +52,8 @@ export class QueueCallerSession implements ChannelSession {
   /** The caller's stored place (queue_entries), once the database has it. */
   private entryId: string | undefined;
   private entryClosed = false;
+  /** Set when the plugin ends the call itself (then StasisEnd is not the caller hanging up). */
+  private endedBy: CallerEndReason | undefined;
   /** Why the caller left, when that happened before the database stored the place. */
   private closeWhenPlaced: { reason: QueueExitReason; callbackId?: string } | undefined;
   /** The item's seq came from the database (shared by every instance), not from this process. */
@@ -124,18 +133,15 @@ export class QueueCallerSession implements ChannelSession {
     }
     const place = await within(placing, PLACE_WAIT_MS);
     if (place) {
-      this.entryId = place.entryId;
       this.item = { ...this.item, arrivedAt: place.arrivedAt, seq: place.seq };
       this.seqIsShared = true;
+      this.placed(place.entryId);
     } else {
       // The database is slow or down: the caller waits at the arrival known here, and the place
       // is recorded when the database answers.
       this.log.warn('caller queued before its place was stored');
       void placing.then((late) => {
-        if (!late) return;
-        this.entryId = late.entryId;
-        const pending = this.closeWhenPlaced;
-        if (pending) this.closeEntry(pending.reason, pending.callbackId);
+        if (late) this.placed(late.entryId);
       });
     }
     if (this.state !== 'entering') return; // hung up meanwhile
@@ -164,7 +170,8 @@ export class QueueCallerSession implements ChannelSession {
       case 'ChannelHangupRequest':
       case 'StasisEnd':
         if (mine) {
-          void this.end('caller_hung_up');
+          // Who ended it: the plugin (after a confirmation or a message), or else the caller.
+          void this.end(this.endedBy ?? 'caller_hung_up');
           return;
         }
         if (this.agentLeg && event.channel.id === this.agentLeg.channelId) void this.onAgentLegGone(undefined);
@@ -382,7 +389,7 @@ export class QueueCallerSession implements ChannelSession {
         this.state = 'confirming';
         await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
         await this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
-        await this.hangupCaller();
+        await this.hangupCaller('ended_after_confirmation');
       }
       return;
     }
@@ -401,7 +408,7 @@ export class QueueCallerSession implements ChannelSession {
     crashPoint('offer.during_confirmation');
     await confirmation;
     crashPoint('offer.before_hangup');
-    await this.hangupCaller();
+    await this.hangupCaller('ended_after_confirmation');
   }
 
   private async playAndWait(media: string[], label: string): Promise<void> {
@@ -416,8 +423,10 @@ export class QueueCallerSession implements ChannelSession {
     await finished;
   }
 
-  private async hangupCaller(): Promise<void> {
+  /** The plugin ends the call; the reason is set first so the StasisEnd that follows keeps it. */
+  private async hangupCaller(why: CallerEndReason): Promise<void> {
     if (this.state === 'ended') return;
+    this.endedBy ??= why;
     await this.ctx.control.hangup(this.channel.id, 'normal').catch(() => undefined);
     // StasisEnd follows and ends the session; end() is idempotent.
   }
@@ -507,6 +516,13 @@ export class QueueCallerSession implements ChannelSession {
 
   // ---- the end ----------------------------------------------------------------------------
 
+  /** The database has the caller's place; a leaving that came first closes it now. */
+  private placed(entryId: string): void {
+    this.entryId = entryId;
+    const pending = this.closeWhenPlaced;
+    if (pending) this.closeEntry(pending.reason, pending.callbackId);
+  }
+
   /** The caller's place is given up (first reason wins: booked, connected, hung up...). */
   private closeEntry(reason: QueueExitReason, callbackId?: string): void {
     if (this.entryClosed) return;
@@ -518,7 +534,7 @@ export class QueueCallerSession implements ChannelSession {
     this.ctx.closeCallerEntry(this.entryId, reason, callbackId);
   }
 
-  async end(reason: string): Promise<void> {
+  async end(reason: CallerEndReason): Promise<void> {
     if (this.state === 'ended') return;
     const previous = this.state;
     this.state = 'ended';
@@ -532,9 +548,10 @@ export class QueueCallerSession implements ChannelSession {
     this.ctx.releaseFromService(this.item.id);
     this.ctx.unbind(this.channel.id);
     this.log.info('caller session ended', { reason, state: previous });
-    if (reason === 'caller_hung_up') this.ctx.milestone('caller_hung_up', { channelId: this.channel.id, convertedToCallback: this.convertedToCallback });
+    this.ctx.milestone('caller_left', { channelId: this.channel.id, reason, convertedToCallback: this.convertedToCallback });
     const { control } = this.ctx;
-    if (reason !== 'caller_hung_up' && reason !== 'caller_gone') await control.hangup(this.channel.id).catch(() => undefined);
+    // Hung up already by the caller, or by the plugin; else the plugin ends the call now.
+    if (reason !== 'caller_hung_up' && reason !== 'caller_gone' && this.endedBy === undefined) await control.hangup(this.channel.id).catch(() => undefined);
     const leg = this.agentLeg;
     if (leg) {
       this.agentLeg = undefined;

@@ -187,7 +187,7 @@ export class PluginMetrics {
         this.accepted.inc({ queue: queueOf() });
         if (channelId) this.entries.delete(channelId);
         return;
-      case 'caller_hung_up':
+      case 'caller_left':
         if (channelId) {
           this.entries.delete(channelId);
           this.channelQueue.delete(channelId);
