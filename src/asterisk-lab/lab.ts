@@ -24,6 +24,8 @@ export interface LabAgent {
   personalNumber?: string;
   /** Logged in at start (default true). */
   loggedIn?: boolean;
+  /** More of the agent's configuration (e.g. `ami`, `language`). */
+  extra?: Record<string, unknown>;
 }
 
 export interface LabOptions {
@@ -41,6 +43,8 @@ export interface LabOptions {
   instanceId?: string;
   /** Turn on the plugin's REST API on a lab port with an admin token (`lab.api`). */
   http?: boolean;
+  /** Give the plugin AMI (presence from app_queue and presence states) as the user of manager.conf. */
+  ami?: boolean;
 }
 
 interface SippPorts {
@@ -179,6 +183,7 @@ export class Lab {
         queues: (a.queues ?? ['support']).map((id) => ({ id })),
         ...(a.personalNumber ? { personalNumber: a.personalNumber } : {}),
         ...(a.loggedIn === false ? { loggedIn: false } : {}),
+        ...a.extra,
       })),
     };
     fs.writeFileSync(this.configFile, JSON.stringify(config, null, 2));
@@ -192,6 +197,7 @@ export class Lab {
       DATABASE_URL: this.database.url,
       INSTANCE_ID: this.opts.instanceId ?? 'lab',
       LOG_LEVEL: 'debug',
+      ...(this.opts.ami ? { AMI_USER: 'direct-callback', AMI_PASSWORD: this.amiPassword, AMI_HOST: '127.0.0.1', AMI_PORT: String(this.asterisk.opts.ports.ami) } : {}),
       ...extra,
     };
   }
