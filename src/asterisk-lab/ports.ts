@@ -29,8 +29,9 @@ export class PortAllocator {
   private next: number;
   private readonly given = new Set<number>();
 
-  /** Starts at a random point of [20000, 60000), rounded to an even port (RTP likes pairs). */
-  constructor(private readonly low = 20000, private readonly high = 60000) {
+  /** Starts at a random point of [20000, 32000), below the kernel's ephemeral ports (32768+), where
+   * outgoing connections would take a port between our check and the listener's bind. */
+  constructor(private readonly low = 20000, private readonly high = 32000) {
     this.next = low + 2 * Math.floor((Math.random() * (high - low)) / 2);
   }
 

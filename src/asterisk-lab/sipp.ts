@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dgram from 'node:dgram';
 import { ChildProcess, spawn } from 'node:child_process';
-import { dtmfDurationMs, dtmfPcap } from './dtmf-pcap';
+import { callMediaPcap, DigitsAt, dtmfDurationMs } from './dtmf-pcap';
 
 /**
  * SIPp parties for the real-Asterisk level: callers (UAC) dialling the project's DIDs, and phones
@@ -76,7 +76,9 @@ interface Role {
   inDialog(method: string, cseq: number): string;
 }
 
-/** A SIPp scenario and the files it plays (DTMF pcaps), written beside it. */
+const MEDIA_FILE = 'media.pcap';
+
+/** A SIPp scenario and the files it plays (the call's media), written beside it. */
 export interface Scenario {
   xml: string;
   files: Record<string, Buffer>;
@@ -89,7 +91,19 @@ class ScriptWriter {
   private cseq = 10;
   private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
 
+  /** Where the script stands on the call's media timeline, and the digits on it. */
+  private clockMs = 0;
+  private readonly digits: DigitsAt[] = [];
+
   constructor(private readonly role: Role) {}
+
+  /**
+   * From the answer on, the call's media plays: silence, and every digit of the script at its
+   * moment (src/asterisk-lab/dtmf-pcap.ts). The file is written when the script is complete.
+   */
+  startMedia(): string {
+    return `<exec play_pcap_audio="${MEDIA_FILE}"/>`;
+  }
 
   emit(xml: string): void {
     this.out.push(xml);
@@ -120,14 +134,15 @@ class ScriptWriter {
     steps.forEach((step, i) => {
       if ('wait' in step) {
         this.wait(step.wait);
+        this.clockMs += step.wait;
       } else if ('dtmf' in step) {
         if (!/^[0-9*#]+$/.test(step.dtmf)) throw new Error(`SIPp can only send DTMF 0-9 * #, not '${step.dtmf}'`);
-        // One stream per step, sequence numbers and timestamps above every earlier step's.
-        const file = `dtmf-${i}.pcap`;
-        this.files[file] = dtmfPcap(step.dtmf, { seq: 1000 + i * 1000, timestamp: (i + 1) * 8000 * 60, ssrc: this.ssrc });
-        this.emit(`<nop><action><exec play_pcap_audio="${file}"/></action></nop>`);
+        // Sent by the media timeline at this moment; the script waits as long.
+        this.digits.push({ digits: step.dtmf, atMs: this.clockMs });
         this.log(`step ${i} dtmf ${step.dtmf}`);
-        this.wait(dtmfDurationMs(step.dtmf) + 100);
+        const ms = dtmfDurationMs(step.dtmf) + 100;
+        this.wait(ms);
+        this.clockMs += ms;
       } else if ('hangup' in step) {
         this.log(`step ${i} hangup`);
         this.emit(`<send retrans="500">${cdata(this.role.inDialog('BYE', ++this.cseq))}</send>`);
@@ -136,8 +151,10 @@ class ScriptWriter {
         this.log(`step ${i} waiting for bye`);
         this.wait(step.waitForBye, 'no_bye');
         this.emit('<nop next="no_bye"/>');
+        this.clockMs += step.waitForBye;
       }
     });
+    this.files[MEDIA_FILE] = callMediaPcap(this.digits, this.clockMs + 2000, this.ssrc);
   }
 
   /** The common tail: a BYE from Asterisk is answered; a missing one fails the call. */
@@ -190,7 +207,9 @@ export function callerScenario(script: CallerScript): Scenario {
   w.emit('<recv response="200" rtd="true" rrs="true"/>');
   const ack = ['ACK [next_url] SIP/2.0', 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', from, 'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]', 'Call-ID: [call_id]', 'CSeq: 1 ACK', '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n');
   w.emit(`<send>${cdata(ack)}</send>`);
-  w.log('answered');
+  // One element, then straight into the first wait: a re-INVITE that comes between two elements
+  // that do not expect it aborts the call.
+  w.emit(`<nop><action><log message="[call_id] answered"/>${w.startMedia()}</action></nop>`);
   w.steps(script.steps);
   return { xml: wrap(`caller ${script.from}`, w.finish()), files: w.files };
 }
@@ -235,8 +254,9 @@ export function phoneScenario(script: PhoneScript): Scenario {
   } else {
     ring(a.answerAfterMs, 'answer');
     w.emit(`<send retrans="500">${cdata(`${tagged('200 OK')}\nContent-Type: application/sdp\nContent-Length: [len]\n\n${SDP}`)}</send>`);
-    w.emit('<recv request="ACK"/>');
-    w.log('answered');
+    // Asterisk may re-INVITE right after the answer (connected line): no element may sit between
+    // the ACK and the first wait, which is where a re-INVITE is answered.
+    w.emit(`<recv request="ACK"><action><log message="[call_id] answered"/>${w.startMedia()}</action></recv>`);
     w.steps(script.steps);
     w.emit('<nop next="the_end"/>');
   }
@@ -363,6 +383,11 @@ export class SippProcess {
       this.proc.kill('SIGKILL');
       await this.exitPromise;
     }
+  }
+
+  /** The phone dies: SIGKILL, no BYE, no more media. */
+  kill(): void {
+    if (this.running) this.proc.kill('SIGKILL');
   }
 
   stats(): SippStats {

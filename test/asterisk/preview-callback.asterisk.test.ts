@@ -129,3 +129,28 @@ async function waitForAttempts(lab: Lab, id: string, n: number, timeoutMs: numbe
   }
 }
 
+
+describeOnAsterisk('real Asterisk: a phone that vanishes mid-call', function () {
+  this.timeout(150_000);
+
+  it("the agent's phone dies while talking (no BYE): Asterisk ends the call after the media timeout and the agent is free again", async () => {
+    await withLab({ agents: [{ id: '1001' }], pluginConfig: asteriskStoryConfig({ agents: [] }), http: true }, async (lab) => {
+      await lab.phone('1001').use(agentPressing('1'));
+      await lab.customers.use({ answer: { answerAfterMs: 800 }, steps: [{ wait: 2000 }, { dtmf: '1' }, { waitForBye: 120000 }] });
+      const id = await bookThroughApi(lab, '+15553330009');
+      const o = lab.observer;
+      const entered = await o.waitForCount((e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing', 2, 30000, 'agent and customer talking');
+      const agentId = entered.map((e) => channelOf(e)).find(isAgentLeg) as string;
+      // The desk phone loses power: no BYE, no more media.
+      const vanishedAt = Date.now();
+      lab.phone('1001').current?.kill();
+      const gone = await o.waitFor((e) => e.type === 'ChannelHangupRequest' && channelOf(e) === agentId, 60000, 'Asterisk hanging up the silent phone');
+      expect(gone.receivedAt - vanishedAt, 'hung up by the RTP timeout (30 s)').to.be.within(25000, 45000);
+      await settled(lab, id, ['completed'], 20000);
+      // The customer is not left alone in the bridge, and the agent takes calls again.
+      await o.waitFor((e) => e.type === 'ChannelDestroyed' && isCustomerLeg(channelOf(e)), 20000, 'the customer released');
+      const agent = await lab.api<{ agents: { id: string; onPluginCall?: boolean; available?: boolean }[] }>('GET', '/agents');
+      expect(agent.body.agents.find((a) => a.id === '1001')).to.include({ available: true });
+    });
+  });
+});
