@@ -93,7 +93,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
     reclaimWhenReplaced: () => leadership.current === 'leading',
   });
   ari.on('replaced', () => leadership.lose('Asterisk gave the Stasis app to another connection while this process was cut off from the database'));
-  const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.mayAct);
+  const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.mayAct, logger);
   const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, sharedState: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));

@@ -95,6 +95,8 @@ export class LabPhone {
 export class Lab {
   readonly dir: string;
   plugin: PluginProcess | undefined;
+  /** Every plugin process this lab started (restarts, standbys), oldest first. */
+  readonly plugins: PluginProcess[] = [];
   readonly phones = new Map<string, LabPhone>();
   private callers: SippProcess[] = [];
   private callerSeq = 0;
@@ -202,11 +204,20 @@ export class Lab {
     };
   }
 
-  /** Starts the plugin (`npm start`'s command) and waits until it serves. */
-  async startPlugin(opts: { crashAt?: string; env?: Record<string, string> } = {}): Promise<PluginProcess> {
-    const plugin = PluginProcess.start({ configFile: this.configFile, env: this.pluginEnv(opts.env), crashAt: opts.crashAt, logFile: path.join(this.dir, 'plugin.log') });
+  /**
+   * Starts the plugin (`npm start`'s command) and waits until it serves; with `wait: false` it
+   * returns at once (a hot standby only serves once it leads). `lab.plugin` is the newest; every
+   * process started is in `plugins` and stopped with the lab. A restart appends to plugin.log; a
+   * process started beside a running one (a standby) writes its own plugin-<instance>.log.
+   */
+  async startPlugin(opts: { crashAt?: string; env?: Record<string, string>; wait?: boolean } = {}): Promise<PluginProcess> {
+    const env = this.pluginEnv(opts.env);
+    const beside = this.plugins.some((p) => p.running);
+    const logFile = path.join(this.dir, beside ? `plugin-${(env.INSTANCE_ID ?? 'standby').replace(/[^0-9a-z_-]/gi, '_')}.log` : 'plugin.log');
+    const plugin = PluginProcess.start({ configFile: this.configFile, env, crashAt: opts.crashAt, logFile });
     this.plugin = plugin;
-    await plugin.ready();
+    this.plugins.push(plugin);
+    if (opts.wait !== false) await plugin.ready();
     return plugin;
   }
 
@@ -263,7 +274,7 @@ export class Lab {
   async stop(opts: { keep?: boolean } = {}): Promise<void> {
     // What Asterisk did, for whoever reads a kept lab folder.
     fs.writeFileSync(path.join(this.dir, 'events.jsonl'), this.observer.events.map((e) => JSON.stringify(e.raw)).join('\n'));
-    await this.plugin?.stop();
+    for (const p of this.plugins) await p.stop();
     for (const c of this.callers) await c.stop();
     for (const p of this.phones.values()) await p.stop();
     await this.customers.stop();

@@ -1,13 +1,18 @@
 /**
- * `npm run faults -- [--json] [--points a,b] [--standby [--kills n]]`: the fault-injection harness.
- * For every crash point in src/engine/crash-points.ts the plugin runs as a child process, is
- * killed at that step, restarted, and the four invariants are counted (src/faults/scenarios.ts).
- * Exit 0 only when all four counts are 0 and every point was reached. The 60 s ARI outage is
- * proved by test/resilience/ari-resilience.test.ts.
+ * `npm run faults -- [--json] [--points a,b] [--asterisk] [--standby [--kills n]]`: the
+ * fault-injection harness. For every crash point in src/engine/crash-points.ts the plugin runs as
+ * a child process, is killed at that step, restarted, and the four invariants are counted
+ * (src/faults/scenarios.ts, on the simulator). With --asterisk the same runs, plus kills from
+ * outside and a restart of Asterisk, are made on a real Asterisk with SIPp people
+ * (src/faults/asterisk-scenarios.ts). Exit 0 only when all four counts are 0 and every point was
+ * reached (on the real Asterisk also: every re-adoption rule kept). The 60 s ARI outage is proved
+ * by test/resilience/ari-resilience.test.ts.
  */
-import { findPostgresServer } from '../store/postgres-server';
+import { findPostgresServer, PostgresServer } from '../store/postgres-server';
 import { CrashPoint } from '../engine/crash-points';
+import { findAsteriskRuntime } from '../asterisk-lab/runtime';
 import { ALL_CRASH_POINTS, runCrashPoint, RunResult } from './scenarios';
+import { ALL_ASTERISK_POINTS, AsteriskFaultPoint, AsteriskRunResult, runAsteriskPoint } from './asterisk-scenarios';
 import { runStandbyFaults } from './standby';
 import { parseCommandLine, UsageError } from '../cli/options';
 
@@ -16,18 +21,19 @@ const COMMAND = {
   summary: 'Kill the plugin (SIGKILL) at each crash point, restart it, and count lost, falsely confirmed, double-dialled and stuck callbacks.',
   options: {
     json: { type: 'boolean', description: 'print one JSON line with the four counts' },
-    points: { type: 'string', valueName: 'a,b', description: `only these crash points (of ${ALL_CRASH_POINTS.length})` },
+    points: { type: 'string', valueName: 'a,b', description: `only these points (${ALL_CRASH_POINTS.length} crash points; with --asterisk ${ALL_ASTERISK_POINTS.length}: ${ALL_ASTERISK_POINTS.filter((p) => !(ALL_CRASH_POINTS as string[]).includes(p)).join(', ')} too)` },
+    asterisk: { type: 'boolean', description: 'on a real Asterisk with SIPp people (src/asterisk-lab) instead of the simulator; adds kills from outside and a restart of Asterisk' },
     standby: { type: 'boolean', description: 'hot standby instead: kill the leader of a standby group again and again (takeover times, callers and places lost)' },
     kills: { type: 'string', valueName: 'n', description: 'with --standby: how many kills (default 10)' },
   },
 } as const;
 
-function crashPoints(list: string | undefined): CrashPoint[] {
-  if (list === undefined) return ALL_CRASH_POINTS;
+function pointList<P extends string>(list: string | undefined, known: readonly P[]): P[] {
+  if (list === undefined) return [...known];
   const points = list.split(',').filter(Boolean);
-  const unknown = points.filter((p) => !(ALL_CRASH_POINTS as string[]).includes(p));
-  if (points.length === 0 || unknown.length > 0) throw new UsageError(`--points: unknown crash point '${unknown[0] ?? list}' (known: ${ALL_CRASH_POINTS.join(', ')})`);
-  return points as CrashPoint[];
+  const unknown = points.filter((p) => !(known as readonly string[]).includes(p));
+  if (points.length === 0 || unknown.length > 0) throw new UsageError(`--points: unknown point '${unknown[0] ?? list}' (known: ${known.join(', ')})`);
+  return points as P[];
 }
 
 function killCount(text: string | undefined): number {
@@ -38,11 +44,22 @@ function killCount(text: string | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const { json, points, standby, kills } = parseCommandLine('faults', COMMAND, (o) => ({ json: o.json === true, points: crashPoints(o.points), standby: o.standby === true, kills: killCount(o.kills) }));
+  const { json, points, standby, kills, asterisk } = parseCommandLine('faults', COMMAND, (o) => ({
+    json: o.json === true,
+    points: o.asterisk === true ? pointList<AsteriskFaultPoint>(o.points, ALL_ASTERISK_POINTS) : pointList<CrashPoint>(o.points, ALL_CRASH_POINTS),
+    standby: o.standby === true,
+    kills: killCount(o.kills),
+    asterisk: o.asterisk === true,
+  }));
   const say = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
+  if (asterisk && standby) {
+    say('faults: --standby --asterisk is not available: the standby kills on a real Asterisk are the story in test/asterisk/standby.asterisk.test.ts (npm run test:asterisk)');
+    process.exit(2);
+  }
   const server = await findPostgresServer();
+  if (asterisk) await runOnAsterisk(server, points as AsteriskFaultPoint[], json, say);
   if (standby) {
     try {
       const r = await runStandbyFaults({ server, kills, log: say });
@@ -61,23 +78,54 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   try {
     for (const point of points) {
-      const r = await runCrashPoint(point, { server, log: say });
+      const r = await runCrashPoint(point as CrashPoint, { server, log: say });
       results.push(r);
       say(`${r.crashed ? 'crashed ' : 'NO CRASH'} ${point.padEnd(34)} lost=${r.lost} false_conf=${r.false_confirmations} double=${r.double_dials} stuck=${r.stuck} redial_after_answer=${r.redials_after_answer} callbacks=${r.callbacks} ${r.ms} ms${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`);
     }
-    const sum = (k: 'lost' | 'false_confirmations' | 'double_dials' | 'stuck'): number => results.reduce((n, r) => n + r[k], 0);
     const notCrashed = results.filter((r) => !r.crashed).length;
-    const summary = {
-      points: results.length,
-      runs: results.length,
-      lost: sum('lost'),
-      false_confirmations: sum('false_confirmations'),
-      double_dials: sum('double_dials'),
-      stuck: sum('stuck'),
-    };
+    const summary = summarise(results);
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else say(`summary: ${JSON.stringify(summary)}${notCrashed ? ` (${notCrashed} point(s) never reached)` : ''}`);
     const ok = summary.lost === 0 && summary.false_confirmations === 0 && summary.double_dials === 0 && summary.stuck === 0 && notCrashed === 0;
+    await server.stop();
+    process.exit(ok ? 0 : 1);
+  } catch (e) {
+    say(`faults: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    await server.stop().catch(() => undefined);
+    process.exit(2);
+  }
+}
+
+type Counted = Pick<RunResult, 'lost' | 'false_confirmations' | 'double_dials' | 'stuck'>;
+
+function summarise(results: readonly Counted[]): { points: number; runs: number; lost: number; false_confirmations: number; double_dials: number; stuck: number } {
+  const sum = (k: keyof Counted): number => results.reduce((n, r) => n + r[k], 0);
+  return { points: results.length, runs: results.length, lost: sum('lost'), false_confirmations: sum('false_confirmations'), double_dials: sum('double_dials'), stuck: sum('stuck') };
+}
+
+/** Every point on its own real-Asterisk lab, one after another (never two labs at once). */
+async function runOnAsterisk(server: PostgresServer, points: AsteriskFaultPoint[], json: boolean, say: (line: string) => void): Promise<never> {
+  const found = findAsteriskRuntime();
+  if (!found.ok) {
+    say(`faults: --asterisk needs the real-Asterisk runtime: ${found.reason}`);
+    await server.stop().catch(() => undefined);
+    process.exit(2);
+  }
+  const results: AsteriskRunResult[] = [];
+  try {
+    for (const point of points) {
+      const r = await runAsteriskPoint(point, { runtime: found.runtime, server, log: say });
+      results.push(r);
+      const a = r.adoption;
+      const adoption = `adopted=${a.adopted.length} confirmed_again=${a.confirmed_again.length} pairs=${a.adopted_pairs} answers=${a.answers} max_req=${a.max_request_ms}ms bridges_reused=${a.holding_bridges_reused} prompts_stopped=${a.old_prompts_stopped}${a.first_request_ms !== undefined ? ` first_req=${a.first_request_ms}ms` : ''}`;
+      say(`${r.crashed ? 'reached ' : 'NOT REACHED'} ${point.padEnd(34)} lost=${r.lost} false_conf=${r.false_confirmations} double=${r.double_dials} stuck=${r.stuck} redial_after_answer=${r.redials_after_answer} callbacks=${r.callbacks} ${r.ms} ms  [${adoption}]${r.violations.length ? `  VIOLATIONS: ${r.violations.join('; ')}` : ''}${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`);
+    }
+    const summary = { ...summarise(results), asterisk: [...new Set(results.map((r) => r.asterisk))].join(',') };
+    const unreached = results.filter((r) => !r.crashed).length;
+    const violations = results.reduce((n, r) => n + r.violations.length, 0);
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else say(`summary: ${JSON.stringify(summary)}${unreached ? ` (${unreached} point(s) never reached)` : ''}${violations ? ` (${violations} re-adoption rule(s) broken)` : ''}`);
+    const ok = summary.lost === 0 && summary.false_confirmations === 0 && summary.double_dials === 0 && summary.stuck === 0 && unreached === 0 && violations === 0;
     await server.stop();
     process.exit(ok ? 0 : 1);
   } catch (e) {

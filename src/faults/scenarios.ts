@@ -7,19 +7,15 @@ import { createDatabase } from '../store/database';
 import { createScratchDatabase, PostgresServer } from '../store/postgres-server';
 import { PluginChild } from './child';
 import { CallRobot } from './robot';
+import { countInvariants } from './invariants';
 
 /**
  * One fault run: the plugin as a child process is SIGKILLed at a crash point in the middle of a
  * call story driven on the simulator (which lives in this process), then restarted without the
  * crash point against the same database and simulator. The people on the phone keep behaving
  * (CallRobot) and the run ends when every callback is settled and every channel is gone, or at a
- * bound. Then four invariants are counted:
- * - false_confirmations: a caller who heard the confirmation start but has no stored row;
- * - lost: a row that existed after the crash and is gone, or ended cancelled/expired;
- * - double_dials: a customer leg dialled more than once for one attempt, a customer leg that no
- *   stored attempt accounts for, or a dial after the callback was completed;
- * - stuck: a callback still claimed (in_progress) or never served at the bound, or a channel
- *   still up at the bound (a caller left in Stasis for ever).
+ * bound. Then the four invariants are counted (src/faults/invariants.ts: false confirmations,
+ * lost, double dials, stuck). src/faults/asterisk-scenarios.ts does the same on a real Asterisk.
  */
 export const ALL_CRASH_POINTS: CrashPoint[] = [
   'offer.after_press1',
@@ -147,55 +143,32 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
       if (settled || Date.now() > deadline) break;
       await sleep(200);
     }
-    // ---- invariants
-    const confirmedCalls = sim.calls.filter((c: SimCall) => c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null));
-    let falseConfirmations = 0;
-    for (const c of confirmedCalls) {
-      if (!rows.some((r) => r.customer_number === c.channel.caller.number)) falseConfirmations += 1;
-    }
-    let lost = 0;
-    for (const r of rowsAfterCrash) if (!rows.some((x) => x.id === r.id)) lost += 1;
-    lost += rows.filter((r) => r.status === 'cancelled' || r.status === 'expired').length;
-    const stuckRows = rows.filter((r) => r.status === 'in_progress' || (r.status === 'pending' && r.claimed_by !== null)).length;
-    const unserved = rows.filter((r) => r.status === 'pending').length;
-    const leftChannels = sim.channels();
-    if (leftChannels.length) notes.push(`channels left: ${leftChannels.map((c) => `${c.id}(${c.state})`).join(', ')}`);
-    if (unserved) notes.push(`callbacks still pending at the bound: ${unserved}`);
-    const stuck = stuckRows + unserved + leftChannels.length;
-
+    // ---- invariants (src/faults/invariants.ts)
+    const confirmedNumbers = sim.calls.filter((c: SimCall) => c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null)).map((c) => c.channel.caller.number);
     const attempts = (await db('callback_attempts').select('id', 'callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at').orderBy('id')) as AttemptDb[];
-    const customerLegs = sim.legs.filter((l) => l.endpointName.endsWith('@trunk'));
-    let doubleDials = 0;
     const dialsPerChannel = new Map<string, number>();
     for (const r of sim.requests) {
       const m = /^\/ari\/channels\/([^/]+)\/dial$/.exec(r.path);
       if (r.method === 'POST' && m?.[1]) dialsPerChannel.set(m[1], (dialsPerChannel.get(m[1]) ?? 0) + 1);
     }
-    for (const n of dialsPerChannel.values()) if (n > 1) doubleDials += n - 1;
-    for (const leg of customerLegs) {
-      if (!attempts.some((a) => a.customer_channel_id === leg.id)) {
-        doubleDials += 1;
-        notes.push(`customer leg ${leg.id} not accounted for by any attempt`);
-      }
-    }
-    const completedIds = new Set(rows.filter((r) => r.status === 'completed').map((r) => r.id));
-    let redialsAfterAnswer = 0;
-    for (const id of completedIds) {
-      const mine = attempts.filter((a) => a.callback_id === id);
-      // After an attempt the store knows was answered, no attempt may dial the customer again.
-      const storedAnswered = mine.findIndex((a) => a.customer_answered_at !== null);
-      if (storedAnswered >= 0) doubleDials += mine.slice(storedAnswered + 1).filter((a) => a.customer_dialed_at !== null).length;
-      const answeredLegs = mine.filter((a) => customerLegs.some((l) => l.id === a.customer_channel_id && l.sipCode === 200)).length;
-      if (answeredLegs > 1) redialsAfterAnswer += answeredLegs - 1;
-    }
+    const counts = countInvariants({
+      storedBeforeRestart: rowsAfterCrash.map((r) => r.id),
+      rows,
+      confirmedNumbers,
+      attempts,
+      customerLegs: sim.legs.filter((l) => l.endpointName.endsWith('@trunk')).map((l) => ({ id: l.id, answered: l.sipCode === 200 })),
+      dialsPerChannel,
+      channelsLeft: sim.channels().map((c) => `${c.id}(${c.state})`),
+    });
+    notes.push(...counts.notes);
     return {
       point,
       crashed,
-      lost,
-      false_confirmations: falseConfirmations,
-      double_dials: doubleDials,
-      stuck,
-      redials_after_answer: redialsAfterAnswer,
+      lost: counts.lost,
+      false_confirmations: counts.false_confirmations,
+      double_dials: counts.double_dials,
+      stuck: counts.stuck,
+      redials_after_answer: counts.redials_after_answer,
       callbacks: rows.length,
       ms: Date.now() - t0,
       notes,
