@@ -227,7 +227,7 @@ function noControl(): CallControl {
   const no = (): Promise<never> => Promise.reject(new Error('bench: no ARI'));
   return {
     answer: no, hangup: no, play: no, stopPlayback: no, ring: no, ringStop: no, startMoh: no, stopMoh: no, createBridge: no, addToBridge: no, destroyBridge: no,
-    startBridgeMoh: no, stopBridgeMoh: no, originate: no, createChannel: no, dial: no, getDeviceState: no, subscribe: no, applicationChannelIds: no, listChannels: no, listBridges: no, asteriskInfo: no,
+    startBridgeMoh: no, stopBridgeMoh: no, originate: no, createChannel: no, dial: no, getDeviceState: no, subscribe: no, applicationChannelIds: no, listChannels: no, listBridges: no, asteriskInfo: no, continueInDialplan: no,
   };
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig, QueueConfig, numberPolicyOf } from '../config/config';
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
-import { AgentState, Clock, createSeqCounter, DEFAULT_LANGUAGE, TimerHandle, WorkItem } from '../domain';
+import { ActionInForce, AgentState, Clock, createSeqCounter, DEFAULT_LANGUAGE, TimerHandle, WorkItem } from '../domain';
 import { checkNumberPolicy, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { CallbackRow, CallbackStore, StoredCallback, toCallback } from '../store/callback-store';
@@ -243,7 +243,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.dispatchSoon();
   }
 
-  async placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
+  async placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first?: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
     const entries = this.shared?.entries;
     if (!entries || this.asteriskId === undefined) return undefined;
     const { channel } = input;
@@ -252,6 +252,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       entries.open({
         id: randomUUID(),
         queueId: input.queueId,
+        ...(input.first ? { firstQueueId: input.first.queueId, firstArrivedAt: new Date(input.first.arrivedAt) } : {}),
         priority: input.priority,
         arrivedAt: new Date(input.arrivedAt),
         asteriskId: this.asteriskId as string,
@@ -276,6 +277,11 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       this.logger.warn('caller place not stored', { channelId: channel.id, error: String(e) });
       return undefined;
     }
+  }
+
+  async relocateCaller(oldEntryId: string | undefined, input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
+    if (oldEntryId !== undefined) await this.shared?.entries.close(oldEntryId, 'moved').catch((e: unknown) => this.logger.warn('old place not closed on a move', { entryId: oldEntryId, error: String(e) }));
+    return this.placeCaller(input);
   }
 
   closeCallerEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void {
@@ -377,6 +383,13 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.dispatcher.forgetCaller(itemId);
   }
 
+  moveCaller(from: WorkItem, to: WorkItem): void {
+    this.book.dequeue(from.id);
+    this.dispatcher.releaseFromService(from.id);
+    this.book.enqueue(to);
+    this.dispatchSoon();
+  }
+
   position(item: WorkItem): number | undefined {
     return this.book.position(item);
   }
@@ -387,6 +400,22 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
 
   isOverflowing(item: WorkItem, routeId: string | undefined): boolean {
     return this.book.isOverflowing(item, routeId);
+  }
+
+  overflowAction(item: WorkItem, routeId: string | undefined, waitedSec: number): ActionInForce | undefined {
+    return this.book.overflowAction(item, routeId, waitedSec);
+  }
+
+  checkTransferNumber(queue: QueueConfig, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string } {
+    const policy = numberPolicyOf(queue);
+    const normal = normalizeNumber(rawNumber, policy);
+    if (!normal.ok) return { ok: false, reason: `invalid_number:${normal.reason}` };
+    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: 0 });
+    return decision.allowed ? { ok: true, e164: normal.e164 } : { ok: false, reason: decision.reason };
+  }
+
+  recordEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void {
+    this.shared?.entries.recordAction(entryId, action, detail).catch((e: unknown) => this.logger.warn('overflow action not stored', { entryId, action, error: String(e) }));
   }
 
   convertToCallback(callerItem: WorkItem, stored: StoredCallback): void {
