@@ -248,7 +248,8 @@ export class DirectCallSession implements ChannelSession {
       },
       this.log,
     );
-    if (result.kind === 'failed') {
+    // Owed callbacks have no per-number limit (none is passed): a refusal cannot come back.
+    if (result.kind === 'failed' || result.kind === 'refused') {
       if (this.state !== 'storing') return;
       this.state = 'offering';
       this.offer.accepted = false;

@@ -274,15 +274,9 @@ export class QueueCallerSession implements ChannelSession {
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
     if (promptPlaying) await this.stopOfferPrompt();
-    const check = await this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
+    const check = this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
     if (!check.ok) {
-      // Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting.
-      this.log.warn('callback number refused', { reason: check.reason });
-      this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason: check.reason });
-      this.state = 'waiting';
-      this.offer.accepted = false;
-      await this.playAndWait([PROMPTS.numberRefused], 'refused');
-      this.scheduleOffer();
+      await this.refuseNumber(check.reason);
       return;
     }
     const customerNumber = check.e164;
@@ -302,9 +296,15 @@ export class QueueCallerSession implements ChannelSession {
         arrivedAt: new Date(this.item.arrivedAt),
         maxAttempts: this.queue.maxAttempts,
         sourceChannelId: this.channel.id,
+        maxOpenElsewhere: check.maxOpenElsewhere,
       },
       this.log,
     );
+    if (result.kind === 'refused') {
+      await this.refuseNumber(result.reason);
+      return;
+    }
+    this.ctx.recordCallbackRequest(this.queue, this.callerNumber);
     if (result.kind === 'failed') {
       // Never a false confirmation: the caller is told and keeps waiting at the same place.
       if (this.state !== 'storing') return; // hung up meanwhile: nothing was promised
@@ -341,6 +341,17 @@ export class QueueCallerSession implements ChannelSession {
     await confirmation;
     crashPoint('offer.before_hangup');
     await this.hangupCaller();
+  }
+
+  /** Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting. */
+  private async refuseNumber(reason: string): Promise<void> {
+    this.log.warn('callback number refused', { reason });
+    this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason });
+    if (this.state !== 'storing') return; // hung up meanwhile
+    this.state = 'waiting';
+    this.offer.accepted = false;
+    await this.playAndWait([PROMPTS.numberRefused], 'refused');
+    this.scheduleOffer();
   }
 
   private async playAndWait(media: string[], label: string): Promise<void> {

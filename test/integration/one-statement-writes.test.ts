@@ -1,0 +1,172 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { Knex } from 'knex';
+import { CallbackStore, NewCallbackRequest, RequestResult } from '../../src/store/callback-store';
+import { createDatabase } from '../../src/store/database';
+import { freshDatabase, TestDatabase } from '../helpers/database';
+import { logStatements } from '../helpers/statement-log';
+
+/**
+ * The writes a person waits on, each one SQL statement (one round trip, atomic, committed under
+ * autocommit): the booking at press 1. Against the real PostgreSQL, races included.
+ */
+
+function request(over: Partial<NewCallbackRequest> = {}): NewCallbackRequest {
+  return {
+    id: randomUUID(),
+    queueId: 'support',
+    customerNumber: '+15551234567',
+    customerName: 'Alice',
+    language: 'en',
+    priority: 0,
+    arrivedAt: new Date('2026-11-24T10:00:00Z'),
+    maxAttempts: 3,
+    sourceChannelId: 'chan-1',
+    ...over,
+  };
+}
+
+function stored(r: RequestResult): string {
+  if (r.kind !== 'stored') throw new Error(`expected stored, got ${r.kind}`);
+  return r.callback.id;
+}
+
+async function count(db: Knex, table: string): Promise<number> {
+  const [row] = await db(table).count<{ n: string }[]>({ n: '*' });
+  return Number(row?.n ?? 0);
+}
+
+/** Resolves once some session of this database waits on a lock (a blocked statement). */
+async function someoneWaitsOnALock(db: Knex): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const r = await db.raw<{ rows: { n: string }[] }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    if (Number(r.rows[0]?.n) > 0) return;
+    if (Date.now() > deadline) throw new Error('no statement blocked on a lock');
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
+describe('one-statement writes (real PostgreSQL)', function () {
+  this.timeout(30000);
+  let t: TestDatabase;
+  let store: CallbackStore;
+  /** Enough connections for 20 truly concurrent statements. */
+  let wide: Knex;
+  let wideStore: CallbackStore;
+
+  before(async () => {
+    t = await freshDatabase();
+    store = new CallbackStore(t.db);
+    wide = createDatabase(t.url, { poolMax: 20 });
+    wideStore = new CallbackStore(wide);
+  });
+  after(async () => {
+    await wide.destroy();
+    await t.close();
+  });
+  beforeEach(async () => {
+    await t.db.raw('TRUNCATE callback_events, callback_attempts, callback_requests RESTART IDENTITY CASCADE');
+  });
+
+  describe('booking (press 1, the API)', () => {
+    it('stores the request and its history event in one statement, no transaction around it', async () => {
+      const log = logStatements(t.db);
+      const r = await store.requestCallback(request());
+      log.stop();
+      expect(log.statements).to.have.length(1);
+      expect(log.statements[0]).to.match(/^WITH p AS/);
+      const id = stored(r);
+      expect(await count(t.db, 'callback_requests')).to.equal(1);
+      const history = await store.history(id);
+      expect(history.map((h) => [h.type, h.detail])).to.deep.equal([['requested', { queueId: 'support', routeId: null, sourceChannelId: 'chan-1' }]]);
+    });
+
+    it('a duplicate returns the open request, which keeps its place; nothing is written', async () => {
+      const first = stored(await store.requestCallback(request({ arrivedAt: new Date('2026-11-24T09:00:00Z') })));
+      const log = logStatements(t.db);
+      const again = await store.requestCallback(request({ arrivedAt: new Date('2026-11-24T11:00:00Z') }));
+      log.stop();
+      expect(log.statements).to.have.length(1);
+      expect(again.kind).to.equal('duplicate');
+      if (again.kind !== 'duplicate') return;
+      expect(again.existing.id).to.equal(first);
+      expect(again.existing.arrivedAt.toISOString()).to.equal('2026-11-24T09:00:00.000Z');
+      expect([await count(t.db, 'callback_requests'), await count(t.db, 'callback_events')]).to.deep.equal([1, 1]);
+    });
+
+    it('a closed request does not make a duplicate', async () => {
+      const first = stored(await store.requestCallback(request()));
+      await store.setStatus(first, 'completed', 'bridged', new Date());
+      const again = await store.requestCallback(request());
+      expect(again.kind).to.equal('stored');
+    });
+
+    it('the per-number limit counts open callbacks in the other queues only', async () => {
+      stored(await store.requestCallback(request({ queueId: 'sales' })));
+      const refused = await store.requestCallback(request({ maxOpenElsewhere: 1 }));
+      expect(refused).to.deep.equal({ kind: 'over_limit', openElsewhere: 1 });
+      expect(await count(t.db, 'callback_requests'), 'nothing written when refused').to.equal(1);
+      // A limit of 2 lets it in; then the same queue is a duplicate, not a refusal.
+      const second = stored(await store.requestCallback(request({ maxOpenElsewhere: 2 })));
+      const dup = await store.requestCallback(request({ maxOpenElsewhere: 2 }));
+      expect(dup.kind === 'duplicate' && dup.existing.id).to.equal(second);
+      // No limit (absent or Infinity): a third queue is fine.
+      expect((await store.requestCallback(request({ queueId: 'billing', maxOpenElsewhere: Infinity }))).kind).to.equal('stored');
+    });
+
+    it('closed callbacks elsewhere do not count toward the limit', async () => {
+      const other = stored(await store.requestCallback(request({ queueId: 'sales' })));
+      await store.setStatus(other, 'cancelled', 'test', new Date());
+      expect((await store.requestCallback(request({ maxOpenElsewhere: 1 }))).kind).to.equal('stored');
+    });
+
+    it('the limit is decided before the duplicate, as the number policy always was', async () => {
+      stored(await store.requestCallback(request({ queueId: 'sales' })));
+      stored(await store.requestCallback(request()));
+      expect(await store.requestCallback(request({ maxOpenElsewhere: 1 }))).to.deep.equal({ kind: 'over_limit', openElsewhere: 1 });
+    });
+
+    it('20 parallel bookings of one number: exactly one row and one history event, 19 duplicates of it', async () => {
+      for (let round = 0; round < 5; round++) {
+        const number = `+1555000000${round}`;
+        const results = await Promise.all(Array.from({ length: 20 }, () => wideStore.requestCallback(request({ customerNumber: number, maxOpenElsewhere: 1 }))));
+        const ids = results.filter((r) => r.kind === 'stored').map(stored);
+        expect(ids, `round ${round}`).to.have.length(1);
+        const duplicates = results.filter((r) => r.kind === 'duplicate');
+        expect(duplicates).to.have.length(19);
+        for (const d of duplicates) expect(d.kind === 'duplicate' && d.existing.id).to.equal(ids[0]);
+      }
+      expect([await count(t.db, 'callback_requests'), await count(t.db, 'callback_events')]).to.deep.equal([5, 5]);
+    });
+
+    it('a concurrent insert that commits after the statement began: duplicate, never an error or a second row', async () => {
+      // The competitor inserts the same queue and number and holds its transaction open: the
+      // booking's INSERT waits on the unique index, its snapshot sees no open row, and after the
+      // competitor commits the INSERT does nothing. The statement runs again and answers duplicate.
+      const competitor = randomUUID();
+      const trx = await wide.transaction();
+      await trx('callback_requests').insert({ id: competitor, queue_id: 'support', customer_number: '+15551234567', language: 'en', priority: 0, arrived_at: new Date('2026-11-24T08:00:00Z'), max_attempts: 3 });
+      const log = logStatements(t.db);
+      const booking = store.requestCallback(request());
+      await someoneWaitsOnALock(wide);
+      await trx.commit();
+      const r = await booking;
+      log.stop();
+      expect(r.kind === 'duplicate' && r.existing.id).to.equal(competitor);
+      expect(log.statements, 'the statement ran a second time').to.have.length(2);
+      expect(await count(t.db, 'callback_requests')).to.equal(1);
+      expect(await count(t.db, 'callback_events'), 'no event for a request that was not stored').to.equal(0);
+    });
+
+    it('a concurrent insert that rolls back: the waiting booking is stored', async () => {
+      const trx = await wide.transaction();
+      await trx('callback_requests').insert({ id: randomUUID(), queue_id: 'support', customer_number: '+15551234567', language: 'en', priority: 0, arrived_at: new Date(), max_attempts: 3 });
+      const booking = store.requestCallback(request());
+      await someoneWaitsOnALock(wide);
+      await trx.rollback();
+      const id = stored(await booking);
+      expect((await store.listOpen()).map((c) => c.id)).to.deep.equal([id]);
+    });
+  });
+});
