@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { AppConfig } from './config/config';
 import { AriConnection } from './ari/ari-connection';
 import { AriClientCallControl } from './ari/ari-client-adapter';
+import { CallControl } from './ari/call-control';
 import { Clock, systemClock } from './domain';
 import { CallbackApp } from './engine/callback-app';
 import { Logger, registerSecret } from './logging/logger';
@@ -46,7 +47,14 @@ function startPresence(config: AppConfig, app: CallbackApp, logger: Logger, env:
   return presence;
 }
 
-export async function startPlugin(config: AppConfig, logger: Logger, opts: { clock?: Clock; env?: NodeJS.ProcessEnv } = {}): Promise<RunningPlugin> {
+export interface StartOptions {
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Tests wrap the call control to observe or hold requests (e.g. the order of a press 1's requests). */
+  wrapControl?: (control: CallControl) => CallControl;
+}
+
+export async function startPlugin(config: AppConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningPlugin> {
   registerSecret(config.ari.password);
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set');
   const db = createDatabase(config.databaseUrl, { log: logger });
@@ -54,7 +62,8 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
   if (applied.length > 0) logger.info('database schema applied', { migrations: applied });
   const store = new CallbackStore(db);
   const ari = new AriConnection({ url: config.ari.url, user: config.ari.user, password: config.ari.password, app: config.ari.app, logger });
-  const control = new AriClientCallControl(() => ari.current(), config.ari.app);
+  const ariControl = new AriClientCallControl(() => ari.current(), config.ari.app);
+  const control = opts.wrapControl ? opts.wrapControl(ariControl) : ariControl;
   const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));

@@ -267,15 +267,24 @@ export class QueueCallerSession implements ChannelSession {
 
   // ---- "press 1": the durable callback request ----------------------------------------
 
+  /**
+   * Press 1. The caller waits from the digit to the confirmation, so that path is kept to one
+   * database round trip (the booking statement) running alongside one ARI request (stopping the
+   * offer): nothing else is awaited before the confirmation's play, which is sent only after COMMIT.
+   */
   private async acceptCallback(promptPlaying: boolean, rawNumber: string): Promise<void> {
     this.state = 'storing';
     this.offer.accepted = true;
     crashPoint('offer.after_press1');
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
-    if (promptPlaying) await this.stopOfferPrompt();
+    // Sent first, awaited last: the booking runs while Asterisk stops the prompt. Every prompt
+    // below is played only once the stop is answered, since a play on a channel that is still
+    // playing would queue behind the offer.
+    const promptStopped = promptPlaying ? this.stopOfferPrompt() : Promise.resolve();
     const check = this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
     if (!check.ok) {
+      await promptStopped;
       await this.refuseNumber(check.reason);
       return;
     }
@@ -300,6 +309,7 @@ export class QueueCallerSession implements ChannelSession {
       },
       this.log,
     );
+    await promptStopped;
     if (result.kind === 'refused') {
       await this.refuseNumber(result.reason);
       return;
@@ -320,8 +330,10 @@ export class QueueCallerSession implements ChannelSession {
       this.convertedToCallback = true; // the earlier request keeps its place; this item goes
       if (this.state === 'storing') {
         this.state = 'confirming';
-        await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
-        await this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        const told = this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        const mohStopped = this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+        await told;
+        await mohStopped;
         await this.hangupCaller();
       }
       return;
@@ -334,11 +346,14 @@ export class QueueCallerSession implements ChannelSession {
     this.log.info('callback stored', { callbackId: stored.id });
     if (this.state !== 'storing') return; // the caller hung up while we stored: the request stands
     this.state = 'confirming';
-    await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
     const confirmation = this.playAndWait(confirmationMedia(customerNumber), 'confirm');
+    // Prompts play over the holding music (the offers do); it is stopped only so that none is
+    // heard between the confirmation's end and the hang-up, so its stop goes out with the play.
+    const mohStopped = this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     crashPoint('offer.during_confirmation');
     await confirmation;
+    await mohStopped;
     crashPoint('offer.before_hangup');
     await this.hangupCaller();
   }
