@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import { CallControl } from '../../src/ari/call-control';
 import { PROMPTS } from '../../src/calls/prompts';
-import { Rig, startRig, testConfigInput, useRig } from '../helpers/plugin-harness';
+import { bookCallback, Rig, startRig, testConfigInput, useRig } from '../helpers/plugin-harness';
 import { logStatements } from '../helpers/statement-log';
 
 /**
  * The round trips a person waits on, counted on the real plugin (simulator + PostgreSQL): from
- * the caller's 1 to the confirmation's play. One timeline holds, in the order they happened in this
- * process: the simulator's events as sent, the plugin's SQL statements as sent and answered, and
- * ARI requests as they arrive at the simulator.
+ * the caller's 1 to the confirmation's play and from the agent's 1 to the customer leg. One
+ * timeline holds, in the order they happened in this process: the simulator's events as sent,
+ * the plugin's SQL statements as sent, and ARI requests as they arrive at the simulator.
  */
 
 /** No background reads (sync, time rules) during a count: only the call's own statements. */
@@ -129,5 +129,64 @@ describe('e2e: round trips a person waits on', function () {
     await call.pressDtmf('1');
     await call.waitFor('hungup', 8000);
     expect(order).to.deep.equal(['stop sent', 'booking committed', 'stop answered', 'confirmation play sent']);
+  });
+
+  it("the agent's 1 -> customer leg: one SQL statement; whisper stop and ring alongside it; the leg created after COMMIT", async () => {
+    const order: string[] = [];
+    let marked: () => void = () => undefined;
+    const markCommitted = new Promise<void>((resolve) => (marked = resolve));
+    let armed = false; // from the agent's 1 on (the caller's own press 1 is not held)
+    const hold = async (label: string, request: Promise<void>): Promise<void> => {
+      if (!armed) return request;
+      order.push(`${label} sent`);
+      await request;
+      await Promise.race([markCommitted, sleep(3000)]);
+      order.push(`${label} answered`);
+    };
+    const rig = rigs.set(
+      await startRig({
+        config: quietConfig(),
+        wrapControl: (base) =>
+          withOverrides(base, {
+            // As above: answers held until the dial is recorded, to show nothing waited on them.
+            stopPlayback: (id: string) => hold('whisper stop', base.stopPlayback(id)),
+            ring: (id: string) => hold('ring', base.ring(id)),
+            createChannel: async (req) => {
+              if (armed) order.push('customer leg created');
+              await base.createChannel(req);
+            },
+          }),
+      }),
+    );
+    await bookCallback(rig, '+15557770003');
+    rig.sim.endpoint('PJSIP/1001').manual();
+    rig.sim.endpoint('PJSIP/15557770003@trunk').manual();
+    rig.sim.setMediaDuration(PROMPTS.whisperIntro, 5000);
+    rig.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
+    const agent = await rig.sim.endpoint('PJSIP/1001').nextLeg(5000);
+    agent.answer();
+    await agent.waitForPlayback((m) => m === PROMPTS.whisperIntro, 3000);
+    const written: Promise<string | null>[] = [];
+    rig.sim.onRequest((req) => {
+      if (req.method === 'POST' && req.path === '/ari/channels/create') {
+        written.push(rig.database.db('callback_attempts').whereNull('ended_at').first('customer_channel_id').then((r: { customer_channel_id: string | null } | undefined) => r?.customer_channel_id ?? null));
+      }
+    });
+    const t = timeline(rig);
+    armed = true;
+    statementAnswered(rig, /update "?callback_attempts"? /i, () => {
+      order.push('dial recorded');
+      marked();
+    });
+    await agent.pressDtmf('1');
+    const customer = await rig.sim.endpoint('PJSIP/15557770003@trunk').nextLeg(8000);
+    expect(written).to.have.length(1);
+    expect(await written[0], 'the customer leg id is committed when the leg is created').to.equal(customer.id);
+    const path = t.between(/^EVENT dtmf 1/, /^ARI POST \/ari\/channels\/create/);
+    expect(path.filter((e) => e.startsWith('SQL')), path.join('\n')).to.have.length(1);
+    expect(path.filter((e) => e.startsWith('ARI')).map((e) => e.replace(/\/[^/ ]+\/ring$/, '/{id}/ring').replace(/playbacks\/\S+/, 'playbacks/{id}')).sort()).to.deep.equal(['ARI DELETE /ari/playbacks/{id}', 'ARI POST /ari/channels/{id}/ring']);
+    expect(order.slice(0, 3).sort()).to.deep.equal(['dial recorded', 'ring sent', 'whisper stop sent']);
+    expect(order.slice(3)).to.have.members(['whisper stop answered', 'ring answered', 'customer leg created']);
+    expect(order[order.length - 1]).to.equal('customer leg created');
   });
 });

@@ -8,7 +8,7 @@ import { logStatements } from '../helpers/statement-log';
 
 /**
  * The writes a person waits on, each one SQL statement (one round trip, atomic, committed under
- * autocommit): the booking at press 1. Against the real PostgreSQL, races included.
+ * autocommit): the booking at press 1 and the agent's 1 (accepted + customer dialled). Against the real PostgreSQL, races included.
  */
 
 function request(over: Partial<NewCallbackRequest> = {}): NewCallbackRequest {
@@ -167,6 +167,35 @@ describe('one-statement writes (real PostgreSQL)', function () {
       await trx.rollback();
       const id = stored(await booking);
       expect((await store.listOpen()).map((c) => c.id)).to.deep.equal([id]);
+    });
+  });
+
+  describe("the agent's 1 (accepted + customer dialled)", () => {
+    it('marks both steps with the customer channel id and logs both events, in order, in one statement', async () => {
+      const id = stored(await store.requestCallback(request()));
+      const c = await store.claim({ callbackId: id, instanceId: 'i', agentId: 'a1', agentChannelId: 'ag-1', leaseMs: 60000, now: new Date() });
+      const now = new Date('2026-11-24T12:30:00Z');
+      const log = logStatements(t.db);
+      await store.markAttemptSteps(c!.attempt.id, id, ['agent_accepted', 'customer_dialled'], { agentId: 'a1', customerChannelId: 'cust-1', now });
+      log.stop();
+      expect(log.statements).to.have.length(1);
+      const row = (await t.db('callback_attempts').where({ id: c!.attempt.id }).first()) as { agent_accepted_at: Date; customer_dialed_at: Date; customer_channel_id: string };
+      expect([row.agent_accepted_at.toISOString(), row.customer_dialed_at.toISOString(), row.customer_channel_id]).to.deep.equal([now.toISOString(), now.toISOString(), 'cust-1']);
+      const history = (await store.history(id)).slice(2);
+      expect(history.map((h) => [h.type, h.agentId, h.detail, h.at.toISOString()])).to.deep.equal([
+        ['agent_accepted', 'a1', {}, now.toISOString()],
+        ['customer_dialled', 'a1', { customerChannelId: 'cust-1' }, now.toISOString()],
+      ]);
+    });
+
+    it('one step (markAttempt) is one statement too', async () => {
+      const id = stored(await store.requestCallback(request()));
+      const c = await store.claim({ callbackId: id, instanceId: 'i', agentId: 'a1', agentChannelId: 'ag-1', leaseMs: 60000, now: new Date() });
+      const log = logStatements(t.db);
+      await store.markAttempt(c!.attempt.id, id, 'agent_answered', { agentId: 'a1', now: new Date() });
+      log.stop();
+      expect(log.statements).to.have.length(1);
+      expect((await store.history(id)).map((h) => h.type)).to.deep.equal(['requested', 'offered_to_agent', 'agent_answered']);
     });
   });
 });
