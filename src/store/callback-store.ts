@@ -246,6 +246,60 @@ interface BookRow extends Partial<CallbackRow> {
   outcome: 'stored' | 'duplicate' | null;
 }
 
+/**
+ * The claim of a pending callback as one statement: lock (SKIP LOCKED), lease, attempt row and
+ * history event. The lock re-reads the row's latest version, so a claim committed by another
+ * instance after this statement's snapshot is seen and the row skipped; the attempt number comes
+ * from the locked row's counter for the same reason. Bindings: callback id, instance id, agent id,
+ * agent channel id, now, lease expiry.
+ *
+ * Always one row: seen_* is the callback as the snapshot saw it (to tell an expired lease from a
+ * live one when nothing was claimed), then the claimed callback and attempt_* when claimed.
+ */
+const CLAIM_SQL = `
+WITH p AS (
+  SELECT CAST(? AS uuid) AS callback_id, CAST(? AS text) AS instance_id, CAST(? AS text) AS agent_id,
+         CAST(? AS text) AS agent_channel_id, CAST(? AS timestamptz) AS now, CAST(? AS timestamptz) AS expires
+),
+target AS (
+  SELECT r.id FROM callback_requests r, p WHERE r.id = p.callback_id AND r.status = 'pending'
+  FOR UPDATE OF r SKIP LOCKED
+),
+claimed AS (
+  UPDATE callback_requests r
+  SET status = 'in_progress', claimed_by = p.instance_id, claim_expires_at = p.expires,
+      attempts_started = r.attempts_started + 1, updated_at = now()
+  FROM target t, p
+  WHERE r.id = t.id
+  RETURNING r.*
+),
+attempt AS (
+  INSERT INTO callback_attempts (callback_id, attempt_no, instance_id, agent_id, agent_channel_id, started_at)
+  SELECT c.id, c.attempts_started, p.instance_id, p.agent_id, p.agent_channel_id, p.now FROM claimed c, p
+  RETURNING *
+),
+history AS (
+  INSERT INTO callback_events (callback_id, at, type, agent_id, detail)
+  SELECT a.callback_id, p.now, 'offered_to_agent', a.agent_id, jsonb_build_object('attemptNo', a.attempt_no, 'agentChannelId', a.agent_channel_id)
+  FROM attempt a, p
+)
+SELECT s.status AS seen_status, s.claim_expires_at AS seen_claim_expires_at, c.*,
+       a.id AS attempt_id, a.attempt_no, a.agent_id AS attempt_agent_id, a.agent_channel_id AS attempt_agent_channel_id, a.started_at AS attempt_started_at
+FROM p
+LEFT JOIN callback_requests s ON s.id = p.callback_id
+LEFT JOIN claimed c ON true
+LEFT JOIN attempt a ON true`;
+
+interface ClaimRow extends Partial<CallbackRow> {
+  seen_status: CallbackStatus | null;
+  seen_claim_expires_at: Date | null;
+  attempt_id: string | number | null;
+  attempt_no: number;
+  attempt_agent_id: string;
+  attempt_agent_channel_id: string;
+  attempt_started_at: Date;
+}
+
 export class CallbackStore {
   constructor(private readonly db: Knex) {}
 
@@ -324,11 +378,49 @@ export class CallbackStore {
   }
 
   /**
-   * Claims a pending callback for one attempt (lease) and opens the attempt row, in one
-   * transaction. Returns null if someone else holds it or it is no longer pending: the caller
-   * must then not ring anybody. SKIP LOCKED lets several instances race without waiting.
+   * Claims a pending callback for one attempt (lease) and opens the attempt row, atomically.
+   * Returns null if someone else holds it or it is no longer pending: the caller must then not
+   * ring anybody. SKIP LOCKED lets several instances race without waiting.
+   *
+   * The common case, a pending callback, is one statement (CLAIM_SQL): a free agent waits on it.
+   * A callback whose lease ran out (its instance was lost) is reclaimed by reclaimExpired.
    */
   async claim(input: ClaimInput): Promise<{ callback: StoredCallback; attempt: AttemptRow } | null> {
+    const expires = new Date(input.now.getTime() + input.leaseMs);
+    const { rows } = await this.db.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, [input.callbackId, input.instanceId, input.agentId, input.agentChannelId, input.now, expires]);
+    const row = rows[0];
+    if (row && row.attempt_id !== null) {
+      return {
+        callback: toCallback(row as CallbackRow),
+        attempt: toAttempt({
+          id: row.attempt_id,
+          callback_id: input.callbackId,
+          attempt_no: row.attempt_no,
+          agent_id: row.attempt_agent_id,
+          agent_channel_id: row.attempt_agent_channel_id,
+          customer_channel_id: null,
+          customer_dialed_at: null,
+          customer_answered_at: null,
+          outcome: null,
+          cause: null,
+          cause_txt: null,
+          started_at: row.attempt_started_at,
+          ended_at: null,
+        }),
+      };
+    }
+    // Not claimed. Only an expired lease is worth a second look; anything else (held by a live
+    // claim, finished, cancelled, unknown) is a plain no.
+    if (row?.seen_status === 'in_progress' && row.seen_claim_expires_at !== null && row.seen_claim_expires_at < input.now) return this.reclaimExpired(input);
+    return null;
+  }
+
+  /**
+   * The rare path after a lost instance: closes the attempts it left open, then claims as usual,
+   * in one transaction. The row is locked first, and every later statement takes a fresh
+   * snapshot, so what it reads of the attempts is current.
+   */
+  private async reclaimExpired(input: ClaimInput): Promise<{ callback: StoredCallback; attempt: AttemptRow } | null> {
     return this.db.transaction(async (tx) => {
       const row = (await tx('callback_requests')
         .where({ id: input.callbackId })
@@ -352,17 +444,18 @@ export class CallbackStore {
         }
       }
       // Attempt numbers count every attempt (agent-side ones too); `attempts` counts customer dials.
-      const prior = (await tx('callback_attempts').where({ callback_id: row.id }).count<{ n: string }[]>({ n: '*' }))[0];
-      const attemptNo = Number(prior?.n ?? 0) + 1;
       const [updated] = (await tx('callback_requests')
         .where({ id: row.id })
         .update({
           status: 'in_progress',
           claimed_by: input.instanceId,
           claim_expires_at: new Date(input.now.getTime() + input.leaseMs),
+          attempts_started: tx.raw('attempts_started + 1'),
           updated_at: tx.fn.now(),
         })
-        .returning('*')) as CallbackRow[];
+        .returning('*')) as (CallbackRow & { attempts_started: number })[];
+      if (!updated) return null;
+      const attemptNo = updated.attempts_started;
       const [attempt] = (await tx('callback_attempts')
         .insert({
           callback_id: row.id,
@@ -380,7 +473,7 @@ export class CallbackStore {
         agent_id: input.agentId,
         detail: JSON.stringify({ attemptNo, agentChannelId: input.agentChannelId }),
       });
-      return { callback: toCallback(updated as CallbackRow), attempt: toAttempt(attempt as AttemptDbRow) };
+      return { callback: toCallback(updated), attempt: toAttempt(attempt as AttemptDbRow) };
     });
   }
 

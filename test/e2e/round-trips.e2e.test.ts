@@ -6,9 +6,10 @@ import { logStatements } from '../helpers/statement-log';
 
 /**
  * The round trips a person waits on, counted on the real plugin (simulator + PostgreSQL): from
- * the caller's 1 to the confirmation's play and from the agent's 1 to the customer leg. One
- * timeline holds, in the order they happened in this process: the simulator's events as sent,
- * the plugin's SQL statements as sent, and ARI requests as they arrive at the simulator.
+ * the caller's 1 to the confirmation's play, from the agent's 1 to the customer leg, and from an
+ * agent freeing up to the agent leg. One timeline holds, in the order they happened in this
+ * process: the simulator's events as sent, the plugin's SQL statements as sent, and ARI requests
+ * as they arrive at the simulator.
  */
 
 /** No background reads (sync, time rules) during a count: only the call's own statements. */
@@ -188,5 +189,19 @@ describe('e2e: round trips a person waits on', function () {
     expect(order.slice(0, 3).sort()).to.deep.equal(['dial recorded', 'ring sent', 'whisper stop sent']);
     expect(order.slice(3)).to.have.members(['whisper stop answered', 'ring answered', 'customer leg created']);
     expect(order[order.length - 1]).to.equal('customer leg created');
+  });
+
+  it('an agent frees up -> agent leg: one SQL statement (the claim)', async () => {
+    const rig = rigs.set(await startRig({ config: quietConfig() }));
+    await bookCallback(rig, '+15557770004');
+    // The caller's session has finished tidying up (its holding bridge) before the count starts.
+    await rig.sim.waitForRequest((r) => r.method === 'DELETE' && /^\/ari\/bridges\/hold-[^/]+$/.test(r.path), 3000);
+    rig.sim.endpoint('PJSIP/1001').manual();
+    const t = timeline(rig);
+    rig.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
+    await rig.sim.endpoint('PJSIP/1001').nextLeg(5000);
+    const path = t.between(/^EVENT device PJSIP\/1001 NOT_INUSE/, /^ARI POST \/ari\/channels$/);
+    expect(path.filter((e) => e.startsWith('SQL')), path.join('\n')).to.have.length(1);
+    expect(path.filter((e) => e.startsWith('ARI')), path.join('\n')).to.deep.equal([]);
   });
 });

@@ -1,14 +1,19 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { CallbackStore, NewCallbackRequest, RequestResult } from '../../src/store/callback-store';
-import { createDatabase } from '../../src/store/database';
-import { freshDatabase, TestDatabase } from '../helpers/database';
+import { createDatabase, migrate, SQL_DIR } from '../../src/store/database';
+import { createScratchDatabase } from '../../src/store/postgres-server';
+import { freshDatabase, TestDatabase, testPostgresServer } from '../helpers/database';
 import { logStatements } from '../helpers/statement-log';
 
 /**
  * The writes a person waits on, each one SQL statement (one round trip, atomic, committed under
- * autocommit): the booking at press 1 and the agent's 1 (accepted + customer dialled). Against the real PostgreSQL, races included.
+ * autocommit): the booking at press 1, the claim when an agent frees up, and the agent's 1
+ * (accepted + customer dialled). Against the real PostgreSQL, races included.
  */
 
 function request(over: Partial<NewCallbackRequest> = {}): NewCallbackRequest {
@@ -167,6 +172,114 @@ describe('one-statement writes (real PostgreSQL)', function () {
       await trx.rollback();
       const id = stored(await booking);
       expect((await store.listOpen()).map((c) => c.id)).to.deep.equal([id]);
+    });
+  });
+
+  describe('claim (an agent frees up)', () => {
+    it('claims a pending callback in one statement: lease, attempt row and history event', async () => {
+      const id = stored(await store.requestCallback(request()));
+      const now = new Date('2026-11-24T12:00:00Z');
+      const log = logStatements(t.db);
+      const c = await store.claim({ callbackId: id, instanceId: 'i1', agentId: 'a1', agentChannelId: 'ch-1', leaseMs: 60000, now });
+      log.stop();
+      expect(log.statements).to.have.length(1);
+      expect(c?.callback).to.deep.include({ id, status: 'in_progress', claimedBy: 'i1' });
+      expect(c?.callback.claimExpiresAt?.toISOString()).to.equal('2026-11-24T12:01:00.000Z');
+      expect(c?.attempt).to.deep.include({ callbackId: id, attemptNo: 1, agentId: 'a1', agentChannelId: 'ch-1', customerChannelId: null, endedAt: null });
+      expect(c?.attempt.startedAt.toISOString()).to.equal(now.toISOString());
+      expect(await store.attempts(id)).to.deep.equal([c?.attempt]);
+      const history = await store.history(id);
+      expect(history.map((h) => [h.type, h.agentId, h.detail])).to.deep.equal([
+        ['requested', null, { queueId: 'support', routeId: null, sourceChannelId: 'chan-1' }],
+        ['offered_to_agent', 'a1', { attemptNo: 1, agentChannelId: 'ch-1' }],
+      ]);
+    });
+
+    it('nothing to claim (held by a live lease, closed, unknown): null, in one statement, nothing written', async () => {
+      const id = stored(await store.requestCallback(request()));
+      const now = new Date();
+      await store.claim({ callbackId: id, instanceId: 'i1', agentId: 'a1', agentChannelId: 'ch-1', leaseMs: 60000, now });
+      const log = logStatements(t.db);
+      expect(await store.claim({ callbackId: id, instanceId: 'i2', agentId: 'a2', agentChannelId: 'ch-2', leaseMs: 60000, now })).to.equal(null);
+      expect(await store.claim({ callbackId: randomUUID(), instanceId: 'i2', agentId: 'a2', agentChannelId: 'ch-3', leaseMs: 60000, now })).to.equal(null);
+      log.stop();
+      expect(log.statements).to.have.length(2);
+      expect(await count(t.db, 'callback_attempts')).to.equal(1);
+    });
+
+    it('20 concurrent claimers of one callback: exactly one wins, one attempt row', async () => {
+      for (let round = 0; round < 5; round++) {
+        const id = stored(await store.requestCallback(request({ customerNumber: `+1555100000${round}` })));
+        const now = new Date();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => wideStore.claim({ callbackId: id, instanceId: `i${i}`, agentId: `a${i}`, agentChannelId: `ch-${round}-${i}`, leaseMs: 60000, now })),
+        );
+        expect(results.filter((r) => r !== null), `round ${round}`).to.have.length(1);
+        expect(await store.attempts(id)).to.have.length(1);
+      }
+    });
+
+    it('attempt numbers stay exact while claims race with attempts finishing', async () => {
+      // Four workers claim one callback over and over; the winner finishes its attempt at once
+      // (agent side, back to pending). A claim whose snapshot predates another's commit must
+      // still number its attempt after it: numbers are 1..n without a gap or a repeat.
+      const id = stored(await store.requestCallback(request()));
+      let wins = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, w) => {
+          for (let i = 0; i < 40; i++) {
+            const c = await wideStore.claim({ callbackId: id, instanceId: `w${w}`, agentId: `a${w}`, agentChannelId: `ch-${w}-${i}`, leaseMs: 60000, now: new Date() });
+            if (!c) continue;
+            wins += 1;
+            await wideStore.finishAttempt({ attemptId: c.attempt.id, callbackId: id, outcome: 'agent_declined', nextStatus: 'pending', countsAsAttempt: false, now: new Date() });
+          }
+        }),
+      );
+      const numbers = (await store.attempts(id)).map((a) => a.attemptNo);
+      expect(numbers).to.have.length(wins);
+      expect([...numbers].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: wins }, (_, i) => i + 1));
+      expect((await store.attempts(id)).every((a) => a.endedAt !== null)).to.equal(true);
+    });
+
+    it('an expired lease is reclaimed through the transaction path, and numbering continues', async () => {
+      const id = stored(await store.requestCallback(request()));
+      const t0 = new Date('2026-11-24T12:00:00Z');
+      const c1 = await store.claim({ callbackId: id, instanceId: 'lost', agentId: 'a1', agentChannelId: 'x1', leaseMs: 1000, now: t0 });
+      const log = logStatements(t.db);
+      const c2 = await store.claim({ callbackId: id, instanceId: 'other', agentId: 'a2', agentChannelId: 'x2', leaseMs: 1000, now: new Date(t0.getTime() + 1500) });
+      log.stop();
+      expect(log.statements[0]).to.match(/^WITH p AS/);
+      expect(log.statements[1]).to.equal('BEGIN;');
+      expect(c2?.attempt.attemptNo).to.equal(2);
+      expect((await store.attempts(id)).map((a) => [a.id, a.outcome])).to.deep.equal([
+        [c1?.attempt.id, 'instance_lost'],
+        [c2?.attempt.id, null],
+      ]);
+      await store.finishAttempt({ attemptId: c2!.attempt.id, callbackId: id, outcome: 'busy', nextStatus: 'pending', countsAsAttempt: true, now: new Date() });
+      const c3 = await store.claim({ callbackId: id, instanceId: 'other', agentId: 'a2', agentChannelId: 'x3', leaseMs: 1000, now: new Date() });
+      expect(c3?.attempt.attemptNo).to.equal(3);
+    });
+
+    it('the migration numbers on from the attempts made before it', async () => {
+      // A database at schema 003 with two attempts on one callback, then migrated to the latest.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adc-sql-'));
+      const server = await testPostgresServer();
+      const scratch = await createScratchDatabase(server, 'adc_test');
+      const db = createDatabase(scratch.url, { poolMax: 2 });
+      try {
+        for (const f of fs.readdirSync(SQL_DIR).filter((n) => n < '004')) fs.copyFileSync(path.join(SQL_DIR, f), path.join(dir, f));
+        await migrate(db, dir);
+        const id = randomUUID();
+        await db('callback_requests').insert({ id, queue_id: 'support', customer_number: '+15551234567', language: 'en', priority: 0, arrived_at: new Date(), max_attempts: 3 });
+        await db('callback_attempts').insert([1, 2].map((n) => ({ callback_id: id, attempt_no: n, instance_id: 'old', agent_id: 'a', agent_channel_id: `old-${n}`, ended_at: new Date(), outcome: 'busy' })));
+        expect(await migrate(db)).to.deep.equal(['004_attempts_started.sql']);
+        const c = await new CallbackStore(db).claim({ callbackId: id, instanceId: 'new', agentId: 'a', agentChannelId: 'new-1', leaseMs: 60000, now: new Date() });
+        expect(c?.attempt.attemptNo).to.equal(3);
+      } finally {
+        await db.destroy();
+        await scratch.drop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
