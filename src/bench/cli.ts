@@ -139,13 +139,14 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     let n = 0;
     const t0 = performance.now();
     const held = (): number => calls.filter((c) => c.bridge !== null).length;
+    const inFlight = (): number => calls.filter((c) => c.bridge === null && c.alive).length;
     const deadline = Date.now() + 300000;
     while (n < o.callers && Date.now() < deadline) {
       for (let i = 0; i < 20 && n < o.callers; i++, n++) calls.push(sim.call({ from: `+1444${String(n).padStart(7, '0')}`, to: 'queue:bench', app: 'direct-callback' }));
       await sleep(40);
-      while (n - held() > RAMP_AHEAD && Date.now() < deadline) await sleep(100);
+      while (inFlight() > RAMP_AHEAD && Date.now() < deadline) await sleep(100);
     }
-    while (held() < o.callers && Date.now() < deadline) await sleep(250);
+    while (inFlight() > 0 && Date.now() < deadline) await sleep(250);
     const callersHeld = held();
     say(`  ramp: ${callersHeld} of ${o.callers} callers held in ${Math.round(performance.now() - t0)} ms`);
     if (callersHeld < o.callers) {
