@@ -14,6 +14,8 @@
  * calls/s the same way, same run. rss_per_call_kb is the plugin child's RSS growth over the N
  * callers, divided by N. sim_loop_delay_p99_ms is how late this process's own event loop ran
  * during the window: the part of every latency above that the simulator, not the app, added.
+ * plugin_cpu_percent, simulator_cpu_percent and floor_cpu_percent say where the two cores went
+ * during the window (percent of one core; Linux /proc).
  *
  * Part B (dispatch and queries): M pending callbacks (default 100,000) in PostgreSQL, inserted
  * once; each run starts a fresh plugin child that loads them; an agent's phone becomes free
@@ -26,6 +28,9 @@
  * - Every run is fresh (simulator, plugin, floor) and the figures are medians over runs.
  * - The first seconds of load run code paths the ramp never ran (a DTMF during an offer,
  *   arrivals after the ramp), still cold in the JIT: a warm-up is discarded.
+ * - The simulator recomputed every device's state on every change by walking every channel: at
+ *   10,000 callers it spent most of its time there and became the bottleneck itself. It now does
+ *   so only for devices an app watches, as Asterisk reports them.
  * - The simulator kept every event and request (thousands a second at 10,000 callers): its heap
  *   grew through the run and its garbage collection stalled it, which the run counted as the
  *   plugin's latency. It keeps no history now (keepHistory: false); the timing hooks see all.
@@ -182,8 +187,12 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     dtmfPending.clear();
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
+    const cpuAt = { plugin: cpuMs(plugin.pid), floor: cpuMs(floor.pid), sim: cpuMs(process.pid), wall: performance.now() };
     measuring = true;
     await sleep(o.windowSec * 1000);
+    const wall = performance.now() - cpuAt.wall;
+    const cpuPercent = (now: number, then: number): number => round2(((now - then) / wall) * 100);
+    const cpu = { plugin: cpuPercent(cpuMs(plugin.pid), cpuAt.plugin), floor: cpuPercent(cpuMs(floor.pid), cpuAt.floor), sim: cpuPercent(cpuMs(process.pid), cpuAt.sim) };
     clearInterval(tick);
     await sleep(1000);
     measuring = false;
@@ -203,6 +212,10 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
       rss_per_call_kb: round2((rssAfter - rssBefore) / o.callers),
       callers_held: callersHeld,
       sim_loop_delay_p99_ms: round2(loopDelay.percentile(99) / 1e6),
+      // Where the two cores went during the window (percent of one core each).
+      plugin_cpu_percent: cpu.plugin,
+      simulator_cpu_percent: cpu.sim,
+      floor_cpu_percent: cpu.floor,
       samples: all.length,
     };
   } finally {
@@ -276,6 +289,19 @@ interface PartBSetup {
   db: Knex;
   small: { scratch: ScratchDatabase; db: Knex };
   apps: { app: CallbackApp; last: Parameters<CallbackApp['position']>[0] }[];
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+    const after = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(after[11]) + Number(after[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
 }
 
 /** The databases for Part B, filled once for every run: 100,000 pending (default), and 1,000. */
