@@ -88,11 +88,15 @@ export interface CallContext {
   declined(itemId: string, agentId: string): void;
   agent(agentId: string): AgentState | undefined;
   /**
-   * The toll-fraud guard for a number a caller wants to be called back on: normalised (E.164),
-   * checked against the queue's number policy (patterns, premium, international, open callbacks
-   * per number) and the rate limit per caller id.
+   * The toll-fraud guard for a number a caller wants to be called back on, the rules that need no
+   * database: normalised (E.164), checked against the queue's number policy (patterns, premium,
+   * international) and the rate limit per caller id. The policy's last rule, open callbacks per
+   * number, is counted by the booking statement itself (`maxOpenElsewhere` goes with the request),
+   * so that press 1 waits on one round trip. Records nothing: see recordCallbackRequest.
    */
-  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): Promise<{ ok: true; e164: string } | { ok: false; reason: string }>;
+  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string };
+  /** A request passed every rule (the booking did not refuse it): it counts against the caller id's rate limit. */
+  recordCallbackRequest(queue: QueueConfig, callerId: string): void;
   /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
   takeFreeAgent(queueId: string, itemId: string): string | undefined;
   /** The plugin puts this agent on a call now (ringing included). */

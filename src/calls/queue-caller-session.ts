@@ -515,22 +515,25 @@ export class QueueCallerSession implements ChannelSession {
 
   // ---- "press 1": the durable callback request ----------------------------------------
 
+  /**
+   * Press 1. The caller waits from the digit to the confirmation, so that path is kept to one
+   * database round trip (the booking statement) running alongside one ARI request (stopping the
+   * offer): nothing else is awaited before the confirmation's play, which is sent only after COMMIT.
+   */
   private async acceptCallback(promptPlaying: boolean, rawNumber: string): Promise<void> {
     this.state = 'storing';
     this.offer.accepted = true;
     crashPoint('offer.after_press1');
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
-    if (promptPlaying) await this.stopOfferPrompt();
-    const check = await this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
+    // Sent first, awaited last: the booking runs while Asterisk stops the prompt. Every prompt
+    // below is played only once the stop is answered, since a play on a channel that is still
+    // playing would queue behind the offer.
+    const promptStopped = promptPlaying ? this.stopOfferPrompt() : Promise.resolve();
+    const check = this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
     if (!check.ok) {
-      // Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting.
-      this.log.warn('callback number refused', { reason: check.reason });
-      this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason: check.reason });
-      this.state = 'waiting';
-      this.offer.accepted = false;
-      await this.playAndWait([PROMPTS.numberRefused], 'refused');
-      this.scheduleOffer();
+      await promptStopped;
+      await this.refuseNumber(check.reason);
       return;
     }
     const customerNumber = check.e164;
@@ -552,9 +555,16 @@ export class QueueCallerSession implements ChannelSession {
         ...(this.seqIsShared ? { seq: this.item.seq } : {}),
         maxAttempts: this.queue.maxAttempts,
         sourceChannelId: this.channel.id,
+        maxOpenElsewhere: check.maxOpenElsewhere,
       },
       this.log,
     );
+    await promptStopped;
+    if (result.kind === 'refused') {
+      await this.refuseNumber(result.reason);
+      return;
+    }
+    this.ctx.recordCallbackRequest(this.queue, this.callerNumber);
     if (result.kind === 'failed') {
       // Never a false confirmation: the caller is told and keeps waiting at the same place.
       if (this.state !== 'storing') return; // hung up meanwhile: nothing was promised
@@ -571,8 +581,10 @@ export class QueueCallerSession implements ChannelSession {
       this.closeEntry('callback_booked', result.existing.id);
       if (this.state === 'storing') {
         this.state = 'confirming';
-        await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
-        await this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        const told = this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        const mohStopped = this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+        await told;
+        await mohStopped;
         await this.hangupCaller('ended_after_confirmation');
       }
       return;
@@ -586,13 +598,27 @@ export class QueueCallerSession implements ChannelSession {
     this.log.info('callback stored', { callbackId: stored.id });
     if (this.state !== 'storing') return; // the caller hung up while we stored: the request stands
     this.state = 'confirming';
-    await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
     const confirmation = this.playAndWait(confirmationMedia(customerNumber), 'confirm');
+    // Prompts play over the holding music (the offers do); it is stopped only so that none is
+    // heard between the confirmation's end and the hang-up, so its stop goes out with the play.
+    const mohStopped = this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     crashPoint('offer.during_confirmation');
     await confirmation;
+    await mohStopped;
     crashPoint('offer.before_hangup');
     await this.hangupCaller('ended_after_confirmation');
+  }
+
+  /** Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting. */
+  private async refuseNumber(reason: string): Promise<void> {
+    this.log.warn('callback number refused', { reason });
+    this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason });
+    if (this.state !== 'storing') return; // hung up meanwhile
+    this.state = 'waiting';
+    this.offer.accepted = false;
+    await this.playAndWait([PROMPTS.numberRefused], 'refused');
+    this.scheduleOffer();
   }
 
   private async playAndWait(media: string[], label: string): Promise<void> {

@@ -102,12 +102,12 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     });
 
     it('newer than this version: the unknown change is named', async () => {
-      await database.db('knex_migrations').insert({ name: '004_from_the_future.sql', batch: 9, migration_time: new Date() });
+      await database.db('knex_migrations').insert({ name: '009_from_the_future.sql', batch: 9, migration_time: new Date() });
       try {
         const report = await rig.run();
-        expect(check(report, 'schema')).to.deep.include({ ok: false, detail: 'the database has schema changes this version does not ship: 004_from_the_future.sql' });
+        expect(check(report, 'schema')).to.deep.include({ ok: false, detail: 'the database has schema changes this version does not ship: 009_from_the_future.sql' });
       } finally {
-        await database.db('knex_migrations').where({ name: '004_from_the_future.sql' }).delete();
+        await database.db('knex_migrations').where({ name: '009_from_the_future.sql' }).delete();
       }
     });
   });
