@@ -7,6 +7,7 @@ import { parseShowDialPlan } from '../../src/doctor/ami-dialplan';
 import { promptSet } from '../../src/doctor/prompt-inventory';
 import { parseConfig } from '../../src/config/config';
 import { createScratchDatabase, ScratchDatabase } from '../../src/store/postgres-server';
+import { sqlMigrationNames } from '../../src/store/database';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
 import { freshDatabase, testPostgresServer, TestDatabase } from '../helpers/database';
 import { connectAri } from '../helpers/simulator-ari';
@@ -91,7 +92,9 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       scratch = await createScratchDatabase(await testPostgresServer(), 'adc_test');
       const report = await rig.run({ env: { DATABASE_URL: scratch.url } });
       expect(check(report, 'database').ok).to.equal(true);
-      expect(check(report, 'schema')).to.deep.include({ ok: false, detail: '3 of 3 schema files not applied: 001_callbacks.sql, 002_direct_calls.sql, 003_callback_changes_index.sql' });
+      const shipped = sqlMigrationNames();
+      expect(shipped).to.include('001_callbacks.sql');
+      expect(check(report, 'schema')).to.deep.include({ ok: false, detail: `${shipped.length} of ${shipped.length} schema files not applied: ${shipped.join(', ')}` });
       expect(check(report, 'schema').fix).to.include('direct-callback migrate');
       // Read-only: the doctor created nothing in the empty database.
       const c = new Client({ connectionString: scratch.url });
@@ -102,12 +105,12 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     });
 
     it('newer than this version: the unknown change is named', async () => {
-      await database.db('knex_migrations').insert({ name: '004_from_the_future.sql', batch: 9, migration_time: new Date() });
+      await database.db('knex_migrations').insert({ name: '999_from_the_future.sql', batch: 9, migration_time: new Date() });
       try {
         const report = await rig.run();
-        expect(check(report, 'schema')).to.deep.include({ ok: false, detail: 'the database has schema changes this version does not ship: 004_from_the_future.sql' });
+        expect(check(report, 'schema')).to.deep.include({ ok: false, detail: 'the database has schema changes this version does not ship: 999_from_the_future.sql' });
       } finally {
-        await database.db('knex_migrations').where({ name: '004_from_the_future.sql' }).delete();
+        await database.db('knex_migrations').where({ name: '999_from_the_future.sql' }).delete();
       }
     });
   });
@@ -138,7 +141,7 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
 
   describe('prompts', () => {
     it('a prompt missing on the Asterisk host is named, with the install command', async () => {
-      rig.sim.setSoundMissing('callback/offer');
+      rig.sim.setSoundMissing('callback/offer', true, 'en');
       const report = await rig.run();
       const prompts = check(report, 'prompts');
       expect(prompts.ok).to.equal(false);

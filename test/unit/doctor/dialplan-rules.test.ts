@@ -52,8 +52,10 @@ describe('doctor: reading the dialplan and the config', () => {
   });
 
   it('knows the Stasis entries the engine handles (a guard: read from onStasisStart)', () => {
-    const source = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'src', 'engine', 'callback-app.ts'), 'utf8');
-    const body = source.slice(source.indexOf('private async onStasisStart('), source.indexOf('private async onDirectCall('));
+    const source = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'src', 'engine', 'call-router.ts'), 'utf8');
+    const start = source.indexOf('private async onStasisStart(');
+    expect(start, 'onStasisStart in src/engine/call-router.ts').to.be.greaterThan(0);
+    const body = source.slice(start, source.indexOf('\n  }\n', start));
     const kinds = [...body.matchAll(/kind === '([a-z-]+)'/g)].map((m) => m[1]);
     expect(kinds, 'update HANDLED_ENTRY_KINDS in src/doctor/dialplan-rules.ts').to.deep.equal([...HANDLED_ENTRY_KINDS]);
   });
