@@ -35,6 +35,16 @@ describe('doctor: reading the dialplan and the config', () => {
     expect(stasisLines(dp).map((l) => [l.app, l.args])).to.deep.equal([['direct-callback', ['queue', 'support', 'route=vip']]]);
   });
 
+  it("leaves out the context res_stasis adds for a connected app (as a real Asterisk lists it)", () => {
+    const dp = parseShowDialPlan([
+      { event: 'ListDialplan', context: 'stasis-direct-callback', extension: 'h', priority: '1', application: 'NoOp', appdata: '(null)', registrar: 'res_stasis' },
+      { event: 'ListDialplan', context: 'stasis-direct-callback', extension: '_.', priority: '1', application: 'Stasis', appdata: 'direct-callback', registrar: 'res_stasis' },
+      { event: 'ListDialplan', context: 'callback-entry', extension: '5552000', priority: '2', application: 'Stasis', appdata: 'direct-callback,queue,support', registrar: 'pbx_config' },
+    ]);
+    expect(dp.priorities.map((p) => p.registrar)).to.deep.equal(['res_stasis', 'res_stasis', 'pbx_config']);
+    expect(stasisLines(dp).map((l) => l.where.context)).to.deep.equal(['callback-entry']);
+  });
+
   it('matches extension names as Asterisk does: literals with - decoration, and _ patterns', () => {
     expect(extensionMatches('5551000', '5551000')).to.equal(true);
     expect(extensionMatches('555-1000', '5551000')).to.equal(true);
