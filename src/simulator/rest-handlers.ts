@@ -8,9 +8,6 @@ import type { AsteriskModel } from './model/asterisk-model';
 import { AriHttpError, HANGUP_REASON_CAUSE, asteriskTime, notFound } from './model/support';
 import type { SimChannel } from './model/channels';
 
-/** Channel technologies the lab's Asterisk loads (asterisk-config/modules.conf). */
-const LOADED_CHANNEL_TECHNOLOGIES: ReadonlySet<string> = new Set(['PJSIP', 'Local']);
-
 export interface RestRequest {
   method: string;
   pathParams: Record<string, string>;
@@ -318,9 +315,9 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     strict(req);
     const tech = req.pathParams.tech;
     const list = [...model.endpoints.values()].filter((e) => e.tech === tech);
-    // Measured on 22.10.1: a technology no channel driver provides (GET /endpoints/SIP: there is no
-    // chan_sip) answers this, not "Endpoint not found"; a loaded one lists its endpoints, maybe none.
-    if (!list.length && !LOADED_CHANNEL_TECHNOLOGIES.has(tech)) throw notFound(`No Endpoints found - invalid tech ${tech}`);
+    // Measured on 22.10.1: a technology without endpoints (SIP: no chan_sip; Local; `pjsip`: the name
+    // is case-sensitive) answers this, not "Endpoint not found".
+    if (!list.length) throw notFound(`No Endpoints found - invalid tech ${tech}`);
     return ok(list.map((e) => model.endpointJson(e)));
   });
   h.set('endpoints.get', (req) => {

@@ -127,7 +127,10 @@ describe('simulator REST strictness over HTTP', () => {
     sim.endpoint('PJSIP/1001');
     expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/nope')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
     expect(await rawRequest(sim, 'GET', '/ari/endpoints/SIP')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech SIP' } });
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/Local')).to.deep.equal({ status: 200, body: [] });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/Local')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech Local' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/pjsip')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech pjsip' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001')).to.include({ status: 200 });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001A')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
     expect(await rawRequest(sim, 'GET', '/ari/sounds/callback/offer')).to.deep.equal({ status: 404, body: { message: 'Resource not found' } });
   });
 
