@@ -59,6 +59,13 @@ function send(res: http.ServerResponse, status: number, body?: unknown): void {
   res.end(text);
 }
 
+/**
+ * What Asterisk's HTTP server answers for a path outside /ari (main/http.c ast_http_error, with the
+ * sample http.conf's servername): an HTML page, whatever the credentials (measured on 22.10.1).
+ */
+const NOT_FOUND_PAGE =
+  '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n<title>404 Not Found</title>\r\n</head><body>\r\n<h1>Not Found</h1>\r\n<p>The requested URL was not found on this server.</p>\r\n<hr />\r\n<address>Asterisk</address>\r\n</body></html>\r\n';
+
 export class AriHttpServer {
   private server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -175,14 +182,21 @@ export class AriHttpServer {
     }
     const r = this.record(req, url, body, arrivedAt);
     const method = (req.method ?? 'GET').toUpperCase();
+    // Outside /ari the HTTP server answers before ARI checks credentials (measured: any password).
+    if (!url.pathname.startsWith('/ari/')) {
+      this.o.onViolation({ method, path: url.pathname, message: 'request outside /ari' });
+      r.status = 404;
+      r.responseBody = NOT_FOUND_PAGE;
+      if (!res.writableEnded) {
+        res.writeHead(404, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(NOT_FOUND_PAGE) });
+        res.end(NOT_FOUND_PAGE);
+      }
+      this.o.onResponse(r);
+      return;
+    }
     if (!this.authOk(req, url)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="Asterisk REST Interface"');
       this.finish(res, r, 401, { message: 'Authentication required' });
-      return;
-    }
-    if (!url.pathname.startsWith('/ari/')) {
-      this.o.onViolation({ method, path: url.pathname, message: 'request outside /ari' });
-      this.finish(res, r, 404, { message: 'Resource not found' });
       return;
     }
     const ariPath = url.pathname.slice('/ari'.length);
