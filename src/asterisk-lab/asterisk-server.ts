@@ -71,6 +71,8 @@ export class AsteriskServer {
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private readonly env: NodeJS.ProcessEnv;
+  /** The digest password rendered into pjsip.conf for each agent's phone (endpoint → password). */
+  private readonly agentPasswords = new Map<string, string>();
 
   private constructor(readonly opts: AsteriskServerOptions) {
     // Short: the CLI's control socket lives in astrundir and a socket path is at most 107 bytes.
@@ -138,7 +140,7 @@ export class AsteriskServer {
       return m;
     })());
     write('pjsip.conf', this.renderPjsip(project('pjsip.conf')));
-    for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf']) {
+    for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf', 'voicemail.conf']) {
       if (fs.existsSync(path.join(PROJECT_CONFIG_DIR, name))) fs.copyFileSync(path.join(PROJECT_CONFIG_DIR, name), d(`etc/${name}`));
     }
     for (const [name, text] of Object.entries(this.opts.extraFiles ?? {})) write(name, text);
@@ -162,7 +164,9 @@ export class AsteriskServer {
         p.append(user, [['username', user], ['password', 'x']], '(agent-auth)');
         p.append(user, [], '(agent-aor)');
       }
-      p.set(user, 'password', randomBytes(12).toString('hex'), { type: 'auth' });
+      const password = randomBytes(12).toString('hex');
+      this.agentPasswords.set(user, password);
+      p.set(user, 'password', password, { type: 'auth' });
       p.set(user, 'contact', contact, { type: 'aor' });
     }
     p.set('trunk', 'contact', `sip:127.0.0.1:${trunkPort}`, { type: 'aor' });
@@ -208,6 +212,30 @@ export class AsteriskServer {
   private tail(): string {
     const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').slice(-1500) : '');
     return `${read(path.join(this.dir, 'log', 'messages'))}\n${read(path.join(this.dir, 'log', 'console.log'))}`;
+  }
+
+  /**
+   * The SIP password of an agent's phone, as rendered into pjsip.conf: a SIPp party that calls as
+   * that phone answers Asterisk's digest challenge with it (and comes from another loopback
+   * address than 127.0.0.1, which identifies the trunk).
+   */
+  agentPassword(endpoint: string): string {
+    const password = this.agentPasswords.get(endpoint);
+    if (password === undefined) throw new Error(`no agent phone ${endpoint} in this Asterisk`);
+    return password;
+  }
+
+  /**
+   * Changes one rendered `.conf` file (etc/<name>) of the running Asterisk, e.g. to break the
+   * dialplan for a test. Asterisk reads it again only when told (`dialplan reload`, `module
+   * reload …`): the caller sends that command.
+   */
+  editConf(name: string, edit: (text: string) => string): void {
+    const file = path.join(this.dir, 'etc', name);
+    const before = fs.readFileSync(file, 'utf8');
+    const after = edit(before);
+    if (after === before) throw new Error(`editConf(${name}): the edit changed nothing`);
+    fs.writeFileSync(file, after);
   }
 
   /** One ARI request with the plugin's credentials (the lab's own checks and the observer's). */

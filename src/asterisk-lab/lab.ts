@@ -11,6 +11,9 @@ import { PortAllocator } from './ports';
 import { AsteriskRuntime } from './runtime';
 import { callerScenario, CallerScript, phoneScenario, PhoneScript, SippProcess } from './sipp';
 
+/** Where agents' phones call from: any loopback address but the trunk's 127.0.0.1. */
+export const AGENT_PHONE_CALLER_IP = '127.0.0.2';
+
 /**
  * A lab: one real Asterisk configured from `asterisk-config/`, SIPp phones for the agents and for
  * the customers behind the trunk, SIPp callers, a fresh PostgreSQL database, an observer app
@@ -241,7 +244,7 @@ export class Lab {
   }
 
   /** Places calls to a DID from SIPp callers (one process; `count` calls at `rate`/s). */
-  async call(did: string, script: CallerScript, opts: { count?: number; rate?: number; injection?: readonly (readonly string[])[] } = {}): Promise<SippProcess> {
+  async call(did: string, script: CallerScript, opts: { count?: number; rate?: number; injection?: readonly (readonly string[])[]; ip?: string } = {}): Promise<SippProcess> {
     this.callerSeq += 1;
     const p = {
       sip: await this.ports.take(),
@@ -256,6 +259,7 @@ export class Lab {
       sipPort: p.sip,
       mediaPort: p.media,
       controlPort: p.control,
+      ...(opts.ip ? { ip: opts.ip } : {}),
       remote: `127.0.0.1:${this.asterisk.opts.ports.sip}`,
       service: did,
       calls: opts.count ?? 1,
@@ -264,6 +268,16 @@ export class Lab {
     });
     this.callers.push(sipp);
     return sipp;
+  }
+
+  /**
+   * A call placed by an agent's own desk phone (a feature code such as *51, an internal number):
+   * it authenticates as the agent's PJSIP endpoint with the password the lab rendered, so Asterisk
+   * puts it in the endpoint's context (`from-agents`). It comes from 127.0.0.2: 127.0.0.1 is the
+   * trunk's address, and pjsip.conf identifies by address before user name.
+   */
+  callFromPhone(agentId: string, number: string, steps: CallerScript['steps']): Promise<SippProcess> {
+    return this.call(number, { from: agentId, fromName: `Agent ${agentId}`, steps, auth: { user: agentId, password: this.asterisk.agentPassword(agentId) } }, { ip: AGENT_PHONE_CALLER_IP });
   }
 
   /** Rows of a table in the lab's database. */

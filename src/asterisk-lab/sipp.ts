@@ -30,6 +30,12 @@ export interface CallerScript {
   from: string;
   fromName?: string;
   steps: readonly SippStep[];
+  /**
+   * Calls as a phone with a SIP account (an agent's desk phone): Asterisk challenges the INVITE
+   * (401, or 407), and the caller sends it again with digest credentials (SIPp's `[authentication]`).
+   * Without it the caller is a party behind the trunk, which Asterisk identifies by address only.
+   */
+  auth?: { user: string; password: string };
 }
 
 export type PhoneAnswer =
@@ -185,27 +191,45 @@ export function callerScenario(script: CallerScript): Scenario {
       [`${method} [next_url] SIP/2.0`, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', from, 'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]', 'Call-ID: [call_id]', `CSeq: ${cseq} ${method}`, '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n'),
   };
   const w = new ScriptWriter(role);
-  const invite = [
-    'INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0',
-    'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]',
-    from,
-    'To: <sip:[service]@[remote_ip]:[remote_port]>',
-    'Call-ID: [call_id]',
-    'CSeq: 1 INVITE',
-    `Contact: <sip:${user === 'anonymous' ? 'anonymous' : user}@[local_ip]:[local_port]>`,
-    'Max-Forwards: 70',
-    'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE',
-    'Content-Type: application/sdp',
-    'Content-Length: [len]',
-    '',
-    SDP,
-  ].join('\n');
-  w.emit(`<send retrans="500">${cdata(invite)}</send>`);
+  const invite = (cseq: number, credentials: string[]) =>
+    [
+      'INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0',
+      'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]',
+      from,
+      'To: <sip:[service]@[remote_ip]:[remote_port]>',
+      'Call-ID: [call_id]',
+      `CSeq: ${cseq} INVITE`,
+      `Contact: <sip:${user === 'anonymous' ? 'anonymous' : user}@[local_ip]:[local_port]>`,
+      ...credentials,
+      'Max-Forwards: 70',
+      'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE',
+      'Content-Type: application/sdp',
+      'Content-Length: [len]',
+      '',
+      SDP,
+    ].join('\n');
+  w.emit(`<send retrans="500">${cdata(invite(1, []))}</send>`);
   w.emit('<recv response="100" optional="true"/>');
+  let cseq = 1;
+  if (script.auth) {
+    // Asterisk challenges a phone's INVITE: ACK the challenge (same branch: a non-2xx ACK belongs
+    // to the INVITE's transaction), then the same INVITE again, with the digest and the next CSeq.
+    w.emit('<recv response="401" auth="true" optional="true" next="challenged"/>');
+    w.emit('<recv response="407" auth="true"/>');
+    w.emit('<label id="challenged"/>');
+    const ackChallenge = ['ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0', '[last_Via:]', '[last_From:]', '[last_To:]', '[last_Call-ID:]', 'CSeq: 1 ACK', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n');
+    w.emit(`<send>${cdata(ackChallenge)}</send>`);
+    w.log('challenged');
+    cseq = 2;
+    const { user: authUser, password } = script.auth;
+    if (/[\s\]=]/.test(authUser + password)) throw new Error('SIPp [authentication] values cannot hold spaces, = or ]');
+    w.emit(`<send retrans="500">${cdata(invite(cseq, [`[authentication username=${authUser} password=${password}]`]))}</send>`);
+    w.emit('<recv response="100" optional="true"/>');
+  }
   w.emit('<recv response="180" optional="true"/>');
   w.emit('<recv response="183" optional="true"/>');
   w.emit('<recv response="200" rtd="true" rrs="true"/>');
-  const ack = ['ACK [next_url] SIP/2.0', 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', from, 'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]', 'Call-ID: [call_id]', 'CSeq: 1 ACK', '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n');
+  const ack = ['ACK [next_url] SIP/2.0', 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', from, 'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]', 'Call-ID: [call_id]', `CSeq: ${cseq} ACK`, '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n');
   w.emit(`<send>${cdata(ack)}</send>`);
   // One element, then straight into the first wait: a re-INVITE that comes between two elements
   // that do not expect it aborts the call.

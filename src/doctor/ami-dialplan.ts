@@ -18,6 +18,12 @@ export interface DialplanPriority {
   priority: string;
   application: string;
   appData: string;
+  /**
+   * Who added the line: `pbx_config` for extensions.conf. res_stasis adds a context of its own,
+   * `stasis-<app>`, for every connected ARI app (measured on Asterisk 22.10.1: `_.` →
+   * `Stasis(<app>)` with no arguments, and `h` → `NoOp`); it is not the administrator's dialplan.
+   */
+  registrar?: string;
 }
 
 export interface Dialplan {
@@ -57,7 +63,7 @@ export function parseShowDialPlan(events: readonly AmiFields[]): Dialplan {
       continue;
     }
     if (f.extension === undefined || f.application === undefined) continue;
-    priorities.push({ context, extension: f.extension, priority: f.priority ?? '', application: f.application, appData: f.appdata ?? '' });
+    priorities.push({ context, extension: f.extension, priority: f.priority ?? '', application: f.application, appData: f.appdata ?? '', ...(f.registrar !== undefined ? { registrar: f.registrar } : {}) });
   }
   return { priorities, includes };
 }

@@ -121,7 +121,7 @@ export function shippedPromptDir(language: string): string {
 
 /**
  * Every prompt the config can play exists on the Asterisk host in every language (GET /sounds/{id}
- * lists the languages a sound exists in). A missing prompt does not stop a call: the playback
+ * lists the languages a sound exists in, read from the disk at each request). A missing prompt does not stop a call: the playback
  * just fails and the caller hears silence, so only this check finds it before a caller does.
  */
 export async function checkPrompts(ari: AriHttp, prompts: PromptSet, languages: readonly string[]): Promise<CheckResult> {
@@ -154,7 +154,10 @@ export async function checkPrompts(ari: AriHttp, prompts: PromptSet, languages: 
     if (notShipped.length > 0) fixes.push(`not shipped in ${language}: ${notShipped.join(', ')}: record each as ${ASTERISK_SOUNDS_DIR}/${language}/<id>.wav (8 kHz mono, see asterisk-config/sounds/README.md), or set queues[].announcement to a sound that exists`);
     if (lacking.some((id) => prompts.core.includes(id))) fixes.push(`install Asterisk's core sounds for ${language} in ${ASTERISK_SOUNDS_DIR}/${language}/ (e.g. asterisk-core-sounds-${language}-wav): read-backs of numbers use digits/0-9`);
   }
-  fixes.push('then restart Asterisk, so that its sound list (which this check reads) includes them');
+  // Measured on Asterisk 22.10.1: GET /sounds/{id} and `core show sound` look at the sounds folder
+  // each time, so a file added or removed counts at once; no restart or reload is needed.
+  const first = missing.map((m) => m.id).sort((a, b) => ids.indexOf(a) - ids.indexOf(b))[0] ?? '';
+  fixes.push(`Asterisk sees the files at once (no restart): asterisk -rx "core show sound ${first}" lists the languages it has`);
   // Sounds in the order the plugin lists them; those missing in several languages first, as they matter most.
   const order = (id: string): number => ids.indexOf(id);
   missing.sort((a, b) => b.languages.length - a.languages.length || order(a.id) - order(b.id));

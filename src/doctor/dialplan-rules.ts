@@ -15,10 +15,15 @@ export interface StasisLine {
   args: string[];
 }
 
-/** `Stasis(app,queue,support,route=vip)` lines of the dialplan, with their arguments split. */
+/**
+ * `Stasis(app,queue,support,route=vip)` lines of the dialplan, with their arguments split. The
+ * lines res_stasis adds itself while an app is connected (`stasis-<app>`) are left out: taken for
+ * the administrator's, they made a running plugin look like a dialplan sending calls without
+ * arguments (measured on a real Asterisk, see DialplanPriority.registrar).
+ */
 export function stasisLines(dialplan: Dialplan): StasisLine[] {
   return dialplan.priorities
-    .filter((p) => p.application.toLowerCase() === 'stasis')
+    .filter((p) => p.application.toLowerCase() === 'stasis' && p.registrar !== 'res_stasis')
     .map((p) => {
       // Asterisk splits application arguments on commas; spaces and quotes around one are tolerated here.
       const [app = '', ...args] = p.appData.split(',').map((a) => a.trim().replace(/^"(.*)"$/, '$1'));

@@ -313,8 +313,11 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
   h.set('endpoints.list', (req) => { strict(req); return ok([...model.endpoints.values()].map((e) => model.endpointJson(e))); });
   h.set('endpoints.listByTech', (req) => {
     strict(req);
-    const list = [...model.endpoints.values()].filter((e) => e.tech === req.pathParams.tech);
-    if (!list.length) throw notFound('Endpoint not found');
+    const tech = req.pathParams.tech;
+    const list = [...model.endpoints.values()].filter((e) => e.tech === tech);
+    // Measured on 22.10.1: a technology without endpoints (SIP: no chan_sip; Local; `pjsip`: the name
+    // is case-sensitive) answers this, not "Endpoint not found".
+    if (!list.length) throw notFound(`No Endpoints found - invalid tech ${tech}`);
     return ok(list.map((e) => model.endpointJson(e)));
   });
   h.set('endpoints.get', (req) => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { shippedLanguages } from '../../src/config/prompt-languages';
 import { runDoctor, DoctorOptions } from '../../src/doctor/doctor';
 import { DoctorReport } from '../../src/doctor/report';
 import { dialplanFromExtensionsConf, FakeAmiServer, FakeDialplanLine } from '../helpers/fake-ami-server';
@@ -40,7 +41,8 @@ export interface DoctorRig {
 }
 
 export async function startDoctorRig(database: TestDatabase): Promise<DoctorRig> {
-  const sim = await AriSimulator.start({ user: 'direct-callback', password: ARI_PASSWORD, endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'] });
+  // The host has the prompts and core sounds of every shipped language, as the install steps put them there.
+  const sim = await AriSimulator.start({ user: 'direct-callback', password: ARI_PASSWORD, endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'], soundLanguages: [...shippedLanguages()] });
   const ami = await FakeAmiServer.start({ users: { 'direct-callback': AMI_SECRET } });
   ami.setDialplan(sampleDialplan().filter((l) => !('extension' in l) || !['*51', '*52'].includes(l.extension)));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'direct-callback-doctor-'));

@@ -40,8 +40,19 @@ export type ActionHandler = (action: ReceivedAction, reply: Reply) => void;
 
 /** One line of a loaded dialplan, as ShowDialPlan lists it: a priority, or an include. */
 export type FakeDialplanLine =
-  | { context: string; extension: string; priority: number; label?: string; application: string; appData: string }
+  | { context: string; extension: string; priority: number; label?: string; application: string; appData: string; registrar?: string }
   | { context: string; include: string };
+
+/**
+ * The context res_stasis adds to the dialplan while an ARI app is connected, as a real Asterisk
+ * 22.10.1 listed it in ShowDialPlan (`stasis-<app>`; AppData `(null)` for an empty NoOp).
+ */
+export function stasisAppContext(app: string): FakeDialplanLine[] {
+  return [
+    { context: `stasis-${app}`, extension: 'h', priority: 1, application: 'NoOp', appData: '(null)', registrar: 'res_stasis' },
+    { context: `stasis-${app}`, extension: '_.', priority: 1, application: 'Stasis', appData: app, registrar: 'res_stasis' },
+  ];
+}
 
 /**
  * The dialplan an `extensions.conf` loads (for the fake ShowDialPlan): `[context]`,
@@ -295,6 +306,11 @@ export class FakeAmiServer {
     this.dialplan = [...lines];
   }
 
+  /** The dialplan loaded now (a copy). */
+  dialplanLines(): FakeDialplanLine[] {
+    return [...this.dialplan];
+  }
+
   authenticatedSessions(): number {
     return [...this.sessions].filter((s) => s.authenticated).length;
   }
@@ -416,7 +432,8 @@ export class FakeAmiServer {
   /**
    * As main/pbx.c manager_show_dialplan(): per context its extensions' priorities (ExtensionLabel
    * when the priority has one), then its includes; the list ends with ShowDialPlanComplete and its
-   * counters. Registrar is pbx_config (extensions.conf). Context/Extension filters are not modelled.
+   * counters. Registrar is pbx_config (extensions.conf) unless the line names another. Context/Extension
+   * filters are not modelled.
    */
   private answerShowDialPlan(_action: ReceivedAction, reply: Reply): void {
     const events: Fields[] = [];
@@ -428,7 +445,7 @@ export class FakeAmiServer {
         if (l.context !== context || 'include' in l) continue;
         extensions.add(`${context}/${l.extension}`);
         priorities++;
-        events.push({ Event: 'ListDialplan', Context: context, Extension: l.extension, ...(l.label ? { ExtensionLabel: l.label } : {}), Priority: String(l.priority), Application: l.application, AppData: l.appData, Registrar: 'pbx_config' });
+        events.push({ Event: 'ListDialplan', Context: context, Extension: l.extension, ...(l.label ? { ExtensionLabel: l.label } : {}), Priority: String(l.priority), Application: l.application, AppData: l.appData, Registrar: l.registrar ?? 'pbx_config' });
       }
       for (const l of this.dialplan) {
         if (l.context === context && 'include' in l) events.push({ Event: 'ListDialplan', Context: context, IncludeContext: l.include, Registrar: 'pbx_config' });

@@ -114,6 +114,26 @@ describe('simulator REST strictness over HTTP', () => {
     expect(() => sim.assertNoViolations()).to.throw(/problem/);
   });
 
+  it("answers the doctor's questions as the real Asterisk did (probes.md, the doctor's questions)", async () => {
+    // Outside /ari: the HTTP server's HTML page, before (and whatever) the credentials.
+    for (const auth of ['u:p', 'u:wrong']) {
+      const page = await rawRequest(sim, 'GET', '/asterisk/ari/asterisk/info', { auth });
+      expect(page.status).to.equal(404);
+      expect(String(page.body)).to.match(/^<!DOCTYPE HTML PUBLIC[\s\S]*<title>404 Not Found<\/title>[\s\S]*<address>Asterisk<\/address>/);
+    }
+    // /ari twice (ARI_URL ending in /ari): ARI's own 404, after the credentials.
+    expect(await rawRequest(sim, 'GET', '/ari/ari/asterisk/info', { auth: 'u:wrong' })).to.deep.equal({ status: 401, body: { message: 'Authentication required' } });
+    expect(await rawRequest(sim, 'GET', '/ari/ari/asterisk/info')).to.deep.equal({ status: 404, body: { message: 'Resource not found' } });
+    sim.endpoint('PJSIP/1001');
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/nope')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/SIP')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech SIP' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/Local')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech Local' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/pjsip')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech pjsip' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001')).to.include({ status: 200 });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001A')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
+    expect(await rawRequest(sim, 'GET', '/ari/sounds/callback/offer')).to.deep.equal({ status: 404, body: { message: 'Resource not found' } });
+  });
+
   it('api_key query auth works, and api-docs can be made to answer 503/401', async () => {
     const res = await fetch(`${sim.url}/ari/asterisk/info?api_key=u:p`);
     expect(res.status).to.equal(200);

@@ -35,6 +35,16 @@ describe('doctor: reading the dialplan and the config', () => {
     expect(stasisLines(dp).map((l) => [l.app, l.args])).to.deep.equal([['direct-callback', ['queue', 'support', 'route=vip']]]);
   });
 
+  it("leaves out the context res_stasis adds for a connected app (as a real Asterisk lists it)", () => {
+    const dp = parseShowDialPlan([
+      { event: 'ListDialplan', context: 'stasis-direct-callback', extension: 'h', priority: '1', application: 'NoOp', appdata: '(null)', registrar: 'res_stasis' },
+      { event: 'ListDialplan', context: 'stasis-direct-callback', extension: '_.', priority: '1', application: 'Stasis', appdata: 'direct-callback', registrar: 'res_stasis' },
+      { event: 'ListDialplan', context: 'callback-entry', extension: '5552000', priority: '2', application: 'Stasis', appdata: 'direct-callback,queue,support', registrar: 'pbx_config' },
+    ]);
+    expect(dp.priorities.map((p) => p.registrar)).to.deep.equal(['res_stasis', 'res_stasis', 'pbx_config']);
+    expect(stasisLines(dp).map((l) => l.where.context)).to.deep.equal(['callback-entry']);
+  });
+
   it('matches extension names as Asterisk does: literals with - decoration, and _ patterns', () => {
     expect(extensionMatches('5551000', '5551000')).to.equal(true);
     expect(extensionMatches('555-1000', '5551000')).to.equal(true);
@@ -52,8 +62,10 @@ describe('doctor: reading the dialplan and the config', () => {
   });
 
   it('knows the Stasis entries the engine handles (a guard: read from onStasisStart)', () => {
-    const source = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'src', 'engine', 'callback-app.ts'), 'utf8');
-    const body = source.slice(source.indexOf('private async onStasisStart('), source.indexOf('private async onDirectCall('));
+    const source = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'src', 'engine', 'call-router.ts'), 'utf8');
+    const start = source.indexOf('private async onStasisStart(');
+    expect(start, 'onStasisStart in src/engine/call-router.ts').to.be.greaterThan(0);
+    const body = source.slice(start, source.indexOf('\n  }\n', start));
     const kinds = [...body.matchAll(/kind === '([a-z-]+)'/g)].map((m) => m[1]);
     expect(kinds, 'update HANDLED_ENTRY_KINDS in src/doctor/dialplan-rules.ts').to.deep.equal([...HANDLED_ENTRY_KINDS]);
   });
