@@ -21,6 +21,9 @@ export interface ObservedEvent {
     dialstatus?: string;
     args?: string[];
     application?: string;
+    /** ChannelDialplan: the dialplan application the channel runs now, and its arguments. */
+    dialplan_app?: string;
+    dialplan_app_data?: string;
   };
 }
 
@@ -116,9 +119,13 @@ export class AriObserver {
 
 export const channelOf = (e: ObservedEvent): string | undefined => e.raw.channel?.id ?? (e.raw.playback ? /^channel:(.+)$/.exec(e.raw.playback.target_uri)?.[1] : undefined);
 
-/** A channel that entered through the dialplan from the given caller number. */
-export const isStasisStartFrom = (app: string, callerNumber: string) => (e: ObservedEvent) =>
-  e.type === 'StasisStart' && e.raw.application === app && e.raw.channel?.caller?.number === callerNumber;
+/**
+ * A channel from the given caller number entering `app` through the dialplan. Matched on the
+ * ChannelDialplan step that runs Stasis: the observer is never sent another app's StasisStart,
+ * subscribeAll or not (measured; README.md).
+ */
+export const isStasisEntryFrom = (app: string, callerNumber: string) => (e: ObservedEvent) =>
+  e.type === 'ChannelDialplan' && e.raw.dialplan_app === 'Stasis' && typeof e.raw.dialplan_app_data === 'string' && e.raw.dialplan_app_data.split(',')[0] === app && e.raw.channel?.caller?.number === callerNumber;
 
 export const isPlaybackOf = (channelId: string, media: string, type: 'PlaybackStarted' | 'PlaybackFinished' = 'PlaybackStarted') => (e: ObservedEvent) =>
   e.type === type && e.raw.playback?.target_uri === `channel:${channelId}` && e.raw.playback.media_uri === media;
