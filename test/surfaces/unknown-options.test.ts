@@ -43,5 +43,6 @@ describe('surfaces: npm scripts reject unknown options', function () {
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include('--points <a,b>');
     expect(r.stdout).to.include('--asterisk');
+    expect(r.stdout).to.include('--labs <n>');
   });
 });
