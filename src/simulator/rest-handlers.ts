@@ -206,8 +206,7 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return ok(b.snapshot());
   });
   h.set('bridges.createWithId', (req) => {
-    // shared probes: an existing id answers 409 (the create-with-query route's answer is below)
-    if (model.bridges.get(req.pathParams.bridgeId ?? '')?.alive) throw new AriHttpError(409, { message: `Bridge with id '${req.pathParams.bridgeId}' already exists` });
+    // shared probes: an existing id answers 409, as on the create-with-query route (model.createBridge)
     const b = model.createBridge(q(req, 'type'), req.pathParams.bridgeId, q(req, 'name'));
     if (req.problems.length) { model.bridges.delete(b.id); strict(req); }
     return ok(b.snapshot());

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { CallControl } from '../../src/ari/call-control';
 import { AppConfig, parseConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logging/logger';
 import { startPlugin, RunningPlugin } from '../../src/plugin';
@@ -13,7 +14,8 @@ export interface SplitRig {
   config: AppConfig;
   logLines: string[];
   plugin?: RunningPlugin;
-  start(): Promise<RunningPlugin>;
+  /** Starts the plugin; `wrapControl` replaces some of its ARI requests (faults a test injects). */
+  start(opts?: { wrapControl?: (control: CallControl) => CallControl }): Promise<RunningPlugin>;
   stop(): Promise<void>;
 }
 
@@ -36,8 +38,8 @@ export async function splitRig(over: Record<string, unknown> = {}, opts: { datab
     database,
     config,
     logLines,
-    async start() {
-      rig.plugin = await startPlugin(config, createLogger({ level: 'debug', stream: sink }));
+    async start(opts = {}) {
+      rig.plugin = await startPlugin(config, createLogger({ level: 'debug', stream: sink }), { wrapControl: opts.wrapControl });
       return rig.plugin;
     },
     async stop() {

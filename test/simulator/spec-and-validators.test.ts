@@ -101,6 +101,10 @@ describe('simulator REST strictness over HTTP', () => {
     expect(await rawRequest(sim, 'POST', '/ari/channels/nochan/play')).to.deep.equal({ status: 404, body: { message: 'Channel not found' } });
     expect(await rawRequest(sim, 'DELETE', '/ari/channels/nochan')).to.deep.equal({ status: 404, body: { message: 'Channel not found' } });
     expect(await rawRequest(sim, 'POST', '/ari/bridges?type=bogus')).to.deep.equal({ status: 500, body: { message: "Unable to create bridge. Possible duplicate bridge id '(null)'" } });
+    // A live bridge's id: 409 on both create routes, whatever the type (measured, probes.md).
+    expect((await rawRequest(sim, 'POST', '/ari/bridges?bridgeId=dup-1&type=holding')).status).to.equal(200);
+    expect(await rawRequest(sim, 'POST', '/ari/bridges?bridgeId=dup-1&type=mixing')).to.deep.equal({ status: 409, body: { message: "Bridge with id 'dup-1' already exists" } });
+    expect(await rawRequest(sim, 'POST', '/ari/bridges/dup-1?type=holding')).to.deep.equal({ status: 409, body: { message: "Bridge with id 'dup-1' already exists" } });
     sim.endpoint('PJSIP/1001');
     const strictTimeout = await rawRequest(sim, 'POST', '/ari/channels?endpoint=PJSIP/1001&app=a&timeout=abc');
     expect(strictTimeout.status).to.equal(400);

@@ -598,6 +598,9 @@ export class AsteriskModel {
   createBridge(type: string | undefined, bridgeId: string | undefined, name: string | undefined): SimBridge {
     const flags = (type ?? 'mixing').split(',').map((s) => s.trim()).filter(Boolean);
     const bad = flags.length === 0 || flags.some((f) => !BRIDGE_TYPE_FLAGS.has(f));
+    // Measured (probes.md): an id that names a live bridge answers 409 on both create routes,
+    // holding or mixing asked for; an unknown type answers 500.
+    if (bridgeId !== undefined && this.bridges.get(bridgeId)?.alive) throw new AriHttpError(409, { message: `Bridge with id '${bridgeId}' already exists` });
     if (bad || (bridgeId !== undefined && this.bridges.has(bridgeId))) {
       throw new AriHttpError(500, { message: `Unable to create bridge. Possible duplicate bridge id '${bridgeId ?? '(null)'}'` });
     }
