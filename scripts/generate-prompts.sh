@@ -80,6 +80,11 @@ prompts_en=(
   "number-refused|Sorry, we cannot call you back at that number."
   "entry-given-up|We could not take a callback number. You keep your place in the queue."
   "guard|Hello, this is your requested callback. To be connected to an agent, press 1."
+  "agent-logged-in|You are logged in. Calls will now be offered to you."
+  "agent-logged-out|You are logged out. No more calls will be offered to you."
+  "agent-paused|You are paused. No calls will be offered to you until you resume."
+  "agent-unpaused|Your pause is over. Calls will be offered to you again."
+  "feature-code-failed|Sorry, this could not be done. Please try again later."
 )
 
 # Neutral Latin American Spanish, formal "usted", as a contact center speaks to callers.
@@ -109,6 +114,11 @@ prompts_es=(
   "number-refused|Lo sentimos, no podemos llamarle a ese número."
   "entry-given-up|No pudimos tomar un número para devolverle la llamada. Su turno se mantiene."
   "guard|Hola, le llamamos porque solicitó que le devolviéramos la llamada. Para hablar con un agente, marque 1."
+  "agent-logged-in|Ha iniciado sesión. A partir de ahora recibirá llamadas."
+  "agent-logged-out|Ha cerrado sesión. Ya no recibirá llamadas."
+  "agent-paused|Está en pausa. No recibirá llamadas hasta que la termine."
+  "agent-unpaused|Su pausa terminó. Volverá a recibir llamadas."
+  "feature-code-failed|Lo sentimos, no se pudo realizar. Por favor, inténtelo más tarde."
 )
 
 # What the plugin plays right after a prompt, for whoever records them with a voice.

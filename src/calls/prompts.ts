@@ -34,6 +34,12 @@ export const PROMPTS = {
   numberRefused: 'sound:callback/number-refused',
   entryGivenUp: 'sound:callback/entry-given-up',
   guard: 'sound:callback/guard',
+  // An agent's feature codes (*51-*54 in the sample dialplan): the confirmation, or that nothing changed.
+  agentLoggedIn: 'sound:callback/agent-logged-in',
+  agentLoggedOut: 'sound:callback/agent-logged-out',
+  agentPaused: 'sound:callback/agent-paused',
+  agentUnpaused: 'sound:callback/agent-unpaused',
+  featureCodeFailed: 'sound:callback/feature-code-failed',
 } as const;
 
 /** The sound naming a queue in the agent's whisper. */
