@@ -80,6 +80,15 @@ prompts_en=(
   "number-refused|Sorry, we cannot call you back at that number."
   "entry-given-up|We could not take a callback number. You keep your place in the queue."
   "guard|Hello, this is your requested callback. To be connected to an agent, press 1."
+  "announce-position|You are number"
+  "announce-in-line|in line."
+  "announce-wait|Your estimated waiting time is about"
+  "announce-minutes|minutes."
+  "announce-minute|minute."
+  "announce-wait-short|Your estimated waiting time is less than a minute."
+  "announce-wait-hour|Your estimated waiting time is about an hour."
+  "announce-wait-long|Your estimated waiting time is more than an hour."
+  "closed|We are sorry, we cannot take your call now. Please call again later. Goodbye."
   "agent-logged-in|You are logged in. Calls will now be offered to you."
   "agent-logged-out|You are logged out. No more calls will be offered to you."
   "agent-paused|You are paused. No calls will be offered to you until you resume."
@@ -114,6 +123,15 @@ prompts_es=(
   "number-refused|Lo sentimos, no podemos llamarle a ese número."
   "entry-given-up|No pudimos tomar un número para devolverle la llamada. Su turno se mantiene."
   "guard|Hola, le llamamos porque solicitó que le devolviéramos la llamada. Para hablar con un agente, marque 1."
+  "announce-position|Usted es el número"
+  "announce-in-line|en la fila."
+  "announce-wait|El tiempo de espera estimado es de unos"
+  "announce-minutes|minutos."
+  "announce-minute|minuto."
+  "announce-wait-short|El tiempo de espera estimado es de menos de un minuto."
+  "announce-wait-hour|El tiempo de espera estimado es de aproximadamente una hora."
+  "announce-wait-long|El tiempo de espera estimado es de más de una hora."
+  "closed|Lo sentimos, no podemos atender su llamada en este momento. Por favor, vuelva a llamar más tarde. Hasta luego."
   "agent-logged-in|Ha iniciado sesión. A partir de ahora recibirá llamadas."
   "agent-logged-out|Ha cerrado sesión. Ya no recibirá llamadas."
   "agent-paused|Está en pausa. No recibirá llamadas hasta que la termine."
@@ -129,6 +147,9 @@ declare -A FOLLOWED_BY=(
   [whisper-requested]='the minutes as a number (`number:`), then `whisper-minutes-ago`'
   [you-entered]='the number, digit by digit (`digits:`), then `confirm-number`'
   [offer]='`offer-other-number` where callers may give another number'
+  [announce-position]='the position (`number:`), then `announce-in-line`'
+  [announce-wait]='the minutes (`number:`), then `announce-minutes` or `announce-minute`'
+  [closed]='the overflow action `message:callback/closed`, then the call ends'
 )
 
 table_of() {

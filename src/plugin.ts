@@ -3,6 +3,7 @@ import { AppConfig } from './config/config';
 import { AriConnection, fetchAsteriskInfo } from './ari/ari-connection';
 import { Leadership } from './cluster/leadership';
 import { AriClientCallControl } from './ari/ari-client-adapter';
+import { CallControl } from './ari/call-control';
 import { Clock, systemClock } from './domain';
 import { CallbackApp } from './engine/callback-app';
 import { Logger, registerSecret } from './logging/logger';
@@ -68,7 +69,14 @@ function startPresence(config: AppConfig, app: CallbackApp, logger: Logger, env:
   return presence;
 }
 
-export async function startPlugin(config: AppConfig, logger: Logger, opts: { clock?: Clock; env?: NodeJS.ProcessEnv } = {}): Promise<RunningPlugin> {
+export interface StartOptions {
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Tests wrap the call control to observe or hold requests (e.g. the order of a press 1's requests). */
+  wrapControl?: (control: CallControl) => CallControl;
+}
+
+export async function startPlugin(config: AppConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningPlugin> {
   registerSecret(config.ari.password);
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set');
   const db = createDatabase(config.databaseUrl, { log: logger });
@@ -93,7 +101,8 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: { clo
     reclaimWhenReplaced: () => leadership.current === 'leading',
   });
   ari.on('replaced', () => leadership.lose('Asterisk gave the Stasis app to another connection while this process was cut off from the database'));
-  const control = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.mayAct);
+  const ariControl = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.mayAct);
+  const control = opts.wrapControl ? opts.wrapControl(ariControl) : ariControl;
   const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, sharedState: { entries: new QueueEntryStore(db), presence: new AgentPresenceStore(db), feed } });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));

@@ -36,6 +36,9 @@ export class AriClientCallControl implements CallControl {
   async answer(channelId: string): Promise<void> {
     await this.run('answer', (c) => c.channels.answer({ channelId }));
   }
+  async continueInDialplan(channelId: string, to: { context: string; extension: string; priority?: number }): Promise<void> {
+    await this.run('continueInDialplan', (c) => c.channels.continueInDialplan({ channelId, context: to.context, extension: to.extension, priority: to.priority ?? 1 }));
+  }
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
     await this.run('hangup', (c) => c.channels.hangup({ channelId, reason }));
   }

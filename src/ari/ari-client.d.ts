@@ -13,6 +13,7 @@ declare module 'ari-client' {
     create: Op;
     dial: Op;
     answer: Op;
+    continueInDialplan: Op;
     hangup: Op;
     ring: Op;
     ringStop: Op;

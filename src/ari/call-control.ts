@@ -25,6 +25,8 @@ export interface CreateChannelRequest {
 
 export interface CallControl {
   answer(channelId: string): Promise<void>;
+  /** The channel leaves the app and continues in the dialplan (e.g. app_voicemail). */
+  continueInDialplan(channelId: string, to: { context: string; extension: string; priority?: number }): Promise<void>;
   hangup(channelId: string, reason?: 'normal' | 'busy' | 'congestion' | 'no_answer'): Promise<void>;
   /**
    * Plays one or more media in sequence; resolves with the playback id. `lang` selects the

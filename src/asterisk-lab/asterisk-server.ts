@@ -140,7 +140,7 @@ export class AsteriskServer {
       return m;
     })());
     write('pjsip.conf', this.renderPjsip(project('pjsip.conf')));
-    for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf']) {
+    for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf', 'voicemail.conf']) {
       if (fs.existsSync(path.join(PROJECT_CONFIG_DIR, name))) fs.copyFileSync(path.join(PROJECT_CONFIG_DIR, name), d(`etc/${name}`));
     }
     for (const [name, text] of Object.entries(this.opts.extraFiles ?? {})) write(name, text);

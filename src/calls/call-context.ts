@@ -1,7 +1,7 @@
 import { AppConfig, QueueConfig } from '../config/config';
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
-import { AgentState, Clock, WorkItem } from '../domain';
+import { ActionInForce, AgentState, Clock, WorkItem } from '../domain';
 import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { QueueExitReason } from '../store/queue-entry-store';
@@ -20,6 +20,9 @@ export type CallMilestone =
   | 'callback_stored'
   | 'confirmation_started'
   | 'caller_left'
+  | 'position_announced'
+  | 'caller_moved'
+  | 'caller_transferred'
   | 'caller_connected'
   | 'agent_leg_originated'
   | 'agent_leg_answered'
@@ -55,14 +58,29 @@ export interface CallContext {
    * already stored for this channel (a caller adopted after a restart). Resolves with the place
    * to take, or undefined when the database could not be reached (the caller waits anyway).
    */
-  placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first?: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  /**
+   * A caller moved to another queue: its old place is closed (moved) before the new one is
+   * stored, so the new place is never the old one found again.
+   */
+  relocateCaller(oldEntryId: string | undefined, input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
   /** The caller left the queue: its stored place is closed with why (best effort, retried). */
   closeCallerEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void;
   /** Queue membership. */
   enqueue(item: WorkItem): void;
   dequeue(itemId: string): void;
+  /** The same caller, now in another queue (an overflow action moved it): dispatch keeps it. */
+  moveCaller(from: WorkItem, to: WorkItem): void;
   position(item: WorkItem): number | undefined;
+  /** The estimated wait at a position of a queue (the model that also decides overflow). */
+  estimatedWaitSec(queueId: string, position: number): number;
   isOverflowing(item: WorkItem, routeId: string | undefined): boolean;
+  /** The overflow action in force for this caller now (undefined: not overflowing). */
+  overflowAction(item: WorkItem, routeId: string | undefined, waitedSec: number): ActionInForce | undefined;
+  /** An outside number an overflow action would dial, checked against the queue's number policy. */
+  checkTransferNumber(queue: QueueConfig, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string };
+  /** An overflow action taken for a caller, stored with its place (best effort). */
+  recordEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void;
   /** The caller's item becomes a stored callback at the same place. */
   convertToCallback(callerItem: WorkItem, stored: StoredCallback): void;
   /** An item being connected is skipped by dispatch until released. */
@@ -71,11 +89,15 @@ export interface CallContext {
   declined(itemId: string, agentId: string): void;
   agent(agentId: string): AgentState | undefined;
   /**
-   * The toll-fraud guard for a number a caller wants to be called back on: normalised (E.164),
-   * checked against the queue's number policy (patterns, premium, international, open callbacks
-   * per number) and the rate limit per caller id.
+   * The toll-fraud guard for a number a caller wants to be called back on, the rules that need no
+   * database: normalised (E.164), checked against the queue's number policy (patterns, premium,
+   * international) and the rate limit per caller id. The policy's last rule, open callbacks per
+   * number, is counted by the booking statement itself (`maxOpenElsewhere` goes with the request),
+   * so that press 1 waits on one round trip. Records nothing: see recordCallbackRequest.
    */
-  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): Promise<{ ok: true; e164: string } | { ok: false; reason: string }>;
+  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string };
+  /** A request passed every rule (the booking did not refuse it): it counts against the caller id's rate limit. */
+  recordCallbackRequest(queue: QueueConfig, callerId: string): void;
   /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
   takeFreeAgent(queueId: string, itemId: string): string | undefined;
   /** The plugin puts this agent on a call now (ringing included). */

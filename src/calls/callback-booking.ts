@@ -1,19 +1,34 @@
 import { digitsForSpeech } from '../domain';
+import { NumberPolicyRefusal } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { CallbackStore, NewCallbackRequest, StoredCallback } from '../store/callback-store';
 import { PROMPTS } from './prompts';
 
 /**
  * "Press 1": the durable half shared by queue and direct calls. The result is known only after
- * COMMIT, and only a `stored` result may be confirmed to the caller.
+ * COMMIT, and only a `stored` result may be confirmed to the caller. `refused` is the number
+ * policy's open-callbacks-per-number limit, which only the database can count: the booking
+ * statement applies it, so the caller waits on one round trip, not three.
  */
-export type BookingResult = { kind: 'stored'; callback: StoredCallback } | { kind: 'duplicate'; existing: StoredCallback } | { kind: 'failed'; error: string };
+export type BookingResult =
+  | { kind: 'stored'; callback: StoredCallback }
+  | { kind: 'duplicate'; existing: StoredCallback }
+  | { kind: 'refused'; reason: Extract<NumberPolicyRefusal, 'too_many_pending'> }
+  | { kind: 'failed'; error: string };
 
 export async function bookCallback(store: CallbackStore, request: NewCallbackRequest, log: Logger): Promise<BookingResult> {
   try {
     // The name is only shown to the agent; an absurd caller name must not make the request unstorable.
     const r = await store.requestCallback(request.customerName && request.customerName.length > 200 ? { ...request, customerName: request.customerName.slice(0, 200) } : request);
-    return r.kind === 'stored' ? { kind: 'stored', callback: r.callback } : { kind: 'duplicate', existing: r.existing };
+    switch (r.kind) {
+      case 'stored':
+        return { kind: 'stored', callback: r.callback };
+      case 'duplicate':
+        return { kind: 'duplicate', existing: r.existing };
+      case 'over_limit':
+        // checkNumberPolicy's last rule, with the count the statement made.
+        return { kind: 'refused', reason: 'too_many_pending' };
+    }
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     log.error('callback could not be stored; nothing is promised to the caller', { error });

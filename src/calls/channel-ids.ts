@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
  * share one Asterisk (each with its own app name), and after a restart an instance must tell its
  * own leftover legs (still ringing, not yet in Stasis) from another instance's live ones.
  */
-export type OwnChannelKind = 'cb-agent' | 'cb-customer' | 'cf-agent' | 'cf-customer' | 'agent' | 'direct-agent';
+export type OwnChannelKind = 'cb-agent' | 'cb-customer' | 'cf-agent' | 'cf-customer' | 'agent' | 'direct-agent' | 'external';
 
-const KINDS: readonly OwnChannelKind[] = ['cb-agent', 'cb-customer', 'cf-agent', 'cf-customer', 'agent', 'direct-agent'];
+const KINDS: readonly OwnChannelKind[] = ['cb-agent', 'cb-customer', 'cf-agent', 'cf-customer', 'agent', 'direct-agent', 'external'];
 
 export function ownChannelId(kind: OwnChannelKind, app: string): string {
   return `${kind}-${app}-${randomUUID()}`;

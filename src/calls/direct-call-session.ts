@@ -42,6 +42,7 @@ export class DirectCallSession implements ChannelSession {
   private offerPlaybackId: string | undefined;
   private readonly offer: OfferState;
   private readonly record: DirectCallRecord;
+  private recordWrites: Promise<void> = Promise.resolve();
   private readonly callerNumber: string;
   /** The caller's prompts' language (no queue here: the channel's, else English). */
   private readonly language: string;
@@ -239,10 +240,10 @@ export class DirectCallSession implements ChannelSession {
     this.state = 'storing';
     this.offer.accepted = true;
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
-    if (playing) {
-      this.offerPlaybackId = undefined;
-      await this.ctx.control.stopPlayback(playing).catch(() => undefined);
-    }
+    this.offerPlaybackId = undefined;
+    // As in a queue: the stop goes out first and the booking runs meanwhile; the next prompt is
+    // played only once the stop is answered.
+    const promptStopped = playing ? this.ctx.control.stopPlayback(playing).catch(() => undefined) : Promise.resolve();
     const direct = this.ctx.config.direct;
     const result = await bookCallback(
       this.ctx.store,
@@ -260,7 +261,9 @@ export class DirectCallSession implements ChannelSession {
       },
       this.log,
     );
-    if (result.kind === 'failed') {
+    await promptStopped;
+    // Owed callbacks have no per-number limit (none is passed): a refusal cannot come back.
+    if (result.kind === 'failed' || result.kind === 'refused') {
       if (this.state !== 'storing') return;
       this.state = 'offering';
       this.offer.accepted = false;
@@ -271,7 +274,8 @@ export class DirectCallSession implements ChannelSession {
     const callback = result.kind === 'stored' ? result.callback : result.existing;
     this.record.outcome = 'callback_requested';
     this.record.callbackId = callback.id;
-    await this.saveRecord();
+    // A report row, not a promise to the caller: written alongside the confirmation.
+    void this.saveRecord();
     if (result.kind === 'stored') {
       this.ctx.addOwedCallback(result.callback);
       this.ctx.milestone('callback_stored', { channelId: this.channel.id, callbackId: callback.id, ownerAgentId: this.agent.id });
@@ -349,7 +353,17 @@ export class DirectCallSession implements ChannelSession {
     await finished;
   }
 
-  private async saveRecord(): Promise<void> {
-    await this.ctx.store.recordDirectCall(this.record).catch((e: unknown) => this.log.warn('direct call record not saved', { error: String(e) }));
+  /**
+   * Writes the record as it is now. Writes are chained, so one that was not awaited can never
+   * land after, and overwrite, a later one (the end of the call).
+   */
+  private saveRecord(): Promise<void> {
+    const row = { ...this.record };
+    this.recordWrites = this.recordWrites.then(() =>
+      this.ctx.store.recordDirectCall(row).catch((e: unknown) => {
+        this.log.warn('direct call record not saved', { error: String(e) });
+      }),
+    );
+    return this.recordWrites;
   }
 }

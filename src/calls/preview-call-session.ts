@@ -202,21 +202,29 @@ export class PreviewCallSession implements ChannelSession {
     this.ctx.milestone('agent_accepted', { callbackId: this.callback.id, agentId: this.agentId });
     this.log.info('agent accepted; dialling customer');
     crashPoint('preview.after_accept');
-    if (this.whisperPlaybackId) await this.ctx.control.stopPlayback(this.whisperPlaybackId).catch(() => undefined);
+    // The agent hears ringing from the 1 on, and the whisper stops, while the dial is recorded:
+    // both requests go out now and run alongside the write. The customer leg is created and
+    // dialled only after the write has committed (and after both are answered, so a late ring
+    // can never arrive after the bridge's ring stop).
+    const whisper = this.whisperPlaybackId;
+    this.whisperPlaybackId = undefined;
+    const whisperStopped = whisper ? this.ctx.control.stopPlayback(whisper).catch(() => undefined) : Promise.resolve();
+    const ringing = this.ctx.control.ring(this.agentChannelId).catch(() => undefined);
     try {
-      await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'agent_accepted', { agentId: this.agentId, now: now() });
-      // Written before dialling: after a crash this attempt is known to have called the customer.
-      await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_dialled', { agentId: this.agentId, customerChannelId: this.customerChannelId, now: now() });
+      // One statement for both steps. Written before dialling: after a crash this attempt is
+      // known to have called the customer, and is never dialled again.
+      await this.ctx.store.markAttemptSteps(this.attempt.id, this.callback.id, ['agent_accepted', 'customer_dialled'], { agentId: this.agentId, customerChannelId: this.customerChannelId, now: now() });
     } catch (e) {
       this.log.error('could not record the dial; not dialling', { error: String(e) });
+      await Promise.all([whisperStopped, ringing]);
       await this.tellAgentAndFinish('failed', PROMPTS.customerFailed, undefined, false);
       return true;
     }
+    await Promise.all([whisperStopped, ringing]);
     crashPoint('preview.after_customer_recorded');
     const outbound = this.queue.outboundCallerId;
     const endpoint = this.ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(this.callback.customerNumber));
     try {
-      await this.ctx.control.ring(this.agentChannelId).catch(() => undefined);
       await this.ctx.control.createChannel({
         channelId: this.customerChannelId,
         endpoint,

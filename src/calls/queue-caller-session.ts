@@ -4,10 +4,11 @@ import { alreadyExists, isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
 import { createNumberEntry, NumberEntryState, NumberEntryStep, numberEntryConfig, stepNumberEntry } from '../domain/policies';
 import { numberPolicyOf } from '../config/config';
-import { decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, TimerHandle, WorkItem } from '../domain';
+import { ActionInForce, AnnouncementPolicy, decideAnnouncement, decideOffer, digitsForSpeech, interpretOfferDigit, isWithheld, OfferPolicy, OfferState, spokenWait, TimerHandle, WorkItem } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
-import { PROMPTS, promptLanguageFor } from './prompts';
+import { announcementMedia, PROMPTS, promptLanguageFor } from './prompts';
+import { OverflowCaller, OverflowEndReason, overflowVerb, OverflowVerb } from './overflow-actions';
 import { ownChannelId } from './channel-ids';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
@@ -18,10 +19,23 @@ import { QueueExitReason } from '../store/queue-entry-store';
  * start), the agent hung up after talking, the plugin ended it after the callback confirmation,
  * or it could not be set up or bridged.
  */
-export type CallerEndReason = 'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'ended_after_message' | 'setup_failed' | 'bridge_failed';
+export type CallerEndReason = 'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'setup_failed' | 'bridge_failed' | OverflowEndReason;
 
 /** How long a caller's queueing waits for the database to store the place before going ahead. */
 const PLACE_WAIT_MS = 1500;
+
+function offerPolicyOf(queue: QueueConfig): OfferPolicy {
+  return { initialDelayMs: queue.offer.initialDelaySec * 1000, intervalMs: queue.offer.intervalSec * 1000, thresholdPosition: queue.offer.thresholdPosition };
+}
+
+function announcePolicyOf(queue: QueueConfig): AnnouncementPolicy {
+  return { onEntry: queue.announce.onEntry, everyMs: queue.announce.everySec === null ? null : queue.announce.everySec * 1000 };
+}
+
+/** While waiting, the overflow ladder is looked at again at least this often (waits grow, queues change). */
+const OVERFLOW_RECHECK_MS = 5000;
+/** An overflow step that could not apply is not tried again for this long. */
+const STEP_RETRY_MS = 60_000;
 
 /** The promise's value if it settles within `ms`, else undefined (the promise goes on). */
 async function within<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
@@ -36,7 +50,7 @@ async function within<T>(p: Promise<T | undefined>, ms: number): Promise<T | und
 /** Silence while typing a number before it counts as '#'. */
 const ENTRY_TIMEOUT_MS = 10_000;
 
-type State = 'entering' | 'waiting' | 'entering_number' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'ended';
+type State = 'entering' | 'waiting' | 'entering_number' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'overflowing' | 'transferred' | 'ended';
 
 /**
  * A live caller in one of our queues, from StasisStart to the end of the call: holding bridge
@@ -59,8 +73,24 @@ export class QueueCallerSession implements ChannelSession {
   /** The item's seq came from the database (shared by every instance), not from this process. */
   private seqIsShared = false;
   private readonly holdingBridgeId: string;
-  private readonly offer: OfferState;
-  private readonly policy: OfferPolicy;
+  private offer: OfferState;
+  private policy: OfferPolicy;
+  private announcePolicy: AnnouncementPolicy;
+  private announcePlaybackId: string | undefined;
+  private lastAnnouncedAt: number | null = null;
+  /** The overflow action running now (another queue, an outside number, voicemail, a message). */
+  private verb: OverflowVerb | undefined;
+  /** Overflow steps that could not apply (e.g. an outside number that did not answer): not again before. */
+  private readonly stepsBlocked = new Map<number, number>();
+  /** The queues this caller was moved out of by overflow actions. */
+  private readonly movedFrom: string[] = [];
+  /** An outside number the caller was connected to (overflow action `external`). */
+  private transferLeg: string | undefined;
+  /** When the caller first queued (kept for reports when an overflow action moves it on). */
+  private firstArrivedAt: number | undefined;
+  private offerStopLogged = false;
+  /** Which queue visit a stored place belongs to (a move starts a new one). */
+  private placeGeneration = 0;
   private offerTimer: TimerHandle | undefined;
   private offerPlaybackId: string | undefined;
   private readonly playbacks: PlaybackTracker;
@@ -78,7 +108,7 @@ export class QueueCallerSession implements ChannelSession {
   constructor(
     private readonly ctx: CallContext,
     private readonly channel: AriChannel,
-    private readonly queue: QueueConfig,
+    private queue: QueueConfig,
     private readonly routeId: string | undefined,
     seq: number,
     /**
@@ -94,11 +124,8 @@ export class QueueCallerSession implements ChannelSession {
     this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: adoption?.arrivedAt ?? now, seq };
     this.holdingBridgeId = `hold-${channel.id}`;
     this.offer = { enteredAt: now, offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
-    this.policy = {
-      initialDelayMs: queue.offer.initialDelaySec * 1000,
-      intervalMs: queue.offer.intervalSec * 1000,
-      thresholdPosition: queue.offer.thresholdPosition,
-    };
+    this.policy = offerPolicyOf(queue);
+    this.announcePolicy = announcePolicyOf(queue);
     this.playbacks = new PlaybackTracker(channel.id);
     this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, queueId: queue.id, callerNumber: channel.caller.number });
   }
@@ -135,13 +162,13 @@ export class QueueCallerSession implements ChannelSession {
     if (place) {
       this.item = { ...this.item, arrivedAt: place.arrivedAt, seq: place.seq };
       this.seqIsShared = true;
-      this.placed(place.entryId);
+      this.placed(place.entryId, 0);
     } else {
       // The database is slow or down: the caller waits at the arrival known here, and the place
       // is recorded when the database answers.
       this.log.warn('caller queued before its place was stored');
       void placing.then((late) => {
-        if (late) this.placed(late.entryId);
+        if (late) this.placed(late.entryId, 0);
       });
     }
     if (this.state !== 'entering') return; // hung up meanwhile
@@ -156,14 +183,25 @@ export class QueueCallerSession implements ChannelSession {
   onEvent(event: AriEvent): void {
     this.playbacks.onEvent(event);
     const mine = 'channel' in event && event.channel.id === this.channel.id;
+    const other = 'channel' in event ? event.channel.id : undefined;
+    // The outside number of an `external` overflow action: its verb while it rings, then the call.
+    if (other !== undefined && !mine && other.startsWith('external-')) {
+      if (this.transferLeg === other) {
+        if (event.type === 'ChannelDestroyed' || event.type === 'StasisEnd') void this.end('transferred');
+        return;
+      }
+      this.verb?.onEvent?.(event);
+      return;
+    }
     switch (event.type) {
       case 'ChannelDtmfReceived':
         if (mine) void this.onDtmf(event.digit);
         else if (this.agentLeg && event.channel.id === this.agentLeg.channelId) this.log.debug('agent digit ignored', { digit: event.digit });
         return;
       case 'PlaybackFinished':
-        if (event.playback.id === this.offerPlaybackId) {
+        if (event.playback.id === this.offerPlaybackId || event.playback.id === this.announcePlaybackId) {
           this.offerPlaybackId = undefined;
+          this.announcePlaybackId = undefined;
           if (this.state === 'waiting') this.scheduleOffer();
         }
         return;
@@ -199,35 +237,59 @@ export class QueueCallerSession implements ChannelSession {
     return this.callerIdCallable || this.queue.otherNumber;
   }
 
+  /**
+   * What a waiting caller hears next, decided again whenever something changes (a prompt ended,
+   * a timer fired, the caller moved): the overflow action in force (another queue, an outside
+   * number, voicemail, a message) runs at once; else a due position announcement; else the
+   * callback offer on its schedule. One prompt at a time: an announcement never plays over the
+   * offer, nor the offer over an announcement.
+   */
   private scheduleOffer(): void {
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
-    if (this.state !== 'waiting' || !this.canOfferCallback || this.offerPlaybackId) return;
-    const position = this.ctx.position(this.item) ?? 1;
+    if (this.state !== 'waiting' || this.offerPlaybackId || this.announcePlaybackId) return;
     const now = this.ctx.clock.now();
-    const decision = decideOffer(this.policy, this.offer, { now, position, overflowing: this.ctx.isOverflowing(this.item, this.routeId) });
-    switch (decision.kind) {
-      case 'offer_now':
-        void this.playOffer();
-        return;
-      case 'wait':
-        this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), decision.untilMs - now);
-        return;
-      case 'idle':
-        // Not overflowing now: look again shortly (queues change with every arrival).
-        this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), Math.min(this.policy.intervalMs, 5000));
-        return;
-      case 'stop':
-        this.log.info('callback offers stopped', { reason: decision.reason, position });
-        return;
+    const inForce = this.actionInForce(now);
+    if (inForce && inForce.action.kind !== 'callback') {
+      void this.runOverflowAction(inForce);
+      return;
     }
+    const position = this.ctx.position(this.item) ?? 1;
+    let next = now + OVERFLOW_RECHECK_MS;
+    const announce = decideAnnouncement(this.announcePolicy, { enteredAt: this.offer.enteredAt, lastAt: this.lastAnnouncedAt, now });
+    if (announce.kind === 'now') {
+      void this.announce(position);
+      return;
+    }
+    if (announce.kind === 'wait') next = Math.min(next, announce.untilMs);
+    if (this.canOfferCallback) {
+      const decision = decideOffer(this.policy, this.offer, { now, position, overflowing: inForce?.action.kind === 'callback' });
+      if (decision.kind === 'offer_now') {
+        void this.playOffer(inForce);
+        return;
+      }
+      if (decision.kind === 'wait') next = Math.min(next, decision.untilMs);
+      if (decision.kind === 'stop' && !this.offerStopLogged) {
+        this.offerStopLogged = true;
+        this.log.info('callback offers stopped', { reason: decision.reason, position });
+      }
+    }
+    this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), Math.max(1, next - now));
   }
 
-  private async playOffer(): Promise<void> {
+  /** The overflow step in force now, minus steps that could not apply a moment ago. */
+  private actionInForce(now: number): ActionInForce | undefined {
+    const inForce = this.ctx.overflowAction(this.item, this.routeId, (now - this.offer.enteredAt) / 1000);
+    if (inForce && (this.stepsBlocked.get(inForce.index) ?? 0) > now) return inForce.action.kind === 'callback' ? inForce : undefined;
+    return inForce;
+  }
+
+  private async playOffer(inForce: ActionInForce | undefined): Promise<void> {
     const id = this.playbacks.nextId('offer');
     this.offerPlaybackId = id;
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = this.ctx.clock.now();
+    if (this.offer.offersMade === 1 && this.entryId) this.ctx.recordEntryAction(this.entryId, 'callback_offered', { reasons: inForce?.reasons ?? [] });
     try {
       await this.ctx.control.play(this.channel.id, this.queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer], id, this.language);
       this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, position: this.ctx.position(this.item) });
@@ -239,11 +301,133 @@ export class QueueCallerSession implements ChannelSession {
     }
   }
 
+  /** "You are number 3 in line. Your estimated waiting time is about 4 minutes." */
+  private async announce(position: number): Promise<void> {
+    const id = this.playbacks.nextId('announce');
+    this.announcePlaybackId = id;
+    this.lastAnnouncedAt = this.ctx.clock.now();
+    const waitSec = this.ctx.estimatedWaitSec(this.queue.id, position);
+    const said = spokenWait(waitSec);
+    try {
+      await this.ctx.control.play(this.channel.id, announcementMedia(position, said), id, this.language);
+      this.ctx.milestone('position_announced', { channelId: this.channel.id, position, estimatedWaitSec: waitSec, said });
+      this.log.info('position announced', { position, estimatedWaitSec: waitSec });
+    } catch (e) {
+      this.announcePlaybackId = undefined;
+      if (!isGone(e)) this.log.warn('announcement failed', { error: String(e) });
+      this.scheduleOffer();
+    }
+  }
+
   private async stopOfferPrompt(): Promise<void> {
-    const id = this.offerPlaybackId;
-    if (!id) return;
+    const ids = [this.offerPlaybackId, this.announcePlaybackId].filter((x): x is string => x !== undefined);
     this.offerPlaybackId = undefined;
-    await this.ctx.control.stopPlayback(id).catch(() => undefined); // already finished is fine
+    this.announcePlaybackId = undefined;
+    await Promise.all(ids.map((id) => this.ctx.control.stopPlayback(id).catch(() => undefined))); // already finished is fine
+  }
+
+  // ---- overflow actions other than the callback -------------------------------------------------
+
+  private async runOverflowAction(inForce: ActionInForce): Promise<void> {
+    if (inForce.action.kind === 'callback' || this.state !== 'waiting') return;
+    this.state = 'overflowing';
+    const verb = overflowVerb(this.overflowCaller(), inForce.action);
+    this.verb = verb;
+    this.log.info('overflow action in force', { action: inForce.action.kind, reasons: inForce.reasons });
+    const result = await verb.run();
+    if (this.verb === verb) this.verb = undefined;
+    if (result === 'not_applicable') {
+      this.stepsBlocked.set(inForce.index, this.ctx.clock.now() + STEP_RETRY_MS);
+      if (this.state === 'overflowing') {
+        this.state = 'waiting';
+        this.scheduleOffer();
+      }
+    }
+  }
+
+  /** What an overflow action may do with this caller (src/calls/overflow-actions.ts). */
+  private overflowCaller(): OverflowCaller {
+    return {
+      ctx: this.ctx,
+      channelId: this.channel.id,
+      callerNumber: this.callerNumber,
+      queue: this.queue,
+      language: this.language,
+      log: this.log,
+      movedFrom: this.movedFrom,
+      playAndWait: (media, label) => this.playAndWait(media, label),
+      leaveQueue: (reason) => {
+        this.ctx.dequeue(this.item.id);
+        this.closeEntry(reason);
+      },
+      endCall: async (why, how) => {
+        this.endedBy ??= why;
+        if (how === 'hangup') await this.ctx.control.hangup(this.channel.id, 'normal').catch(() => undefined);
+        // StasisEnd follows (hang-up, or the dialplan taking the channel back) and ends the session.
+      },
+      moveTo: (queue) => this.moveTo(queue),
+      bindLeg: (id) => this.ctx.bind(id, this),
+      unbindLeg: (id) => this.ctx.unbind(id),
+      connectTo: (id) => this.connectTransfer(id),
+      record: (action, detail) => {
+        if (this.entryId) this.ctx.recordEntryAction(this.entryId, action, detail);
+      },
+    };
+  }
+
+  /** Overflow action `queue:<id>`: the caller waits on in another queue, placed by its rules. */
+  private moveTo(queue: QueueConfig): void {
+    const now = this.ctx.clock.now();
+    const first = { queueId: this.movedFrom[0] ?? this.queue.id, arrivedAt: this.firstArrivedAt ?? this.item.arrivedAt };
+    this.firstArrivedAt = first.arrivedAt;
+    this.movedFrom.push(this.queue.id);
+    const oldEntry = this.entryClosed ? undefined : this.entryId;
+    if (oldEntry === undefined) this.closeEntry('moved'); // not stored yet: closed when it is
+    const from = this.item;
+    this.queue = queue;
+    this.policy = offerPolicyOf(queue);
+    this.announcePolicy = announcePolicyOf(queue);
+    this.offer = { enteredAt: now, offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
+    this.lastAnnouncedAt = null;
+    this.offerStopLogged = false;
+    this.stepsBlocked.clear();
+    this.item = { ...this.item, queueId: queue.id, priority: queue.priority, arrivedAt: now, seq: this.item.seq };
+    this.seqIsShared = false;
+    this.entryId = undefined;
+    this.entryClosed = false;
+    this.closeWhenPlaced = undefined;
+    this.ctx.moveCaller(from, this.item);
+    this.state = 'waiting';
+    this.ctx.milestone('caller_moved', { channelId: this.channel.id, to: queue.id, from: this.movedFrom[this.movedFrom.length - 1] });
+    const generation = ++this.placeGeneration;
+    void this.ctx.relocateCaller(oldEntry, { channel: this.channel, queueId: queue.id, priority: queue.priority, arrivedAt: now, routeId: this.routeId, first }).then((p) => {
+      if (p) this.placed(p.entryId, generation);
+    });
+    this.scheduleOffer();
+  }
+
+  /** Overflow action `external`: the caller and the answered outside number in one mixing bridge. */
+  private async connectTransfer(legId: string): Promise<boolean> {
+    if (this.state !== 'overflowing') {
+      await this.ctx.control.hangup(legId).catch(() => undefined);
+      return false;
+    }
+    await this.stopOfferPrompt();
+    this.mixingBridgeId = `call-${this.channel.id}`;
+    try {
+      await this.ctx.control.destroyBridge(this.holdingBridgeId);
+      await this.ctx.control.createBridge(this.mixingBridgeId, 'mixing', `queue ${this.queue.id} transfer`);
+      await this.ctx.control.addToBridge(this.mixingBridgeId, [this.channel.id, legId]);
+    } catch (e) {
+      this.log.warn('could not connect the caller to the outside number', { error: String(e) });
+      await this.ctx.control.hangup(legId).catch(() => undefined);
+      return false;
+    }
+    this.transferLeg = legId;
+    this.state = 'transferred';
+    this.ctx.milestone('caller_transferred', { channelId: this.channel.id, legId });
+    this.log.info('caller connected to an outside number');
+    return true;
   }
 
   private async onDtmf(digit: string): Promise<void> {
@@ -331,22 +515,25 @@ export class QueueCallerSession implements ChannelSession {
 
   // ---- "press 1": the durable callback request ----------------------------------------
 
+  /**
+   * Press 1. The caller waits from the digit to the confirmation, so that path is kept to one
+   * database round trip (the booking statement) running alongside one ARI request (stopping the
+   * offer): nothing else is awaited before the confirmation's play, which is sent only after COMMIT.
+   */
   private async acceptCallback(promptPlaying: boolean, rawNumber: string): Promise<void> {
     this.state = 'storing';
     this.offer.accepted = true;
     crashPoint('offer.after_press1');
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
-    if (promptPlaying) await this.stopOfferPrompt();
-    const check = await this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
+    // Sent first, awaited last: the booking runs while Asterisk stops the prompt. Every prompt
+    // below is played only once the stop is answered, since a play on a channel that is still
+    // playing would queue behind the offer.
+    const promptStopped = promptPlaying ? this.stopOfferPrompt() : Promise.resolve();
+    const check = this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
     if (!check.ok) {
-      // Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting.
-      this.log.warn('callback number refused', { reason: check.reason });
-      this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason: check.reason });
-      this.state = 'waiting';
-      this.offer.accepted = false;
-      await this.playAndWait([PROMPTS.numberRefused], 'refused');
-      this.scheduleOffer();
+      await promptStopped;
+      await this.refuseNumber(check.reason);
       return;
     }
     const customerNumber = check.e164;
@@ -368,9 +555,16 @@ export class QueueCallerSession implements ChannelSession {
         ...(this.seqIsShared ? { seq: this.item.seq } : {}),
         maxAttempts: this.queue.maxAttempts,
         sourceChannelId: this.channel.id,
+        maxOpenElsewhere: check.maxOpenElsewhere,
       },
       this.log,
     );
+    await promptStopped;
+    if (result.kind === 'refused') {
+      await this.refuseNumber(result.reason);
+      return;
+    }
+    this.ctx.recordCallbackRequest(this.queue, this.callerNumber);
     if (result.kind === 'failed') {
       // Never a false confirmation: the caller is told and keeps waiting at the same place.
       if (this.state !== 'storing') return; // hung up meanwhile: nothing was promised
@@ -387,8 +581,10 @@ export class QueueCallerSession implements ChannelSession {
       this.closeEntry('callback_booked', result.existing.id);
       if (this.state === 'storing') {
         this.state = 'confirming';
-        await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
-        await this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        const told = this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+        const mohStopped = this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
+        await told;
+        await mohStopped;
         await this.hangupCaller('ended_after_confirmation');
       }
       return;
@@ -402,13 +598,27 @@ export class QueueCallerSession implements ChannelSession {
     this.log.info('callback stored', { callbackId: stored.id });
     if (this.state !== 'storing') return; // the caller hung up while we stored: the request stands
     this.state = 'confirming';
-    await this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });
     const confirmation = this.playAndWait(confirmationMedia(customerNumber), 'confirm');
+    // Prompts play over the holding music (the offers do); it is stopped only so that none is
+    // heard between the confirmation's end and the hang-up, so its stop goes out with the play.
+    const mohStopped = this.ctx.control.stopBridgeMoh(this.holdingBridgeId).catch(() => undefined);
     crashPoint('offer.during_confirmation');
     await confirmation;
+    await mohStopped;
     crashPoint('offer.before_hangup');
     await this.hangupCaller('ended_after_confirmation');
+  }
+
+  /** Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting. */
+  private async refuseNumber(reason: string): Promise<void> {
+    this.log.warn('callback number refused', { reason });
+    this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason });
+    if (this.state !== 'storing') return; // hung up meanwhile
+    this.state = 'waiting';
+    this.offer.accepted = false;
+    await this.playAndWait([PROMPTS.numberRefused], 'refused');
+    this.scheduleOffer();
   }
 
   private async playAndWait(media: string[], label: string): Promise<void> {
@@ -517,7 +727,12 @@ export class QueueCallerSession implements ChannelSession {
   // ---- the end ----------------------------------------------------------------------------
 
   /** The database has the caller's place; a leaving that came first closes it now. */
-  private placed(entryId: string): void {
+  private placed(entryId: string, generation: number): void {
+    if (generation !== this.placeGeneration) {
+      // The place in a queue the caller has left meanwhile: closed, never adopted as current.
+      this.ctx.closeCallerEntry(entryId, 'moved');
+      return;
+    }
     this.entryId = entryId;
     const pending = this.closeWhenPlaced;
     if (pending) this.closeEntry(pending.reason, pending.callbackId);
@@ -552,6 +767,12 @@ export class QueueCallerSession implements ChannelSession {
     const { control } = this.ctx;
     // Hung up already by the caller, or by the plugin; else the plugin ends the call now.
     if (reason !== 'caller_hung_up' && reason !== 'caller_gone' && this.endedBy === undefined) await control.hangup(this.channel.id).catch(() => undefined);
+    if (this.transferLeg) {
+      const t = this.transferLeg;
+      this.transferLeg = undefined;
+      this.ctx.unbind(t);
+      await control.hangup(t).catch(() => undefined);
+    }
     const leg = this.agentLeg;
     if (leg) {
       this.agentLeg = undefined;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
+import { parseOverflowAction } from '../domain/overflow-actions';
 import { NUMBERING_PLAN_PRESETS, NumberPolicyConfig, validateNumberPolicy, validateOperatingHours, withNumberPolicyDefaults } from '../domain/policies';
 import { DEFAULT_LANGUAGE } from '../domain/language';
 import { PROMPT_SOUNDS_DIR, shippedLanguages } from './prompt-languages';
@@ -11,6 +12,18 @@ import { PROMPT_SOUNDS_DIR, shippedLanguages } from './prompt-languages';
  * Secrets (ARI password) come only from the environment or a file named by the environment.
  */
 
+/** A condition of an overflow step (src/domain/overflow-actions.ts): any field that holds makes it hold. */
+const overflowCondition = z
+  .object({
+    maxWaiting: z.number().int().positive().optional(),
+    maxEstimatedWaitSec: z.number().nonnegative().optional(),
+    /** The caller has waited this long in the queue. */
+    waitedSec: z.number().nonnegative().optional(),
+    outOfHours: z.boolean().optional(),
+  })
+  .strict()
+  .refine((c) => c.maxWaiting !== undefined || c.maxEstimatedWaitSec !== undefined || c.waitedSec !== undefined || c.outOfHours === true, 'a condition needs maxWaiting, maxEstimatedWaitSec, waitedSec or outOfHours');
+
 const overflowRule = z
   .object({
     /** Overflow when this many calls (this one included) are waiting. null disables the condition. */
@@ -19,6 +32,12 @@ const overflowRule = z
     maxEstimatedWaitSec: z.number().nonnegative().nullable().optional(),
     /** Overflow whenever the queue is outside its operating hours. */
     outOfHours: z.boolean().optional(),
+    /**
+     * The overflow actions, an escalation ladder: the last step whose condition holds is in force.
+     * `callback`, `queue:<id>`, `external:<number>`, `voicemail:<mailbox>`, `message:<sound>`.
+     * Without it, the fields above are one step whose action is `callback`.
+     */
+    actions: z.array(z.object({ when: overflowCondition, action: z.string() }).strict()).min(1).optional(),
   })
   .strict();
 
@@ -108,6 +127,14 @@ const queueSchema = z
     hours: hoursSchema.optional(),
     /** Pending callbacks older than this expire. */
     expiryDays: z.number().positive().default(7),
+    /**
+     * Telling waiting callers where they stand ("you are number 3 in line, about 4 minutes"):
+     * on entry, and/or every `everySec` seconds; off by default. Never over the callback offer.
+     */
+    announce: z
+      .object({ onEntry: z.boolean().default(false), everySec: z.number().min(10).nullable().default(null) })
+      .strict()
+      .default({ onEntry: false, everySec: null }),
   })
   .strict();
 
@@ -223,6 +250,8 @@ const fileSchema = z
     queues: z.array(queueSchema).default([]),
     /** Route overrides named in the Stasis arguments (`route=vip`). */
     routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),
+    /** Where the overflow action `voicemail:<mailbox>` continues the call: <context>,<mailbox>,1. */
+    voicemail: z.object({ context: z.string().regex(/^[A-Za-z0-9_-]+$/).default('callback-voicemail') }).strict().default({ context: 'callback-voicemail' }),
     agents: z.array(agentSchema).default([]),
     direct: directSchema.default({ ringTimeoutSec: 20, overflow: false, offerIntervalSec: 30, maxOffers: 3, ownerWindowSec: 7200, outboundCallerId: { name: 'Callback', number: '5550100' }, maxAttempts: 3, retryMinGapSec: 600, guard: { enabled: true, timeoutSec: 8 } }),
     /**
@@ -310,6 +339,21 @@ function checkShippedLanguage(field: string, language: string): void {
   throw new ConfigError(`invalid configuration: ${field}: no prompts for language '${language}' (shipped: ${shipped.join(', ') || 'none'}; one folder each in ${PROMPT_SOUNDS_DIR})`);
 }
 
+/** Every action parses, moves go to another configured queue, and the ladder does not mix styles. */
+function checkOverflowActions(field: string, rule: OverflowRuleConfig, queueIds: ReadonlySet<string>, ownQueue: string | undefined): void {
+  if (!rule.actions) return;
+  if (rule.maxWaiting !== undefined || rule.maxEstimatedWaitSec !== undefined || rule.outOfHours !== undefined) {
+    throw new ConfigError(`invalid configuration: ${field}: give either actions or maxWaiting/maxEstimatedWaitSec/outOfHours (the latter mean one callback step)`);
+  }
+  rule.actions.forEach((step, j) => {
+    const parsed = parseOverflowAction(step.action);
+    if (!parsed.ok) throw new ConfigError(`invalid configuration: ${field}.actions[${j}].action: ${parsed.error}`);
+    if (parsed.action.kind === 'queue' && (!queueIds.has(parsed.action.queueId) || parsed.action.queueId === ownQueue)) {
+      throw new ConfigError(`invalid configuration: ${field}.actions[${j}].action: '${parsed.action.queueId}' is not another configured queue`);
+    }
+  });
+}
+
 /** Parse and check a configuration object; throws ConfigError naming the bad field(s). */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfig {
   const parsed = fileSchema.safeParse(raw ?? {});
@@ -328,10 +372,12 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = {}): AppConfi
     queueIds.add(q.id);
   }
   for (const [i, q] of file.queues.entries()) {
+    checkOverflowActions(`queues[${i}].overflow`, q.overflow, queueIds, q.id);
     for (const err of validateNumberPolicy(numberPolicyOf(q))) throw new ConfigError(`invalid configuration: queues[${i}].numberPolicy: ${err}`);
     if (q.hours) for (const err of validateOperatingHours(q.hours)) throw new ConfigError(`invalid configuration: queues[${i}].hours: ${err}`);
     if (q.language !== undefined) checkShippedLanguage(`queues[${i}].language`, q.language);
   }
+  for (const [name, route] of Object.entries(file.routes)) checkOverflowActions(`routes.${name}.overflow`, route.overflow, queueIds, undefined);
   const agentIds = new Set<string>();
   for (const [i, a] of file.agents.entries()) {
     if (agentIds.has(a.id)) throw new ConfigError(`invalid configuration: agents[${i}].id: duplicate agent id '${a.id}'`);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig, QueueConfig, numberPolicyOf } from '../config/config';
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
-import { AgentState, Clock, createSeqCounter, DEFAULT_LANGUAGE, TimerHandle, WorkItem } from '../domain';
+import { ActionInForce, AgentState, Clock, createSeqCounter, DEFAULT_LANGUAGE, TimerHandle, WorkItem } from '../domain';
 import { checkNumberPolicy, normalizeNumber, SlidingWindowRateLimiter } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { CallbackRow, CallbackStore, StoredCallback, toCallback } from '../store/callback-store';
@@ -243,7 +243,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.dispatchSoon();
   }
 
-  async placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
+  async placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first?: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
     const entries = this.shared?.entries;
     if (!entries || this.asteriskId === undefined) return undefined;
     const { channel } = input;
@@ -252,6 +252,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       entries.open({
         id: randomUUID(),
         queueId: input.queueId,
+        ...(input.first ? { firstQueueId: input.first.queueId, firstArrivedAt: new Date(input.first.arrivedAt) } : {}),
         priority: input.priority,
         arrivedAt: new Date(input.arrivedAt),
         asteriskId: this.asteriskId as string,
@@ -276,6 +277,11 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       this.logger.warn('caller place not stored', { channelId: channel.id, error: String(e) });
       return undefined;
     }
+  }
+
+  async relocateCaller(oldEntryId: string | undefined, input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined> {
+    if (oldEntryId !== undefined) await this.shared?.entries.close(oldEntryId, 'moved').catch((e: unknown) => this.logger.warn('old place not closed on a move', { entryId: oldEntryId, error: String(e) }));
+    return this.placeCaller(input);
   }
 
   closeCallerEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void {
@@ -377,6 +383,13 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     this.dispatcher.forgetCaller(itemId);
   }
 
+  moveCaller(from: WorkItem, to: WorkItem): void {
+    this.book.dequeue(from.id);
+    this.dispatcher.releaseFromService(from.id);
+    this.book.enqueue(to);
+    this.dispatchSoon();
+  }
+
   position(item: WorkItem): number | undefined {
     return this.book.position(item);
   }
@@ -387,6 +400,22 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
 
   isOverflowing(item: WorkItem, routeId: string | undefined): boolean {
     return this.book.isOverflowing(item, routeId);
+  }
+
+  overflowAction(item: WorkItem, routeId: string | undefined, waitedSec: number): ActionInForce | undefined {
+    return this.book.overflowAction(item, routeId, waitedSec);
+  }
+
+  checkTransferNumber(queue: QueueConfig, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string } {
+    const policy = numberPolicyOf(queue);
+    const normal = normalizeNumber(rawNumber, policy);
+    if (!normal.ok) return { ok: false, reason: `invalid_number:${normal.reason}` };
+    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: 0 });
+    return decision.allowed ? { ok: true, e164: normal.e164 } : { ok: false, reason: decision.reason };
+  }
+
+  recordEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void {
+    this.shared?.entries.recordAction(entryId, action, detail).catch((e: unknown) => this.logger.warn('overflow action not stored', { entryId, action, error: String(e) }));
   }
 
   convertToCallback(callerItem: WorkItem, stored: StoredCallback): void {
@@ -414,25 +443,29 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     return this.agents.get(agentId);
   }
 
-  async checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): Promise<{ ok: true; e164: string } | { ok: false; reason: string }> {
+  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string } {
     const policy = numberPolicyOf(queue);
     const normal = normalizeNumber(rawNumber, policy);
     if (!normal.ok) return { ok: false, reason: `invalid_number:${normal.reason}` };
+    if (!this.rateLimiter(queue).check(callerId || 'withheld', this.clock.now()).allowed) return { ok: false, reason: 'rate_limited' };
+    // Every rule but the last (open callbacks per number), which the booking statement counts:
+    // with 0 open it cannot refuse (maxPendingPerNumber >= 1).
+    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: 0 });
+    if (!decision.allowed) return { ok: false, reason: decision.reason };
+    return { ok: true, e164: normal.e164, maxOpenElsewhere: policy.maxPendingPerNumber };
+  }
+
+  recordCallbackRequest(queue: QueueConfig, callerId: string): void {
+    this.rateLimiter(queue).record(callerId || 'withheld', this.clock.now());
+  }
+
+  private rateLimiter(queue: QueueConfig): SlidingWindowRateLimiter {
     let limiter = this.rateLimiters.get(queue.id);
     if (!limiter) {
       limiter = new SlidingWindowRateLimiter({ limit: queue.rateLimit.limit, windowMs: queue.rateLimit.windowSec * 1000 });
       this.rateLimiters.set(queue.id, limiter);
     }
-    const now = this.clock.now();
-    const key = callerId || 'withheld';
-    if (!limiter.check(key, now).allowed) return { ok: false, reason: 'rate_limited' };
-    // The open-callbacks-per-number limit: a second request in the same queue is a duplicate
-    // (it keeps the first one's place), so only other queues' callbacks count here.
-    const openElsewhere = (await this.store.countOpenForNumber(normal.e164).catch(() => 0)) - ((await this.store.hasOpenInQueue(normal.e164, queue.id).catch(() => false)) ? 1 : 0);
-    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: Math.max(0, openElsewhere) });
-    if (!decision.allowed) return { ok: false, reason: decision.reason };
-    limiter.record(key, now);
-    return { ok: true, e164: normal.e164 };
+    return limiter;
   }
 
   takeFreeAgent(queueId: string, itemId: string): string | undefined {
@@ -525,8 +558,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
     const policy = numberPolicyOf(q.config);
     const normal = normalizeNumber(input.number, policy);
     if (!normal.ok) throw new CallbackRefused(`number: not a valid number (${normal.reason})`);
-    const openElsewhere = (await this.store.countOpenForNumber(normal.e164)) - ((await this.store.hasOpenInQueue(normal.e164, q.config.id)) ? 1 : 0);
-    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: Math.max(0, openElsewhere) });
+    // Every rule but the per-number limit, which the booking statement counts (one round trip).
+    const decision = checkNumberPolicy(normal.e164, policy, { pendingForNumber: 0 });
     if (!decision.allowed) throw new CallbackRefused(`number: refused by the queue's number policy (${decision.reason})`);
     const r = await this.store.requestCallback({
       id: randomUUID(),
@@ -541,7 +574,9 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       arrivedAt: new Date(Math.max(now, input.notBefore?.getTime() ?? now)),
       maxAttempts: q.config.maxAttempts,
       notBefore: input.notBefore ?? null,
+      maxOpenElsewhere: policy.maxPendingPerNumber,
     });
+    if (r.kind === 'over_limit') throw new CallbackRefused("number: refused by the queue's number policy (too_many_pending)");
     if (r.kind === 'duplicate') return { kind: 'duplicate', callback: r.existing };
     this.placeCallback(r.callback);
     this.dispatchSoon();

@@ -1,5 +1,5 @@
 import { AppConfig, QueueConfig } from '../config/config';
-import { Clock, estimateWaitSec, evaluateOverflow, HandleTimeAverage, isAgentAvailable, PendingCallback, QueueOrder, resolveOverflowRule, WorkItem } from '../domain';
+import { ActionInForce, actionInForce, Clock, estimateWaitSec, HandleTimeAverage, isAgentAvailable, OverflowStep, parseOverflowAction, PendingCallback, QueueOrder, resolveOverflowRule, WorkItem } from '../domain';
 import { isOpen } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
@@ -41,6 +41,8 @@ export class QueueBook {
   readonly owedView = new Map<string, PendingCallback>();
   /** Live callers other instances hold: item id -> queue id. */
   private readonly remote = new Map<string, string>();
+  /** Overflow steps per queue and route (see ladder()). */
+  private readonly ladders = new Map<string, readonly OverflowStep[]>();
 
   constructor(
     private readonly config: AppConfig,
@@ -92,6 +94,7 @@ export class QueueBook {
       // Owed callbacks are personal: always the owner's preview call first.
       mode: 'agent-first',
       customerFirstMaxWaitSec: 60,
+      announce: { onEntry: false, everySec: null },
     };
     const runtime: QueueRuntime = { config, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: 180 }) };
     this.queues.set(queueId, runtime);
@@ -216,14 +219,55 @@ export class QueueBook {
     return { staffed: members.filter((a) => a.loggedIn && !a.paused).length, available: members.filter((a) => isAgentAvailable(a, now)).length };
   }
 
-  isOverflowing(item: WorkItem, routeId: string | undefined): boolean {
+  /**
+   * The overflow action in force for this caller now, or undefined when the queue is not
+   * overflowing for it: the queue's ladder (or its route's), over the caller's position, the
+   * estimated wait, how long it has waited and the operating hours.
+   */
+  overflowAction(item: WorkItem, routeId: string | undefined, waitedSec: number): ActionInForce | undefined {
     const q = this.queues.get(item.queueId);
-    if (!q) return false;
-    const queueRule = { maxWaiting: q.config.overflow.maxWaiting ?? undefined, maxEstimatedWaitSec: q.config.overflow.maxEstimatedWaitSec ?? undefined };
-    if (q.config.overflow.outOfHours && q.config.hours && !isOpen(q.config.hours, this.clock.now())) return true;
-    const rule = resolveOverflowRule(queueRule, routeId !== undefined ? this.config.routes[routeId]?.overflow : undefined);
+    if (!q) return undefined;
+    const steps = this.ladder(q.config, routeId);
+    if (steps.length === 0) return undefined;
     const position = q.order.position(item.id) ?? q.order.size + 1;
-    return evaluateOverflow(rule, { waitingCount: q.order.size, estimatedWaitSec: this.estimatedWaitSec(item.queueId, position) }).overflowing;
+    return actionInForce(steps, {
+      waitingCount: q.order.size,
+      estimatedWaitSec: this.estimatedWaitSec(item.queueId, position),
+      waitedSec,
+      outOfHours: q.config.hours !== undefined && !isOpen(q.config.hours, this.clock.now()),
+    });
+  }
+
+  isOverflowing(item: WorkItem, routeId: string | undefined): boolean {
+    return this.overflowAction(item, routeId, 0) !== undefined;
+  }
+
+  /**
+   * A queue's overflow steps, as a route names them: the route's own actions replace the queue's;
+   * without actions, the fields (the queue's, overridden field by field by the route's) are one
+   * callback step. Parsed once per queue and route (the config module has checked them).
+   */
+  private ladder(queue: QueueConfig, routeId: string | undefined): readonly OverflowStep[] {
+    const key = `${queue.id}\u0000${routeId ?? ''}`;
+    const cached = this.ladders.get(key);
+    if (cached) return cached;
+    const route = routeId !== undefined ? this.config.routes[routeId]?.overflow : undefined;
+    const source = route?.actions ?? (route && (route.maxWaiting !== undefined || route.maxEstimatedWaitSec !== undefined || route.outOfHours !== undefined) ? undefined : queue.overflow.actions);
+    let steps: OverflowStep[];
+    if (source) {
+      steps = source.map((s) => {
+        const parsed = parseOverflowAction(s.action);
+        if (!parsed.ok) throw new Error(`${queue.id}: ${parsed.error}`);
+        return { when: s.when, action: parsed.action };
+      });
+    } else {
+      const rule = resolveOverflowRule({ maxWaiting: queue.overflow.maxWaiting ?? undefined, maxEstimatedWaitSec: queue.overflow.maxEstimatedWaitSec ?? undefined }, route);
+      const outOfHours = (route?.outOfHours ?? queue.overflow.outOfHours) === true;
+      const when = { ...rule, ...(outOfHours ? { outOfHours: true } : {}) };
+      steps = Object.keys(when).length > 0 ? [{ when, action: { kind: 'callback' } }] : [];
+    }
+    this.ladders.set(key, steps);
+    return steps;
   }
 
   figures(queueId: string): QueueFigures | undefined {

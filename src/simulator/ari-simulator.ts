@@ -42,6 +42,14 @@ export interface AriSimulatorOptions {
   throwOnInvalidEvent?: boolean;
   /** Override the compact spec (tests). */
   spec?: CompactSpec;
+  /**
+   * Keep every request and event in sim.requests / sim.events (default true). A long run under
+   * load (the benchmark) sets false: the history would grow by thousands of records a second
+   * and its garbage collection would stall the simulator, which the run then measures as
+   * latency. onRequest / onEvent listeners still see everything; waitForRequest and
+   * waitForEvent see nothing.
+   */
+  keepHistory?: boolean;
 }
 
 export interface EventRecord {
@@ -108,12 +116,14 @@ export class AriSimulator {
   private apiDocsStatus = 200;
   private eventSeq = 0;
   private stopped = false;
+  private readonly keepHistory: boolean;
   private outageTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly opts: AriSimulatorOptions) {
     this.user = opts.user;
     this.password = opts.password;
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
+    this.keepHistory = opts.keepHistory ?? true;
     this.asteriskId = opts.asteriskId ?? '02:fc:00:00:00:01';
     const spec = opts.spec ?? loadCompactSpec();
     this.validator = new EventValidator(spec);
@@ -144,7 +154,7 @@ export class AriSimulator {
       startedAtMs: this.startedAtMs,
       apiDocsStatus: () => this.apiDocsStatus,
       onRequest: (r) => {
-        this.requests.push(r);
+        if (this.keepHistory) this.requests.push(r);
         for (const l of this.requestListeners) l(r);
       },
       onResponse: () => this.signal.notify(),
@@ -191,8 +201,8 @@ export class AriSimulator {
     }
     const delivered = this.stream.send(app, event);
     const rec: EventRecord = { seq: ++this.eventSeq, atMs: this.elapsed(), app, delivered, event };
-    this.events.push(rec);
-    if (delivered) {
+    if (this.keepHistory) this.events.push(rec);
+    if (delivered && this.keepHistory) {
       for (const key of ['channel', 'peer']) {
         const c = event[key];
         if (typeof c === 'object' && c !== null && 'id' in c && typeof c.id === 'string') {

@@ -9,6 +9,9 @@ import { announceChange } from './change-feed';
 export interface NewQueueEntry {
   id: string;
   queueId: string;
+  /** A caller moved here by an overflow action: the queue and arrival it first had (reports). */
+  firstQueueId?: string;
+  firstArrivedAt?: Date;
   priority: number;
   arrivedAt: Date;
   asteriskId: string;
@@ -25,6 +28,7 @@ export interface NewQueueEntry {
 
 export interface QueueEntry extends NewQueueEntry {
   firstQueueId: string;
+  firstArrivedAt: Date;
   seq: number;
   closedAt: Date | null;
   closeReason: string | null;
@@ -38,6 +42,7 @@ interface Row {
   id: string;
   queue_id: string;
   first_queue_id: string;
+  first_arrived_at: Date | string | null;
   priority: number;
   arrived_at: Date | string;
   seq: string | number;
@@ -63,6 +68,7 @@ export function toQueueEntry(r: Row): QueueEntry {
     id: r.id,
     queueId: r.queue_id,
     firstQueueId: r.first_queue_id,
+    firstArrivedAt: date(r.first_arrived_at) ?? (date(r.arrived_at) as Date),
     priority: r.priority,
     arrivedAt: date(r.arrived_at) as Date,
     seq: Number(r.seq),
@@ -90,12 +96,12 @@ export class QueueEntryStore {
    */
   async open(e: NewQueueEntry): Promise<QueueEntry> {
     const rows = (await this.db.raw(
-      `INSERT INTO queue_entries (id, queue_id, first_queue_id, priority, arrived_at, asterisk_id, channel_id, app, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
-       VALUES (:id, :queueId, :queueId, :priority, :arrivedAt, :asteriskId, :channelId, :app, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
+      `INSERT INTO queue_entries (id, queue_id, first_queue_id, first_arrived_at, priority, arrived_at, asterisk_id, channel_id, app, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
+       VALUES (:id, :queueId, :firstQueueId, :firstArrivedAt, :priority, :arrivedAt, :asteriskId, :channelId, :app, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
        ON CONFLICT (asterisk_id, channel_id) WHERE closed_at IS NULL
        DO UPDATE SET instance_id = EXCLUDED.instance_id, updated_at = now()
        RETURNING *`,
-      { ...e, callerName: e.callerName !== null ? e.callerName.slice(0, 200) : null },
+      { ...e, firstQueueId: e.firstQueueId ?? e.queueId, firstArrivedAt: e.firstArrivedAt ?? e.arrivedAt, callerName: e.callerName !== null ? e.callerName.slice(0, 200) : null },
     )) as { rows: Row[] };
     const row = rows.rows[0] as Row;
     announceChange(this.db, 'queue_entries', row);
@@ -116,6 +122,15 @@ export class QueueEntryStore {
       .returning('*')) as Row[];
     if (rows[0]) announceChange(this.db, 'queue_entries', rows[0]);
     return rows.length === 1;
+  }
+
+  /** An overflow action taken for this caller, with what triggered it (reports). */
+  async recordAction(entryId: string, action: string, detail: Record<string, unknown>): Promise<void> {
+    await this.db('queue_entry_actions').insert({ entry_id: entryId, action, detail: JSON.stringify(detail) });
+  }
+
+  async actions(entryId: string): Promise<{ action: string; detail: Record<string, unknown>; at: Date }[]> {
+    return (await this.db('queue_entry_actions').where({ entry_id: entryId }).orderBy('id').select('action', 'detail', 'at')) as { action: string; detail: Record<string, unknown>; at: Date }[];
   }
 
   async listOpen(): Promise<QueueEntry[]> {

@@ -61,14 +61,14 @@ describeOnAsterisk('real Asterisk: direct calls to a personal number', function 
       await lab.customers.use({ answer: { answerAfterMs: 800 }, steps: [{ wait: 2000 }, { dtmf: '1' }, { wait: 2000 }, { hangup: true }] });
       const caller = await lab.call(DID.direct1001, { from: '+15556660103', steps: [{ wait: 7000 }, { dtmf: '1' }, { waitForBye: 40000 }] });
       await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.directOffer, 20000, 'the offer');
+      // The agent is back at the desk: the owed callback, booked in a moment, rings this phone first.
+      await lab.phone('1001').use({ answer: { answerAfterMs: 500 }, steps: [{ wait: 2000 }, { dtmf: '1' }, { waitForBye: 40000 }] });
       await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.confirm, 20000, 'the confirmation');
       const row = await directCallRow(lab, '+15556660103', 20000);
       expect(row).to.include({ outcome: 'callback_requested', reason: 'ended_after_confirmation' });
       const cb = (await lab.db('callback_requests').where({ id: row.callback_id }).first()) as Record<string, unknown>;
       expect(cb).to.include({ owner_agent_id: '1001', queue_id: 'direct:1001', customer_number: '+15556660103' });
       expect(await caller.finished(30000), caller.errors()).to.equal(0);
-      // The agent's phone now answers: the owed callback goes to this agent, preview first.
-      await lab.phone('1001').use({ answer: { answerAfterMs: 500 }, steps: [{ wait: 2000 }, { dtmf: '1' }, { waitForBye: 40000 }] });
       const deadline = Date.now() + 60000;
       let status = '';
       while (Date.now() < deadline && status !== 'completed') {

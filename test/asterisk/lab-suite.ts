@@ -30,6 +30,8 @@ export function runtime(): AsteriskRuntime {
 export const DID = {
   support: '5552000',
   supportVip: '5552001',
+  /** Queue support with the channel's language set to Spanish by the dialplan. */
+  supportSpanish: '5552002',
   sales: '5552100',
   direct1001: '5551000',
   direct1002: '5551001',

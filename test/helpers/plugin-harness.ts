@@ -8,6 +8,7 @@ import { CallbackStore } from '../../src/store/callback-store';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
 import { freshDatabase, TestDatabase } from './database';
 import { PROMPTS } from '../../src/calls/prompts';
+import { CallControl } from '../../src/ari/call-control';
 
 /**
  * One end-to-end rig: the ARI simulator (real api-docs, spec-checked requests), a fresh
@@ -41,7 +42,7 @@ export function testConfigInput(over: Record<string, unknown> = {}): Record<stri
   };
 }
 
-export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number>; env?: NodeJS.ProcessEnv } = {}): Promise<Rig> {
+export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number>; env?: NodeJS.ProcessEnv; wrapControl?: (control: CallControl) => CallControl } = {}): Promise<Rig> {
   const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) } });
   // The agents' phones are configured endpoints before the plugin starts, as on a real Asterisk.
   for (const e of ['PJSIP/1001', 'PJSIP/1002']) sim.endpoint(e);
@@ -60,7 +61,7 @@ export async function startRig(opts: { config?: Record<string, unknown>; agentsB
     },
   });
   const logger = createLogger({ level: 'debug', stream: sink });
-  const plugin = await startPlugin(config, logger, { env: opts.env ?? {} });
+  const plugin = await startPlugin(config, logger, { env: opts.env ?? {}, wrapControl: opts.wrapControl });
   const milestones: Milestone[] = [];
   const t0 = Date.now();
   const waiters: { name: CallMilestone; pred?: (d: Record<string, unknown>) => boolean; resolve: (m: Milestone) => void }[] = [];

@@ -75,6 +75,21 @@ describe('simulator scenario driver', function () {
     expect(sim.call({ from: '+15551234568', to: 'queue:support' }).channel.language, 'default').to.equal('en');
   });
 
+  it('keepHistory: false keeps no requests or events, and the listeners still see every one (benchmark)', async () => {
+    await sim.stop();
+    sim = await AriSimulator.start({ user: 'u', password: 'p', timing: { defaultSoundMs: 50 }, keepHistory: false });
+    const seen: string[] = [];
+    sim.onRequest((r) => seen.push(`${r.method} ${r.path}`));
+    sim.onEvent((e) => seen.push(String(e.event.type)));
+    c = await connectAri(sim, APP);
+    const call = sim.call({ from: '+15551234567', to: 'queue:support' });
+    await call.entered();
+    await c.ari.channels.answer({ channelId: call.id });
+    await call.waitFor('Up');
+    expect(seen).to.include.members(['StasisStart', `POST /ari/channels/${call.id}/answer`, 'ChannelStateChange']);
+    expect([sim.requests.length, sim.events.length]).to.deep.equal([0, 0]);
+  });
+
   it('device states, endpoint states and application subscriptions', async () => {
     c = await connectAri(sim, APP);
     const phone = sim.endpoint('PJSIP/1001').manual();

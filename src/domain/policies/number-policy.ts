@@ -12,6 +12,10 @@
  *        denyPremium         -> 'premium'             (domestic number starting with a premium prefix)
  *        allow patterns      -> 'not_allowed_pattern' (an empty allow list allows everything)
  *        maxPendingPerNumber -> 'too_many_pending'    (ctx.pendingForNumber >= max)
+ *      The last rule needs the database. At press 1 and in the API the booking statement
+ *      (src/store/callback-store.ts) counts the open callbacks and applies this same comparison,
+ *      in the round trip that stores the request; the other rules run here first, with
+ *      pendingForNumber 0.
  *      The built-in international/premium guards are deny rules too: an allow pattern cannot
  *      override them. To accept selected foreign destinations, set denyInternational: false and
  *      list the countries you accept in `allow` (e.g. ['33N.', '32N.']).
