@@ -95,11 +95,15 @@ describeOnAsterisk('real Asterisk: an agent dials a feature code on the desk pho
     return { channel, played, phone };
   }
 
-  it('*51: the logged-out agent 1001 is logged in (stored, shown by the API), hears "you are logged in", and the plugin hangs up', async () => {
+  it('*51: the logged-out agent 1001 is logged in (stored, shown by the API, kept by a restarted plugin), hears "you are logged in", and the plugin hangs up', async () => {
     expect(await agent('1001')).to.include({ loggedIn: false, paused: false });
     expect(await presence('1001')).to.equal(undefined);
     await dialCode('1001', '*51', ['agent-login', '1001'], PROMPTS.agentLoggedIn, 'en');
     expect(await presence('1001')).to.include({ logged_in: true, paused: false, changed_by: 'feature_code' });
+    expect(await agent('1001')).to.include({ loggedIn: true, paused: false });
+    // The config still says loggedIn: false; a restarted plugin follows the stored change.
+    await lab.plugin?.stop();
+    await lab.startPlugin();
     expect(await agent('1001')).to.include({ loggedIn: true, paused: false });
   });
 
