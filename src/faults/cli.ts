@@ -9,6 +9,7 @@ import { findPostgresServer } from '../store/postgres-server';
 import { CrashPoint } from '../engine/crash-points';
 import { ALL_CRASH_POINTS, runCrashPoint, RunResult } from './scenarios';
 import { runStandbyFaults } from './standby';
+import { measureCrossInstance } from './cross-instance';
 import { parseCommandLine, UsageError } from '../cli/options';
 
 const COMMAND = {
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   if (standby) {
     try {
       const r = await runStandbyFaults({ server, kills, log: say });
-      const { notes, ...figures } = r;
+      const { notes, ...takeover } = r;
+      // The other figure of the shared queue: how soon another instance learns of a callback.
+      const figures = { ...takeover, ...(await measureCrossInstance({ server, log: say })) };
       if (notes.length) say(`notes: ${notes.join('; ')}`);
       if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
       else say(`standby: ${JSON.stringify(figures)}`);
