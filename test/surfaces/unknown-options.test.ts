@@ -5,7 +5,8 @@ import path from 'node:path';
 /**
  * Every npm script rejects an option it does not know, with a clear message and exit 2, before it
  * does anything (`npm run faults -- --asterisk` once ran the simulator and reported success).
- * The entries are what package.json's scripts run; `direct-callback` is covered in cli.test.ts.
+ * The entries are what package.json's scripts run; `direct-callback` (which the `cli` and `doctor`
+ * scripts run) is covered in cli.test.ts and test/doctor/doctor-cli.test.ts.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPTS: Record<string, string> = {
