@@ -19,14 +19,14 @@ const SCRIPTS: Record<string, string> = {
 
 function run(entry: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, timeout: 20000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, timeout: 60000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
 }
 
 describe('surfaces: npm scripts reject unknown options', function () {
-  this.timeout(30000);
+  this.timeout(70000);
   for (const [script, entry] of Object.entries(SCRIPTS)) {
     it(`npm run ${script} -- --asterisk: exit 2, the option named, the usage shown`, async () => {
       const r = await run(entry, ['--asterisk']);
