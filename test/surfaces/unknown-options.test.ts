@@ -14,6 +14,7 @@ const SCRIPTS: Record<string, string> = {
   sim: 'src/simulator/cli.ts',
   faults: 'src/faults/cli.ts',
   bench: 'src/bench/cli.ts',
+  'record-traces': 'src/asterisk-lab/record-traces.ts',
   start: 'src/main.ts',
 };
 
