@@ -89,6 +89,11 @@ prompts_en=(
   "announce-wait-hour|Your estimated waiting time is about an hour."
   "announce-wait-long|Your estimated waiting time is more than an hour."
   "closed|We are sorry, we cannot take your call now. Please call again later. Goodbye."
+  "agent-logged-in|You are logged in. Calls will now be offered to you."
+  "agent-logged-out|You are logged out. No more calls will be offered to you."
+  "agent-paused|You are paused. No calls will be offered to you until you resume."
+  "agent-unpaused|Your pause is over. Calls will be offered to you again."
+  "feature-code-failed|Sorry, this could not be done. Please try again later."
 )
 
 # Neutral Latin American Spanish, formal "usted", as a contact center speaks to callers.
@@ -127,6 +132,11 @@ prompts_es=(
   "announce-wait-hour|El tiempo de espera estimado es de aproximadamente una hora."
   "announce-wait-long|El tiempo de espera estimado es de más de una hora."
   "closed|Lo sentimos, no podemos atender su llamada en este momento. Por favor, vuelva a llamar más tarde. Hasta luego."
+  "agent-logged-in|Ha iniciado sesión. A partir de ahora recibirá llamadas."
+  "agent-logged-out|Ha cerrado sesión. Ya no recibirá llamadas."
+  "agent-paused|Está en pausa. No recibirá llamadas hasta que la termine."
+  "agent-unpaused|Su pausa terminó. Volverá a recibir llamadas."
+  "feature-code-failed|Lo sentimos, no se pudo realizar. Por favor, inténtelo más tarde."
 )
 
 # What the plugin plays right after a prompt, for whoever records them with a voice.

@@ -115,7 +115,8 @@ export class AsteriskServer {
         `astmoddir => ${runtime.modulesDir}`,
         `astvarlibdir => ${d('varlib')}`,
         `astdbdir => ${d('db')}`,
-        `astkeydir => ${d('keys')}`,
+        // Asterisk reads its keys from <astkeydir>/keys.
+        `astkeydir => ${this.dir}`,
         `astdatadir => ${d('data')}`,
         `astagidir => ${d('agi')}`,
         `astspooldir => ${d('spool')}`,
@@ -140,7 +141,7 @@ export class AsteriskServer {
       return m;
     })());
     write('pjsip.conf', this.renderPjsip(project('pjsip.conf')));
-    for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf', 'voicemail.conf']) {
+    for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf', 'voicemail.conf', 'websocket_client.conf']) {
       if (fs.existsSync(path.join(PROJECT_CONFIG_DIR, name))) fs.copyFileSync(path.join(PROJECT_CONFIG_DIR, name), d(`etc/${name}`));
     }
     for (const [name, text] of Object.entries(this.opts.extraFiles ?? {})) write(name, text);

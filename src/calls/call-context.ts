@@ -5,6 +5,7 @@ import { ActionInForce, AgentState, Clock, WorkItem } from '../domain';
 import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { QueueExitReason } from '../store/queue-entry-store';
+import { PresenceSource } from '../store/agent-presence-store';
 
 /** A session owns one or more channels and every event about them. */
 export interface ChannelSession {
@@ -113,6 +114,11 @@ export interface CallContext {
   callbackAttemptEnded(stored: StoredCallback): void;
   milestone(name: CallMilestone, data: Record<string, unknown>): void;
   dispatchSoon(): void;
+  /**
+   * Log-in, log-out, pause or resume an agent (a feature code dialled on the phone): applied at
+   * once, then stored. Resolves false for an unknown agent; rejects when it could not be stored.
+   */
+  setAgentPresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: PresenceSource): Promise<boolean>;
 }
 
 /**

@@ -44,6 +44,12 @@ export const PROMPTS = {
   announceWaitHour: 'sound:callback/announce-wait-hour',
   announceWaitLong: 'sound:callback/announce-wait-long',
   closed: 'sound:callback/closed',
+  // An agent's feature codes (*51-*54 in the sample dialplan): the confirmation, or that nothing changed.
+  agentLoggedIn: 'sound:callback/agent-logged-in',
+  agentLoggedOut: 'sound:callback/agent-logged-out',
+  agentPaused: 'sound:callback/agent-paused',
+  agentUnpaused: 'sound:callback/agent-unpaused',
+  featureCodeFailed: 'sound:callback/feature-code-failed',
 } as const;
 
 /** "You are number 3 in line. Your estimated waiting time is about 4 minutes." */

@@ -205,6 +205,9 @@ const crmSchema = z
   })
   .strict();
 
+/** A number dialled on a phone's keypad (`*51`), as a dialplan extension names it. */
+const featureCode = z.string().regex(/^[0-9*#]{1,20}$/, 'digits, * and # only, e.g. *51');
+
 const fileSchema = z
   .object({
     ari: z
@@ -251,6 +254,16 @@ const fileSchema = z
     voicemail: z.object({ context: z.string().regex(/^[A-Za-z0-9_-]+$/).default('callback-voicemail') }).strict().default({ context: 'callback-voicemail' }),
     agents: z.array(agentSchema).default([]),
     direct: directSchema.default({ ringTimeoutSec: 20, overflow: false, offerIntervalSec: 30, maxOffers: 3, ownerWindowSec: 7200, outboundCallerId: { name: 'Callback', number: '5550100' }, maxAttempts: 3, retryMinGapSec: 600, guard: { enabled: true, timeoutSec: 8 } }),
+    /**
+     * The numbers agents dial for their feature codes, as the dialplan has them (the sample's
+     * *51-*54). The plugin takes the Stasis entries whatever number led there; these tell
+     * `direct-callback doctor` which extensions to look for.
+     */
+    featureCodes: z
+      .object({ agentLogin: featureCode, agentLogout: featureCode, agentPause: featureCode, agentUnpause: featureCode })
+      .partial()
+      .strict()
+      .default({}),
     http: httpSchema.default({ enabled: false, host: '127.0.0.1', port: 8090 }),
     api: z.object({ tokens: z.array(apiTokenSchema).default([]) }).strict().default({ tokens: [] }),
     crm: crmSchema.default({ timeoutMs: 1500 }),

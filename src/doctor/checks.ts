@@ -7,6 +7,7 @@ import { Dialplan, DialplanSource, DialplanUnavailable } from './ami-dialplan';
 import { AriHttp, AriUnreachable } from './ari-http';
 import { DatabaseProbe, SchemaState, schemaDifference } from './database-probe';
 import { dialTarget, extensionMatches, FeatureCode, HANDLED_ENTRY_KINDS, hasVariable, stasisLines } from './dialplan-rules';
+import { featureCodeAgent, isFeatureCodeKind } from '../domain/feature-codes';
 import { PromptSet } from './prompt-inventory';
 import { CheckResult, failed, passed, SkippedCheck } from './report';
 
@@ -262,6 +263,8 @@ export async function readDialplan(source: DialplanSource, user: string): Promis
   }
 }
 
+const FEATURE_KINDS_TEXT = HANDLED_ENTRY_KINDS.filter((k) => isFeatureCodeKind(k)).join('|');
+
 function at(where: { context: string; extension: string }): string {
   return `${where.extension}@${where.context}`;
 }
@@ -318,8 +321,10 @@ export function checkDialplanEntries(dialplan: Dialplan, config: AppConfig, feat
 
 /**
  * Every Stasis(<app>,…) line in the dialplan is one the plugin handles: a queue it has, an agent
- * or personal number it knows, a route it has. Any other call is hung up by the plugin (or, for a
- * route, gets the queue's own rule), which only a caller would otherwise notice.
+ * or personal number it knows, a route it has, a feature code naming an agent (or a variable such
+ * as the sample's ${CHANNEL(endpoint)}). Any other call is hung up by the plugin (or, for a route,
+ * gets the queue's own rule; for a feature code, the agent hears that it failed), which only a
+ * caller would otherwise notice.
  */
 export function checkDialplanArguments(dialplan: Dialplan, config: AppConfig): CheckResult {
   const app = config.ari.app;
@@ -331,19 +336,20 @@ export function checkDialplanArguments(dialplan: Dialplan, config: AppConfig): C
     const [kind = '', target = '', ...options] = l.args;
     const where = at(l.where);
     if (!(HANDLED_ENTRY_KINDS as readonly string[]).includes(kind)) {
-      problems.push(`${where}: Stasis(${app},${l.args.join(',')}): the plugin handles ${HANDLED_ENTRY_KINDS.join(' and ')} only, and hangs up '${kind}' calls`);
+      problems.push(`${where}: Stasis(${app},${l.args.join(',')}): the plugin handles ${HANDLED_ENTRY_KINDS.join(', ')} only, and hangs up '${kind}' calls`);
       continue;
     }
     if (hasVariable(target)) continue;
     if (kind === 'queue' && !queues.has(target)) problems.push(`${where}: queue '${target}' is not in the config (queues[].id)`);
     if (kind === 'direct' && !directTargets.has(target)) problems.push(`${where}: '${target}' is neither an agent id nor a personal number in the config`);
+    if (isFeatureCodeKind(kind) && !featureCodeAgent(config.agents, target)) problems.push(`${where}: '${target}' is neither an agent's endpoint nor an agent id in the config (pass \${CHANNEL(endpoint)}, the phone's own endpoint)`);
     for (const o of options) {
       const route = /^route=(.+)$/.exec(o)?.[1];
       if (route !== undefined && !hasVariable(route) && !(route in config.routes)) problems.push(`${where}: route '${route}' is not in the config's routes (the queue's own rule applies)`);
     }
   }
   if (problems.length > 0) {
-    return failed('dialplan-arguments', problems.join('; '), 'correct those lines in extensions.conf (or the config); agents log in and out with `direct-callback agent login|logout <id>` or the agent panel, not with Stasis feature codes; then asterisk -rx "dialplan reload"');
+    return failed('dialplan-arguments', problems.join('; '), `correct those lines in extensions.conf (or the config): the plugin takes Stasis(${app},queue|direct|${FEATURE_KINDS_TEXT},…) (see asterisk-config/extensions.conf); then asterisk -rx "dialplan reload"`);
   }
   return passed('dialplan-arguments', `all ${lines.length} Stasis(${app},…) line(s) name queues, agents and routes the plugin has`);
 }

@@ -1,4 +1,5 @@
 import { AppConfig } from '../config/config';
+import { FEATURE_CODE_KINDS, FeatureCodeKind } from '../domain/feature-codes';
 import { Dialplan, DialplanPriority } from './ami-dialplan';
 
 /**
@@ -6,8 +7,8 @@ import { Dialplan, DialplanPriority } from './ami-dialplan';
  * entries the config needs, where the dial template sends customers.
  */
 
-/** The first arguments the plugin handles in StasisStart (src/engine/callback-app.ts onStasisStart); it hangs up any other. */
-export const HANDLED_ENTRY_KINDS = ['queue', 'direct'] as const;
+/** The first arguments the plugin handles in StasisStart (src/engine/call-router.ts onStasisStart); it hangs up any other. */
+export const HANDLED_ENTRY_KINDS = ['queue', 'direct', ...FEATURE_CODE_KINDS] as const;
 
 export interface StasisLine {
   where: DialplanPriority;
@@ -62,20 +63,28 @@ export function extensionMatches(extension: string, number: string): boolean {
   return new RegExp(`^${re}$`).test(number);
 }
 
-/**
- * Feature codes the plugin answers, with the Stasis arguments they must send. The config has
- * none today: agents log in and out through the REST API, the agent panel or the CLI, and the
- * plugin hangs up `agent-login`/`agent-logout` entries (the sample dialplan's *51/*52 send them).
- * When codes become configurable, this returns them and the dialplan check covers them unchanged.
- */
+/** A feature code the config names (`featureCodes`), with the Stasis argument it must send. */
 export interface FeatureCode {
   code: string;
   /** The Stasis argument that names the feature, e.g. `agent-login`. */
-  kind: string;
+  kind: FeatureCodeKind;
 }
 
-export function featureCodesOf(_config: AppConfig): FeatureCode[] {
-  return [];
+const FEATURE_CODE_FIELDS: Record<keyof AppConfig['featureCodes'], FeatureCodeKind> = {
+  agentLogin: 'agent-login',
+  agentLogout: 'agent-logout',
+  agentPause: 'agent-pause',
+  agentUnpause: 'agent-unpause',
+};
+
+/** The feature codes the dialplan should have: those the config lists (none unless it does). */
+export function featureCodesOf(config: AppConfig): FeatureCode[] {
+  const out: FeatureCode[] = [];
+  for (const [field, kind] of Object.entries(FEATURE_CODE_FIELDS) as [keyof AppConfig['featureCodes'], FeatureCodeKind][]) {
+    const code = config.featureCodes[field];
+    if (code !== undefined) out.push({ code, kind });
+  }
+  return out;
 }
 
 /** Where the customer leg goes, from `callback.dialTemplate`. */

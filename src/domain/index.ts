@@ -12,3 +12,4 @@ export * from './caller-number';
 export * from './overflow-actions';
 export * from './announcement';
 export * from './language';
+export * from './feature-codes';

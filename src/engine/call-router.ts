@@ -3,6 +3,8 @@ import { AriChannel, AriEvent, channelIdOf, StasisStartEvent } from '../ari/ari-
 import { CallContext, ChannelSession } from '../calls/call-context';
 import { QueueCallerSession } from '../calls/queue-caller-session';
 import { DirectCallSession } from '../calls/direct-call-session';
+import { FeatureCodeSession } from '../calls/feature-code-session';
+import { featureCodeAgent, FeatureCodeKind, isFeatureCodeKind } from '../domain';
 import { PROMPTS, promptLanguageFor } from '../calls/prompts';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
@@ -11,8 +13,9 @@ import { QueueBook } from './queue-book';
 /**
  * Where a call enters. Every ARI event is routed here: to the session that owns its channel, or,
  * for a StasisStart nobody owns, to a new session chosen by the Stasis arguments the dialplan gave
- * (`queue,<id>[,route=<id>]`, `direct,<agent or number>`). The channel → session table is the one
- * routing table of the process.
+ * (`queue,<id>[,route=<id>]`, `direct,<agent or number>`, an agent's feature code
+ * `agent-login|agent-logout|agent-pause|agent-unpause,<endpoint or agent id>`). The channel →
+ * session table is the one routing table of the process.
  */
 export class CallRouter {
   private readonly sessions = new Map<string, ChannelSession>();
@@ -61,6 +64,7 @@ export class CallRouter {
     const channel = event.channel;
     if (kind === 'queue') return this.enterQueue(channel, target, options);
     if (kind === 'direct') return this.onDirectCall(event, target ?? '');
+    if (isFeatureCodeKind(kind)) return this.onFeatureCode(channel, kind, target ?? '');
     this.ctx.logger.warn('unexpected Stasis arguments; hanging up', { channelId: channel.id, args: event.args });
     await this.ctx.control.hangup(channel.id).catch(() => undefined);
   }
@@ -107,6 +111,11 @@ export class CallRouter {
       return;
     }
     await new DirectCallSession(this.ctx, channel, agent, target).start();
+  }
+
+  /** An agent's feature code: the agent is the one whose endpoint (or id) the dialplan passed. */
+  private async onFeatureCode(channel: AriChannel, kind: FeatureCodeKind, target: string): Promise<void> {
+    await new FeatureCodeSession(this.ctx, channel, kind, target, featureCodeAgent(this.agents.all(), target)).start();
   }
 
   /** Plays media and resolves when it finished (or after a bound, if the event never comes). */

@@ -14,6 +14,7 @@ import { findAsteriskRuntime } from '../asterisk-lab/runtime';
 import { ALL_CRASH_POINTS, runCrashPoint, RunResult } from './scenarios';
 import { ALL_ASTERISK_POINTS, AsteriskFaultPoint, AsteriskRunResult, runAsteriskPoint } from './asterisk-scenarios';
 import { runStandbyFaults } from './standby';
+import { measureCrossInstance } from './cross-instance';
 import { parseCommandLine, UsageError } from '../cli/options';
 
 /**
@@ -79,7 +80,9 @@ async function main(): Promise<void> {
   if (standby) {
     try {
       const r = await runStandbyFaults({ server, kills, log: say });
-      const { notes, ...figures } = r;
+      const { notes, ...takeover } = r;
+      // The other figure of the shared queue: how soon another instance learns of a callback.
+      const figures = { ...takeover, ...(await measureCrossInstance({ server, log: say })) };
       if (notes.length) say(`notes: ${notes.join('; ')}`);
       if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
       else say(`standby: ${JSON.stringify(figures)}`);

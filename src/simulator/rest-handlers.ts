@@ -206,7 +206,6 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return ok(b.snapshot());
   });
   h.set('bridges.createWithId', (req) => {
-    // shared probes: an existing id answers 409, as on the create-with-query route (model.createBridge)
     const b = model.createBridge(q(req, 'type'), req.pathParams.bridgeId, q(req, 'name'));
     if (req.problems.length) { model.bridges.delete(b.id); strict(req); }
     return ok(b.snapshot());
@@ -223,8 +222,8 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     });
     for (const c of chans) if (!c.inStasis) throw new AriHttpError(422, { message: 'Channel not in Stasis application' });
     strict(req);
-    // trace c: addChannel is queued behind a channel playback and answered when it finished
-    await Promise.all(chans.map((c) => model.waitChannelIdle(c)));
+    // traces c, g, h: addChannel is queued behind a channel playback and answered when it finished
+    await Promise.all(chans.map((c) => model.waitChannelPlaybacks(c)));
     if (!b.alive) throw notFound('Bridge not found');
     model.addToBridge(b, chans.filter((c) => c.alive));
     return noContent;
@@ -238,7 +237,7 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     });
     for (const c of chans) if (c.bridge !== b) throw new AriHttpError(422, { message: 'Channel not in this bridge' });
     strict(req);
-    for (const c of chans) model.leaveBridge(c);
+    for (const c of chans) model.leaveBridge(c, { unsubscribe: true });
     return noContent;
   });
   h.set('bridges.startMoh', (req) => {

@@ -10,8 +10,7 @@ import { TestDatabase } from '../helpers/database';
 
 /**
  * One installation for the doctor to check, all of it working: the ARI simulator with the agents'
- * phones and the trunk, the fake AMI loaded with the sample extensions.conf (less its *51/*52
- * feature codes, which the plugin does not handle: the dialplan-arguments test shows that), a
+ * phones and the trunk, the fake AMI loaded with the sample extensions.conf, a
  * migrated PostgreSQL database (the suite's, shared by its tests), and the example config from
  * docker/. Each test breaks one thing.
  */
@@ -44,7 +43,7 @@ export async function startDoctorRig(database: TestDatabase): Promise<DoctorRig>
   // The host has the prompts and core sounds of every shipped language, as the install steps put them there.
   const sim = await AriSimulator.start({ user: 'direct-callback', password: ARI_PASSWORD, endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'], soundLanguages: [...shippedLanguages()] });
   const ami = await FakeAmiServer.start({ users: { 'direct-callback': AMI_SECRET } });
-  ami.setDialplan(sampleDialplan().filter((l) => !('extension' in l) || !['*51', '*52'].includes(l.extension)));
+  ami.setDialplan(sampleDialplan());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'direct-callback-doctor-'));
   const configPath = path.join(dir, 'config.json');
   const writeConfig = (config: Record<string, unknown>): void => fs.writeFileSync(configPath, JSON.stringify(config));

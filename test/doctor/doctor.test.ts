@@ -2,9 +2,11 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { Client } from 'pg';
 import { checkDialplanEntries, checkPrompts } from '../../src/doctor/checks';
+import { featureCodesOf } from '../../src/doctor/dialplan-rules';
 import { createAriHttp } from '../../src/doctor/ari-http';
 import { parseShowDialPlan } from '../../src/doctor/ami-dialplan';
 import { promptSet } from '../../src/doctor/prompt-inventory';
+import { PROMPTS } from '../../src/calls/prompts';
 import { parseConfig } from '../../src/config/config';
 import { createScratchDatabase, ScratchDatabase } from '../../src/store/postgres-server';
 import { sqlMigrationNames } from '../../src/store/database';
@@ -56,7 +58,7 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     expect(report.checks.map((c) => c.name)).to.deep.equal(ALL_CHECKS);
     expect(report.skipped).to.deep.equal([]);
     expect(check(report, 'ari').detail).to.include('Asterisk 22.10.1');
-    expect(check(report, 'dialplan').detail).to.equal("2 queue(s), 2 personal number(s), 0 feature code(s) reach Stasis(direct-callback,…)");
+    expect(check(report, 'dialplan').detail).to.equal('2 queue(s), 2 personal number(s), 4 feature code(s) reach Stasis(direct-callback,…)');
     // The doctor asked no ARI question the spec forbids, and opened no WebSocket (the app stays free).
     expect(rig.sim.violations).to.deep.equal([]);
     expect(rig.sim.activeApps()).to.deep.equal([]);
@@ -159,7 +161,9 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       rig.sim.setSoundMissing('callback/queue-billing', true, 'en');
       const result = await checkPrompts(ari, promptSet(config), ['en', 'fr']);
       expect(result.ok).to.equal(false);
-      expect(result.detail).to.match(/^36 sound\(s\) missing on the Asterisk host: callback\/queue-billing \(en, fr\), digits\/7 \(en, fr\), callback\/offer \(fr\), .*, and 24 more$/);
+      // Every plugin prompt in fr, the queue's announcement and the ten digits: 12 named, the rest counted.
+      const total = Object.keys(PROMPTS).length + 1 + 10;
+      expect(result.detail).to.match(new RegExp(`^${total} sound\\(s\\) missing on the Asterisk host: callback/queue-billing \\(en, fr\\), digits/7 \\(en, fr\\), callback/offer \\(fr\\), .*, and ${total - 12} more$`));
       // en: the queue's own announcement is not shipped (to be recorded); fr: no prompts are shipped yet.
       expect(result.fix).to.include('not shipped in en: callback/queue-billing: record each as /var/lib/asterisk/sounds/en/<id>.wav');
       expect(result.fix).to.match(/not shipped in fr: callback\/offer, .*callback\/queue-billing: record each as \/var\/lib\/asterisk\/sounds\/fr\/<id>\.wav/);
@@ -231,7 +235,7 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     it('dialplan: a queue without its Stasis line, a personal number sent to another agent', async () => {
       rig.ami.setDialplan(
         sampleDialplan()
-          .filter((l) => !('extension' in l) || (l.extension !== '5552100' && !['*51', '*52'].includes(l.extension)))
+          .filter((l) => !('extension' in l) || l.extension !== '5552100')
           .map((l) => ('extension' in l && l.extension === '5551000' && l.application === 'Stasis' ? { ...l, appData: 'direct-callback,direct,1002' } : l)),
       );
       const report = await rig.run();
@@ -249,27 +253,41 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       expect(check(report, 'dialplan').detail).to.include("queue support goes to Stasis(direct-callback,…) at 5552000@callback-entry, but this plugin's app is 'callback-b'");
     });
 
-    it('dialplan: feature codes are checked as the config lists them (none today)', () => {
+    it('dialplan: the feature codes the config lists (featureCodes) each reach their Stasis entry', async () => {
       const config = parseConfig(exampleConfig(), { ARI_PASSWORD: 'x' });
-      const sample = dialplanOf(sampleDialplan());
-      expect(checkDialplanEntries(sample, config, [{ code: '*51', kind: 'agent-login' }]).ok).to.equal(true);
-      const without = dialplanOf(sampleDialplan().filter((l) => !('extension' in l) || l.extension !== '*51'));
-      expect(checkDialplanEntries(without, config, [{ code: '*51', kind: 'agent-login' }])).to.deep.include({ ok: false, detail: 'feature code *51 reaches no Stasis(direct-callback,agent-login,…)' });
+      expect(featureCodesOf(config)).to.deep.equal([
+        { code: '*51', kind: 'agent-login' },
+        { code: '*52', kind: 'agent-logout' },
+        { code: '*53', kind: 'agent-pause' },
+        { code: '*54', kind: 'agent-unpause' },
+      ]);
+      expect(checkDialplanEntries(dialplanOf(sampleDialplan()), config, featureCodesOf(config)).ok).to.equal(true);
+      rig.ami.setDialplan(sampleDialplan().filter((l) => !('extension' in l) || l.extension !== '*53'));
+      const report = await rig.run();
+      expect(check(report, 'dialplan')).to.deep.include({ ok: false, detail: 'feature code *53 reaches no Stasis(direct-callback,agent-pause,…)' });
+      expect(check(report, 'dialplan').fix).to.include('exten => *53,1,Stasis(direct-callback,agent-pause,${CHANNEL(endpoint)})');
+      // A config without featureCodes asks for none.
+      rig.writeConfig({ ...exampleConfig(), featureCodes: {} });
+      expect(check(await rig.run(), 'dialplan').ok).to.equal(true);
     });
 
-    it("dialplan-arguments: the sample's *51/*52 send agent-login/agent-logout, which the plugin hangs up", async () => {
-      rig.ami.setDialplan(sampleDialplan());
-      const report = await rig.run();
-      const args = check(report, 'dialplan-arguments');
+    it('dialplan-arguments: a feature code naming no agent, and an entry kind the plugin does not handle', async () => {
+      rig.ami.setDialplan([
+        ...sampleDialplan(),
+        { context: 'from-agents', extension: '*59', priority: 1, application: 'Stasis', appData: 'direct-callback,agent-login,1009' },
+        { context: 'from-agents', extension: '*58', priority: 1, application: 'Stasis', appData: 'direct-callback,agent-wrapup,${CHANNEL(endpoint)}' },
+      ]);
+      const args = check(await rig.run(), 'dialplan-arguments');
       expect(args.ok).to.equal(false);
-      expect(args.detail).to.include("*51@from-agents: Stasis(direct-callback,agent-login,${CHANNEL(endpoint)}): the plugin handles queue and direct only, and hangs up 'agent-login' calls");
-      expect(args.detail).to.include('*52@from-agents');
-      expect(check(report, 'dialplan').ok).to.equal(true);
+      expect(args.detail).to.equal(
+        "*59@from-agents: '1009' is neither an agent's endpoint nor an agent id in the config (pass ${CHANNEL(endpoint)}, the phone's own endpoint); " +
+          "*58@from-agents: Stasis(direct-callback,agent-wrapup,${CHANNEL(endpoint)}): the plugin handles queue, direct, agent-login, agent-logout, agent-pause, agent-unpause only, and hangs up 'agent-wrapup' calls",
+      );
     });
 
     it('dialplan-arguments: an unknown queue id and route in a Stasis line', async () => {
       rig.ami.setDialplan([
-        ...sampleDialplan().filter((l) => !('extension' in l) || !['*51', '*52'].includes(l.extension)),
+        ...sampleDialplan(),
         { context: 'callback-entry', extension: '5552999', priority: 1, application: 'Stasis', appData: 'direct-callback,queue,suport,route=vipp' },
       ]);
       const detail = check(await rig.run(), 'dialplan-arguments').detail;

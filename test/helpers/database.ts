@@ -42,6 +42,8 @@ export const mochaHooks = {
   async afterAll(): Promise<void> {
     if (serverPromise) {
       const s = await serverPromise;
+      // In parallel mode this runs after each file: the next file finds (or starts) a server anew.
+      serverPromise = undefined;
       await s.stop();
     }
   },

@@ -2,7 +2,9 @@ import { Knex } from 'knex';
 
 /**
  * Every SQL statement a knex instance sends (BEGIN and COMMIT included), in order, from now
- * until stop(): how tests count the database round trips a call waits on.
+ * until stop(): how tests count the database round trips a call waits on. The change feed's
+ * announcements (`SELECT pg_notify`, src/store/change-feed.ts) are left out: they are sent after
+ * the write has resolved and nobody waits on them, and they arrive whenever the pool gets to them.
  */
 export interface StatementLog {
   readonly statements: string[];
@@ -11,10 +13,17 @@ export interface StatementLog {
   stop(): void;
 }
 
+/** A knex 'query' event's SQL on one line, or undefined for a change-feed announcement. */
+export function statementOf(q: { sql?: unknown }): string | undefined {
+  const sql = typeof q.sql === 'string' ? q.sql.replace(/\s+/g, ' ').trim() : String(q.sql);
+  return sql.startsWith('SELECT pg_notify(') ? undefined : sql;
+}
+
 export function logStatements(db: Knex): StatementLog {
   const statements: string[] = [];
   const listener = (q: { sql?: unknown }): void => {
-    statements.push(typeof q.sql === 'string' ? q.sql.replace(/\s+/g, ' ').trim() : String(q.sql));
+    const sql = statementOf(q);
+    if (sql !== undefined) statements.push(sql);
   };
   db.on('query', listener);
   return {

@@ -12,7 +12,7 @@ import { freshDatabase, TestDatabase } from '../helpers/database';
 /**
  * Three plugin instances on one PostgreSQL, each with its own Stasis app name and its own agents,
  * serve one backlog of callbacks with the full preview flow (agent leg, whisper, 1, customer leg,
- * guard, bridge). The store-level race (multi-instance.test.ts) proves 10,000 claims; this one
+ * guard, bridge). The store-level race (multi-instance.test.ts) proves 3,000 contended claims; this one
  * proves the dispatch code around them: every customer is dialled exactly once.
  */
 describe('resilience: three instances serve one backlog, every customer dialled once', function () {
@@ -68,11 +68,13 @@ describe('resilience: three instances serve one backlog, every customer dialled 
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(completed, 'callbacks completed').to.equal(CALLBACKS);
-    // Exactly one customer leg per customer, one attempt per callback.
-    for (const endpoint of customerEndpoints) expect(sim.endpoint(endpoint).legs.length, endpoint).to.equal(1);
+    // One attempt per callback (a second one would be a retry after a timeout, which a starved
+    // machine can cause), then exactly one customer leg per customer (a second leg within one
+    // attempt would be a double dial).
     const attempts = await database.db('callback_attempts').select('callback_id').count<{ callback_id: string; n: string }[]>({ n: '*' }).groupBy('callback_id');
     expect(attempts).to.have.length(CALLBACKS);
     expect(attempts.filter((a) => Number(a.n) !== 1), 'callbacks with more than one attempt').to.deep.equal([]);
+    for (const endpoint of customerEndpoints) expect(sim.endpoint(endpoint).legs.length, endpoint).to.equal(1);
     // The work was shared: every instance dialled some of it.
     const byInstance = await database.db('callback_attempts').select('instance_id').count<{ instance_id: string; n: string }[]>({ n: '*' }).groupBy('instance_id');
     expect(byInstance.map((r) => r.instance_id).sort()).to.deep.equal(['instance-a', 'instance-b', 'instance-c']);

@@ -6,19 +6,21 @@ import { createDatabase } from '../../src/store/database';
 import { freshDatabase, TestDatabase } from '../helpers/database';
 
 /**
- * Several instances on one PostgreSQL: a store-level race. 10,000 pending callbacks; three
+ * Several instances on one PostgreSQL: a store-level race. 3,000 pending callbacks; three
  * "instances" (each its own connection pool and CallbackStore, four concurrent dispatch workers
  * each) all read the head of the queue and race to claim() the same callbacks, "dial" what they
  * claimed, and finish the attempt as completed. Each callback must be claimed and dialled exactly
  * once. (Full call flows for 10,000 callbacks are what `npm run bench` measures; this is the
  * exclusion property, with the real SQL: FOR UPDATE SKIP LOCKED and leases.)
  */
-const CALLBACKS = 10000;
+// 3,000 keep every claim contended (each instance reads the same head of 32) and take ~20 s on
+// 2 cores; 10,000 proved nothing more and outlasted CI's patience on a loaded machine.
+const CALLBACKS = 3000;
 const INSTANCES = 3;
 const WORKERS = 4;
 
 describe('resilience: several instances on one PostgreSQL', function () {
-  this.timeout(60000);
+  this.timeout(120000);
   let database: TestDatabase | undefined;
   const pools: Knex[] = [];
 

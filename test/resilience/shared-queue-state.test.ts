@@ -61,7 +61,9 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     }
     // The first caller hears the (long) offer prompt when the plugin dies.
     await callers[0]?.waitForPlayback((m) => m === PROMPTS.offer, 3000);
-    const before = (await database.db('queue_entries').whereNull('closed_at').orderBy('seq')) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
+    // The queue's order is the channel's arrival (seq only breaks ties): the inserts themselves
+    // may land in either order on a busy machine, which is not a place lost.
+    const before = (await database.db('queue_entries').whereNull('closed_at').orderBy(['arrived_at', 'seq'])) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
     expect(before.map((e) => e.channel_id)).to.deep.equal(callers.map((c) => c.id));
     first.kill();
     await first.exited;
@@ -76,7 +78,7 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     // Nothing re-answered an Up channel (a real Asterisk holds that behind the running prompt).
     const answers = sim.requests.filter((r) => r.method === 'POST' && /\/answer$/.test(r.path) && callers.some((c) => r.path.includes(c.id)));
     expect(answers, 'answer requests for the three first callers').to.have.length(3);
-    const after = (await database.db('queue_entries').whereNull('closed_at').orderBy('seq')) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
+    const after = (await database.db('queue_entries').whereNull('closed_at').orderBy(['arrived_at', 'seq'])) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
     expect(after.slice(0, 3).map((e) => [e.id, e.channel_id, e.arrived_at.getTime(), e.seq])).to.deep.equal(before.map((e) => [e.id, e.channel_id, e.arrived_at.getTime(), e.seq]));
     expect(after[3]?.channel_id).to.equal(late.id);
     // Agents free up one by one: the callers are served in their original order.

@@ -5,7 +5,8 @@ import path from 'node:path';
 /**
  * Every npm script rejects an option it does not know, with a clear message and exit 2, before it
  * does anything (`npm run faults -- --asterisk` once ran the simulator and reported success).
- * The entries are what package.json's scripts run; `direct-callback` is covered in cli.test.ts.
+ * The entries are what package.json's scripts run; `direct-callback` (which the `cli` and `doctor`
+ * scripts run) is covered in cli.test.ts and test/doctor/doctor-cli.test.ts.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPTS: Record<string, string> = {
@@ -13,19 +14,20 @@ const SCRIPTS: Record<string, string> = {
   sim: 'src/simulator/cli.ts',
   faults: 'src/faults/cli.ts',
   bench: 'src/bench/cli.ts',
+  'record-traces': 'src/asterisk-lab/record-traces.ts',
   start: 'src/main.ts',
 };
 
 function run(entry: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, timeout: 20000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], { cwd: ROOT, timeout: 60000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
 }
 
 describe('surfaces: npm scripts reject unknown options', function () {
-  this.timeout(30000);
+  this.timeout(70000);
   for (const [script, entry] of Object.entries(SCRIPTS)) {
     // `faults` knows --asterisk now (the real-Asterisk runs); the others must refuse it.
     const unknown = script === 'faults' ? '--asterix' : '--asterisk';

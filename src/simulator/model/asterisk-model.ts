@@ -598,9 +598,11 @@ export class AsteriskModel {
   createBridge(type: string | undefined, bridgeId: string | undefined, name: string | undefined): SimBridge {
     const flags = (type ?? 'mixing').split(',').map((s) => s.trim()).filter(Boolean);
     const bad = flags.length === 0 || flags.some((f) => !BRIDGE_TYPE_FLAGS.has(f));
-    // Measured (probes.md): an id that names a live bridge answers 409 on both create routes,
-    // holding or mixing asked for; an unknown type answers 500.
-    if (bridgeId !== undefined && this.bridges.get(bridgeId)?.alive) throw new AriHttpError(409, { message: `Bridge with id '${bridgeId}' already exists` });
+    // Measured (trace i, h): an id in use answers 409 on both routes (POST /bridges/{id} and
+    // POST /bridges?bridgeId=), whatever the type; the id is free again once the bridge is destroyed.
+    if (bridgeId !== undefined && this.bridges.get(bridgeId)?.alive) {
+      throw new AriHttpError(409, { message: `Bridge with id '${bridgeId}' already exists` });
+    }
     if (bad || (bridgeId !== undefined && this.bridges.has(bridgeId))) {
       throw new AriHttpError(500, { message: `Unable to create bridge. Possible duplicate bridge id '${bridgeId ?? '(null)'}'` });
     }
@@ -612,8 +614,10 @@ export class AsteriskModel {
 
   addToBridge(bridge: SimBridge, chans: SimChannel[]): void {
     for (const ch of chans) {
-      if (!ch.alive || ch.bridge === bridge) continue;
-      if (ch.bridge) this.leaveBridge(ch);
+      if (!ch.alive) continue;
+      // A channel already in a bridge leaves it first, even when it is this one (trace h: addChannel
+      // of the bridged channel to its own bridge → ChannelLeftBridge, ChannelEnteredBridge).
+      if (ch.bridge) this.leaveBridge(ch, { unsubscribe: true });
       bridge.channels.push(ch);
       ch.bridge = bridge;
       if (ch.app) {
@@ -640,7 +644,13 @@ export class AsteriskModel {
     this.changed();
   }
 
-  leaveBridge(ch: SimChannel): void {
+  /**
+   * `unsubscribe`: the channel was taken out by the app (removeChannel, or addChannel to a bridge):
+   * its app stops getting the bridge's events, unless another of its channels is still in it or it
+   * subscribed to the bridge itself (trace g: no BridgeDestroyed after removeChannel or a move; a, c,
+   * h: BridgeDestroyed after a channel left by hanging up).
+   */
+  leaveBridge(ch: SimChannel, opts: { unsubscribe?: boolean } = {}): void {
     const bridge = ch.bridge;
     if (!bridge) return;
     if (bridge.bridgeType === 'mixing' && bridge.channels.length === 2) {
@@ -654,6 +664,8 @@ export class AsteriskModel {
       this.emitTo(app, 'ChannelLeftBridge', { bridge: bridge.snapshot(), channel: ch.snapshot() });
     }
     if (bridge.bridgeType === 'mixing' && bridge.channels.length < 2) bridge.technology = 'simple_bridge';
+    const app = ch.app;
+    if (opts.unsubscribe && app && !bridge.channels.some((c) => c.app === app) && !this.apps.get(app)?.bridgeIds.has(bridge.id)) bridge.apps.delete(app);
     this.changed();
   }
 
@@ -853,16 +865,13 @@ export class AsteriskModel {
     this.changed();
   }
 
-  /** Resolves once the channel has no channel-level playback (Asterisk's control queue is free). */
-  waitChannelIdle(ch: SimChannel): Promise<void> {
-    if (!ch.playbackBusy || !ch.alive || ch.bridge) return Promise.resolve();
-    return new Promise((resolve) => ch.idleWaiters.push(resolve));
-  }
-
   /**
-   * `POST /channels/{id}/answer` and `POST /channels/{id}/variable` are held by a real Asterisk
-   * until the channel's running (and queued) playbacks end, bridged or not (shared probes,
-   * "Channel commands while a playback runs": answer 6.7 s, variable 6.9 s behind a 5.4 s sound).
+   * `POST /channels/{id}/answer`, `POST /channels/{id}/variable` and `POST /bridges/{id}/addChannel`
+   * are held by a real Asterisk until the channel's running (and queued) playbacks end, whether the
+   * channel is in a bridge or not (trace g: answer 6.8 s behind a 7.8 s sound started 1 s before,
+   * 2.2 s out of any bridge, variable 2.2 s, addChannel moving it to another bridge 2.2 s; trace h:
+   * addChannel to its own bridge 6.6 s; trace c). GET, moh, ring, play, DELETE /playbacks and
+   * DELETE /channels are answered at once (g).
    */
   waitChannelPlaybacks(ch: SimChannel): Promise<void> {
     if (!ch.playbackBusy || !ch.alive) return Promise.resolve();

@@ -5,6 +5,7 @@ import { parseShowDialPlan } from '../../../src/doctor/ami-dialplan';
 import { dialTarget, extensionMatches, HANDLED_ENTRY_KINDS, stasisLines } from '../../../src/doctor/dialplan-rules';
 import { describeDatabaseUrl, schemaDifference } from '../../../src/doctor/database-probe';
 import { reportJson, reportOf, reportText, passed, failed } from '../../../src/doctor/report';
+import { FEATURE_CODE_KINDS } from '../../../src/domain/feature-codes';
 
 describe('doctor: reading the dialplan and the config', () => {
   it('parses ShowDialPlan events as main/pbx.c sends them, whatever the header case, and ignores the rest', () => {
@@ -67,7 +68,9 @@ describe('doctor: reading the dialplan and the config', () => {
     expect(start, 'onStasisStart in src/engine/call-router.ts').to.be.greaterThan(0);
     const body = source.slice(start, source.indexOf('\n  }\n', start));
     const kinds = [...body.matchAll(/kind === '([a-z-]+)'/g)].map((m) => m[1]);
+    if (body.includes('isFeatureCodeKind(kind)')) kinds.push(...FEATURE_CODE_KINDS);
     expect(kinds, 'update HANDLED_ENTRY_KINDS in src/doctor/dialplan-rules.ts').to.deep.equal([...HANDLED_ENTRY_KINDS]);
+    expect(HANDLED_ENTRY_KINDS).to.include.members(['agent-login', 'agent-logout', 'agent-pause', 'agent-unpause']);
   });
 
   it('finds where the dial template sends customers', () => {

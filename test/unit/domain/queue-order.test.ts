@@ -151,21 +151,19 @@ describe('domain/queue-order QueueOrder', () => {
     }
   });
 
-  it('handles 100,000 items quickly (position is a lookup + binary search)', function () {
-    this.timeout(10_000);
+  // Speed is `npm run bench`'s business (position 100k/1k ratio); this is correctness at that size.
+  it('100,000 items: positions stay right through front inserts and removals', function () {
+    this.timeout(60_000); // ~1 s alone; a starved 2-core machine took over 10 s
     const q = new QueueOrder();
     const N = 100_000;
-    const t0 = performance.now();
     // Mostly tail appends like real arrivals, plus a few high-priority inserts at the front.
     for (let i = 0; i < N; i++) q.add({ id: `x${i}`, queueId: 'q', kind: i % 3 === 0 ? 'callback' : 'caller', priority: i % 1000 === 0 ? 1 : 0, arrivedAt: i, seq: i });
     for (let i = 0; i < N; i += 7) expect(q.position(`x${i}`)).to.be.a('number');
     for (let i = 1; i < 2_000; i++) q.remove(`x${i * 37}`);
-    const elapsed = performance.now() - t0;
     expect(q.size).to.equal(N - 1_999);
     expect(q.position('x0')).to.equal(1); // priority 1, earliest
     expect(q.position('x1000')).to.equal(2);
     expect(q.has('x37000')).to.equal(false); // a priority-1 item among the removed ones
     expect(q.position('x1')).to.equal(100); // behind the 99 remaining priority-1 items
-    expect(elapsed).to.be.lessThan(3_000);
   });
 });

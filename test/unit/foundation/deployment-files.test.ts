@@ -17,6 +17,24 @@ describe('deployment files', () => {
     expect((doc.services.asterisk?.volumes ?? []).some((v) => v.startsWith('../asterisk-config'))).to.equal(true);
   });
 
+  it('the compose standby (profile "standby") is the plugin again under its own INSTANCE_ID, on the same Asterisk and database', () => {
+    type Service = { profiles?: string[]; environment?: Record<string, string>; network_mode?: string; secrets?: string[] };
+    // Compose resolves YAML merge keys (<<); so does this parse.
+    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const primary = doc.services.plugin as Service;
+    const standby = doc.services['plugin-standby'] as Service;
+    expect(standby.profiles).to.deep.equal(['standby']);
+    expect(primary.profiles, 'the primary always runs').to.equal(undefined);
+    const { INSTANCE_ID: primaryId, ...primaryEnv } = primary.environment ?? {};
+    const { INSTANCE_ID: standbyId, ...standbyEnv } = standby.environment ?? {};
+    expect(primaryId).to.be.a('string');
+    expect(standbyId).to.be.a('string').and.not.equal(primaryId);
+    // Same Stasis app on the same Asterisk: the same standby group (src/cluster/leadership.ts).
+    expect(standbyEnv).to.deep.equal(primaryEnv);
+    expect(standby.network_mode).to.equal(primary.network_mode);
+    expect(standby.secrets).to.deep.equal(primary.secrets);
+  });
+
   it('every language folder of prompts reaches Asterisk and the plugin image, with no language named in the deployment files', () => {
     const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
     const volumes = doc.services.asterisk?.volumes ?? [];
