@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- [--json] [--runs N] [--callers N] [--pending N] [--window S] [--warmup S]`:
- * performance on the simulator. Each part runs N times (default 3, at least 1); every figure is
+ * performance on the simulator. (`npm run bench -- --asterisk [--json] [--callers N] [--held-step N]
+ * [--held-max N] [--hold-window S] [--sample-callers N] [--agent-samples N]` runs on the real
+ * Asterisk instead: src/bench/asterisk-bench.ts.) Each part runs N times (default 3, at least 1); every figure is
  * printed as the median over the runs and its spread (min, max). A ratio is computed within one
  * run, from that run's own figures, and then summarised like the others.
  *
