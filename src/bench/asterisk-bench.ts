@@ -269,6 +269,7 @@ export class AsteriskBench {
     let heldMax = 0;
     let heldMaxNoFailures = 0;
     let perHeldCaller = NaN;
+    let asteriskPerHeldCaller = NaN;
     let bound = '';
     for (let target = o.heldStep; target <= o.heldMax; target += o.heldStep) {
       const step = await this.heldStep(target);
@@ -276,7 +277,10 @@ export class AsteriskBench {
       o.say(`  held ${target}: ${JSON.stringify(step.figures)}`);
       // The plugin's cost per held caller is taken at the largest step whose callers were all
       // held: its fixed costs are then spread over the most callers.
-      if (step.allHeld) perHeldCaller = step.pluginCpuMsPerHeldCallerMin;
+      if (step.allHeld) {
+        perHeldCaller = step.pluginCpuMsPerHeldCallerMin;
+        asteriskPerHeldCaller = step.asteriskCpuMsPerHeldCallerMin;
+      }
       if (step.passed && heldMax === target - o.heldStep) heldMax = target;
       if (!step.passed && !bound) bound = step.why;
       if (step.failed) break;
@@ -309,6 +313,7 @@ export class AsteriskBench {
       held_callers_max_no_failures: heldMaxNoFailures,
       held_callers_bound: bound,
       plugin_cpu_ms_per_held_caller_min: perHeldCaller,
+      asterisk_cpu_ms_per_held_caller_min: asteriskPerHeldCaller,
       held_steps: steps,
       failed_calls_total: failedCalls(this.sippGroups.callers),
       machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, load_average_1m_at_end: round2(os.loadavg()[0] ?? NaN) },
@@ -400,7 +405,7 @@ export class AsteriskBench {
   }
 
   /** Held callers up to `target`, a quiet window, then a press-1 sample beside the floor. */
-  private async heldStep(target: number): Promise<{ passed: boolean; failed: boolean; why: string; figures: Record<string, unknown>; allHeld: boolean; pluginCpuMsPerHeldCallerMin: number }> {
+  private async heldStep(target: number): Promise<{ passed: boolean; failed: boolean; why: string; figures: Record<string, unknown>; allHeld: boolean; pluginCpuMsPerHeldCallerMin: number; asteriskCpuMsPerHeldCallerMin: number }> {
     const { o } = this;
     const already = this.heldNumbers.length;
     const add = target - already;
@@ -423,8 +428,9 @@ export class AsteriskBench {
     const mark = await this.cpuMark();
     await sleep(o.holdWindowSec * 1000);
     const holdCpu = this.cpuSince(mark);
-    const pluginCpuMs = holdCpu.plugin * 10 * o.holdWindowSec; // percent of a core over the window -> ms
-    const perHeldCallerMin = round2(pluginCpuMs / target / (o.holdWindowSec / 60));
+    // Percent of one core over the window -> CPU ms per held caller per minute.
+    const perMinute = (percent: number): number => round2((percent * 10 * o.holdWindowSec) / target / (o.holdWindowSec / 60));
+    const perHeldCallerMin = perMinute(holdCpu.plugin);
     const sampleMark = await this.cpuMark();
     const s = await this.sample(o.sampleCallers, Math.min(o.rate, 10));
     const sampleCpu = this.cpuSince(sampleMark);
@@ -446,15 +452,18 @@ export class AsteriskBench {
       hold_cpu_percent: holdCpu,
       sample_cpu_percent: sampleCpu,
       plugin_cpu_ms_per_held_caller_min: perHeldCallerMin,
+      asterisk_cpu_ms_per_held_caller_min: perMinute(holdCpu.asterisk),
+      sipp_cpu_ms_per_held_caller_min: perMinute(holdCpu.sipp),
     };
     const reasons: string[] = [];
     if (onHold < target) reasons.push(`only ${onHold} of ${target} callers were put on hold`);
-    if (!(ratio <= 2)) reasons.push(`ratio ${ratio} > 2 (p95 ${p95} ms, floor ${floorP95} ms)`);
+    if (Number.isFinite(ratio) && ratio > 2) reasons.push(`ratio ${ratio} > 2 (p95 ${p95} ms, floor ${floorP95} ms)`);
+    if (!Number.isFinite(ratio)) reasons.push(`no ratio (p95 ${p95} ms, floor ${floorP95} ms)`);
     if (dropped > 0) reasons.push(`${dropped} held callers dropped`);
     if (failed > 0) reasons.push(`${failed} calls failed`);
     const passed = reasons.length === 0;
     const why = passed ? '' : `${reasons.join('; ')} at ${target} held; CPU in the sample (percent of one core, 2 cores = 200): ${cpuText(sampleCpu)}; while holding: ${cpuText(holdCpu)}`;
-    return { passed, failed: failed > 0 || dropped > 0 || onHold < target, why, figures, allHeld: onHold >= target, pluginCpuMsPerHeldCallerMin: perHeldCallerMin };
+    return { passed, failed: failed > 0 || dropped > 0 || onHold < target, why, figures, allHeld: onHold >= target, pluginCpuMsPerHeldCallerMin: perHeldCallerMin, asteriskCpuMsPerHeldCallerMin: perMinute(holdCpu.asterisk) };
   }
 
   private readonly heldNumbers: string[] = [];
