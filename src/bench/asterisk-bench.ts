@@ -38,7 +38,7 @@ import { storyConfig } from '../config/story-config';
 import { PROMPTS } from '../calls/prompts';
 import { PluginChild } from '../faults/child';
 import { percentile, round2 } from './figures';
-import { cpuMs, machineCpuMs } from './proc-stat';
+import { cpuMs, machineCpuMs, runnableThreads, threadCount } from './proc-stat';
 
 export interface AsteriskBenchOptions {
   /** Callers pressing 1 at once (and as many floor callers beside them). */
@@ -426,8 +426,16 @@ export class AsteriskBench {
     }
     await sleep(2000);
     const mark = await this.cpuMark();
-    await sleep(o.holdWindowSec * 1000);
+    // The run queue, sampled through the window: with Asterisk's threads per call, a single-threaded
+    // process (the plugin, a PostgreSQL backend) gets a smaller share of a saturated machine.
+    const runQueue: number[] = [];
+    const until = Date.now() + o.holdWindowSec * 1000;
+    while (Date.now() < until) {
+      runQueue.push(runnableThreads());
+      await sleep(Math.min(500, Math.max(0, until - Date.now())));
+    }
     const holdCpu = this.cpuSince(mark);
+    const asteriskThreads = threadCount(this.lab.asterisk.pid);
     // Percent of one core over the window -> CPU ms per held caller per minute.
     const perMinute = (percent: number): number => round2((percent * 10 * o.holdWindowSec) / target / (o.holdWindowSec / 60));
     const perHeldCallerMin = perMinute(holdCpu.plugin);
@@ -450,6 +458,9 @@ export class AsteriskBench {
       held_dropped: dropped,
       failed_calls: failed,
       hold_cpu_percent: holdCpu,
+      runnable_threads_p50: percentile(runQueue, 50),
+      asterisk_threads: asteriskThreads,
+      load_average_1m: round2(os.loadavg()[0] ?? NaN),
       sample_cpu_percent: sampleCpu,
       plugin_cpu_ms_per_held_caller_min: perHeldCallerMin,
       asterisk_cpu_ms_per_held_caller_min: perMinute(holdCpu.asterisk),

@@ -30,3 +30,22 @@ export function machineCpuMs(): { busy: number; total: number } {
     return { busy: NaN, total: NaN };
   }
 }
+
+/** Threads of a process (/proc/<pid>/status); NaN when it is gone. */
+export function threadCount(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Threads runnable on the whole machine right now (/proc/stat procs_running): the run queue. */
+export function runnableThreads(): number {
+  try {
+    return Number(/^procs_running\s+(\d+)/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
