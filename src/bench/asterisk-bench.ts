@@ -245,17 +245,22 @@ export class AsteriskBench {
     // 1. Press 1, side by side with the floor.
     o.say(`press 1: ${o.callers} callers and ${o.callers} floor callers at ${o.rate}/s each`);
     const mark = await this.cpuMark();
+    const waits = this.sampleDatabaseWaits();
+    const ping = this.pingAsterisk();
     const main = await this.sample(o.callers, o.rate);
     const mainCpu = this.cpuSince(mark);
+    const mainWaits = waits();
+    const mainPing = ping();
     // Every caller heard the whole confirmation and was hung up before the agents log in.
     for (const s of main.sipp) await s.finished(60000);
-    const mainFailed = failedCalls(main.sipp) + main.unconfirmed;
+    // A caller never confirmed is also a call SIPp counts as failed (no BYE): the larger of the two.
+    const mainFailed = Math.max(failedCalls(main.sipp), main.unconfirmed);
     const p95 = round2(percentile(main.plugin, 95));
     const floorP95 = round2(percentile(main.floor, 95));
-    o.say(`  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}`);
+    o.say(`  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}; GET /asterisk/info ms ${JSON.stringify(mainPing)}`);
 
     const booking = this.bookingTimes();
-    o.say(`  the plugin's booking (its log: storing -> stored): p50 ${round2(percentile(booking, 50))} ms, p95 ${round2(percentile(booking, 95))} ms`);
+    o.say(`  the plugin's booking (its log: storing -> stored): p50 ${round2(percentile(booking, 50))} ms, p95 ${round2(percentile(booking, 95))} ms; its sessions waited on ${JSON.stringify(mainWaits)}`);
 
     // 2. The agents' accept -> the customer dialled.
     const accept = await this.agentAccepts(Math.min(o.agentSamples, o.callers));
@@ -303,9 +308,12 @@ export class AsteriskBench {
       dtmf_samples: main.plugin.length,
       floor_samples: main.floor.length,
       press1_failed_calls: mainFailed,
+      press1_unconfirmed: main.unconfirmed,
       press1_booking_p50_ms: round2(percentile(booking, 50)),
       press1_booking_p95_ms: round2(percentile(booking, 95)),
       press1_cpu_percent: mainCpu,
+      press1_database_waits: mainWaits,
+      press1_asterisk_ping_ms: mainPing,
       agent_accept_to_customer_dial_p50_ms: round2(percentile(accept, 50)),
       agent_accept_to_customer_dial_p95_ms: round2(percentile(accept, 95)),
       agent_accept_samples: accept.length,
@@ -440,11 +448,15 @@ export class AsteriskBench {
     const perMinute = (percent: number): number => round2((percent * 10 * o.holdWindowSec) / target / (o.holdWindowSec / 60));
     const perHeldCallerMin = perMinute(holdCpu.plugin);
     const sampleMark = await this.cpuMark();
+    const waits = this.sampleDatabaseWaits();
+    const ping = this.pingAsterisk();
     const s = await this.sample(o.sampleCallers, Math.min(o.rate, 10));
     const sampleCpu = this.cpuSince(sampleMark);
+    const sampleWaits = waits();
+    const samplePing = ping();
     this.book.update();
     const dropped = this.heldNumbers.filter((n) => this.book.callerChannel(n)?.endedAt !== undefined).length;
-    const failed = failedCalls([...this.sippGroups.held, ...s.sipp]) + s.unconfirmed;
+    const failed = failedCalls(this.sippGroups.held) + Math.max(failedCalls(s.sipp), s.unconfirmed);
     const p95 = round2(percentile(s.plugin, 95));
     const floorP95 = round2(percentile(s.floor, 95));
     const ratio = round2(p95 / floorP95);
@@ -462,6 +474,8 @@ export class AsteriskBench {
       asterisk_threads: asteriskThreads,
       load_average_1m: round2(os.loadavg()[0] ?? NaN),
       sample_cpu_percent: sampleCpu,
+      sample_database_waits: sampleWaits,
+      sample_asterisk_ping_ms: samplePing,
       plugin_cpu_ms_per_held_caller_min: perHeldCallerMin,
       asterisk_cpu_ms_per_held_caller_min: perMinute(holdCpu.asterisk),
       sipp_cpu_ms_per_held_caller_min: perMinute(holdCpu.sipp),
@@ -501,6 +515,52 @@ export class AsteriskBench {
     const byPid = new Map<number, number>();
     for (const pid of this.roles().keys()) byPid.set(pid, cpuMs(pid));
     return { at: performance.now(), byPid, machine: machineCpuMs() };
+  }
+
+  /**
+   * What the plugin's busy database sessions wait on, sampled every 250 ms until `stop` is called:
+   * "IO:WALSync" 12 means twelve samples found a plugin statement waiting for the WAL to reach
+   * the disk. Says whether a slow booking is PostgreSQL's disk, its locks or its CPU.
+   */
+  private sampleDatabaseWaits(): () => Record<string, number> {
+    const counts: Record<string, number> = {};
+    let running = true;
+    const loop = async (): Promise<void> => {
+      while (running) {
+        const r = (await this.lab.db
+          .raw("SELECT coalesce(wait_event_type, 'CPU') AS t, coalesce(wait_event, 'running') AS e FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'")
+          .catch(() => ({ rows: [] }))) as { rows: { t: string; e: string }[] };
+        for (const w of r.rows) counts[`${w.t}:${w.e}`] = (counts[`${w.t}:${w.e}`] ?? 0) + 1;
+        await sleep(250);
+      }
+    };
+    const done = loop();
+    return () => {
+      running = false;
+      void done;
+      return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]));
+    };
+  }
+
+  /**
+   * Asterisk's own responsiveness beside the figures: `GET /asterisk/info` every 200 ms (one at a
+   * time) until `stop`; p50/p95/max of the round trips. Slow pings with a fast plugin mean Asterisk.
+   */
+  private pingAsterisk(): () => { p50: number; p95: number; max: number } {
+    const times: number[] = [];
+    let running = true;
+    const loop = async (): Promise<void> => {
+      while (running) {
+        const r = await this.lab.asterisk.ari('GET', '/asterisk/info').catch(() => undefined);
+        if (r) times.push(r.ms);
+        await sleep(200);
+      }
+    };
+    void loop();
+    return () => {
+      running = false;
+      return { p50: round2(percentile(times, 50)), p95: round2(percentile(times, 95)), max: round2(Math.max(...times)) };
+    };
   }
 
   /** The plugin's database backends (its pool), whose queries are PostgreSQL's share of the work. */
