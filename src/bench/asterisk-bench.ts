@@ -276,6 +276,7 @@ export class AsteriskBench {
     let perHeldCaller = NaN;
     let asteriskPerHeldCaller = NaN;
     let bound = '';
+    let failureBound = `not reached: no call failed up to the cap of ${o.heldMax}`;
     for (let target = o.heldStep; target <= o.heldMax; target += o.heldStep) {
       const step = await this.heldStep(target);
       steps.push(step.figures);
@@ -288,7 +289,10 @@ export class AsteriskBench {
       }
       if (step.passed && heldMax === target - o.heldStep) heldMax = target;
       if (!step.passed && !bound) bound = step.why;
-      if (step.failed) break;
+      if (step.failed) {
+        failureBound = step.why;
+        break;
+      }
       heldMaxNoFailures = target;
     }
     if (!bound) bound = `not reached: every step up to the cap of ${o.heldMax} passed`;
@@ -320,6 +324,7 @@ export class AsteriskBench {
       held_callers_max: heldMax,
       held_callers_max_no_failures: heldMaxNoFailures,
       held_callers_bound: bound,
+      held_callers_no_failures_bound: failureBound,
       plugin_cpu_ms_per_held_caller_min: perHeldCaller,
       asterisk_cpu_ms_per_held_caller_min: asteriskPerHeldCaller,
       held_steps: steps,
