@@ -51,6 +51,7 @@ describeOnAsterisk('real Asterisk: npm run bench -- --asterisk', function () {
     expect([0, 10, 20]).to.include(num('held_callers_max_no_failures'));
     expect(num('plugin_cpu_ms_per_held_caller_min')).to.be.at.least(0);
     expect(f.held_callers_bound).to.be.a('string').and.not.equal('');
+    expect(f.held_callers_no_failures_bound).to.be.a('string').and.not.equal('');
     const steps = f.held_steps as Record<string, unknown>[];
     expect(steps.length).to.be.within(1, 2);
     expect(steps[0]).to.include.keys('held', 'on_hold', 'ratio_p95_to_floor', 'hold_cpu_percent', 'sample_cpu_percent');
