@@ -73,7 +73,7 @@ const COMMAND = {
   options: {
     json: { type: 'boolean', description: 'print one JSON line with every figure' },
     runs: { type: 'string', valueName: 'n', description: 'runs of each part; figures are medians with their spread (default 3)' },
-    callers: { type: 'string', valueName: 'n', description: 'waiting callers with offer loops (default 10000)' },
+    callers: { type: 'string', valueName: 'n', description: 'waiting callers with offer loops (default 10000); with --asterisk, callers pressing 1 at once (default 100)' },
     window: { type: 'string', valueName: 's', description: 'seconds of measured arrivals and DTMF (default 20)' },
     warmup: { type: 'string', valueName: 's', description: 'seconds of unmeasured load before the window (default 5)' },
     pending: { type: 'string', valueName: 'n', description: 'pending callbacks for the dispatch figures (default 100000)' },
