@@ -245,7 +245,8 @@ export class Lab {
 
   /** Places calls to a DID from SIPp callers (one process; `count` calls at `rate`/s). */
   async call(did: string, script: CallerScript, opts: { count?: number; rate?: number; injection?: readonly (readonly string[])[]; ip?: string } = {}): Promise<SippProcess> {
-    this.callerSeq += 1;
+    // Taken before the first await: calls placed at once (Promise.all) each get their own folder.
+    const seq = ++this.callerSeq;
     const p = {
       sip: await this.ports.take(),
       media: (await this.ports.takeRange(4))[0] as number,
@@ -254,7 +255,7 @@ export class Lab {
     const sipp = SippProcess.start({
       sipp: this.runtime.sipp,
       workDir: this.dir,
-      name: `caller-${this.callerSeq}-${script.from.replace(/[^0-9a-z]/gi, '')}`,
+      name: `caller-${seq}-${script.from.replace(/[^0-9a-z]/gi, '')}`,
       scenario: callerScenario(script),
       sipPort: p.sip,
       mediaPort: p.media,

@@ -385,6 +385,11 @@ export class SippProcess {
     return this.exitCode === undefined;
   }
 
+  /** The SIPp process's id (the benchmark reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   /** Resolves with SIPp's exit code (0: every call succeeded) or undefined on timeout. */
   async finished(timeoutMs: number): Promise<number | null | undefined> {
     let timer: NodeJS.Timeout | undefined;

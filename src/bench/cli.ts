@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- [--json] [--runs N] [--callers N] [--pending N] [--window S] [--warmup S]`:
- * performance on the simulator. Each part runs N times (default 3, at least 1); every figure is
+ * performance on the simulator. (`npm run bench -- --asterisk [--json] [--callers N] [--held-step N]
+ * [--held-max N] [--hold-window S] [--sample-callers N] [--agent-samples N]` runs on the real
+ * Asterisk instead: src/bench/asterisk-bench.ts.) Each part runs N times (default 3, at least 1); every figure is
  * printed as the median over the runs and its spread (min, max). A ratio is computed within one
  * run, from that run's own figures, and then summarised like the others.
  *
@@ -60,7 +62,10 @@ import { createLogger } from '../logging/logger';
 import { systemClock } from '../domain';
 import { CallControl } from '../ari/call-control';
 import { Figures, figuresTable, percentile, round2, summarise } from './figures';
-import { numberOption, parseCommandLine } from '../cli/options';
+import { numberOption, parseCommandLine, UsageError } from '../cli/options';
+import { findAsteriskRuntime } from '../asterisk-lab/runtime';
+import { AsteriskBench } from './asterisk-bench';
+import { cpuMs } from './proc-stat';
 import { OFFICE_DAY, replayDay } from './wait-accuracy';
 
 const COMMAND = {
@@ -69,13 +74,23 @@ const COMMAND = {
   options: {
     json: { type: 'boolean', description: 'print one JSON line with every figure' },
     runs: { type: 'string', valueName: 'n', description: 'runs of each part; figures are medians with their spread (default 3)' },
-    callers: { type: 'string', valueName: 'n', description: 'waiting callers with offer loops (default 10000)' },
+    callers: { type: 'string', valueName: 'n', description: 'waiting callers with offer loops (default 10000); with --asterisk, callers pressing 1 at once (default 100)' },
     window: { type: 'string', valueName: 's', description: 'seconds of measured arrivals and DTMF (default 20)' },
     warmup: { type: 'string', valueName: 's', description: 'seconds of unmeasured load before the window (default 5)' },
     pending: { type: 'string', valueName: 'n', description: 'pending callbacks for the dispatch figures (default 100000)' },
     'wait-accuracy': { type: 'boolean', description: 'only the announced wait against the actual wait, on a replayed day of calls (no simulator)' },
+    asterisk: { type: 'boolean', description: 'on the real Asterisk of the lab with SIPp instead of the simulator (src/bench/asterisk-bench.ts)' },
+    'held-step': { type: 'string', valueName: 'n', description: '--asterisk: held callers added at each step (default 100)' },
+    'held-max': { type: 'string', valueName: 'n', description: '--asterisk: the last step of held callers (default 800)' },
+    'hold-window': { type: 'string', valueName: 's', description: '--asterisk: seconds of CPU measured at each step with callers only held (default 20)' },
+    'sample-callers': { type: 'string', valueName: 'n', description: '--asterisk: callers pressing 1 at each step, and as many floor callers (default 20)' },
+    'agent-samples': { type: 'string', valueName: 'n', description: '--asterisk: callbacks dialled through the agents\' phones (default 30)' },
   },
 } as const;
+
+/** Options of one mode only: given in the other, they would be ignored, so they are refused. */
+const SIMULATOR_ONLY = ['runs', 'window', 'warmup', 'pending'] as const;
+const ASTERISK_ONLY = ['held-step', 'held-max', 'hold-window', 'sample-callers', 'agent-samples'] as const;
 
 const PASSWORD = 'bench-pa55word';
 const PLUGIN_CHILD = path.resolve(__dirname, 'plugin-child.ts');
@@ -307,19 +322,6 @@ interface PartBSetup {
   apps: { app: CallbackApp; last: Parameters<CallbackApp['position']>[0] }[];
 }
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN elsewhere. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
-    const after = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    const ticks = Number(after[11]) + Number(after[12]);
-    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return NaN;
-  }
-}
-
 /** The databases for Part B, filled once for every run: 100,000 pending (default), and 1,000. */
 async function partBSetup(server: PostgresServer, pending: number): Promise<PartBSetup> {
   const scratch = await createScratchDatabase(server, 'adc_bench');
@@ -410,21 +412,36 @@ function machine(): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const o = parseCommandLine('bench', COMMAND, (v) => ({
-    json: v.json === true,
-    runs: numberOption('runs', v.runs, { integer: true, min: 1 }) ?? 3,
-    callers: numberOption('callers', v.callers, { integer: true, min: 1 }) ?? 10000,
-    windowSec: numberOption('window', v.window, { min: 1 }) ?? 20,
-    warmupSec: numberOption('warmup', v.warmup, { min: 0 }) ?? 5,
-    pending: numberOption('pending', v.pending, { integer: true, min: 1 }) ?? 100000,
-    waitAccuracy: v['wait-accuracy'] === true,
-  }));
+  const o = parseCommandLine('bench', COMMAND, (v) => {
+    const asterisk = v.asterisk === true;
+    const wrongMode = (asterisk ? SIMULATOR_ONLY : ASTERISK_ONLY).find((k) => v[k] !== undefined);
+    if (wrongMode) throw new UsageError(`--${wrongMode} ${asterisk ? 'applies to the simulator benchmark, not --asterisk' : 'applies only with --asterisk'}`);
+    return {
+      json: v.json === true,
+      asterisk,
+      runs: numberOption('runs', v.runs, { integer: true, min: 1 }) ?? 3,
+      callers: numberOption('callers', v.callers, { integer: true, min: 1 }) ?? (asterisk ? 100 : 10000),
+      windowSec: numberOption('window', v.window, { min: 1 }) ?? 20,
+      warmupSec: numberOption('warmup', v.warmup, { min: 0 }) ?? 5,
+      pending: numberOption('pending', v.pending, { integer: true, min: 1 }) ?? 100000,
+      heldStep: numberOption('held-step', v['held-step'], { integer: true, min: 1 }) ?? 100,
+      heldMax: numberOption('held-max', v['held-max'], { integer: true, min: 1 }) ?? 800,
+      holdWindowSec: numberOption('hold-window', v['hold-window'], { min: 1 }) ?? 20,
+      sampleCallers: numberOption('sample-callers', v['sample-callers'], { integer: true, min: 1 }) ?? 20,
+      agentSamples: numberOption('agent-samples', v['agent-samples'], { integer: true, min: 1 }) ?? 30,
+      waitAccuracy: v['wait-accuracy'] === true,
+    };
+  });
   if (o.waitAccuracy) {
     // Pure and seeded: one run is the figure (nothing here depends on the machine).
     const figures = replayDay(OFFICE_DAY);
     const out = { ...figures, day: OFFICE_DAY };
     process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${Object.entries(figures).map(([k, v]) => `${k.padEnd(30)} ${v}`).join('\n')}\n`);
     process.exit(0);
+  }
+  if (o.asterisk) {
+    await asteriskMain(o);
+    return;
   }
   let server: PostgresServer | undefined;
   try {
@@ -471,6 +488,33 @@ async function main(): Promise<void> {
     process.exit(0);
   } catch (e) {
     say(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    await server?.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+/** `--asterisk`: one run on the real Asterisk; without its runtime, the lab's reason and exit 1. */
+async function asteriskMain(o: { json: boolean; callers: number; heldStep: number; heldMax: number; holdWindowSec: number; sampleCallers: number; agentSamples: number }): Promise<void> {
+  const found = findAsteriskRuntime();
+  if (!found.ok) {
+    say(`bench --asterisk: cannot run: ${found.reason}`);
+    process.exit(1);
+  }
+  let server: PostgresServer | undefined;
+  try {
+    server = await findPostgresServer();
+    const figures = await AsteriskBench.run(found.runtime, server, { callers: o.callers, rate: 20, heldStep: o.heldStep, heldMax: o.heldMax, holdWindowSec: o.holdWindowSec, sampleCallers: o.sampleCallers, agentSamples: o.agentSamples, say });
+    if (o.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+    else {
+      const flat = Object.fromEntries(Object.entries(figures).filter((e): e is [string, number] => typeof e[1] === 'number'));
+      process.stdout.write(`${Object.entries(flat).map(([k, v]) => `${k.padEnd(42)} ${v}`).join('\n')}\n`);
+      process.stdout.write(`asterisk ${String(figures.asterisk)}; held callers bounded by: ${String(figures.held_callers_bound)}\n`);
+      for (const step of figures.held_steps as unknown[]) process.stdout.write(`  ${JSON.stringify(step)}\n`);
+    }
+    await server.stop();
+    process.exit(0);
+  } catch (e) {
+    say(`bench --asterisk: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     await server?.stop().catch(() => undefined);
     process.exit(1);
   }

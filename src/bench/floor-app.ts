@@ -1,17 +1,73 @@
 /**
- * The floor for `npm run bench`: a bare ari-client Stasis app that answers every StasisStart with
- * one request (POST answer) and nothing else. Run as a child process; env ARI_URL, ARI_USER,
+ * The floor for `npm run bench`: a bare ari-client Stasis app doing the least an ARI app can do
+ * for the figure it is compared with. Run as a child process; env ARI_URL, ARI_USER,
  * ARI_PASSWORD, FLOOR_APP. Prints {"ready":true} on stdout once connected.
+ *
+ * - Always: every StasisStart is answered with one request (POST answer) - the simulator bench's
+ *   arrival floor.
+ * - With FLOOR_PROMPT and FLOOR_REPLY (the real-Asterisk bench): after the answer FLOOR_PROMPT
+ *   plays; a digit stops it (if it still plays) and FLOOR_REPLY plays; once that reply finishes
+ *   the call is hung up. That is the plugin's press-1 path (stop the offer, play the
+ *   confirmation, hang up after it) without the database, so DTMF -> reply measures what
+ *   Asterisk, the WebSocket and ari-client cost on their own.
  */
 import ariClient from 'ari-client';
+
+interface ChannelEvent {
+  channel?: { id?: unknown };
+  playback?: { id?: unknown };
+}
 
 async function main(): Promise<void> {
   (globalThis as { log?: unknown }).log = () => undefined; // swagger-client's deprecation notice
   const client = await ariClient.connect(process.env.ARI_URL ?? '', process.env.ARI_USER ?? '', process.env.ARI_PASSWORD ?? '');
-  client.on('StasisStart', (event: { channel?: { id?: unknown } }) => {
+  const prompt = process.env.FLOOR_PROMPT;
+  const reply = process.env.FLOOR_REPLY;
+  const promptOf = new Map<string, string>(); // channel id -> its prompt's playback id, while it plays
+  const replyOf = new Map<string, string>(); // reply playback id -> channel id
+  const replied = new Set<string>(); // channels that got their reply: later digits change nothing
+  let seq = 0;
+  client.on('StasisStart', (event: ChannelEvent) => {
     const id = event.channel?.id;
-    if (typeof id === 'string') void client.channels.answer({ channelId: id }).catch(() => undefined);
+    if (typeof id !== 'string') return;
+    const answered = client.channels.answer({ channelId: id });
+    if (!prompt || !reply) {
+      void answered.catch(() => undefined);
+      return;
+    }
+    const playbackId = `floor-prompt-${++seq}`;
+    promptOf.set(id, playbackId);
+    void answered.then(() => client.channels.play({ channelId: id, media: prompt, playbackId })).catch(() => undefined);
   });
+  if (prompt && reply) {
+    client.on('ChannelDtmfReceived', (event: ChannelEvent) => {
+      const id = event.channel?.id;
+      if (typeof id !== 'string' || replied.has(id)) return;
+      replied.add(id);
+      const running = promptOf.get(id);
+      promptOf.delete(id);
+      // A play on a channel that still plays would queue behind the prompt: stop it first.
+      const stopped = running ? client.playbacks.stop({ playbackId: running }).catch(() => undefined) : Promise.resolve();
+      const playbackId = `floor-reply-${++seq}`;
+      replyOf.set(playbackId, id);
+      void stopped.then(() => client.channels.play({ channelId: id, media: reply, playbackId })).catch(() => undefined);
+    });
+    client.on('PlaybackFinished', (event: ChannelEvent) => {
+      const playbackId = event.playback?.id;
+      if (typeof playbackId !== 'string') return;
+      for (const [channelId, p] of promptOf) if (p === playbackId) promptOf.delete(channelId);
+      const channelId = replyOf.get(playbackId);
+      if (channelId === undefined) return;
+      replyOf.delete(playbackId);
+      void client.channels.hangup({ channelId }).catch(() => undefined);
+    });
+    client.on('StasisEnd', (event: ChannelEvent) => {
+      const id = event.channel?.id;
+      if (typeof id !== 'string') return;
+      promptOf.delete(id);
+      replied.delete(id);
+    });
+  }
   await client.start(process.env.FLOOR_APP ?? 'bench-floor');
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   process.on('SIGTERM', () => process.exit(0));

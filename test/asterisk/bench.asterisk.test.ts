@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { expect } from 'chai';
+import { describeOnAsterisk } from './lab-suite';
+
+/**
+ * `npm run bench -- --asterisk --json` with tiny numbers: the command runs end to end on the real
+ * Asterisk and prints one JSON line holding every figure, each of a sane type. Timings are the
+ * benchmark's to report, never this test's to judge: only their order (p50 <= p95 <= max) and
+ * the ratio's arithmetic are checked.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function bench(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bench/cli.ts'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describeOnAsterisk('real Asterisk: npm run bench -- --asterisk', function () {
+  this.timeout(150_000);
+
+  it('5 callers, held callers up to 20: one JSON line with every figure', async () => {
+    const r = await bench(['--asterisk', '--json', '--callers', '5', '--held-step', '10', '--held-max', '20', '--hold-window', '2', '--sample-callers', '3', '--agent-samples', '3'], 140_000);
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines, 'one line on stdout').to.have.length(1);
+    const f = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    const num = (k: string): number => {
+      expect(f[k], k).to.be.a('number');
+      return f[k] as number;
+    };
+    expect(f.asterisk).to.be.a('string').and.match(/^\d+\.\d+/);
+    const [p50, p95, max] = [num('dtmf_to_confirm_p50_ms'), num('dtmf_to_confirm_p95_ms'), num('dtmf_to_confirm_max_ms')];
+    expect(p50).to.be.at.least(0);
+    expect(p50).to.be.at.most(p95);
+    expect(p95).to.be.at.most(max);
+    const floor = num('floor_dtmf_to_confirm_p95_ms');
+    expect(floor).to.be.above(0);
+    // Rounded to 2 decimals from the rounded p95s.
+    expect(num('ratio_p95_to_floor')).to.be.closeTo(p95 / floor, 0.006);
+    expect(num('agent_accept_to_customer_dial_p95_ms')).to.be.at.least(0);
+    expect(num('agent_accept_samples')).to.be.at.least(1);
+    expect(num('dtmf_samples')).to.equal(5);
+    expect(num('floor_samples')).to.equal(5);
+    expect(num('press1_failed_calls')).to.equal(0);
+    const held = num('held_callers_max');
+    expect([0, 10, 20]).to.include(held);
+    expect([0, 10, 20]).to.include(num('held_callers_max_no_failures'));
+    expect(num('plugin_cpu_ms_per_held_caller_min')).to.be.at.least(0);
+    expect(f.held_callers_bound).to.be.a('string').and.not.equal('');
+    expect(f.held_callers_no_failures_bound).to.be.a('string').and.not.equal('');
+    const steps = f.held_steps as Record<string, unknown>[];
+    expect(steps.length).to.be.within(1, 2);
+    expect(steps[0]).to.include.keys('held', 'on_hold', 'ratio_p95_to_floor', 'hold_cpu_percent', 'sample_cpu_percent');
+    expect(steps[0]?.hold_cpu_percent).to.include.keys('asterisk', 'plugin', 'sipp', 'postgres', 'floor', 'bench', 'machine');
+  });
+
+  it('an option of the simulator benchmark is refused with --asterisk (exit 2)', async () => {
+    const r = await bench(['--asterisk', '--pending', '5'], 20_000);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include('--pending applies to the simulator benchmark');
+  });
+});
