@@ -10,7 +10,7 @@ import { Logger, registerSecret } from './logging/logger';
 import { CallbackStore } from './store/callback-store';
 import { QueueEntryStore } from './store/queue-entry-store';
 import { AgentPresenceStore } from './store/agent-presence-store';
-import { ChangeFeed } from './store/change-feed';
+import { announcementsSent, ChangeFeed } from './store/change-feed';
 import { createDatabase, migrate } from './store/database';
 import { HttpSurface, startHttpServer } from './http/server';
 import { PluginMetrics } from './metrics/metrics';
@@ -145,6 +145,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
       await ari.stop();
       await feed.stop();
       await leadership.release();
+      await announcementsSent(db); // the last changes reach the other instances
       await db.destroy();
     },
   };

@@ -113,3 +113,8 @@ export function announceChange(db: Knex, table: AnnouncedTable, row: object): vo
 }
 
 const announcing = new WeakMap<Knex, Promise<void>>();
+
+/** Resolves once every announcement queued on `db` so far was sent (or failed): before a pool is destroyed. */
+export function announcementsSent(db: Knex): Promise<void> {
+  return announcing.get(db) ?? Promise.resolve();
+}

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { CallbackStore, NewCallbackRequest, RequestResult } from '../../src/store/callback-store';
+import { announcementsSent } from '../../src/store/change-feed';
 import { createDatabase, migrate, SQL_DIR } from '../../src/store/database';
 import { createScratchDatabase } from '../../src/store/postgres-server';
 import { freshDatabase, TestDatabase, testPostgresServer } from '../helpers/database';
@@ -276,6 +277,7 @@ describe('one-statement writes (real PostgreSQL)', function () {
         const c = await new CallbackStore(db).claim({ callbackId: id, instanceId: 'new', agentId: 'a', agentChannelId: 'new-1', leaseMs: 60000, now: new Date() });
         expect(c?.attempt.attemptNo).to.equal(3);
       } finally {
+        await announcementsSent(db); // the claim's announcement, not cut off by the destroy
         await db.destroy();
         await scratch.drop();
         fs.rmSync(dir, { recursive: true, force: true });
