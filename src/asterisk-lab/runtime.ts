@@ -66,17 +66,35 @@ function which(cmd: string): string | undefined {
   return r.status === 0 && out ? out : undefined;
 }
 
-/** Unpacks the tarball into .tmp/ once; a marker file says the unpack completed. */
+/**
+ * Unpacks the tarball into .tmp/ once; a marker file says the unpack completed. Several test
+ * processes may get here at once on a fresh clone (mocha's parallel workers): each unpacks into a
+ * folder of its own and renames it into place, so nobody ever sees a half-unpacked runtime; the
+ * first rename wins and the others drop their copy.
+ */
 function unpack(tarball: string): string {
   const dest = path.join(REPO_ROOT, '.tmp', 'asterisk-runtime');
   const home = path.join(dest, `asterisk-${ASTERISK_VERSION}`);
   const marker = path.join(dest, '.unpacked');
-  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === tarball) return home;
-  fs.rmSync(dest, { recursive: true, force: true });
-  fs.mkdirSync(dest, { recursive: true });
-  execFileSync('tar', ['xJf', tarball, '-C', dest]);
-  fs.writeFileSync(marker, tarball);
-  return home;
+  const done = (): boolean => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === tarball;
+  if (done()) return home;
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const mine = fs.mkdtempSync(`${dest}.unpacking-`);
+  try {
+    execFileSync('tar', ['xJf', tarball, '-C', mine]);
+    fs.writeFileSync(path.join(mine, '.unpacked'), tarball);
+    if (done()) return home;
+    // A stale or foreign copy (another tarball) is moved aside first, never deleted under a user.
+    if (fs.existsSync(dest)) fs.renameSync(dest, `${dest}.old-${process.pid}-${Date.now()}`);
+    try {
+      fs.renameSync(mine, dest);
+    } catch (e) {
+      if (!done()) throw e; // not another process's finished copy: a real error
+    }
+    return home;
+  } finally {
+    fs.rmSync(mine, { recursive: true, force: true });
+  }
 }
 
 let cached: RuntimeLookup | undefined;
@@ -156,8 +174,20 @@ function emulatorFor(): { ok: true; preload: string | undefined } | { ok: false;
   if (!fs.existsSync(path.join(src, 'build.sh'))) return { ok: false, reason: `this CPU has no AVX-512 and ${src}/build.sh is missing` };
   const newest = Math.max(...fs.readdirSync(src).map((f) => fs.statSync(path.join(src, f)).mtimeMs));
   if (!fs.existsSync(lib) || fs.statSync(lib).mtimeMs < newest) {
-    const r = spawnSync('sh', [path.join(src, 'build.sh'), out], { encoding: 'utf8' });
-    if (r.status !== 0 || !fs.existsSync(lib)) return { ok: false, reason: `this CPU has no AVX-512 and the emulator did not build (needs gcc): ${(r.stderr || r.stdout).slice(-400)}` };
+    // Built in a folder of its own and renamed into place: a parallel test process never preloads
+    // a library another one is still writing.
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    const mine = fs.mkdtempSync(`${out}.building-`);
+    try {
+      const r = spawnSync('sh', [path.join(src, 'build.sh'), mine], { encoding: 'utf8' });
+      const built = path.join(mine, path.basename(lib));
+      if (r.status !== 0 || !fs.existsSync(built)) return { ok: false, reason: `this CPU has no AVX-512 and the emulator did not build (needs gcc): ${(r.stderr || r.stdout).slice(-400)}` };
+      fs.mkdirSync(out, { recursive: true });
+      for (const f of fs.readdirSync(mine)) if (f !== path.basename(lib)) fs.renameSync(path.join(mine, f), path.join(out, f));
+      fs.renameSync(built, lib); // last: its presence says the build is complete
+    } finally {
+      fs.rmSync(mine, { recursive: true, force: true });
+    }
   }
   return { ok: true, preload: lib };
 }
