@@ -135,7 +135,8 @@ export class Lab {
   }
 
   static async start(opts: LabOptions): Promise<Lab> {
-    const ports = new PortAllocator();
+    // Every port this lab can use, reserved against parallel labs: RTP, then a few per SIPp party.
+    const ports = new PortAllocator((opts.rtpPorts ?? 400) + 200 + 8 * opts.agents.length);
     const sippPorts = async () => {
       const [sip, media, control] = [await ports.take(), (await ports.takeRange(4))[0] as number, await ports.take()];
       return { sip, media, control };
@@ -170,6 +171,7 @@ export class Lab {
       observer?.close();
       await database?.drop().catch(() => undefined);
       await asterisk.stop({ keep: true });
+      ports.release();
       throw e;
     }
   }
@@ -297,5 +299,6 @@ export class Lab {
     await this.db.destroy();
     await this.database.drop().catch(() => undefined);
     await this.asterisk.stop({ keep: opts.keep });
+    this.ports.release();
   }
 }

@@ -47,7 +47,12 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
         expect(rows, 'one stored callback').to.have.length(1);
         expect(new Date(rows[0]?.requested_at as Date).getTime(), 'committed before the confirmation').to.be.at.most(confirm.at + 1);
         expect(new Date(rows[0]?.arrived_at as Date).getTime(), "the callback keeps the caller's arrival").to.equal(new Date(placeBefore[0]?.arrived_at as Date).getTime());
-        const entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as { instance_id: string; close_reason: string | null; seq: string };
+        // The entry is closed alongside the confirmation, not before it (nobody waits on it).
+        let entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as { instance_id: string; close_reason: string | null; seq: string };
+        for (let i = 0; i < 50 && entry.close_reason === null; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as typeof entry;
+        }
         expect(entry.instance_id, 'adopted by the standby').to.equal('lab-standby');
         expect(entry.seq, 'same place').to.equal(placeBefore[0]?.seq);
         expect(entry.close_reason).to.equal('callback_booked');
