@@ -138,12 +138,14 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
       }
       const killedAt = Date.now();
       const seen = sim.requests.length;
+      // The first request of the new leader about one of the callers it adopts, timed when it
+      // arrives (watched from the kill on: the standby may send it before it reports ready).
+      const ids = waiting.filter((c) => c.alive).map((c) => c.id);
       leader.kill();
+      const first = firstRequestAbout(sim, ids, seen, 45000);
       await leader.exited;
       await standby.ready(30000);
-      // The first request of the new leader about one of the callers it adopts.
-      const ids = waiting.filter((c) => c.alive).map((c) => c.id);
-      const firstAt = await firstRequestAbout(sim, ids, seen, 15000);
+      const firstAt = await first;
       if (firstAt === undefined) notes.push(`kill ${k + 1}: no request for an adopted caller seen`);
       else takeovers.push(firstAt - killedAt);
       log(`kill ${k + 1}/${kills}${inPreview ? (k % 4 === 1 ? ' (in preview)' : ' (talking)') : ' (offer playing)'}: takeover ${firstAt !== undefined ? firstAt - killedAt : '?'} ms`);
