@@ -1,23 +1,10 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
-import { CallbackStore, NewCallbackRequest } from '../../src/store/callback-store';
+import { CallbackStore } from '../../src/store/callback-store';
 import { migrate } from '../../src/store/database';
+import { callbackRequest } from '../helpers/callback-request';
 import { freshDatabase, TestDatabase } from '../helpers/database';
 
-function request(over: Partial<NewCallbackRequest> = {}): NewCallbackRequest {
-  return {
-    id: randomUUID(),
-    queueId: 'support',
-    customerNumber: '+15551234567',
-    customerName: 'Alice',
-    language: 'en',
-    priority: 0,
-    arrivedAt: new Date('2026-11-24T10:00:00Z'),
-    maxAttempts: 3,
-    sourceChannelId: 'chan-1',
-    ...over,
-  };
-}
+const request = callbackRequest;
 
 describe('CallbackStore (real PostgreSQL)', () => {
   let t: TestDatabase;

@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
-import { CallbackStore, NewCallbackRequest, RequestResult } from '../../src/store/callback-store';
+import { CallbackStore, RequestResult } from '../../src/store/callback-store';
 import { announcementsSent } from '../../src/store/change-feed';
 import { createDatabase, migrate, SQL_DIR } from '../../src/store/database';
 import { createScratchDatabase } from '../../src/store/postgres-server';
+import { callbackRequest } from '../helpers/callback-request';
 import { freshDatabase, TestDatabase, testPostgresServer } from '../helpers/database';
 import { logStatements } from '../helpers/statement-log';
 
@@ -17,20 +18,7 @@ import { logStatements } from '../helpers/statement-log';
  * (accepted + customer dialled). Against the real PostgreSQL, races included.
  */
 
-function request(over: Partial<NewCallbackRequest> = {}): NewCallbackRequest {
-  return {
-    id: randomUUID(),
-    queueId: 'support',
-    customerNumber: '+15551234567',
-    customerName: 'Alice',
-    language: 'en',
-    priority: 0,
-    arrivedAt: new Date('2026-11-24T10:00:00Z'),
-    maxAttempts: 3,
-    sourceChannelId: 'chan-1',
-    ...over,
-  };
-}
+const request = callbackRequest;
 
 function stored(r: RequestResult): string {
   if (r.kind !== 'stored') throw new Error(`expected stored, got ${r.kind}`);
