@@ -78,24 +78,17 @@ async function main(): Promise<void> {
   const server = await findPostgresServer();
   if (asterisk) await runOnAsterisk(server, points as AsteriskFaultPoint[], labs, json, say);
   if (standby) {
-    try {
+    await conclude(server, json, say, 'standby', async () => {
       const r = await runStandbyFaults({ server, kills, log: say });
       const { notes, ...takeover } = r;
       // The other figure of the shared queue: how soon another instance learns of a callback.
       const figures = { ...takeover, ...(await measureCrossInstance({ server, log: say })) };
       if (notes.length) say(`notes: ${notes.join('; ')}`);
-      if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
-      else say(`standby: ${JSON.stringify(figures)}`);
-      await server.stop();
-      process.exit(r.callers_lost + r.places_lost + r.false_confirmations + r.double_dials === 0 && r.kills === kills ? 0 : 1);
-    } catch (e) {
-      say(`faults: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      await server.stop().catch(() => undefined);
-      process.exit(2);
-    }
+      return { figures, ok: r.callers_lost + r.places_lost + r.false_confirmations + r.double_dials === 0 && r.kills === kills };
+    });
   }
   const results: RunResult[] = [];
-  try {
+  await conclude(server, json, say, 'summary', async () => {
     for (const point of points) {
       const r = await runCrashPoint(point as CrashPoint, { server, log: say });
       results.push(r);
@@ -103,9 +96,19 @@ async function main(): Promise<void> {
     }
     const notCrashed = results.filter((r) => !r.crashed).length;
     const summary = summarise(results);
-    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else say(`summary: ${JSON.stringify(summary)}${notCrashed ? ` (${notCrashed} point(s) never reached)` : ''}`);
-    const ok = summary.lost === 0 && summary.false_confirmations === 0 && summary.double_dials === 0 && summary.stuck === 0 && notCrashed === 0;
+    return { figures: summary, ok: allZero(summary) && notCrashed === 0, remark: notCrashed ? ` (${notCrashed} point(s) never reached)` : '' };
+  });
+}
+
+/**
+ * The end of every mode: its figures (one JSON line with --json, else on stderr), PostgreSQL
+ * stopped if this run started it, exit 0 only when nothing broke; an exception is exit 2.
+ */
+async function conclude(server: PostgresServer, json: boolean, say: (line: string) => void, label: string, run: () => Promise<{ figures: object; ok: boolean; remark?: string }>): Promise<never> {
+  try {
+    const { figures, ok, remark } = await run();
+    if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+    else say(`${label}: ${JSON.stringify(figures)}${remark ?? ''}`);
     await server.stop();
     process.exit(ok ? 0 : 1);
   } catch (e) {
@@ -113,6 +116,10 @@ async function main(): Promise<void> {
     await server.stop().catch(() => undefined);
     process.exit(2);
   }
+}
+
+function allZero(s: Counted): boolean {
+  return s.lost === 0 && s.false_confirmations === 0 && s.double_dials === 0 && s.stuck === 0;
 }
 
 type Counted = Pick<RunResult, 'lost' | 'false_confirmations' | 'double_dials' | 'stuck'>;
@@ -138,7 +145,7 @@ async function runOnAsterisk(server: PostgresServer, points: AsteriskFaultPoint[
   }
   const results: AsteriskRunResult[] = [];
   const t0 = Date.now();
-  try {
+  return conclude(server, json, say, 'summary', async () => {
     const byPoint = new Map<AsteriskFaultPoint, AsteriskRunResult>();
     const queue = [...points];
     const worker = async (): Promise<void> => {
@@ -159,16 +166,12 @@ async function runOnAsterisk(server: PostgresServer, points: AsteriskFaultPoint[
     const unreached = results.filter((r) => !r.crashed).length;
     const violations = results.reduce((n, r) => n + r.violations.length, 0);
     say(`${points.length} point(s) on ${Math.min(labs, points.length)} lab(s) at a time in ${Math.round((Date.now() - t0) / 1000)} s`);
-    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else say(`summary: ${JSON.stringify(summary)}${unreached ? ` (${unreached} point(s) never reached)` : ''}${violations ? ` (${violations} re-adoption rule(s) broken)` : ''}`);
-    const ok = summary.lost === 0 && summary.false_confirmations === 0 && summary.double_dials === 0 && summary.stuck === 0 && unreached === 0 && violations === 0;
-    await server.stop();
-    process.exit(ok ? 0 : 1);
-  } catch (e) {
-    say(`faults: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    await server.stop().catch(() => undefined);
-    process.exit(2);
-  }
+    return {
+      figures: summary,
+      ok: allZero(summary) && unreached === 0 && violations === 0,
+      remark: `${unreached ? ` (${unreached} point(s) never reached)` : ''}${violations ? ` (${violations} re-adoption rule(s) broken)` : ''}`,
+    };
+  });
 }
 
 void main();
