@@ -9,18 +9,23 @@
  *    logged out, so every caller overflows and is offered the callback; each presses 1 four
  *    seconds after the answer, while the offer plays. DTMF -> confirmation is the caller's
  *    ChannelDtmfReceived -> the PlaybackStarted of `callback/confirm` on the same channel.
- *    The floor, same run, same Asterisk, same arrivals: as many callers to a bare ari-client app
- *    (floor-app.ts) that plays the same offer, and on a digit stops it and plays the same
- *    confirmation - the plugin's path without its database.
+ *    The floor, same run, same Asterisk, same arrivals, just before: as many callers to a bare
+ *    ari-client app (floor-app.ts) that plays the same offer, and on a digit stops it and plays the
+ *    same confirmation - the plugin's path without its database. One party at a time (sample()).
+ *    A caller whose digit came before the plugin's offer started is ignored, as a real caller's
+ *    would be; it counts as unconfirmed.
  * 2. The agent's accept: the callbacks just booked are dialled through agents' SIPp phones that
  *    answer and press 1; the agent leg's ChannelDtmfReceived -> the customer leg's Dial (Asterisk
  *    starts dialling the customer), paired through callback_attempts.
  * 3. Held callers: callers that only wait (music on hold in their holding bridge, the offer every
  *    20 s) are added in steps (default 100 up to 800). At each step a quiet window measures the CPU
  *    of every process (Asterisk, the plugin, SIPp, PostgreSQL's backends, the floor, this process,
- *    and the whole machine) from /proc; then a sample of callers (plugin and floor, side by side)
- *    presses 1. A step passes when its p95 is at most twice the floor's, every sample caller was
+ *    and the whole machine) from /proc; then a sample of callers (floor, then plugin) presses 1. A step passes when its p95 is at most twice the floor's, every sample caller was
  *    confirmed, and no held caller was dropped; held_callers_max is the last step that passed.
+ *
+ * For a closer look: BENCH_PLUGIN_LOG_LEVEL=debug makes the plugin log every ARI request with its
+ * time (`ari request`, in lab/plugin.log with LAB_KEEP=1); BENCH_PLUGIN_NODE_OPTIONS is passed to
+ * the plugin as NODE_OPTIONS (e.g. `--require` of a profiler).
  *
  * The Asterisk build needs AVX-512; on a CPU without it the lab preloads an emulator that traps
  * those instructions (src/asterisk-lab/runtime.ts): `asterisk_emulated` says so in the figures.
@@ -41,7 +46,7 @@ import { percentile, round2 } from './figures';
 import { cpuMs, machineCpuMs, runnableThreads, threadCount } from './proc-stat';
 
 export interface AsteriskBenchOptions {
-  /** Callers pressing 1 at once (and as many floor callers beside them). */
+  /** Callers pressing 1 at once (and as many floor callers, just before them). */
   callers: number;
   /** Arrivals per second of those callers (each party). */
   rate: number;
@@ -180,6 +185,8 @@ interface Sample {
   /** Callers that pressed 1 and were never confirmed (or never seen), plugin and floor. */
   unconfirmed: number;
   sipp: SippProcess[];
+  /** The plugin's event loop during its party. */
+  pluginLoopLag: { p99: number; max: number };
 }
 
 export class AsteriskBench {
@@ -216,7 +223,7 @@ export class AsteriskBench {
     try {
       // The plugin's default log level (info), as an administrator runs it: the lab's usual debug
       // would bill the plugin for log lines no production runs with.
-      await lab.startPlugin({ env: { LOG_LEVEL: 'info' } });
+      await lab.startPlugin({ env: { LOG_LEVEL: process.env.BENCH_PLUGIN_LOG_LEVEL ?? 'info', ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}) } });
       floor = PluginChild.start({
         config: {},
         env: { ARI_URL: lab.asterisk.ariUrl, ARI_USER: 'direct-callback', ARI_PASSWORD: lab.ariPassword, FLOOR_APP, FLOOR_PROMPT: PROMPTS.offer, FLOOR_REPLY: PROMPTS.confirm },
@@ -242,8 +249,8 @@ export class AsteriskBench {
     const version = info.body.system?.version ?? 'unknown';
     o.say(`Asterisk ${version}${lab.runtime.preload ? ' (AVX-512 emulator preloaded)' : ''}; load average ${os.loadavg()[0]?.toFixed(2)}`);
 
-    // 1. Press 1, side by side with the floor.
-    o.say(`press 1: ${o.callers} callers and ${o.callers} floor callers at ${o.rate}/s each`);
+    // 1. Press 1: the floor's party, then the plugin's.
+    o.say(`press 1: ${o.callers} callers on the floor app, then ${o.callers} on the plugin, at ${o.rate}/s`);
     const mark = await this.cpuMark();
     const waits = this.sampleDatabaseWaits();
     const ping = this.pingAsterisk();
@@ -251,8 +258,6 @@ export class AsteriskBench {
     const mainCpu = this.cpuSince(mark);
     const mainWaits = waits();
     const mainPing = ping();
-    // Every caller heard the whole confirmation and was hung up before the agents log in.
-    for (const s of main.sipp) await s.finished(60000);
     // A caller never confirmed is also a call SIPp counts as failed (no BYE): the larger of the two.
     const mainFailed = Math.max(failedCalls(main.sipp), main.unconfirmed);
     const p95 = round2(percentile(main.plugin, 95));
@@ -260,7 +265,8 @@ export class AsteriskBench {
     o.say(`  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}; GET /asterisk/info ms ${JSON.stringify(mainPing)}`);
 
     const booking = this.bookingTimes();
-    o.say(`  the plugin's booking (its log: storing -> stored): p50 ${round2(percentile(booking, 50))} ms, p95 ${round2(percentile(booking, 95))} ms; its sessions waited on ${JSON.stringify(mainWaits)}`);
+    const p50p95 = (xs: number[]): string => `${round2(percentile(xs, 50))}/${round2(percentile(xs, 95))}`;
+    o.say(`  the plugin's booking (its log: storing -> stored) p50/p95 ${p50p95(booking.span)} ms: the statement ${p50p95(booking.store)} ms, Asterisk's answer to the offer's stop ${p50p95(booking.stop)} ms; its sessions waited on ${JSON.stringify(mainWaits)}; its event loop ran late by p99/max ${main.pluginLoopLag.p99}/${main.pluginLoopLag.max} ms`);
 
     // 2. The agents' accept -> the customer dialled.
     const accept = await this.agentAccepts(Math.min(o.agentSamples, o.callers));
@@ -313,10 +319,13 @@ export class AsteriskBench {
       floor_samples: main.floor.length,
       press1_failed_calls: mainFailed,
       press1_unconfirmed: main.unconfirmed,
-      press1_booking_p50_ms: round2(percentile(booking, 50)),
-      press1_booking_p95_ms: round2(percentile(booking, 95)),
+      press1_booking_p50_ms: round2(percentile(booking.span, 50)),
+      press1_booking_p95_ms: round2(percentile(booking.span, 95)),
+      press1_booking_statement_p95_ms: round2(percentile(booking.store, 95)),
+      press1_offer_stop_p95_ms: round2(percentile(booking.stop, 95)),
       press1_cpu_percent: mainCpu,
       press1_database_waits: mainWaits,
+      press1_plugin_loop_lag_ms: main.pluginLoopLag,
       press1_asterisk_ping_ms: mainPing,
       agent_accept_to_customer_dial_p50_ms: round2(percentile(accept, 50)),
       agent_accept_to_customer_dial_p95_ms: round2(percentile(accept, 95)),
@@ -334,35 +343,54 @@ export class AsteriskBench {
   }
 
   /**
-   * `count` callers press 1 on the plugin and as many on the floor, arriving side by side: the
-   * DTMF -> confirmation times of both, once every confirmation started (or 60 s passed).
+   * `count` callers press 1 on the floor app, then as many on the plugin, one party after the
+   * other on the same Asterisk: the DTMF -> confirmation times of both.
+   *
+   * One party at a time, not side by side: with both at once this 2-core machine carried twice
+   * the callers the figure is about (200 media channels for "100 concurrent callers"), its run
+   * queue held 300 threads and more, and each party measured the other's load as much as its own
+   * path. The second party starts once every call of the first has ended.
    */
   private async sample(count: number, rate: number): Promise<Sample> {
-    const pluginNumbers = this.numbers.take(count);
-    const floorNumbers = this.numbers.take(count);
+    const floor = await this.party(FLOOR_DID, count, rate);
+    await this.pluginLoopLag(); // read, so that the next read covers the plugin's party only
+    const plugin = await this.party(QUEUE_DID, count, rate);
+    const loopLag = await this.pluginLoopLag();
+    return { plugin: plugin.times, floor: floor.times, unconfirmed: plugin.unconfirmed + floor.unconfirmed, sipp: [floor.sipp, plugin.sipp], pluginLoopLag: loopLag };
+  }
+
+  /**
+   * How late the plugin's event loop ran (p99 and max, ms) since the previous read: its own
+   * /metrics (prom-client restarts the measure at each read). A plugin whose loop runs late answers
+   * every event late, whatever Asterisk and the database do.
+   */
+  private async pluginLoopLag(): Promise<{ p99: number; max: number }> {
+    const text = await fetch(`http://127.0.0.1:${this.lab.httpPort ?? 0}/metrics`).then((r) => r.text()).catch(() => '');
+    const read = (name: string): number => round2(Number(new RegExp(`^direct_callback_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000);
+    return { p99: read('p99'), max: read('max') };
+  }
+
+  /** One party's callers (floor or plugin): arrive at `rate`, press 1, wait for the confirmation; until every call ended. */
+  private async party(did: string, count: number, rate: number): Promise<{ times: number[]; unconfirmed: number; sipp: SippProcess }> {
+    const numbers = this.numbers.take(count);
     const script: CallerScript = { from: '[field0]', steps: [{ wait: PRESS_AT_MS }, { dtmf: '1' }, { waitForBye: 60000 }] };
-    const both = await Promise.all([
-      this.lab.call(QUEUE_DID, script, { count, rate, injection: pluginNumbers.map((n) => [n]) }),
-      this.lab.call(FLOOR_DID, script, { count, rate, injection: floorNumbers.map((n) => [n]) }),
-    ]);
-    this.sippGroups.callers.push(...both);
-    const all = [...pluginNumbers, ...floorNumbers];
+    const sipp = await this.lab.call(did, script, { count, rate, injection: numbers.map((n) => [n]) });
+    this.sippGroups.callers.push(sipp);
     const deadline = Date.now() + (count / rate) * 1000 + PRESS_AT_MS + 60000;
     for (;;) {
       this.book.update();
-      const waiting = all.filter((n) => this.book.callerChannel(n)?.confirmAt === undefined);
-      if (waiting.length === 0 || Date.now() > deadline || both.every((s) => !s.running)) break;
+      const waiting = numbers.filter((n) => this.book.callerChannel(n)?.confirmAt === undefined);
+      if (waiting.length === 0 || Date.now() > deadline || !sipp.running) break;
       await sleep(200);
     }
+    // Every call of the party ends (confirmation heard, hung up) before anything else is measured.
+    await sipp.finished(60000);
     this.book.update();
-    const times = (numbers: string[]): number[] =>
-      numbers.flatMap((n) => {
-        const f = this.book.callerChannel(n);
-        return f?.digit1At !== undefined && f.confirmAt !== undefined ? [f.confirmAt - f.digit1At] : [];
-      });
-    const plugin = times(pluginNumbers);
-    const floor = times(floorNumbers);
-    return { plugin, floor, unconfirmed: 2 * count - plugin.length - floor.length, sipp: both };
+    const times = numbers.flatMap((n) => {
+      const f = this.book.callerChannel(n);
+      return f?.digit1At !== undefined && f.confirmAt !== undefined ? [f.confirmAt - f.digit1At] : [];
+    });
+    return { times, unconfirmed: count - times.length, sipp };
   }
 
   /**
@@ -401,9 +429,9 @@ export class AsteriskBench {
    * the confirmation plays): "storing" -> "stored" per call in the plugin's own log, on its clock.
    * An explanation of the DTMF -> confirmation figure, not a figure of Asterisk's.
    */
-  private bookingTimes(): number[] {
+  private bookingTimes(): { span: number[]; store: number[]; stop: number[] } {
     const storing = new Map<string, number>();
-    const times: number[] = [];
+    const out = { span: [] as number[], store: [] as number[], stop: [] as number[] };
     for (const l of this.lab.plugin?.lines ?? []) {
       const callId = typeof l.callId === 'string' ? l.callId : undefined;
       const at = typeof l.timestamp === 'string' ? Date.parse(l.timestamp) : NaN;
@@ -411,10 +439,12 @@ export class AsteriskBench {
       if (l.message === 'callback requested; storing') storing.set(callId, at);
       else if (l.message === 'callback stored') {
         const t = storing.get(callId);
-        if (t !== undefined) times.push(at - t);
+        if (t !== undefined) out.span.push(at - t);
+        if (typeof l.storeMs === 'number') out.store.push(l.storeMs);
+        if (typeof l.promptStopMs === 'number') out.stop.push(l.promptStopMs);
       }
     }
-    return times;
+    return out;
   }
 
   /** Held callers up to `target`, a quiet window, then a press-1 sample beside the floor. */
@@ -480,6 +510,7 @@ export class AsteriskBench {
       load_average_1m: round2(os.loadavg()[0] ?? NaN),
       sample_cpu_percent: sampleCpu,
       sample_database_waits: sampleWaits,
+      sample_plugin_loop_lag_ms: s.pluginLoopLag,
       sample_asterisk_ping_ms: samplePing,
       plugin_cpu_ms_per_held_caller_min: perHeldCallerMin,
       asterisk_cpu_ms_per_held_caller_min: perMinute(holdCpu.asterisk),

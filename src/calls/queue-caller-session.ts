@@ -143,12 +143,22 @@ export class QueueCallerSession implements ChannelSession {
     try {
       // An adopted caller is already answered: a real Asterisk holds `answer` until the
       // channel's running playback (the old process's offer) ends, so it is never re-sent.
-      if (!(this.adoption && this.channel.state === 'Up')) await control.answer(this.channel.id);
-      await control.createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`).catch((e: unknown) => {
-        if (!alreadyExists(e)) throw e; // the previous process's holding bridge: reused
-      });
+      // An adopted caller is already answered: a real Asterisk holds `answer` until the
+      // channel's running playback (the old process's offer) ends, so it is never re-sent.
+      // The holding bridge and its music are made while the channel is answered: neither needs
+      // the caller, and a burst of arrivals then waits two round trips before the offer, not four.
+      const answered = this.adoption && this.channel.state === 'Up' ? Promise.resolve() : control.answer(this.channel.id);
+      const bridgeReady = control
+        .createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`)
+        .catch((e: unknown) => {
+          if (!alreadyExists(e)) throw e; // the previous process's holding bridge: reused
+        })
+        .then(() => control.startBridgeMoh(this.holdingBridgeId));
+      // Both settle before either's failure is acted on (no request left running unobserved).
+      const [a, b] = await Promise.allSettled([answered, bridgeReady]);
+      if (a.status === 'rejected') throw a.reason;
+      if (b.status === 'rejected') throw b.reason;
       await control.addToBridge(this.holdingBridgeId, [this.channel.id]);
-      await control.startBridgeMoh(this.holdingBridgeId);
     } catch (e) {
       if (isGone(e)) {
         await this.end('caller_gone');
@@ -529,7 +539,11 @@ export class QueueCallerSession implements ChannelSession {
     // Sent first, awaited last: the booking runs while Asterisk stops the prompt. Every prompt
     // below is played only once the stop is answered, since a play on a channel that is still
     // playing would queue behind the offer.
-    const promptStopped = promptPlaying ? this.stopOfferPrompt() : Promise.resolve();
+    const t0 = this.ctx.clock.now();
+    let promptStopMs = 0;
+    const promptStopped = (promptPlaying ? this.stopOfferPrompt() : Promise.resolve()).then(() => {
+      promptStopMs = this.ctx.clock.now() - t0;
+    });
     const check = this.ctx.checkCallbackNumber(this.queue, rawNumber, this.callerNumber);
     if (!check.ok) {
       await promptStopped;
@@ -559,6 +573,7 @@ export class QueueCallerSession implements ChannelSession {
       },
       this.log,
     );
+    const storeMs = this.ctx.clock.now() - t0;
     await promptStopped;
     if (result.kind === 'refused') {
       await this.refuseNumber(result.reason);
@@ -595,7 +610,9 @@ export class QueueCallerSession implements ChannelSession {
     this.ctx.convertToCallback(this.item, stored);
     this.closeEntry('callback_booked', stored.id);
     this.ctx.milestone('callback_stored', { channelId: this.channel.id, callbackId: stored.id, position: this.ctx.position({ ...this.item, id: stored.id, kind: 'callback' }) });
-    this.log.info('callback stored', { callbackId: stored.id });
+    // Where the caller's wait went: the booking statement, and Asterisk's answer to the stop of
+    // the offer (the confirmation waits for both).
+    this.log.info('callback stored', { callbackId: stored.id, storeMs: Math.round(storeMs), promptStopMs: Math.round(promptStopMs) });
     if (this.state !== 'storing') return; // the caller hung up while we stored: the request stands
     this.state = 'confirming';
     this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: stored.id });

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { loadCompactSpec, type CompactSpec } from './spec/ari-spec';
 import { EventValidator } from './event-validator';
 import { EventStream } from './event-stream';
-import { AriHttpServer, type RecordedRequest, type Violation } from './http-server';
+import { AriHttpServer, type HttpSessionStats, type RecordedRequest, type Violation } from './http-server';
 import { buildRestHandlers } from './rest-handlers';
 import { AsteriskModel, DEFAULT_TIMING, type SimTiming } from './model/asterisk-model';
 import { asteriskTime } from './model/support';
@@ -16,7 +16,7 @@ import { ChangeSignal, OutboundLeg, SimCall, SimEndpoint, type SimContext } from
 
 export { SimCall, OutboundLeg, SimEndpoint } from './scenario-driver';
 export type { PlaybackRecord, CallCondition } from './scenario-driver';
-export type { RecordedRequest, Violation } from './http-server';
+export type { HttpSessionStats, RecordedRequest, Violation } from './http-server';
 export type { SimTiming } from './model/asterisk-model';
 export type { ChannelJson } from './model/channels';
 export type { BridgeJson } from './model/bridges';
@@ -50,6 +50,11 @@ export interface AriSimulatorOptions {
    * waitForEvent see nothing.
    */
   keepHistory?: boolean;
+  /**
+   * Asterisk's http.conf `sessionlimit` (default 100, as Asterisk's): connections over it are
+   * closed unanswered, as the real one closes them. sim.httpSessions counts them.
+   */
+  httpSessionLimit?: number;
 }
 
 export interface EventRecord {
@@ -153,6 +158,7 @@ export class AriSimulator {
       stream: this.stream,
       startedAtMs: this.startedAtMs,
       apiDocsStatus: () => this.apiDocsStatus,
+      ...(opts.httpSessionLimit !== undefined ? { sessionLimit: opts.httpSessionLimit } : {}),
       onRequest: (r) => {
         if (this.keepHistory) this.requests.push(r);
         for (const l of this.requestListeners) l(r);
@@ -174,6 +180,11 @@ export class AriSimulator {
     const sim = new AriSimulator(opts);
     await sim.server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
     return sim;
+  }
+
+  /** HTTP sessions open now, the most at once, and how many were refused over the limit. */
+  get httpSessions(): HttpSessionStats {
+    return this.server.sessions;
   }
 
   /** Base URL for ari-client.connect(), e.g. http://127.0.0.1:34567 */

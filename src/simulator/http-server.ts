@@ -45,6 +45,21 @@ export interface HttpServerOptions {
   onViolation(v: Violation): void;
   onInternalError(err: unknown, r: RecordedRequest): void;
   apiDocsStatus(): number;
+  /** Asterisk's http.conf `sessionlimit` (default 100): see AriHttpServer.sessions. */
+  sessionLimit?: number;
+}
+
+/** Asterisk's default http.conf `sessionlimit`. */
+export const ASTERISK_HTTP_SESSION_LIMIT = 100;
+/** Asterisk's default http.conf `session_keep_alive`: an idle kept-alive connection is closed after it. */
+export const ASTERISK_HTTP_KEEP_ALIVE_MS = 15000;
+
+/** Open HTTP sessions (WebSockets included), the most at once, and connections refused over the limit. */
+export interface HttpSessionStats {
+  open: number;
+  peak: number;
+  refused: number;
+  limit: number;
 }
 
 function send(res: http.ServerResponse, status: number, body?: unknown): void {
@@ -69,6 +84,7 @@ const NOT_FOUND_PAGE =
 export class AriHttpServer {
   private server: http.Server;
   private readonly sockets = new Set<Socket>();
+  private readonly stats: HttpSessionStats;
   private readonly validator: RequestValidator;
   private seq = 0;
   port = 0;
@@ -77,6 +93,7 @@ export class AriHttpServer {
 
   constructor(private readonly o: HttpServerOptions) {
     this.validator = new RequestValidator(o.spec);
+    this.stats = { open: 0, peak: 0, refused: 0, limit: o.sessionLimit ?? ASTERISK_HTTP_SESSION_LIMIT };
     this.server = this.makeServer();
   }
 
@@ -85,12 +102,30 @@ export class AriHttpServer {
       void this.handle(req, res);
     });
     server.on('connection', (s: Socket) => {
+      // As Asterisk does over its session limit (main/http.c, measured on 22.10.1 in
+      // test/asterisk/http-sessions.asterisk.test.ts): the connection is accepted, then closed
+      // before anything is read or answered. WebSockets count: each is a session.
+      if (this.sockets.size >= this.stats.limit) {
+        this.stats.refused++;
+        s.destroy();
+        return;
+      }
       this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
+      this.stats.open = this.sockets.size;
+      this.stats.peak = Math.max(this.stats.peak, this.sockets.size);
+      s.on('close', () => {
+        this.sockets.delete(s);
+        this.stats.open = this.sockets.size;
+      });
     });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
-    server.keepAliveTimeout = 5000;
+    server.keepAliveTimeout = ASTERISK_HTTP_KEEP_ALIVE_MS;
     return server;
+  }
+
+  /** HTTP sessions so far (a copy). */
+  get sessions(): HttpSessionStats {
+    return { ...this.stats };
   }
 
   listen(port: number, host: string): Promise<number> {

@@ -53,7 +53,19 @@ export interface DatabaseLog {
   error(message: string, meta?: Record<string, unknown>): void;
 }
 
-export function createDatabase(connectionString: string, opts: { poolMax?: number; log?: DatabaseLog } = {}): Knex {
+export interface DatabaseOptions {
+  poolMax?: number;
+  log?: DatabaseLog;
+  /**
+   * false: every commit on this pool returns before its WAL reaches the disk (PostgreSQL's
+   * `synchronous_commit = off`, set per connection). Only for records nobody was promised
+   * anything on (see plugin.ts): a PostgreSQL crash may lose the last ~0.2 s of them, and any
+   * later synchronous commit (a booking) makes them durable with it, since the WAL is one sequence.
+   */
+  synchronousCommit?: boolean;
+}
+
+export function createDatabase(connectionString: string, opts: DatabaseOptions = {}): Knex {
   const log = opts.log;
   return knexFactory({
     // knex prints pool errors (e.g. "Acquire connection error" during an outage) to the console;
@@ -69,7 +81,7 @@ export function createDatabase(connectionString: string, opts: { poolMax?: numbe
         }
       : {}),
     client: 'pg',
-    connection: { connectionString, application_name: 'direct-callback' },
+    connection: { connectionString, application_name: 'direct-callback', ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}) },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     // A store that hangs must fail fast: the caller is waiting for "we will call you back".
     acquireConnectionTimeout: 5000,

@@ -1,10 +1,8 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { AsteriskServer, PROJECT_CONFIG_DIR } from '../../src/asterisk-lab/asterisk-server';
-import { PortAllocator } from '../../src/asterisk-lab/ports';
-import { describeOnAsterisk, runtime } from './lab-suite';
+import { describeOnAsterisk, startBareAsterisk } from './lab-suite';
 
 /**
  * `asterisk-config/` loads on Asterisk 22.10.1 with no error for anything it relies on: the lab's
@@ -68,16 +66,7 @@ describeOnAsterisk('real Asterisk: asterisk-config/ loads with no error for what
   let failed = false;
 
   before(async () => {
-    const ports = new PortAllocator();
-    const rtp = await ports.takeRange(20);
-    asterisk = await AsteriskServer.start({
-      runtime: runtime(),
-      ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0] as number, rtpEnd: rtp[rtp.length - 1] as number },
-      ariPassword: randomBytes(12).toString('hex'),
-      amiPassword: randomBytes(12).toString('hex'),
-      agentPhones: [{ endpoint: '1001', port: await ports.take() }, { endpoint: '1002', port: await ports.take() }],
-      trunkPort: await ports.take(),
-    });
+    asterisk = await startBareAsterisk();
     log = asterisk.log();
   });
 

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { AsteriskServer } from '../../src/asterisk-lab/asterisk-server';
+import { PortAllocator } from '../../src/asterisk-lab/ports';
 import { Lab, LabOptions } from '../../src/asterisk-lab/lab';
 import { AsteriskRuntime, runtimeOrSkipReason } from '../../src/asterisk-lab/runtime';
 import { storyConfig, StoryConfigOptions } from '../../src/config/story-config';
@@ -69,4 +72,22 @@ export async function withLab<T>(spec: StoryLab, fn: (lab: Lab) => Promise<T>): 
   } finally {
     await lab.stop({ keep: failed });
   }
+}
+
+/**
+ * Asterisk alone, from asterisk-config/ on loopback ports of its own (no SIPp, no plugin, no
+ * database): for facts about Asterisk itself. Two agent phones and the trunk are configured but
+ * nothing answers on their ports.
+ */
+export async function startBareAsterisk(): Promise<AsteriskServer> {
+  const ports = new PortAllocator();
+  const rtp = await ports.takeRange(20);
+  return AsteriskServer.start({
+    runtime: runtime(),
+    ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0] as number, rtpEnd: rtp[rtp.length - 1] as number },
+    ariPassword: randomBytes(12).toString('hex'),
+    amiPassword: randomBytes(12).toString('hex'),
+    agentPhones: [{ endpoint: '1001', port: await ports.take() }, { endpoint: '1002', port: await ports.take() }],
+    trunkPort: await ports.take(),
+  });
 }

@@ -127,6 +127,25 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(ms.indexOf('callback_stored')).to.be.lessThan(ms.indexOf('confirmation_started'));
   });
 
+  it('a burst: 120 callers press 1 in the same moment; every one is confirmed, within ari.maxConnections HTTP connections', async () => {
+    // Asterisk closes connections over its session limit (100, as the simulator does) and
+    // ari-client never settles a request sent on one: uncapped, such a burst opens a connection per
+    // request in flight, and callers wait on requests that never answer (src/ari/http-connections.ts).
+    const cap = 8;
+    const rig = rigs.set(await startRig({ config: { ...queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 30, thresholdPosition: 0 } }), ari: { maxConnections: cap } }, timing: { defaultSoundMs: 2000 } }));
+    const calls = Array.from({ length: 120 }, (_, i) => rig.sim.call({ from: `+1555222${String(i).padStart(4, '0')}`, to: 'queue:support' }));
+    await Promise.all(calls.map((c) => c.waitForPlayback((m) => m === PROMPTS.offer, 20000)));
+    await Promise.all(calls.map((c) => c.pressDtmf('1')));
+    await Promise.all(calls.map((c) => c.waitFor('hungup', 20000)));
+    for (const c of calls) expect(c.playbacks.some((p) => p.media.includes(PROMPTS.confirm)), `${c.id} confirmed`).to.equal(true);
+    expect(await rig.store.listOpen()).to.have.length(120);
+    const sessions = rig.sim.httpSessions;
+    expect(sessions.refused).to.equal(0);
+    // The cap, the WebSocket, and the start-up's GET /asterisk/info (fetch, whose connection is
+    // kept alive 4 s; it identifies the Asterisk before ari-client connects).
+    expect(sessions.peak).to.be.at.most(cap + 2);
+  });
+
   it('the database failing at the moment of pressing 1: no confirmation, the caller stays queued', async () => {
     const rig = rigs.set(await startRig());
     const call = rig.sim.call({ from: '+15552220001', to: 'queue:support' });

@@ -20,8 +20,14 @@ describe('config', () => {
   it('applies documented defaults (30 s offer delay and interval)', () => {
     const c = parseConfig({ queues: [{ id: 'support' }] }, env);
     expect(c.queues[0]?.offer).to.deep.equal({ initialDelaySec: 30, intervalSec: 30, thresholdPosition: 1 });
-    expect(c.ari).to.deep.include({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback', password: 'pw-from-env' });
+    expect(c.ari).to.deep.include({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback', password: 'pw-from-env', maxConnections: 50 });
     expect(c.callback.dialTemplate).to.equal('PJSIP/{number}@trunk');
+  });
+
+  it('ari.maxConnections: a whole number from 1 to 1000 (Asterisk serves 100 HTTP sessions by default)', () => {
+    expect(parseConfig({ ari: { maxConnections: 40 } }, env).ari.maxConnections).to.equal(40);
+    expect(errorOf(() => parseConfig({ ari: { maxConnections: 0 } }, env))).to.match(/ari\.maxConnections/);
+    expect(errorOf(() => parseConfig({ ari: { maxConnections: 2.5 } }, env))).to.match(/ari\.maxConnections/);
   });
 
   it('names the bad field', () => {
