@@ -1,5 +1,8 @@
 import http from 'node:http';
 
+/** Idle time after which a kept-alive connection is closed by this side (Asterisk's is 15 s). */
+const FREE_CONNECTION_IDLE_MS = 5000;
+
 /**
  * How many HTTP connections this process opens to Asterisk's ARI at most.
  *
@@ -23,12 +26,7 @@ import http from 'node:http';
  * (`session_keep_alive`, 15 s by default): reusing a connection Asterisk has just closed would be
  * the same never-settling request.
  */
-export function capAriHttpConnections(maxConnections: number): http.Agent {
+export function capAriHttpConnections(maxConnections: number): void {
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`capAriHttpConnections: expected a whole number >= 1, got ${maxConnections}`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxFreeSockets: maxConnections, timeout: FREE_CONNECTION_IDLE_MS, scheduling: 'lifo' });
-  http.globalAgent = agent;
-  return agent;
+  http.globalAgent = new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxFreeSockets: maxConnections, timeout: FREE_CONNECTION_IDLE_MS, scheduling: 'lifo' });
 }
-
-/** Idle time after which a kept-alive connection is closed by this side (Asterisk's is 15 s). */
-export const FREE_CONNECTION_IDLE_MS = 5000;

@@ -20,7 +20,8 @@
  * 3. Held callers: callers that only wait (music on hold in their holding bridge, the offer every
  *    20 s) are added in steps (default 100 up to 800). At each step a quiet window measures the CPU
  *    of every process (Asterisk, the plugin, SIPp, PostgreSQL's backends, the floor, this process,
- *    and the whole machine) from /proc; then a sample of callers (floor, then plugin) presses 1. A step passes when its p95 is at most twice the floor's, every sample caller was
+ *    and the whole machine) from /proc; then a sample of callers (floor, then plugin) presses 1.
+ *    A step passes when its p95 is at most twice the floor's, every sample caller was
  *    confirmed, and no held caller was dropped; held_callers_max is the last step that passed.
  *
  * For a closer look: BENCH_PLUGIN_LOG_LEVEL=debug makes the plugin log every ARI request with its

@@ -5,7 +5,7 @@
  *
  * - Always: every StasisStart is answered with one request (POST answer) - the simulator bench's
  *   arrival floor.
- * - Its HTTP connections to ARI are capped like the plugin's (FLOOR_MAX_CONNECTIONS, default 50,
+ * - Its HTTP connections to ARI are capped like the plugin's (FLOOR_MAX_CONNECTIONS, by default
  *   the plugin's default ari.maxConnections): src/ari/http-connections.ts says why.
  * - With FLOOR_PROMPT and FLOOR_REPLY (the real-Asterisk bench): after the answer FLOOR_PROMPT
  *   plays; a digit stops it (if it still plays) and FLOOR_REPLY plays; once that reply finishes
@@ -15,6 +15,7 @@
  */
 import ariClient from 'ari-client';
 import { capAriHttpConnections } from '../ari/http-connections';
+import { DEFAULT_ARI_MAX_CONNECTIONS } from '../config/config';
 
 interface ChannelEvent {
   channel?: { id?: unknown };
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   (globalThis as { log?: unknown }).log = () => undefined; // swagger-client's deprecation notice
   // The same HTTP connection cap as the plugin (ari.maxConnections): uncapped, a bare ari-client
   // app runs into Asterisk's session limit in a burst and its requests never settle.
-  capAriHttpConnections(Number(process.env.FLOOR_MAX_CONNECTIONS ?? 50));
+  capAriHttpConnections(Number(process.env.FLOOR_MAX_CONNECTIONS ?? DEFAULT_ARI_MAX_CONNECTIONS));
   const client = await ariClient.connect(process.env.ARI_URL ?? '', process.env.ARI_USER ?? '', process.env.ARI_PASSWORD ?? '');
   const prompt = process.env.FLOOR_PROMPT;
   const reply = process.env.FLOOR_REPLY;

@@ -214,7 +214,7 @@ const featureCode = z.string().regex(/^[0-9*#]{1,20}$/, 'digits, * and # only, e
  * waited up to 2 s for a connection (25 queued, every connection busy with answers Asterisk took
  * 100-250 ms to give), press 1 -> confirmation p50 693 ms; with 60, nothing waited and p50 was 21 ms.
  */
-const DEFAULT_ARI_MAX_CONNECTIONS = 50;
+export const DEFAULT_ARI_MAX_CONNECTIONS = 50;
 
 const fileSchema = z
   .object({

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { AsteriskServer } from '../../src/asterisk-lab/asterisk-server';
 import { capAriHttpConnections } from '../../src/ari/http-connections';
+import { burst } from '../helpers/request-burst';
 import { describeOnAsterisk, startBareAsterisk } from './lab-suite';
 
 /**
@@ -96,30 +97,12 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
     return client;
   }
 
-  /** `n` requests at once; how many settled (either way) within `withinMs`. */
-  async function burst(client: Client, n: number, withinMs: number): Promise<{ settled: number; failed: number }> {
-    let settled = 0;
-    let failedCount = 0;
-    for (let i = 0; i < n; i++) {
-      client.asterisk.getInfo().then(
-        () => settled++,
-        () => {
-          settled++;
-          failedCount++;
-        },
-      );
-    }
-    const until = Date.now() + withinMs;
-    while (settled < n && Date.now() < until) await settle(20);
-    return { settled, failed: failedCount };
-  }
-
   it('ari-client uncapped (Node 20 default agent): with 70 sessions taken, some requests of a burst never settle', async () => {
     http.globalAgent = new http.Agent({ keepAlive: true });
     const client = await connectAriClient();
     const before = exceeded();
     await holdSessions(70);
-    const r = await burst(client, 300, 5000);
+    const r = await burst(() => client.asterisk.getInfo(), 300, 5000);
     client.stop();
     expect(exceeded(), 'Asterisk refused connections').to.be.greaterThan(before);
     expect(r.settled, 'settled within 5 s (no answer, no error for the rest)').to.be.below(300);
@@ -130,7 +113,7 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
     const client = await connectAriClient();
     const before = exceeded();
     await holdSessions(70);
-    const r = await burst(client, 300, 20000);
+    const r = await burst(() => client.asterisk.getInfo(), 300, 20000);
     client.stop();
     expect(r.settled).to.equal(300);
     expect(r.failed).to.equal(0);

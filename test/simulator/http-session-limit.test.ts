@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import http from 'node:http';
 import { AriSimulator } from '../../src/simulator/ari-simulator';
 import { capAriHttpConnections } from '../../src/ari/http-connections';
-import { connectAri, ConnectedAri, sleep } from '../helpers/simulator-ari';
+import { connectAri, ConnectedAri } from '../helpers/simulator-ari';
+import { burst } from '../helpers/request-burst';
 
 /**
  * Asterisk's HTTP session limit, as the simulator models it from the real one
@@ -27,30 +28,16 @@ describe('simulator: HTTP session limit, and ari-client behind a connection cap'
     await sim.stop();
   });
 
-  /** `n` requests at once; how many settled (either way) within `withinMs`. */
-  async function burst(n: number, withinMs: number): Promise<{ settled: number; failed: number }> {
+  const getInfoBurst = (n: number, withinMs: number) => {
     const ari = (client as ConnectedAri).ari;
-    let settled = 0;
-    let failed = 0;
-    for (let i = 0; i < n; i++) {
-      void ari.asterisk
-        .getInfo?.()
-        .then(() => settled++)
-        .catch(() => {
-          settled++;
-          failed++;
-        });
-    }
-    const until = Date.now() + withinMs;
-    while (settled < n && Date.now() < until) await sleep(20);
-    return { settled, failed };
-  }
+    return burst(() => ari.asterisk.getInfo?.() ?? Promise.reject(new Error('no asterisk.getInfo')), n, withinMs);
+  };
 
   it('closes connections over the limit unanswered; ari-client never settles those requests', async () => {
     // Node 20's own default: kept alive, no cap.
     http.globalAgent = new http.Agent({ keepAlive: true });
     client = await connectAri(sim);
-    const { settled } = await burst(120, 2000);
+    const { settled } = await getInfoBurst(120, 2000);
     const sessions = sim.httpSessions;
     expect(sessions.refused, 'connections refused over the limit').to.be.greaterThan(0);
     expect(sessions.peak).to.equal(LIMIT);
@@ -62,7 +49,7 @@ describe('simulator: HTTP session limit, and ari-client behind a connection cap'
     const cap = 5;
     capAriHttpConnections(cap);
     client = await connectAri(sim);
-    const { settled, failed } = await burst(300, 10000);
+    const { settled, failed } = await getInfoBurst(300, 10000);
     expect(settled).to.equal(300);
     expect(failed).to.equal(0);
     const sessions = sim.httpSessions;
