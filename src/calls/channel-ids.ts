@@ -17,3 +17,11 @@ export function ownChannelId(kind: OwnChannelKind, app: string): string {
 export function isOwnChannel(channelId: string, app: string): boolean {
   return KINDS.some((k) => channelId.startsWith(`${k}-${app}-`));
 }
+
+/**
+ * A queue caller's holding bridge, named after its channel: a process that adopts the caller
+ * after a crash finds (and reuses) the bridge its predecessor made.
+ */
+export function holdingBridgeIdOf(channelId: string): string {
+  return `hold-${channelId}`;
+}

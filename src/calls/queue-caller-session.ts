@@ -9,7 +9,7 @@ import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { announcementMedia, PROMPTS, promptLanguageFor } from './prompts';
 import { OverflowCaller, OverflowEndReason, overflowVerb, OverflowVerb } from './overflow-actions';
-import { ownChannelId } from './channel-ids';
+import { holdingBridgeIdOf, ownChannelId } from './channel-ids';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { crashPoint } from '../engine/crash-points';
 import { QueueExitReason } from '../store/queue-entry-store';
@@ -58,6 +58,14 @@ type State = 'entering' | 'waiting' | 'entering_number' | 'storing' | 'confirmin
  * an agent when the caller's turn comes. Owns the caller's channel and, while connecting, the
  * agent's channel.
  */
+/** What a new process knows of a queue caller its predecessor left in Stasis. */
+export interface QueueCallerAdoption {
+  /** The caller's place: its stored arrival, or the channel's creation time. */
+  arrivedAt: number;
+  /** The channel is in its holding bridge (holdingBridgeIdOf) already, by `GET /bridges`. */
+  inHoldingBridge: boolean;
+}
+
 export class QueueCallerSession implements ChannelSession {
   readonly kind = 'queue-caller';
   private state: State = 'entering';
@@ -112,17 +120,16 @@ export class QueueCallerSession implements ChannelSession {
     private readonly routeId: string | undefined,
     seq: number,
     /**
-     * A caller a previous process left in Stasis (after a crash or a takeover), with the arrival
-     * that fixes the caller's place. Its channel is already answered and held; nothing may wait
-     * behind the old process's prompt (see start()).
+     * A caller a previous process left in Stasis (after a crash or a takeover). Its channel is
+     * already answered; nothing may wait behind the old process's prompt (see start()).
      */
-    private readonly adoption?: { arrivedAt: number },
+    private readonly adoption?: QueueCallerAdoption,
   ) {
     const now = ctx.clock.now();
     this.callerNumber = channel.caller.number;
     this.language = promptLanguageFor(channel.language, queue);
     this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: adoption?.arrivedAt ?? now, seq };
-    this.holdingBridgeId = `hold-${channel.id}`;
+    this.holdingBridgeId = holdingBridgeIdOf(channel.id);
     this.offer = { enteredAt: now, offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
     this.policy = offerPolicyOf(queue);
     this.announcePolicy = announcePolicyOf(queue);
@@ -143,22 +150,29 @@ export class QueueCallerSession implements ChannelSession {
     try {
       // An adopted caller is already answered: a real Asterisk holds `answer` until the
       // channel's running playback (the old process's offer) ends, so it is never re-sent.
-      // An adopted caller is already answered: a real Asterisk holds `answer` until the
-      // channel's running playback (the old process's offer) ends, so it is never re-sent.
       // The holding bridge and its music are made while the channel is answered: neither needs
       // the caller, and a burst of arrivals then waits two round trips before the offer, not four.
-      const answered = this.adoption && this.channel.state === 'Up' ? Promise.resolve() : control.answer(this.channel.id);
-      const bridgeReady = control
-        .createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`)
-        .catch((e: unknown) => {
-          if (!alreadyExists(e)) throw e; // the previous process's holding bridge: reused
-        })
-        .then(() => control.startBridgeMoh(this.holdingBridgeId));
-      // Both settle before either's failure is acted on (no request left running unobserved).
-      const [a, b] = await Promise.allSettled([answered, bridgeReady]);
-      if (a.status === 'rejected') throw a.reason;
-      if (b.status === 'rejected') throw b.reason;
-      await control.addToBridge(this.holdingBridgeId, [this.channel.id]);
+      if (this.adoption?.inHoldingBridge) {
+        // Still in its holding bridge: adding it again would make Asterisk take it out and put it
+        // back (trace h: ChannelLeftBridge, ChannelEnteredBridge), a break in the music, after
+        // waiting behind any prompt still playing. Only the music is started again: the previous
+        // process may have stopped it (the caller was typing a number).
+        await control.startBridgeMoh(this.holdingBridgeId);
+        this.log.info('adopted caller kept in its holding bridge');
+      } else {
+        const answered = this.adoption && this.channel.state === 'Up' ? Promise.resolve() : control.answer(this.channel.id);
+        const bridgeReady = control
+          .createBridge(this.holdingBridgeId, 'holding', `queue ${this.queue.id}`)
+          .catch((e: unknown) => {
+            if (!alreadyExists(e)) throw e; // the previous process's holding bridge: reused
+          })
+          .then(() => control.startBridgeMoh(this.holdingBridgeId));
+        // Both settle before either's failure is acted on (no request left running unobserved).
+        const [a, b] = await Promise.allSettled([answered, bridgeReady]);
+        if (a.status === 'rejected') throw a.reason;
+        if (b.status === 'rejected') throw b.reason;
+        await control.addToBridge(this.holdingBridgeId, [this.channel.id]);
+      }
     } catch (e) {
       if (isGone(e)) {
         await this.end('caller_gone');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent, channelIdOf, StasisStartEvent } from '../ari/ari-events';
 import { CallContext, ChannelSession } from '../calls/call-context';
-import { QueueCallerSession } from '../calls/queue-caller-session';
+import { QueueCallerAdoption, QueueCallerSession } from '../calls/queue-caller-session';
 import { DirectCallSession } from '../calls/direct-call-session';
 import { FeatureCodeSession } from '../calls/feature-code-session';
 import { featureCodeAgent, FeatureCodeKind, isFeatureCodeKind } from '../domain';
@@ -70,7 +70,7 @@ export class CallRouter {
   }
 
   /** A caller joins a queue (`queue,<queue id>[,route=<id>]`), or is adopted back into it. */
-  async enterQueue(channel: AriChannel, queueId: string | undefined, options: string[], adoption?: { arrivedAt: number }): Promise<void> {
+  async enterQueue(channel: AriChannel, queueId: string | undefined, options: string[], adoption?: QueueCallerAdoption): Promise<void> {
     const queue = queueId ? this.book.queue(queueId) : undefined;
     if (!queue) {
       this.ctx.logger.error('call for an unknown queue; check extensions.conf', { channelId: channel.id, queueId });

@@ -20,6 +20,7 @@ import { CallbackEntry, QueueBook, QueueFigures } from './queue-book';
 import { Reconciler } from './reconciler';
 import { StoreSync } from './store-sync';
 import { applyTimeRules } from './time-rules';
+import { holdingBridgeIdOf } from '../calls/channel-ids';
 
 /** A callback request refused by policy; the message starts with the field at fault. */
 export class CallbackRefused extends Error {
@@ -345,14 +346,18 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   /**
    * A queue caller a previous process left in Stasis (crash, restart): back at its place, which
    * the channel's creation time fixes (the call entered the queue when it was created).
+   * `bridgeId`: the bridge Asterisk lists the channel in, if any.
    */
-  async adoptQueueCaller(channel: AriChannel, args: string[]): Promise<void> {
+  async adoptQueueCaller(channel: AriChannel, args: string[], bridgeId: string | undefined): Promise<void> {
     const [, argQueueId, ...options] = args;
     // The stored place says which queue the caller is in now (an overflow action may have moved it).
     const stored = this.asteriskId !== undefined ? await this.shared?.entries.findOpen(this.asteriskId, channel.id).catch(() => undefined) : undefined;
     const queueId = stored?.queueId ?? argQueueId;
     const routeOptions = stored?.routeId ? [`route=${stored.routeId}`] : options;
-    await this.router.enterQueue(channel, queueId, routeOptions, { arrivedAt: stored?.arrivedAt.getTime() ?? ariTime(channel.creationtime) ?? this.clock.now() });
+    await this.router.enterQueue(channel, queueId, routeOptions, {
+      arrivedAt: stored?.arrivedAt.getTime() ?? ariTime(channel.creationtime) ?? this.clock.now(),
+      inHoldingBridge: bridgeId === holdingBridgeIdOf(channel.id),
+    });
   }
 
   /** Channel ids some session owns (for the reconciler). */

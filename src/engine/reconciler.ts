@@ -7,7 +7,7 @@ import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { ChannelSession, playbackIdsOf } from '../calls/call-context';
 import { confirmationMedia } from '../calls/callback-booking';
 import { promptLanguageFor } from '../calls/prompts';
-import { isOwnChannel } from '../calls/channel-ids';
+import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
 
 /**
  * Reconciliation after every ARI (re)connection, and after a restart of the process.
@@ -58,8 +58,11 @@ export interface ReconcileHost {
   unbind(channelId: string): void;
   callbackAttemptEnded(stored: StoredCallback): void;
   dispatchSoon(): void;
-  /** A queue caller left in Stasis by a previous process joins its queue again, at its place. */
-  adoptQueueCaller(channel: AriChannel, args: string[]): Promise<void>;
+  /**
+   * A queue caller left in Stasis by a previous process joins its queue again, at its place;
+   * `bridgeId` is the bridge Asterisk lists it in (its holding bridge is then kept as it is).
+   */
+  adoptQueueCaller(channel: AriChannel, args: string[], bridgeId: string | undefined): Promise<void>;
 }
 
 export interface ReconcileReport {
@@ -230,7 +233,7 @@ export class Reconciler {
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
-          adoptions.push(this.adoptCaller(ch, args ?? []));
+          adoptions.push(this.adoptCaller(ch, args ?? [], bridgeOf.get(ch.id)));
         }
         continue;
       }
@@ -249,10 +252,10 @@ export class Reconciler {
    * would otherwise hold some channel requests until it ends), a mixing bridge it was left alone
    * in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
    */
-  private async adoptCaller(ch: AriChannel, args: string[]): Promise<void> {
+  private async adoptCaller(ch: AriChannel, args: string[], bridgeId: string | undefined): Promise<void> {
     const { control } = this.host;
     await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
-    await this.host.adoptQueueCaller(ch, args);
+    await this.host.adoptQueueCaller(ch, args, bridgeId);
     await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
   }
 
@@ -274,7 +277,7 @@ export class Reconciler {
     });
     try {
       await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
-      await control.destroyBridge(`hold-${ch.id}`).catch(() => undefined);
+      await control.destroyBridge(holdingBridgeIdOf(ch.id)).catch(() => undefined);
       await control.play(ch.id, confirmationMedia(number), playbackId, lang);
       await done;
     } catch {

@@ -106,7 +106,7 @@ export interface AriRequestSeen {
 }
 
 /** Every ARI request a plugin process logged (`ari request`, LOG_LEVEL debug). */
-export function ariRequestsOf(plugin: PluginProcess): AriRequestSeen[] {
+export function ariRequestsOf(plugin: Pick<PluginProcess, 'lines'>): AriRequestSeen[] {
   const out: AriRequestSeen[] = [];
   for (const l of plugin.lines) {
     if (l.message !== 'ari request') continue;
@@ -136,8 +136,16 @@ export interface AdoptionChecks {
   max_request_ms: number;
   /** An adopted caller hung up by the plugin without its confirmation or its agent's hang-up first. */
   unjustified_hangups: string[];
-  /** Adopted callers whose holding bridge was found (409) and reused. */
+  /**
+   * Adopted callers whose holding bridge was reused: kept in it as they were (the plugin saw them
+   * in it), or, when they were not in it yet, the bridge found (409) and the caller added.
+   */
   holding_bridges_reused: number;
+  /**
+   * Adopted callers Asterisk took out of their holding bridge and put back (ChannelLeftBridge,
+   * then ChannelEnteredBridge, after the restart): a break in their music. Must be empty.
+   */
+  holding_bridge_reentered: string[];
   /** The previous process's prompts stopped on adopted channels (a stop Asterisk accepted). */
   old_prompts_stopped: number;
   /** From the restart to the first request about an adopted channel. */
@@ -148,7 +156,7 @@ export interface AdoptionChecks {
  * What the restarted (or newly leading) plugin did with the channels it found: from its log of
  * ARI requests and Asterisk's events after `since`.
  */
-export function adoptionChecks(plugin: PluginProcess, events: readonly ObservedEvent[], since: number): AdoptionChecks {
+export function adoptionChecks(plugin: Pick<PluginProcess, 'lines'>, events: readonly ObservedEvent[], since: number): AdoptionChecks {
   const ids = (message: string): string[] => plugin.lines.filter((l) => l.message === message && typeof l.channelId === 'string').map((l) => l.channelId as string);
   const adopted = ids('reconcile: adopting a caller left in Stasis into its queue again');
   const confirmedAgain = ids('reconcile: caller already has a stored callback; confirming again and hanging up');
@@ -165,7 +173,15 @@ export function adoptionChecks(plugin: PluginProcess, events: readonly ObservedE
     const agentLeft = plugin.lines.some((l) => l.message === 'caller session ended' && l.callId === h.target && l.reason === 'agent_hung_up');
     if (!confirmed && !agentLeft) unjustified.push(h.target);
   }
-  const reused = adopted.filter((c) => requests.some((r) => r.op === 'createBridge' && r.target === `hold-${c}` && r.result === 'conflict') && requests.some((r) => r.op === 'addToBridge' && r.target.startsWith(`hold-${c} `) && r.result === 'ok'));
+  const kept = (c: string): boolean => plugin.lines.some((l) => l.message === 'adopted caller kept in its holding bridge' && l.callId === c);
+  const foundAndAdded = (c: string): boolean =>
+    requests.some((r) => r.op === 'createBridge' && r.target === `hold-${c}` && r.result === 'conflict') && requests.some((r) => r.op === 'addToBridge' && r.target.startsWith(`hold-${c} `) && r.result === 'ok');
+  const reused = adopted.filter((c) => kept(c) || foundAndAdded(c));
+  const inHold = (type: string, c: string) => (e: ObservedEvent): boolean => e.type === type && e.at >= since && e.raw.bridge?.id === `hold-${c}` && channelOf(e) === c;
+  const reentered = adopted.filter((c) => {
+    const left = events.find(inHold('ChannelLeftBridge', c));
+    return left !== undefined && events.some((e) => inHold('ChannelEnteredBridge', c)(e) && e.at >= left.at);
+  });
   const stopped = requests.filter((r) => r.op === 'stopPlayback' && r.result === 'ok' && all.some((c) => r.target.startsWith(`${c}-pb`))).length;
   const first = about.length > 0 ? Math.min(...about.map((r) => r.at)) - since : undefined;
   return {
@@ -177,6 +193,7 @@ export function adoptionChecks(plugin: PluginProcess, events: readonly ObservedE
     max_request_ms: about.reduce((m, r) => Math.max(m, r.ms), 0),
     unjustified_hangups: unjustified,
     holding_bridges_reused: reused.length,
+    holding_bridge_reentered: reentered,
     old_prompts_stopped: stopped,
     first_request_ms: first,
   };
@@ -189,6 +206,7 @@ export function adoptionViolations(c: AdoptionChecks): string[] {
   if (c.slow_requests.length > 0) v.push(`requests about adopted channels waited: ${c.slow_requests.join('; ')}`);
   if (c.unjustified_hangups.length > 0) v.push(`adopted callers hung up without a reason: ${c.unjustified_hangups.join(', ')}`);
   if (c.holding_bridges_reused < c.adopted.length) v.push(`holding bridge reused for ${c.holding_bridges_reused} of ${c.adopted.length} adopted callers`);
+  if (c.holding_bridge_reentered.length > 0) v.push(`adopted callers taken out of their holding bridge and put back: ${c.holding_bridge_reentered.join(', ')}`);
   return v;
 }
 

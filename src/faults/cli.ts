@@ -130,7 +130,7 @@ function summarise(results: readonly Counted[]): { points: number; runs: number;
 }
 
 function failedRun(point: AsteriskFaultPoint, e: unknown): AsteriskRunResult {
-  const none = { adopted: [], confirmed_again: [], adopted_pairs: 0, answers: 0, slow_requests: [], max_request_ms: 0, unjustified_hangups: [], holding_bridges_reused: 0, old_prompts_stopped: 0, first_request_ms: undefined };
+  const none = { adopted: [], confirmed_again: [], adopted_pairs: 0, answers: 0, slow_requests: [], max_request_ms: 0, unjustified_hangups: [], holding_bridges_reused: 0, holding_bridge_reentered: [], old_prompts_stopped: 0, first_request_ms: undefined };
   const why = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
   return { point, crashed: false, lost: 0, false_confirmations: 0, double_dials: 0, stuck: 0, redials_after_answer: 0, callbacks: 0, ms: 0, notes: [`run failed: ${why}`], asterisk: 'unknown', adoption: none, violations: [] };
 }
@@ -156,7 +156,7 @@ async function runOnAsterisk(server: PostgresServer, points: AsteriskFaultPoint[
         byPoint.set(point, r);
         // Each point as it ends (with labs side by side, not in the points' order).
         const a = r.adoption;
-        const adoption = `adopted=${a.adopted.length} confirmed_again=${a.confirmed_again.length} pairs=${a.adopted_pairs} answers=${a.answers} max_req=${a.max_request_ms}ms bridges_reused=${a.holding_bridges_reused} prompts_stopped=${a.old_prompts_stopped}${a.first_request_ms !== undefined ? ` first_req=${a.first_request_ms}ms` : ''}`;
+        const adoption = `adopted=${a.adopted.length} confirmed_again=${a.confirmed_again.length} pairs=${a.adopted_pairs} answers=${a.answers} max_req=${a.max_request_ms}ms bridges_reused=${a.holding_bridges_reused} reentered=${a.holding_bridge_reentered.length} prompts_stopped=${a.old_prompts_stopped}${a.first_request_ms !== undefined ? ` first_req=${a.first_request_ms}ms` : ''}`;
         say(`${r.crashed ? 'reached ' : 'NOT REACHED'} ${point.padEnd(34)} lost=${r.lost} false_conf=${r.false_confirmations} double=${r.double_dials} stuck=${r.stuck} redial_after_answer=${r.redials_after_answer} callbacks=${r.callbacks} ${r.ms} ms  [${adoption}]${r.violations.length ? `  VIOLATIONS: ${r.violations.join('; ')}` : ''}${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`);
       }
     };

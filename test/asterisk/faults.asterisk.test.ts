@@ -44,7 +44,7 @@ async function statusOf(lab: Lab, id: string): Promise<{ status: string; attempt
 describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
   this.timeout(150_000);
 
-  it('kill -9 while the offer plays to held callers: adopted without answer, their prompts stopped, their holding bridges reused, never hung up, each at its place', async () => {
+  it('kill -9 while the offer plays to held callers: adopted without answer, their prompts stopped, kept in their holding bridges, never hung up, each at its place', async () => {
     await withLab(faultLab, async (lab) => {
       const first = lab.plugin as PluginProcess;
       // Two callers, A before B; they press 1 only from 9 s on, after the restart.
@@ -72,6 +72,9 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       expect(checks.slow_requests, 'requests that waited behind the old prompt').to.deep.equal([]);
       expect(checks.unjustified_hangups, 'callers hung up without their confirmation').to.deep.equal([]);
       expect(checks.holding_bridges_reused).to.equal(2);
+      // Still in their holding bridges: kept there, not taken out and put back (trace h).
+      expect(checks.holding_bridge_reentered, 'callers taken out of their holding bridge and put back').to.deep.equal([]);
+      expect(second.lines.filter((l) => l.message === 'adopted caller kept in its holding bridge').map((l) => l.callId).sort()).to.deep.equal([chA, chB].sort());
       expect(checks.old_prompts_stopped).to.be.at.least(2);
       // Their places: the stored ones, not new ones; the callbacks take them (A before B).
       const placesAfter = (await lab.db('queue_entries').whereIn('channel_id', [chA, chB]).orderBy('seq')) as { id: string; arrived_at: Date }[];

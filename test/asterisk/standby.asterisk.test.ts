@@ -3,6 +3,7 @@ import path from 'node:path';
 import { channelOf } from '../../src/asterisk-lab/observer';
 import { PluginProcess } from '../../src/asterisk-lab/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
+import { adoptionChecks } from '../../src/faults/asterisk-scenarios';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /**
@@ -59,6 +60,9 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
         // Never hung up by the takeover: the only hang-up is after the confirmation.
         const hangups = lab.observer.find((e) => e.type === 'ChannelHangupRequest' && channelOf(e) === ch);
         expect(hangups.every((h) => h.at >= confirm.at), 'no hang-up before the confirmation').to.equal(true);
+        // Kept in its holding bridge by the standby: never taken out and put back (a break in the music).
+        expect(standby.lines.some((l) => l.message === 'adopted caller kept in its holding bridge' && l.callId === ch)).to.equal(true);
+        expect(adoptionChecks(standby, lab.observer.events, killedAt).holding_bridge_reentered).to.deep.equal([]);
         expect(await caller.finished(40_000), `SIPp: ${caller.errors()}`).to.equal(0);
         expect(caller.stats()).to.include({ successful: 1, failed: 0 });
         // eslint-disable-next-line no-console

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { countInvariants, InvariantInput } from '../../../src/faults/invariants';
-import { adoptionViolations, AdoptionChecks } from '../../../src/faults/asterisk-scenarios';
+import { adoptionChecks, adoptionViolations, AdoptionChecks } from '../../../src/faults/asterisk-scenarios';
+import { ObservedEvent } from '../../../src/asterisk-lab/observer';
+import { PluginLogLine } from '../../../src/asterisk-lab/plugin-process';
 
 /**
  * The fault runs report zeros; these prove each counter and each re-adoption rule can report
@@ -62,6 +64,7 @@ describe('faults: the re-adoption rules on a real Asterisk are checked', () => {
     max_request_ms: 20,
     unjustified_hangups: [],
     holding_bridges_reused: 1,
+    holding_bridge_reentered: [],
     old_prompts_stopped: 1,
     first_request_ms: 1500,
   };
@@ -75,5 +78,33 @@ describe('faults: the re-adoption rules on a real Asterisk are checked', () => {
     expect(adoptionViolations({ ...kept, slow_requests: ['answer c1 6700 ms'] })).to.have.length(1);
     expect(adoptionViolations({ ...kept, unjustified_hangups: ['c1'] })).to.have.length(1);
     expect(adoptionViolations({ ...kept, holding_bridges_reused: 0 })).to.have.length(1);
+    expect(adoptionViolations({ ...kept, holding_bridge_reentered: ['c1'] })).to.have.length(1);
+  });
+
+  describe('read from the plugin log and Asterisk events', () => {
+    const since = Date.parse('2026-11-27T10:00:00.000Z');
+    const at = (ms: number): string => new Date(since + ms).toISOString();
+    const adopted: PluginLogLine = { message: 'reconcile: adopting a caller left in Stasis into its queue again', channelId: 'c1', timestamp: at(100) };
+    const bridgeEvent = (type: string, ms: number): ObservedEvent => ({ type, at: since + ms, receivedAt: since + ms, raw: { channel: { id: 'c1', name: 'PJSIP/trunk-1', state: 'Up' }, bridge: { id: 'hold-c1', bridge_type: 'holding', channels: [] } } });
+    const request = (op: string, target: string, result: string, ms: number): PluginLogLine => ({ message: 'ari request', op, target, result, ms: 2, timestamp: at(ms) });
+
+    it('kept in its holding bridge, no leave and enter: reused, nothing re-entered', () => {
+      const c = adoptionChecks({ lines: [adopted, { message: 'adopted caller kept in its holding bridge', callId: 'c1', timestamp: at(120) }] }, [], since);
+      expect(c.holding_bridges_reused).to.equal(1);
+      expect(c.holding_bridge_reentered).to.deep.equal([]);
+    });
+
+    it('added again to the bridge it was in: Asterisk takes it out and puts it back, reported', () => {
+      const lines = [adopted, request('createBridge', 'hold-c1', 'conflict', 120), request('addToBridge', 'hold-c1 c1', 'ok', 130)];
+      const c = adoptionChecks({ lines }, [bridgeEvent('ChannelLeftBridge', 128), bridgeEvent('ChannelEnteredBridge', 129)], since);
+      expect(c.holding_bridges_reused).to.equal(1);
+      expect(c.holding_bridge_reentered).to.deep.equal(['c1']);
+      expect(adoptionViolations(c)).to.have.length(1);
+    });
+
+    it('leaving the holding bridge for good (hung up, or to an agent) is no re-entry', () => {
+      const c = adoptionChecks({ lines: [adopted, { message: 'adopted caller kept in its holding bridge', callId: 'c1', timestamp: at(120) }] }, [bridgeEvent('ChannelEnteredBridge', -5000), bridgeEvent('ChannelLeftBridge', 9000)], since);
+      expect(c.holding_bridge_reentered).to.deep.equal([]);
+    });
   });
 });
