@@ -44,6 +44,7 @@ import { storyConfig } from '../config/story-config';
 import { PROMPTS } from '../calls/prompts';
 import { PluginChild } from '../faults/child';
 import { percentile, round2 } from './figures';
+import { HeldRamp, HeldStepOutcome } from './held-ramp';
 import { cpuMs, machineCpuMs, runnableThreads, threadCount } from './proc-stat';
 
 export interface AsteriskBenchOptions {
@@ -273,36 +274,16 @@ export class AsteriskBench {
     const accept = await this.agentAccepts(Math.min(o.agentSamples, o.callers));
     o.say(`  agent accept -> customer dial: ${accept.length} samples, p95 ${round2(percentile(accept, 95))} ms`);
 
-    // 3. Held callers, in steps.
-    // The ramp goes on past a step whose ratio is above 2 (held_callers_max stops there), up to
-    // the first step where a call failed: how many callers the machine holds at all is
-    // held_callers_max_no_failures, and what a ratio above 2 is made of is in the steps.
+    // 3. Held callers, in steps (the verdict's rules: src/bench/held-ramp.ts).
     const steps: Record<string, unknown>[] = [];
-    let heldMax = 0;
-    let heldMaxNoFailures = 0;
-    let perHeldCaller = NaN;
-    let asteriskPerHeldCaller = NaN;
-    let bound = '';
-    let failureBound = `not reached: no call failed up to the cap of ${o.heldMax}`;
-    for (let target = o.heldStep; target <= o.heldMax; target += o.heldStep) {
+    const ramp = new HeldRamp(o.heldStep, o.heldMax);
+    for (let target = ramp.next(); target !== undefined; target = ramp.next()) {
       const step = await this.heldStep(target);
       steps.push(step.figures);
       o.say(`  held ${target}: ${JSON.stringify(step.figures)}`);
-      // The plugin's cost per held caller is taken at the largest step whose callers were all
-      // held: its fixed costs are then spread over the most callers.
-      if (step.allHeld) {
-        perHeldCaller = step.pluginCpuMsPerHeldCallerMin;
-        asteriskPerHeldCaller = step.asteriskCpuMsPerHeldCallerMin;
-      }
-      if (step.passed && heldMax === target - o.heldStep) heldMax = target;
-      if (!step.passed && !bound) bound = step.why;
-      if (step.failed) {
-        failureBound = step.why;
-        break;
-      }
-      heldMaxNoFailures = target;
+      ramp.record({ target, ...step });
     }
-    if (!bound) bound = `not reached: every step up to the cap of ${o.heldMax} passed`;
+    const held = ramp.result();
     // The callers of every sample have heard their confirmation by now; their SIPp's verdict.
     for (const s of this.sippGroups.callers) await s.finished(30000);
     return {
@@ -331,12 +312,12 @@ export class AsteriskBench {
       agent_accept_to_customer_dial_p50_ms: round2(percentile(accept, 50)),
       agent_accept_to_customer_dial_p95_ms: round2(percentile(accept, 95)),
       agent_accept_samples: accept.length,
-      held_callers_max: heldMax,
-      held_callers_max_no_failures: heldMaxNoFailures,
-      held_callers_bound: bound,
-      held_callers_no_failures_bound: failureBound,
-      plugin_cpu_ms_per_held_caller_min: perHeldCaller,
-      asterisk_cpu_ms_per_held_caller_min: asteriskPerHeldCaller,
+      held_callers_max: held.heldMax,
+      held_callers_max_no_failures: held.heldMaxNoFailures,
+      held_callers_bound: held.bound,
+      held_callers_no_failures_bound: held.failureBound,
+      plugin_cpu_ms_per_held_caller_min: held.pluginCpuMsPerHeldCallerMin,
+      asterisk_cpu_ms_per_held_caller_min: held.asteriskCpuMsPerHeldCallerMin,
       held_steps: steps,
       failed_calls_total: failedCalls(this.sippGroups.callers),
       machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, load_average_1m_at_end: round2(os.loadavg()[0] ?? NaN) },
@@ -449,7 +430,7 @@ export class AsteriskBench {
   }
 
   /** Held callers up to `target`, a quiet window, then a press-1 sample beside the floor. */
-  private async heldStep(target: number): Promise<{ passed: boolean; failed: boolean; why: string; figures: Record<string, unknown>; allHeld: boolean; pluginCpuMsPerHeldCallerMin: number; asteriskCpuMsPerHeldCallerMin: number }> {
+  private async heldStep(target: number): Promise<Omit<HeldStepOutcome, 'target'> & { figures: Record<string, unknown> }> {
     const { o } = this;
     const already = this.heldNumbers.length;
     const add = target - already;

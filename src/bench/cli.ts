@@ -416,7 +416,7 @@ async function main(): Promise<void> {
     const asterisk = v.asterisk === true;
     const wrongMode = (asterisk ? SIMULATOR_ONLY : ASTERISK_ONLY).find((k) => v[k] !== undefined);
     if (wrongMode) throw new UsageError(`--${wrongMode} ${asterisk ? 'applies to the simulator benchmark, not --asterisk' : 'applies only with --asterisk'}`);
-    return {
+    const options = {
       json: v.json === true,
       asterisk,
       runs: numberOption('runs', v.runs, { integer: true, min: 1 }) ?? 3,
@@ -431,6 +431,8 @@ async function main(): Promise<void> {
       agentSamples: numberOption('agent-samples', v['agent-samples'], { integer: true, min: 1 }) ?? 30,
       waitAccuracy: v['wait-accuracy'] === true,
     };
+    if (options.heldMax < options.heldStep) throw new UsageError(`--held-max ${options.heldMax} is below --held-step ${options.heldStep}: the ramp would have no step`);
+    return options;
   });
   if (o.waitAccuracy) {
     // Pure and seeded: one run is the figure (nothing here depends on the machine).

@@ -5,8 +5,8 @@
  * (src/faults/scenarios.ts, on the simulator). With --asterisk the same runs, plus kills from
  * outside and a restart of Asterisk, are made on a real Asterisk with SIPp people
  * (src/faults/asterisk-scenarios.ts). Exit 0 only when all four counts are 0 and every point was
- * reached (on the real Asterisk also: every re-adoption rule kept). The 60 s ARI outage is proved
- * by test/resilience/ari-resilience.test.ts.
+ * reached (on the real Asterisk also: every re-adoption rule kept). An ARI outage longer than
+ * ari-client's own retries is proved by test/resilience/ari-resilience.test.ts.
  */
 import { findPostgresServer, PostgresServer } from '../store/postgres-server';
 import { CrashPoint } from '../engine/crash-points';

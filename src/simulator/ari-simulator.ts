@@ -375,16 +375,25 @@ export class AriSimulator {
     this.apiDocsStatus = status;
   }
 
-  /** Listener closed and all connections destroyed for `ms`, then back on the same port. Resolves when back. */
-  async outage(ms: number): Promise<void> {
+  /**
+   * Listener closed and all connections destroyed for `ms`, or until `over()` holds (checked every
+   * 100 ms) if that comes first; then back on the same port. Resolves when back.
+   */
+  async outage(ms: number, over: () => boolean = () => false): Promise<void> {
     await this.server.close();
     this.stream.dropAll();
     this.signal.notify();
+    const until = Date.now() + ms;
     await new Promise<void>((resolve) => {
-      this.outageTimer = setTimeout(() => {
-        this.outageTimer = null;
-        resolve();
-      }, ms);
+      const tick = (): void => {
+        if (Date.now() >= until || over()) {
+          this.outageTimer = null;
+          resolve();
+          return;
+        }
+        this.outageTimer = setTimeout(tick, Math.min(100, until - Date.now()));
+      };
+      tick();
     });
     if (!this.stopped) await this.server.restart();
   }
