@@ -12,6 +12,13 @@ import { ownChannelId } from './channel-ids';
 import { crashPoint } from '../engine/crash-points';
 import { decideGuard, GuardDecision } from '../domain/policies';
 
+/** The legs and attempt row of an attempt a previous process started (PreviewCallSession.resume). */
+export interface ResumedAttempt {
+  attempt: AttemptRow;
+  agentChannelId: string;
+  customerChannelId: string;
+}
+
 type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'guarding' | 'bridged' | 'telling_agent' | 'ended';
 
 /**
@@ -51,10 +58,12 @@ export class PreviewCallSession implements ChannelSession {
     callback: StoredCallback,
     private readonly queue: QueueConfig,
     private readonly agentId: string,
+    /** An attempt a previous process left with the customer dialled (see resume()). */
+    private readonly resumed?: ResumedAttempt,
   ) {
     this.callback = callback;
-    this.agentChannelId = ownChannelId('cb-agent', ctx.config.ari.app);
-    this.customerChannelId = ownChannelId('cb-customer', ctx.config.ari.app);
+    this.agentChannelId = resumed?.agentChannelId ?? ownChannelId('cb-agent', ctx.config.ari.app);
+    this.customerChannelId = resumed?.customerChannelId ?? ownChannelId('cb-customer', ctx.config.ari.app);
     this.playbacks = new PlaybackTracker(this.agentChannelId);
     this.log = callLogger(ctx.logger, { callId: this.agentChannelId, kind: this.kind, queueId: callback.queueId, callbackId: callback.id });
   }
@@ -112,6 +121,27 @@ export class PreviewCallSession implements ChannelSession {
       this.log.warn('agent leg could not be originated', { agentId: this.agentId, error: String(e) });
       await this.finish('agent_unreachable');
     }
+  }
+
+  /**
+   * Takes up an attempt a previous process left on Asterisk after the agent's 1: the agent's leg
+   * answered, the customer's dialled (and perhaps answered while no process was listening). The
+   * lease is this process's already (CallbackStore.resumeAttempt) and the old prompts stopped.
+   * A customer still ringing is waited for as usual; one who answered hears the guard's "press 1"
+   * (or is bridged at once without the guard), so an answered customer is never hung up on and
+   * dialled again for the same callback.
+   */
+  async resume(customerAnswered: boolean): Promise<void> {
+    if (!this.resumed || this.state !== 'claiming') return;
+    this.attempt = this.resumed.attempt;
+    this.lease = new LeaseKeeper(this.ctx, this.callback.id, this.log);
+    this.lease.start();
+    this.state = 'dialling_customer';
+    this.customerDialled = true;
+    this.ctx.bind(this.agentChannelId, this);
+    this.ctx.bind(this.customerChannelId, this);
+    this.log.info('callback attempt resumed after a restart', { agentId: this.agentId, customerAnswered });
+    if (customerAnswered) await this.onCustomerAnswered();
   }
 
   onEvent(event: AriEvent): void {

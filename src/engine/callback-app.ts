@@ -222,7 +222,9 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
 
   /** The claims of a process that no longer runs become reclaimable now (see plugin.ts). */
   async releaseClaimsOf(holder: string): Promise<void> {
-    const released = await this.store.expireClaimsOf(holder, new Date(this.clock.now()));
+    // A restarted instance has its predecessor's id: the attempts it runs already (taken up by
+    // the reconciler, or started since it connected) are its own, not the dead process's.
+    const released = await this.store.expireClaimsOf(holder, new Date(this.clock.now()), [...this.previews.keys()]);
     for (const cb of released) this.storeSync.apply(cb);
     if (released.length > 0) this.logger.info('claims of a process that no longer runs released', { holder, callbacks: released.length });
     this.dispatchSoon();
@@ -358,6 +360,35 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
       arrivedAt: stored?.arrivedAt.getTime() ?? ariTime(channel.creationtime) ?? this.clock.now(),
       inHoldingBridge: bridgeId === holdingBridgeIdOf(channel.id),
     });
+  }
+
+  /**
+   * An agent-first attempt a previous process left after the agent's 1 (agent leg answered,
+   * customer leg dialled, not yet bridged): taken up where it was, so that a customer who answers
+   * is connected and never dialled again for it (PreviewCallSession.resume). False when it cannot
+   * be (the attempt is over, another instance has reclaimed it, the queue or agent is gone): the
+   * reconciler then hangs both legs up and the lease expiry settles the attempt, as before.
+   */
+  async resumePreview(agentLeg: AriChannel, customerLeg: AriChannel, callbackId: string): Promise<boolean> {
+    const stored = await this.store.get(callbackId);
+    if (!stored || stored.status !== 'in_progress') return false;
+    const attempt = (await this.store.attempts(callbackId)).find((a) => a.endedAt === null && a.agentChannelId === agentLeg.id && a.customerChannelId === customerLeg.id);
+    const queue = this.book.queue(stored.queueId)?.config;
+    if (!attempt || !queue || queue.mode === 'customer-first' || !this.agents.get(attempt.agentId)) return false;
+    const now = this.clock.now();
+    const resumed = await this.store.resumeAttempt({ callbackId, attemptNo: attempt.attemptNo, instanceId: this.config.instanceId, leaseMs: this.config.callback.leaseSec * 1000, now: new Date(now) });
+    if (!resumed) return false;
+    this.agentBusy(attempt.agentId);
+    if (!this.book.callback(callbackId)) this.placeCallback(resumed);
+    const entry = this.book.callback(callbackId);
+    if (entry) {
+      entry.stored = resumed;
+      entry.pending.inFlight = true; // dispatch and the store sync leave it to the session
+    }
+    const session = new PreviewCallSession(this, resumed, queue, attempt.agentId, { attempt, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id });
+    this.previews.set(callbackId, session);
+    await session.resume(customerLeg.state === 'Up');
+    return true;
   }
 
   /** Channel ids some session owns (for the reconciler). */

@@ -35,8 +35,12 @@ import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
  *    - an agent leg and a customer leg of the same callback, already in one bridge (or both
  *      answered and the queue has no answering-machine guard): the callback has happened; they
  *      are kept connected and watched, and the open attempt is stored as answered and the callback
- *      completed (so a lease expiry never dials the customer again). With the guard on, two
- *      answered legs not yet bridged may be a voicemail that never pressed 1: hung up;
+ *      completed (so a lease expiry never dials the customer again);
+ *    - an answered agent leg and its customer leg not bridged yet (still ringing, or answered but
+ *      with the guard on: perhaps a voicemail that has not pressed 1): the attempt is taken up
+ *      again by a new session (PreviewCallSession.resume), which waits for the answer or asks for
+ *      the guard's 1 again, so an answered customer is not hung up on and dialled a second time;
+ *      if it cannot be taken up (another instance reclaimed it), both legs are hung up;
  *    - a direct call with its agent leg answered: bridged and watched;
  *    - anything else (a lone agent or customer leg, a direct call without agent, unknown
  *      arguments): hung up cleanly. Their callback attempt is left to the lease expiry, which
@@ -63,6 +67,11 @@ export interface ReconcileHost {
    * `bridgeId` is the bridge Asterisk lists it in (its holding bridge is then kept as it is).
    */
   adoptQueueCaller(channel: AriChannel, args: string[], bridgeId: string | undefined): Promise<void>;
+  /**
+   * An agent-first attempt left after the agent's 1 (agent answered, customer dialled, not
+   * bridged) is taken up by a new session; false when it cannot be (the legs are then hung up).
+   */
+  resumePreview(agentLeg: AriChannel, customerLeg: AriChannel, callbackId: string): Promise<boolean>;
 }
 
 export interface ReconcileReport {
@@ -71,6 +80,8 @@ export interface ReconcileReport {
   adoptedCallers: number;
   confirmedAndHungUp: number;
   pairsBridged: number;
+  /** Agent-first attempts taken up again after the agent's 1 (PreviewCallSession.resume). */
+  attemptsResumed: number;
   hungUp: number;
 }
 
@@ -129,7 +140,7 @@ export class Reconciler {
     this.running = this.run()
       .catch((e: unknown) => {
         this.host.logger.warn('reconciliation failed; it runs again at the next connection', { error: e instanceof Error ? e.message : String(e) });
-        return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, hungUp: 0 };
+        return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
       })
       .finally(() => {
         this.running = undefined;
@@ -143,7 +154,7 @@ export class Reconciler {
 
   private async run(): Promise<ReconcileReport> {
     const { control, logger, config } = this.host;
-    const report: ReconcileReport = { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, hungUp: 0 };
+    const report: ReconcileReport = { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
     // Taken before the listing: a channel that enters later is not "vanished" (it was not listed yet).
     const boundBefore = this.host.boundChannelIds().filter((id) => this.alive.has(id));
     const playingBefore = [...this.playing];
@@ -205,14 +216,19 @@ export class Reconciler {
           report.pairsBridged += 1;
         }
       } else if (kind === 'agent' && ref !== undefined) {
-        const customer = orphans.find((c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && c.state === 'Up' && inStasis.has(c.id));
+        const customer = orphans.find((c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && inStasis.has(c.id) && !handled.has(c.id));
+        if (!customer) continue;
         // With the answering-machine guard on, two answered legs not yet bridged may be a
-        // voicemail that never pressed 1: those are hung up (the lease expiry settles the attempt).
+        // voicemail that has not pressed 1 yet: the attempt is taken up again at the guard, as is
+        // one whose customer is still ringing. Bridged (or answered without a guard): kept connected.
         const guardOn = this.guardEnabledFor(open.find((cb) => cb.id === ref)?.queueId);
-        if (customer && !handled.has(customer.id) && (together(leg.id, customer.id) || !guardOn)) {
+        if (customer.state === 'Up' && (together(leg.id, customer.id) || !guardOn)) {
           await this.adoptPair(leg.id, customer.id, ref, together(leg.id, customer.id) ? bridgeOf.get(leg.id) : undefined);
           handled.add(leg.id).add(customer.id);
           report.pairsBridged += 1;
+        } else if (await this.resumeAttempt(leg, customer, ref)) {
+          handled.add(leg.id).add(customer.id);
+          report.attemptsResumed += 1;
         }
       }
     }
@@ -243,7 +259,7 @@ export class Reconciler {
     }
     await Promise.all(adoptions);
     this.host.dispatchSoon();
-    if (report.pairsBridged + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0) logger.info('reconciliation done', { ...report });
+    if (report.pairsBridged + report.attemptsResumed + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0) logger.info('reconciliation done', { ...report });
     return report;
   }
 
@@ -285,6 +301,20 @@ export class Reconciler {
     } finally {
       await control.hangup(ch.id, 'normal').catch(() => undefined);
       this.host.unbind(ch.id);
+    }
+  }
+
+  /** The old process's prompts on both legs stopped first (a new guard prompt would queue behind them). */
+  private async resumeAttempt(agentLeg: AriChannel, customerLeg: AriChannel, callbackId: string): Promise<boolean> {
+    const { control, logger } = this.host;
+    await Promise.all([...playbackIdsOf(agentLeg.id), ...playbackIdsOf(customerLeg.id)].map((id) => control.stopPlayback(id).catch(() => undefined)));
+    try {
+      const resumed = await this.host.resumePreview(agentLeg, customerLeg, callbackId);
+      logger.info(resumed ? 'reconcile: callback attempt taken up again' : 'reconcile: callback attempt cannot be taken up; its legs are hung up', { callbackId, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id, customerState: customerLeg.state });
+      return resumed;
+    } catch (e) {
+      logger.warn('reconcile: could not take up the callback attempt; its legs are hung up', { callbackId, error: String(e) });
+      return false;
     }
   }
 

@@ -522,12 +522,36 @@ export class CallbackStore {
 
   /**
    * Ends the leases of a process known to be gone (a dead leader of a standby group): its
-   * callbacks are claimable at once; the claim closes its open attempts (src: claim()).
+   * callbacks are claimable at once; the claim closes its open attempts (src: claim()). `keep`:
+   * callbacks whose attempt this process runs now (taken up again after the restart, when it has
+   * the dead process's instance id), which stay claimed.
    */
-  async expireClaimsOf(holder: string, now: Date): Promise<StoredCallback[]> {
-    const rows = (await this.db('callback_requests').where({ status: 'in_progress', claimed_by: holder }).update({ claim_expires_at: now, updated_at: this.db.fn.now() }).returning('*')) as CallbackRow[];
+  async expireClaimsOf(holder: string, now: Date, keep: readonly string[] = []): Promise<StoredCallback[]> {
+    const rows = (await this.db('callback_requests')
+      .where({ status: 'in_progress', claimed_by: holder })
+      .whereNotIn('id', [...keep])
+      .update({ claim_expires_at: now, updated_at: this.db.fn.now() })
+      .returning('*')) as CallbackRow[];
     for (const r of rows) announceChange(this.db, 'callback_requests', r);
     return rows.map(toCallback);
+  }
+
+  /**
+   * Takes over the lease of an attempt a previous process (crashed, or a dead leader) left live on
+   * Asterisk, so that this process finishes it instead of dialling the customer again. Only while
+   * that attempt is still the callback's latest: `attempts_started` is re-checked on the row's
+   * newest version under its lock, so if another instance reclaimed the expired lease first (and
+   * started an attempt of its own) nothing is taken and the caller of this hangs the legs up.
+   */
+  async resumeAttempt(input: { callbackId: string; attemptNo: number; instanceId: string; leaseMs: number; now: Date }): Promise<StoredCallback | undefined> {
+    const rows = (await this.db('callback_requests')
+      .where({ id: input.callbackId, status: 'in_progress', attempts_started: input.attemptNo })
+      .update({ claimed_by: input.instanceId, claim_expires_at: new Date(input.now.getTime() + input.leaseMs), updated_at: this.db.fn.now() })
+      .returning('*')) as CallbackRow[];
+    const row = rows[0];
+    if (!row) return undefined;
+    announceChange(this.db, 'callback_requests', row);
+    return toCallback(row);
   }
 
   /** Extends the lease while an attempt is alive (called periodically by the attempt owner). */

@@ -92,6 +92,34 @@ describe('CallbackStore (real PostgreSQL)', () => {
     expect((await store.history(r.callback.id)).map((h) => h.type)).to.include('lease_expired');
   });
 
+  it('a restarted process takes over the lease of its predecessor\'s live attempt, but not once another instance reclaimed it', async () => {
+    const t0 = new Date('2026-11-24T12:00:00Z');
+    const book = async (n: string) => {
+      const r = await store.requestCallback(request({ customerNumber: n }));
+      if (r.kind !== 'stored') throw new Error('not stored');
+      const c = await store.claim({ callbackId: r.callback.id, instanceId: 'crashed', agentId: 'a1', agentChannelId: `agent-${n}`, leaseMs: 1000, now: t0 });
+      if (!c) throw new Error('not claimed');
+      return c;
+    };
+    // Taken over, even with the old lease run out, while its attempt is still the latest.
+    const live = await book('+15550007001');
+    const later = new Date(t0.getTime() + 5000);
+    const taken = await store.resumeAttempt({ callbackId: live.callback.id, attemptNo: live.attempt.attemptNo, instanceId: 'restarted', leaseMs: 30000, now: later });
+    expect(taken).to.include({ status: 'in_progress', claimedBy: 'restarted' });
+    expect(taken?.claimExpiresAt?.getTime()).to.equal(later.getTime() + 30000);
+    // Now nobody else may claim it: the lease is live again.
+    expect(await store.claim({ callbackId: live.callback.id, instanceId: 'other', agentId: 'a2', agentChannelId: 'other-1', leaseMs: 1000, now: new Date(later.getTime() + 1000) })).to.equal(null);
+    // Reclaimed by another instance first (its own attempt started): nothing is taken.
+    const lost = await book('+15550007002');
+    expect(await store.claim({ callbackId: lost.callback.id, instanceId: 'other', agentId: 'a2', agentChannelId: 'other-2', leaseMs: 1000, now: later })).to.not.equal(null);
+    expect(await store.resumeAttempt({ callbackId: lost.callback.id, attemptNo: lost.attempt.attemptNo, instanceId: 'restarted', leaseMs: 30000, now: later })).to.equal(undefined);
+    expect((await store.get(lost.callback.id))?.claimedBy).to.equal('other');
+    // Finished meanwhile: nothing is taken either.
+    const done = await book('+15550007003');
+    await store.finishAttempt({ attemptId: done.attempt.id, callbackId: done.callback.id, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, now: t0 });
+    expect(await store.resumeAttempt({ callbackId: done.callback.id, attemptNo: done.attempt.attemptNo, instanceId: 'restarted', leaseMs: 30000, now: later })).to.equal(undefined);
+  });
+
   it('finishes attempts: back to pending with attempts + 1, then failed at the maximum', async () => {
     const r = await store.requestCallback(request({ maxAttempts: 2 }));
     if (r.kind !== 'stored') throw new Error('not stored');
