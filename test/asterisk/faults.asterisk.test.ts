@@ -147,6 +147,41 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
     });
   });
 
+  it('kill -9 after the customer answered, before the guard\'s 1: the attempt is taken up, the guard asked again, agent and customer bridged, the customer dialled once', async () => {
+    await withLab(faultLab, async (lab) => {
+      const first = lab.plugin as PluginProcess;
+      const agentPhone = await lab.phone('1001').use(AGENT_ACCEPTING);
+      // A customer who presses 1 when asked, and again when asked again after the restart.
+      const customer = await lab.customers.use({ answer: { answerAfterMs: 800 }, steps: [{ wait: 5000 }, { dtmf: '1' }, { wait: 3500 }, { dtmf: '1' }, { wait: 3500 }, { dtmf: '1' }, { wait: 3000 }, { hangup: true }] });
+      const id = await bookThroughApi(lab, '+15550002004');
+      await login(lab, '1001');
+      const guard = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && isCustomerLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.guard, 45_000, 'the guard playing to the customer');
+      const customerLeg = channelOf(guard) as string;
+      const killedAt = await killNow(first);
+      const second = await lab.startPlugin();
+      expect(second.lines.some((l) => l.message === 'reconcile: callback attempt taken up again' && l.customerChannelId === customerLeg), 'taken up by the restarted plugin').to.equal(true);
+      await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === customerLeg && e.raw.playback?.media_uri === PROMPTS.guard && e.at > killedAt, 15_000, 'the guard asked again');
+      const entered = await lab.observer.waitForCount((e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing' && e.at > killedAt && (isAgentLeg(channelOf(e)) || channelOf(e) === customerLeg), 2, 20_000, 'agent and customer bridged');
+      expect(entered.map((e) => e.raw.bridge?.id)[0]).to.equal(entered.map((e) => e.raw.bridge?.id)[1]);
+      // The customer hangs up after the talk; the plugin then hangs up the agent.
+      await lab.observer.waitFor((e) => e.type === 'ChannelDestroyed' && isAgentLeg(channelOf(e)) && e.at > killedAt, 30_000, "the agent's leg ended after the customer left");
+      let row = await statusOf(lab, id);
+      for (let i = 0; i < 50 && row.status !== 'completed'; i++) {
+        await sleep(100);
+        row = await statusOf(lab, id);
+      }
+      expect(row).to.deep.include({ status: 'completed', attempts: 1, claimed_by: null });
+      expect(lab.observer.find((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id)).map((e) => e.raw.channel?.id), 'customer legs').to.deep.equal([customerLeg]);
+      const attempts = (await lab.db('callback_attempts').where({ callback_id: id })) as { outcome: string; customer_answered_at: Date | null }[];
+      expect(attempts.map((a) => a.outcome)).to.deep.equal(['answered']);
+      expect(attempts[0]?.customer_answered_at, 'the answer stored by the restarted plugin').to.not.equal(null);
+      await lab.customers.stop();
+      await lab.phone('1001').stop();
+      expect(customer.stats(), customer.errors()).to.include({ successful: 1, failed: 0 });
+      expect(agentPhone.stats(), agentPhone.errors()).to.include({ successful: 1, failed: 0 });
+    });
+  });
+
   it('Asterisk restarted under the plugin: it reconnects by itself and serves the callback stored before, dialling the customer once', async () => {
     await withLab(faultLab, async (lab) => {
       const plugin = lab.plugin as PluginProcess;
