@@ -58,7 +58,7 @@ export interface InvariantCounts {
   false_confirmations: number;
   double_dials: number;
   stuck: number;
-  /** Customer legs answered more than once for one completed callback (not counted: see notes). */
+  /** Customer legs answered more than once for one completed callback (reported, not counted: see countInvariants). */
   redials_after_answer: number;
   notes: string[];
 }
@@ -121,8 +121,11 @@ export function countInvariants(input: InvariantInput): InvariantCounts {
       if (after) notes.push(`callback ${id} dialled ${after} time(s) after a stored answer`);
       doubleDials += after;
     }
-    // A phone that answered while no process could hear it (no guard passed) may be called
-    // again: the plugin cannot tell a person from a voicemail there. Reported, not counted.
+    // A phone that answered while no process could hear it (no guard passed) is asked for the
+    // guard's 1 again by the restarted process, which takes the attempt up (PreviewCallSession.
+    // resume). Only if it cannot (another instance reclaimed the lease first) is the customer
+    // called again on a new attempt: the plugin cannot tell a person from a voicemail that never
+    // pressed 1. Reported, not counted (0 at every point in the runs of 2026-11-27).
     const answeredLegs = mine.filter((a) => customerLegs.some((l) => l.id === a.customer_channel_id && l.answered)).length;
     if (answeredLegs > 1) redialsAfterAnswer += answeredLegs - 1;
   }
