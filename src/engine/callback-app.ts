@@ -13,6 +13,7 @@ import { ChangeFeed } from '../store/change-feed';
 import { CallContext, CallMilestone, ChannelSession } from '../calls/call-context';
 import { PreviewCallSession } from '../calls/preview-call-session';
 import { CustomerFirstSession } from '../calls/customer-first-session';
+import { holdingBridgeIdOf } from '../calls/channel-ids';
 import { AgentDirectory } from './agent-directory';
 import { CallRouter } from './call-router';
 import { Dispatcher } from './dispatcher';
@@ -20,7 +21,6 @@ import { CallbackEntry, QueueBook, QueueFigures } from './queue-book';
 import { Reconciler } from './reconciler';
 import { StoreSync } from './store-sync';
 import { applyTimeRules } from './time-rules';
-import { holdingBridgeIdOf } from '../calls/channel-ids';
 
 /** A callback request refused by policy; the message starts with the field at fault. */
 export class CallbackRefused extends Error {

@@ -86,6 +86,10 @@ export interface ReconcileReport {
 }
 
 
+function emptyReport(): ReconcileReport {
+  return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
+}
+
 function stasisArgs(channel: AriChannel, app: string): string[] | undefined {
   const d = channel.dialplan;
   if (!d || d.app_name !== 'Stasis' || typeof d.app_data !== 'string') return undefined;
@@ -140,7 +144,7 @@ export class Reconciler {
     this.running = this.run()
       .catch((e: unknown) => {
         this.host.logger.warn('reconciliation failed; it runs again at the next connection', { error: e instanceof Error ? e.message : String(e) });
-        return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
+        return emptyReport();
       })
       .finally(() => {
         this.running = undefined;
@@ -154,7 +158,7 @@ export class Reconciler {
 
   private async run(): Promise<ReconcileReport> {
     const { control, logger, config } = this.host;
-    const report: ReconcileReport = { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
+    const report = emptyReport();
     // Taken before the listing: a channel that enters later is not "vanished" (it was not listed yet).
     const boundBefore = this.host.boundChannelIds().filter((id) => this.alive.has(id));
     const playingBefore = [...this.playing];
