@@ -223,8 +223,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Call
   /** The claims of a process that no longer runs become reclaimable now (see plugin.ts). */
   async releaseClaimsOf(holder: string): Promise<void> {
     // A restarted instance has its predecessor's id: the attempts it runs already (taken up by
-    // the reconciler, or started since it connected) are its own, not the dead process's.
-    const released = await this.store.expireClaimsOf(holder, new Date(this.clock.now()), [...this.previews.keys()]);
+    // the reconciler, or dispatched since it connected, in either mode) are its own, not the dead
+    // process's.
+    const running = [...this.book.callbackEntries()].filter(([, e]) => e.pending.inFlight).map(([id]) => id);
+    const released = await this.store.expireClaimsOf(holder, new Date(this.clock.now()), running);
     for (const cb of released) this.storeSync.apply(cb);
     if (released.length > 0) this.logger.info('claims of a process that no longer runs released', { holder, callbacks: released.length });
     this.dispatchSoon();

@@ -149,8 +149,15 @@ describeOnAsterisk('real Asterisk: a phone that vanishes mid-call', function () 
       await settled(lab, id, ['completed'], 20000);
       // The customer is not left alone in the bridge, and the agent takes calls again.
       await o.waitFor((e) => e.type === 'ChannelDestroyed' && isCustomerLeg(channelOf(e)), 20000, 'the customer released');
-      const agent = await lab.api<{ agents: { id: string; onPluginCall?: boolean; available?: boolean }[] }>('GET', '/agents');
-      expect(agent.body.agents.find((a) => a.id === '1001')).to.include({ available: true });
+      // The plugin frees the agent once its own requests that end the call are answered (the
+      // customer's hang-up, then the bridge's removal): a moment after the customer's leg is gone.
+      const agentState = async () => (await lab.api<{ agents: { id: string; onPluginCall?: boolean; available?: boolean }[] }>('GET', '/agents')).body.agents.find((a) => a.id === '1001');
+      let agent = await agentState();
+      for (let i = 0; i < 50 && agent?.available !== true; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        agent = await agentState();
+      }
+      expect(agent).to.include({ available: true });
     });
   });
 });
