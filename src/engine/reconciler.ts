@@ -44,7 +44,8 @@ import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
  *    - a direct call with its agent leg answered: bridged and watched;
  *    - anything else (a lone agent or customer leg, a direct call without agent, unknown
  *      arguments): hung up cleanly. Their callback attempt is left to the lease expiry, which
- *      counts a dialled customer as an attempt and never redials an answered one.
+ *      counts a dialled customer as an attempt and never redials one that was bridged with an
+ *      agent (an answer alone is no conversation: that customer is called again).
  *    Channels of ours ringing outside Stasis (an agent leg originated by a crashed process) are
  *    hung up too.
  * Nothing stored is touched except to complete an attempt that demonstrably reached the customer.

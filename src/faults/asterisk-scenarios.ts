@@ -368,7 +368,7 @@ export async function runAsteriskPoint(point: AsteriskFaultPoint, opts: Asterisk
     for (const e of events) if (isQueueEntry(e) && e.raw.channel) callerNumberOf.set(e.raw.channel.id, e.raw.channel.caller?.number ?? '');
     const confirmedChannels = new Set(events.filter((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.confirm).map((e) => channelOf(e) ?? ''));
     const confirmedNumbers = [...confirmedChannels].filter((c) => callerNumberOf.has(c)).map((c) => callerNumberOf.get(c) as string);
-    const attempts = (await lab.db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null }[];
+    const attempts = (await lab.db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null; bridged_at: Date | null }[];
     const legs = events.filter((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id));
     const dials = new Map<string, Set<number>>();
     for (const e of events) {

@@ -26,6 +26,8 @@ export interface AttemptSeen {
   customer_channel_id: string | null;
   customer_dialed_at: Date | null;
   customer_answered_at: Date | null;
+  /** Customer and agent bridged: the conversation the callback promised. */
+  bridged_at: Date | null;
 }
 
 export interface CustomerLegSeen {
@@ -114,11 +116,12 @@ export function countInvariants(input: InvariantInput): InvariantCounts {
   let redialsAfterAnswer = 0;
   for (const id of new Set(rows.filter((r) => r.status === 'completed').map((r) => r.id))) {
     const mine = attempts.filter((a) => a.callback_id === id);
-    // After an attempt the store knows was answered, no attempt may dial the customer again.
-    const storedAnswered = mine.findIndex((a) => a.customer_answered_at !== null);
-    if (storedAnswered >= 0) {
-      const after = mine.slice(storedAnswered + 1).filter((a) => a.customer_dialed_at !== null).length;
-      if (after) notes.push(`callback ${id} dialled ${after} time(s) after a stored answer`);
+    // After an attempt the store knows bridged customer and agent, no attempt may dial the
+    // customer again. (An answer alone is no conversation: the guard's 1 may not have come.)
+    const storedTalk = mine.findIndex((a) => a.bridged_at !== null);
+    if (storedTalk >= 0) {
+      const after = mine.slice(storedTalk + 1).filter((a) => a.customer_dialed_at !== null).length;
+      if (after) notes.push(`callback ${id} dialled ${after} time(s) after a stored conversation`);
       doubleDials += after;
     }
     // A phone that answered while no process could hear it (no guard passed) is asked for the

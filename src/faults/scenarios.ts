@@ -74,6 +74,7 @@ interface AttemptDb {
   customer_channel_id: string | null;
   customer_dialed_at: Date | null;
   customer_answered_at: Date | null;
+  bridged_at: Date | null;
 }
 
 export interface RunOptions {
@@ -145,7 +146,7 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
     }
     // ---- invariants (src/faults/invariants.ts)
     const confirmedNumbers = sim.calls.filter((c: SimCall) => c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null)).map((c) => c.channel.caller.number);
-    const attempts = (await db('callback_attempts').select('id', 'callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at').orderBy('id')) as AttemptDb[];
+    const attempts = (await db('callback_attempts').select('id', 'callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as AttemptDb[];
     const dialsPerChannel = new Map<string, number>();
     for (const r of sim.requests) {
       const m = /^\/ari\/channels\/([^/]+)\/dial$/.exec(r.path);

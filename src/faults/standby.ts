@@ -199,7 +199,7 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
     const rows = (await db('callback_requests').select('customer_number', 'status')) as { customer_number: string; status: string }[];
     let falseConfirmations = 0;
     for (const c of sim.calls) if (c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null) && !rows.some((r) => r.customer_number === c.channel.caller.number)) falseConfirmations += 1;
-    const attempts = (await db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null }[];
+    const attempts = (await db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null; bridged_at: Date | null }[];
     let doubleDials = 0;
     const dials = new Map<string, number>();
     for (const r of sim.requests) {
@@ -212,8 +212,9 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
     }
     for (const id of new Set(attempts.map((a) => a.callback_id))) {
       const mine = attempts.filter((a) => a.callback_id === id);
-      const answered = mine.findIndex((a) => a.customer_answered_at !== null);
-      if (answered >= 0) doubleDials += mine.slice(answered + 1).filter((a) => a.customer_dialed_at !== null).length;
+      // No dial after a stored conversation (customer and agent bridged).
+      const talked = mine.findIndex((a) => a.bridged_at !== null);
+      if (talked >= 0) doubleDials += mine.slice(talked + 1).filter((a) => a.customer_dialed_at !== null).length;
     }
     const stuck = rows.filter((r) => r.status === 'pending' || r.status === 'in_progress').length;
     if (stuck) notes.push(`${stuck} callback(s) still open at the end`);

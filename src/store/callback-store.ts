@@ -462,13 +462,15 @@ export class CallbackStore {
       if (!row) return null;
       if (row.status === 'in_progress') {
         // A previous owner's lease ran out (it crashed): close its open attempt first.
-        const answered = await this.closeAbandonedAttempts(tx, row.id, input.now);
-        if (answered) {
-          // The customer had answered: the callback happened; never call them again for it.
-          await tx('callback_requests').where({ id: row.id }).update({ status: 'completed', outcome_reason: 'answered before the instance was lost', claimed_by: null, claim_expires_at: null, updated_at: tx.fn.now() });
-          await tx('callback_events').insert({ callback_id: row.id, at: input.now, type: 'completed', detail: JSON.stringify({ outcome: 'answered', reason: 'instance_lost_after_answer' }) });
+        const talked = await this.closeAbandonedAttempts(tx, row.id, input.now);
+        if (talked) {
+          // Customer and agent were bridged: the callback happened; never call them again for it.
+          await tx('callback_requests').where({ id: row.id }).update({ status: 'completed', outcome_reason: 'bridged before the instance was lost', claimed_by: null, claim_expires_at: null, updated_at: tx.fn.now() });
+          await tx('callback_events').insert({ callback_id: row.id, at: input.now, type: 'completed', detail: JSON.stringify({ outcome: 'answered', reason: 'instance_lost_after_bridge' }) });
           return null;
         }
+        // Answered but never bridged (at the guard, or on hold for an agent in customer-first
+        // mode) is no conversation: the attempt counts and the customer is called again, here.
       }
       // Attempt numbers count every attempt (agent-side ones too); `attempts` counts customer dials.
       const [updated] = (await tx('callback_requests')
@@ -507,7 +509,11 @@ export class CallbackStore {
     return { callback: claimed.callback, attempt: claimed.attempt };
   }
 
-  /** Closes attempts left open by a lost instance; true if the customer had answered in one. */
+  /**
+   * Closes attempts left open by a lost instance; true if one had bridged the customer with an
+   * agent (a conversation: the callback happened). An answer alone is not one: the guard's 1 may
+   * not have come, or a customer-first customer was still on hold for an agent.
+   */
   private async closeAbandonedAttempts(tx: Knex.Transaction, callbackId: string, now: Date): Promise<boolean> {
     const open = (await tx('callback_attempts').where({ callback_id: callbackId }).whereNull('ended_at')) as AttemptDbRow[];
     for (const a of open) {
@@ -517,7 +523,7 @@ export class CallbackStore {
     const dialled = open.filter((a) => a.customer_dialed_at !== null).length;
     if (dialled > 0) await tx('callback_requests').where({ id: callbackId }).increment('attempts', dialled);
     await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'lease_expired', detail: JSON.stringify({ attempts: open.map((a) => a.id) }) });
-    return open.some((a) => a.customer_answered_at !== null);
+    return open.some((a) => (a.bridged_at ?? null) !== null);
   }
 
   /**
@@ -743,6 +749,8 @@ interface AttemptDbRow {
   customer_channel_id: string | null;
   customer_dialed_at: Date | null;
   customer_answered_at: Date | null;
+  /** Read where it matters (a lost instance's attempts); absent from rows built in memory. */
+  bridged_at?: Date | null;
   outcome: string | null;
   cause: number | null;
   cause_txt: string | null;

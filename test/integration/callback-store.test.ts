@@ -92,6 +92,26 @@ describe('CallbackStore (real PostgreSQL)', () => {
     expect((await store.history(r.callback.id)).map((h) => h.type)).to.include('lease_expired');
   });
 
+  it('a lost instance\'s attempt: answered but never bridged is called again; bridged is the callback done', async () => {
+    const t0 = new Date('2026-11-24T12:00:00Z');
+    const lost = async (n: string, steps: ('customer_dialled' | 'customer_answered' | 'bridged')[]) => {
+      const r = await store.requestCallback(request({ customerNumber: n }));
+      if (r.kind !== 'stored') throw new Error('not stored');
+      const c = await store.claim({ callbackId: r.callback.id, instanceId: 'crashed', agentId: 'a1', agentChannelId: `agent-${n}`, leaseMs: 1000, now: t0 });
+      if (!c) throw new Error('not claimed');
+      await store.markAttemptSteps(c.attempt.id, r.callback.id, steps, { customerChannelId: `cust-${n}`, now: t0 });
+      // The lease runs out; another instance's agent is free.
+      return { id: r.callback.id, next: await store.claim({ callbackId: r.callback.id, instanceId: 'other', agentId: 'a2', agentChannelId: `other-${n}`, leaseMs: 1000, now: new Date(t0.getTime() + 1500) }) };
+    };
+    // At the guard (or on hold for an agent in customer-first mode): no conversation yet.
+    const answered = await lost('+15550008001', ['customer_dialled', 'customer_answered']);
+    expect(answered.next, 'claimed again: the customer is called again').to.not.equal(null);
+    expect((await store.get(answered.id))?.attempts, 'the lost attempt counts').to.equal(1);
+    const bridged = await lost('+15550008002', ['customer_dialled', 'customer_answered', 'bridged']);
+    expect(bridged.next, 'not claimed: the conversation happened').to.equal(null);
+    expect(await store.get(bridged.id)).to.include({ status: 'completed', outcomeReason: 'bridged before the instance was lost' });
+  });
+
   it('a restarted process takes over the lease of its predecessor\'s live attempt, but not once another instance reclaimed it', async () => {
     const t0 = new Date('2026-11-24T12:00:00Z');
     const book = async (n: string) => {

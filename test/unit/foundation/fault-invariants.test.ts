@@ -12,7 +12,7 @@ const clean: InvariantInput = {
   storedBeforeRestart: ['cb-1'],
   rows: [{ id: 'cb-1', customer_number: '+15550001001', status: 'completed', claimed_by: null }],
   confirmedNumbers: ['+15550001001'],
-  attempts: [{ callback_id: 'cb-1', customer_channel_id: 'leg-1', customer_dialed_at: new Date(1000), customer_answered_at: new Date(2000) }],
+  attempts: [{ callback_id: 'cb-1', customer_channel_id: 'leg-1', customer_dialed_at: new Date(1000), customer_answered_at: new Date(2000), bridged_at: new Date(2500) }],
   customerLegs: [{ id: 'leg-1', answered: true, createdAt: 1000 }],
   dialsPerChannel: new Map([['leg-1', 1]]),
   completedAt: new Map([['cb-1', 5000]]),
@@ -39,11 +39,15 @@ describe('faults: the four invariants are counted', () => {
     expect(counts({ ...clean, rows: [{ ...clean.rows[0]!, status: 'expired' }] }).lost).to.equal(1);
   });
 
-  it('a leg dialled twice, a leg no attempt accounts for, a dial after a stored answer, a leg created after completion: each a double dial', () => {
+  it('a leg dialled twice, a leg no attempt accounts for, a dial after a stored conversation, a leg created after completion: each a double dial', () => {
     expect(counts({ ...clean, dialsPerChannel: new Map([['leg-1', 2]]) }).double_dials).to.equal(1);
     expect(counts({ ...clean, customerLegs: [...clean.customerLegs, { id: 'leg-x', answered: false }] }).double_dials).to.equal(1);
-    const redial = { callback_id: 'cb-1', customer_channel_id: 'leg-2', customer_dialed_at: new Date(3000), customer_answered_at: null };
-    expect(counts({ ...clean, attempts: [...clean.attempts, redial], customerLegs: [...clean.customerLegs, { id: 'leg-2', answered: false, createdAt: 3000 }] }).double_dials).to.equal(1);
+    const redial = { callback_id: 'cb-1', customer_channel_id: 'leg-2', customer_dialed_at: new Date(3000), customer_answered_at: null, bridged_at: null };
+    const legs = [...clean.customerLegs, { id: 'leg-2', answered: false, createdAt: 3000 }];
+    expect(counts({ ...clean, attempts: [...clean.attempts, redial], customerLegs: legs }).double_dials).to.equal(1);
+    // Answered but never bridged (the guard's 1 never came): calling again is the retry, not a double dial.
+    const answeredOnly = { ...clean.attempts[0]!, bridged_at: null };
+    expect(counts({ ...clean, attempts: [answeredOnly, redial], customerLegs: legs }).double_dials).to.equal(0);
     expect(counts({ ...clean, customerLegs: [{ id: 'leg-1', answered: true, createdAt: 6000 }] }).double_dials).to.equal(1);
   });
 
