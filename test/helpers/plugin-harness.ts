@@ -111,7 +111,7 @@ export function queueConfig(over: Record<string, unknown>): Record<string, unkno
 }
 
 /** A caller books a callback in queue support (offer heard, 1 pressed, confirmed, hung up). */
-export async function bookCallback(r: Rig, number: string): Promise<string> {
+export async function bookCallback(r: Pick<Rig, 'sim' | 'store'>, number: string): Promise<string> {
   const call = r.sim.call({ from: number, to: 'queue:support' });
   await call.entered();
   await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { queueConfig } from '../helpers/plugin-harness';
+import { bookCallback, queueConfig } from '../helpers/plugin-harness';
 import { SplitRig, splitRig, until } from './in-process-rig';
 
 /**
@@ -24,12 +24,7 @@ describe('resilience: a lost attempt whose customer answered but never talked', 
     const first = await r.start();
     const number = '+15557774001';
     const trunk = 'PJSIP/15557774001@trunk';
-    const call = r.sim.call({ from: number, to: 'queue:support' });
-    await call.entered();
-    await call.waitForPlayback((m) => m === PROMPTS.offer, 5000);
-    await call.pressDtmf('1');
-    await call.waitFor('hungup', 5000);
-    const callbackId = (await first.app.store.listOpen()).find((c) => c.customerNumber === number)?.id as string;
+    const callbackId = await bookCallback({ sim: r.sim, store: first.app.store }, number);
     r.sim.endpoint('PJSIP/1001').manual();
     r.sim.endpoint(trunk).manual();
     r.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');

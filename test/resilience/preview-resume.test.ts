@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
 import { SplitRig, splitRig, until } from './in-process-rig';
+import { bookCallback } from '../helpers/plugin-harness';
 import type { OutboundLeg } from '../../src/simulator/scenario-driver';
 
 /**
@@ -24,13 +25,7 @@ describe('resilience: a preview attempt taken up after a restart', function () {
   /** A callback booked; agent 1001 answers and presses 1; the customer's leg is dialled. */
   async function untilCustomerDialled(r: SplitRig): Promise<{ callbackId: string; agent: OutboundLeg; customer: OutboundLeg }> {
     const first = await r.start();
-    const call = r.sim.call({ from: number, to: 'queue:support' });
-    await call.entered();
-    await call.waitForPlayback((m) => m === PROMPTS.offer, 5000);
-    await call.pressDtmf('1');
-    await call.waitFor('hungup', 5000);
-    const callbackId = (await first.app.store.listOpen()).find((c) => c.customerNumber === number)?.id as string;
-    expect(callbackId, 'the callback stored').to.be.a('string');
+    const callbackId = await bookCallback({ sim: r.sim, store: first.app.store }, number);
     r.sim.endpoint('PJSIP/1001').manual();
     r.sim.endpoint(trunk).manual();
     r.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
