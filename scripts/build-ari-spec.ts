@@ -1,17 +1,17 @@
 /**
  * npm run ari-spec [-- <api-docs dir> [<output file>]]
- * Reads Asterisk's ARI api-docs (default the committed src/simulator/spec/api-docs, or $ARI_API_DOCS_DIR) and writes
- * the project's compact spec to src/simulator/spec/ari-spec.json.
+ * Reads Asterisk's ARI api-docs (default the committed tools/simulator/spec/api-docs, or $ARI_API_DOCS_DIR) and writes
+ * the project's compact spec to tools/simulator/spec/ari-spec.json.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildCompactSpec, defaultApiDocsDir, serializeCompactSpec } from '../src/simulator/spec/compact-spec-builder';
+import { buildCompactSpec, defaultApiDocsDir, serializeCompactSpec } from '../tools/simulator/spec/compact-spec-builder';
 
 const repoRoot = path.resolve(__dirname, '..');
 const inputDir = process.argv[2] ? path.resolve(process.argv[2]) : defaultApiDocsDir(repoRoot);
 const outFile = process.argv[3]
   ? path.resolve(process.argv[3])
-  : path.join(repoRoot, 'src', 'simulator', 'spec', 'ari-spec.json');
+  : path.join(repoRoot, 'tools', 'simulator', 'spec', 'ari-spec.json');
 
 if (!fs.existsSync(path.join(inputDir, 'resources.json'))) {
   console.error(`build-ari-spec: no resources.json in ${inputDir} (pass the api-docs dir as argument or set ARI_API_DOCS_DIR)`);

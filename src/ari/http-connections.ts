@@ -6,7 +6,7 @@ const FREE_CONNECTION_IDLE_MS = 5000;
 /**
  * How many HTTP connections this process opens to Asterisk's ARI at most.
  *
- * Why this exists (measured on Asterisk 22.10.1, see src/asterisk-lab/README.md "HTTP sessions"):
+ * Why this exists (measured on Asterisk 22.10.1, see tools/asterisk-lab/README.md "HTTP sessions"):
  * - ari-client 2.2.0 sends its REST requests through swagger-client 2.0.26 and shred, which use
  *   Node's global HTTP agent and offer no way to pass another one.
  * - Node 20's global agent keeps connections alive but has no cap: a burst of requests (200

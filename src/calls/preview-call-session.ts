@@ -9,7 +9,7 @@ import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, isAgentSideOutcome, LeaseKeeper } from './callback-attempt';
 import { agentLanguage, PROMPTS, promptLanguageFor, queueAnnouncement } from './prompts';
 import { ownChannelId } from './channel-ids';
-import { crashPoint } from '../engine/crash-points';
+import { crashPoint } from '../config/crash-points';
 import { decideGuard, GuardDecision } from '../domain/policies';
 
 /** The legs and attempt row of an attempt a previous process started (PreviewCallSession.resume). */

@@ -11,7 +11,7 @@ import { announcementMedia, PROMPTS, promptLanguageFor } from './prompts';
 import { OverflowCaller, OverflowEndReason, overflowVerb, OverflowVerb } from './overflow-actions';
 import { holdingBridgeIdOf, ownChannelId } from './channel-ids';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
-import { crashPoint } from '../engine/crash-points';
+import { crashPoint } from '../config/crash-points';
 import { QueueExitReason } from '../store/queue-entry-store';
 
 /**

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AsteriskServer, PROJECT_CONFIG_DIR } from '../../src/asterisk-lab/asterisk-server';
+import { AsteriskServer, PROJECT_CONFIG_DIR } from '../../tools/asterisk-lab/asterisk-server';
 import { describeOnAsterisk, startBareAsterisk } from './lab-suite';
 
 /**

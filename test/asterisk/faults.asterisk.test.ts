@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { Lab } from '../../src/asterisk-lab/lab';
-import { channelOf } from '../../src/asterisk-lab/observer';
-import { PluginProcess } from '../../src/asterisk-lab/plugin-process';
+import { Lab } from '../../tools/asterisk-lab/lab';
+import { channelOf } from '../../tools/asterisk-lab/observer';
+import { PluginProcess } from '../../tools/asterisk-lab/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
 import {
   adoptionChecks,
@@ -15,7 +15,7 @@ import {
   isAgentLeg,
   isCustomerLeg,
   login,
-} from '../../src/faults/asterisk-scenarios';
+} from '../../tools/faults/asterisk-scenarios';
 import { describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /**

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { Lab } from '../../src/asterisk-lab/lab';
-import { channelOf, isPlaybackOf, ObservedEvent } from '../../src/asterisk-lab/observer';
-import { SippProcess } from '../../src/asterisk-lab/sipp';
+import { Lab } from '../../tools/asterisk-lab/lab';
+import { channelOf, isPlaybackOf, ObservedEvent } from '../../tools/asterisk-lab/observer';
+import { SippProcess } from '../../tools/asterisk-lab/sipp';
 import { asteriskStoryConfig, describeOnAsterisk, runtime } from './lab-suite';
 import { testPostgresServer } from '../helpers/database';
 

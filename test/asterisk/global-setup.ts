@@ -1,11 +1,10 @@
-import { findAsteriskRuntime } from '../../src/asterisk-lab/runtime';
-import { ensureBuilt } from '../../src/asterisk-lab/plugin-process';
+import { findAsteriskRuntime } from '../../tools/asterisk-lab/runtime';
+import { ensureBuilt } from '../../tools/asterisk-lab/plugin-process';
 
 /**
  * Mocha global fixture (runs once, in mocha's own process, before the parallel workers start):
  * the one-time preparations every lab shares, done here so that workers never race on them on a
- * fresh clone. It unpacks the Asterisk runtime (and builds the AVX-512 emulator where the CPU
- * needs it) and builds the plugin's dist/ that `npm start` runs. A missing runtime is not an
+ * fresh clone. It unpacks the Asterisk runtime and builds the plugin's dist/ that `npm start` runs. A missing runtime is not an
  * error here: each story then skips, or fails under CI=true, with the reason (lab-suite.ts).
  */
 export function mochaGlobalSetup(): void {

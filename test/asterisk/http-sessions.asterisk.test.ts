@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
-import { AsteriskServer } from '../../src/asterisk-lab/asterisk-server';
+import { AsteriskServer } from '../../tools/asterisk-lab/asterisk-server';
 import { capAriHttpConnections } from '../../src/ari/http-connections';
 import { burst } from '../helpers/request-burst';
 import { describeOnAsterisk, startBareAsterisk } from './lab-suite';

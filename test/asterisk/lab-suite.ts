@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { AsteriskServer } from '../../src/asterisk-lab/asterisk-server';
-import { PortAllocator } from '../../src/asterisk-lab/ports';
-import { Lab, LabOptions } from '../../src/asterisk-lab/lab';
-import { AsteriskRuntime, runtimeOrSkipReason } from '../../src/asterisk-lab/runtime';
-import { storyConfig, StoryConfigOptions } from '../../src/config/story-config';
+import { AsteriskServer } from '../../tools/asterisk-lab/asterisk-server';
+import { PortAllocator } from '../../tools/asterisk-lab/ports';
+import { Lab, LabOptions } from '../../tools/asterisk-lab/lab';
+import { AsteriskRuntime, runtimeOrSkipReason } from '../../tools/asterisk-lab/runtime';
+import { storyConfig, StoryConfigOptions } from '../../tools/support/story-config';
 import { testPostgresServer } from '../helpers/database';
 
 /**

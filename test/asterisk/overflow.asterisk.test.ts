@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { channelOf } from '../../src/asterisk-lab/observer';
-import { Lab } from '../../src/asterisk-lab/lab';
+import { channelOf } from '../../tools/asterisk-lab/observer';
+import { Lab } from '../../tools/asterisk-lab/lab';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /**

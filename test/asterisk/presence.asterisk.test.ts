@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Lab } from '../../src/asterisk-lab/lab';
+import { Lab } from '../../tools/asterisk-lab/lab';
 import { asteriskStoryConfig, describeOnAsterisk, withLab } from './lab-suite';
 
 /**

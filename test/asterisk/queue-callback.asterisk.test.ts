@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { channelOf, ObservedEvent } from '../../src/asterisk-lab/observer';
+import { channelOf, ObservedEvent } from '../../tools/asterisk-lab/observer';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /** The caller's channel: the first event whose channel shows this caller number. */

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import path from 'node:path';
-import { channelOf } from '../../src/asterisk-lab/observer';
-import { PluginProcess } from '../../src/asterisk-lab/plugin-process';
+import { channelOf } from '../../tools/asterisk-lab/observer';
+import { PluginProcess } from '../../tools/asterisk-lab/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
-import { adoptionChecks } from '../../src/faults/asterisk-scenarios';
+import { adoptionChecks } from '../../tools/faults/asterisk-scenarios';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { shippedLanguages } from '../../src/config/prompt-languages';
 import { runDoctor, DoctorOptions } from '../../src/doctor/doctor';
 import { DoctorReport } from '../../src/doctor/report';

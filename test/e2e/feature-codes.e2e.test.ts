@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { SimCall } from '../../src/simulator/scenario-driver';
+import { SimCall } from '../../tools/simulator/scenario-driver';
 import { Rig, sleep, startRig, testConfigInput, useRig } from '../helpers/plugin-harness';
 
 /**

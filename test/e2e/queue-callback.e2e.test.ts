@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { PlaybackRecord, SimCall } from '../../src/simulator/scenario-driver';
+import { PlaybackRecord, SimCall } from '../../tools/simulator/scenario-driver';
 import { bookCallback, queueConfig, startRig, sleep, useRig } from '../helpers/plugin-harness';
 
 /**

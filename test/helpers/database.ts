@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { createDatabase, migrate } from '../../src/store/database';
-import { createScratchDatabase, findPostgresServer, PostgresServer, ScratchDatabase } from '../../src/store/postgres-server';
+import { createScratchDatabase, findPostgresServer, PostgresServer, ScratchDatabase } from '../../tools/support/postgres-server';
 
 /**
  * A real PostgreSQL for tests, never a mock: DATABASE_URL's server, else the local cluster, else

@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import { AppConfig, parseConfig } from '../../src/config/config';
-import { storyConfig } from '../../src/config/story-config';
+import { storyConfig } from '../../tools/support/story-config';
 import { CallMilestone } from '../../src/calls/call-context';
 import { createLogger } from '../../src/logging/logger';
 import { startPlugin, RunningPlugin } from '../../src/plugin';
 import { CallbackStore } from '../../src/store/callback-store';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { freshDatabase, TestDatabase } from './database';
 import { PROMPTS } from '../../src/calls/prompts';
 import { CallControl } from '../../src/ari/call-control';

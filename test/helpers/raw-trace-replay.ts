@@ -11,7 +11,7 @@
  */
 import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
-import type { AriSimulator, SimCall } from '../../src/simulator/ari-simulator';
+import type { AriSimulator, SimCall } from '../../tools/simulator/ari-simulator';
 import { isNoise, type TraceLine } from './simulator-traces';
 
 type Ev = Record<string, unknown>;

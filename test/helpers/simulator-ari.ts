@@ -1,5 +1,5 @@
 /** Test helpers: connect the real, unmodified ari-client 2.2.0 to an AriSimulator. */
-import type { AriSimulator } from '../../src/simulator/ari-simulator';
+import type { AriSimulator } from '../../tools/simulator/ari-simulator';
 
 export type AriOp = (opts?: Record<string, unknown>) => Promise<unknown>;
 

@@ -1,6 +1,6 @@
 /**
  * Reads the recorded real-Asterisk traces (test/fixtures/asterisk-22.10.1/traces/*.jsonl) and reduces events to
- * comparable signatures. Noise filtered out (documented in src/simulator/README.md):
+ * comparable signatures. Noise filtered out (documented in tools/simulator/README.md):
  *  - ChannelVarset RTPAUDIOQOS* (RTP statistics at hangup, values differ per call),
  *  - ChannelVarset BRIDGEPEER / BRIDGEPVTCALLID (Asterisk sends them 2-3 times, count varies).
  * Runs of Dial("") / Dial(RINGING) / ChannelStateChange(Ringing) are compared as a set: the

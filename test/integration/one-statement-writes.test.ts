@@ -7,7 +7,7 @@ import { Knex } from 'knex';
 import { CallbackStore, RequestResult } from '../../src/store/callback-store';
 import { announcementsSent } from '../../src/store/change-feed';
 import { createDatabase, migrate, SQL_DIR } from '../../src/store/database';
-import { createScratchDatabase } from '../../src/store/postgres-server';
+import { createScratchDatabase } from '../../tools/support/postgres-server';
 import { callbackRequest } from '../helpers/callback-request';
 import { freshDatabase, TestDatabase, testPostgresServer } from '../helpers/database';
 import { logStatements } from '../helpers/statement-log';

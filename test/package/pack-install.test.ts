@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createScratchDatabase, ScratchDatabase } from '../../src/store/postgres-server';
+import { createScratchDatabase, ScratchDatabase } from '../../tools/support/postgres-server';
 import { testPostgresServer } from '../helpers/database';
 
 /**

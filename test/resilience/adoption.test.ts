@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { AriRequestError, CallControl } from '../../src/ari/call-control';
 import { PROMPTS } from '../../src/calls/prompts';
 import { SplitRig, splitRig, until } from './in-process-rig';
-import type { SimCall } from '../../src/simulator/scenario-driver';
+import type { SimCall } from '../../tools/simulator/scenario-driver';
 
 /**
  * Re-adoption after a restart, in the holding bridge the previous process left the caller in.

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { runCrashPoint } from '../../src/faults/scenarios';
-import { CrashPoint } from '../../src/engine/crash-points';
+import { runCrashPoint } from '../../tools/faults/scenarios';
+import { CrashPoint } from '../../src/config/crash-points';
 import { testPostgresServer } from '../helpers/database';
 
 /**

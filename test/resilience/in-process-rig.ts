@@ -3,7 +3,7 @@ import { CallControl } from '../../src/ari/call-control';
 import { AppConfig, parseConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logging/logger';
 import { startPlugin, RunningPlugin } from '../../src/plugin';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { freshDatabase, TestDatabase } from '../helpers/database';
 import { testConfigInput, TEST_ARI_PASSWORD } from '../helpers/plugin-harness';
 

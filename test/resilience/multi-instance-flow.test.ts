@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/config';
-import { CallRobot } from '../../src/faults/robot';
+import { CallRobot } from '../../tools/faults/robot';
 import { createLogger } from '../../src/logging/logger';
 import { RunningPlugin, startPlugin } from '../../src/plugin';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { CallbackStore } from '../../src/store/callback-store';
 import { freshDatabase, TestDatabase } from '../helpers/database';
 

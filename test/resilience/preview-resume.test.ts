@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
 import { SplitRig, splitRig, until } from './in-process-rig';
 import { bookCallback } from '../helpers/plugin-harness';
-import type { OutboundLeg } from '../../src/simulator/scenario-driver';
+import type { OutboundLeg } from '../../tools/simulator/scenario-driver';
 
 /**
  * An agent-first attempt whose process went away after the agent's 1 (as after kill -9: the legs

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runStandbyFaults } from '../../src/faults/standby';
+import { runStandbyFaults } from '../../tools/faults/standby';
 import { testPostgresServer } from '../helpers/database';
 
 /**

@@ -1,4 +1,4 @@
-/** Spawns `tsx src/simulator/cli.ts` (what `npm run sim` runs) and checks the probes.md answers over HTTP. */
+/** Spawns `tsx tools/simulator/cli.ts` (what `npm run sim` runs) and checks the probes.md answers over HTTP. */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -24,7 +24,7 @@ describe('simulator CLI (npm run sim)', function () {
   before(async () => {
     const port = await freePort();
     const root = path.resolve(__dirname, '..', '..');
-    child = spawn(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/simulator/cli.ts', '--port', String(port), '--user', 'u', '--password', 'p'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'tools/simulator/cli.ts', '--port', String(port), '--user', 'u', '--password', 'p'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`CLI did not print its URL; output: ${out}`)), 15000);

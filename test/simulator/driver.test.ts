@@ -1,6 +1,6 @@
 /** Scenario driver behaviour not covered by the trace replays: device/endpoint states, subscriptions, failures. */
 import { expect } from 'chai';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { connectAri, rawRequest, sleep, type ConnectedAri } from '../helpers/simulator-ari';
 
 const APP = 'direct-callback';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import http from 'node:http';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { capAriHttpConnections } from '../../src/ari/http-connections';
 import { connectAri, ConnectedAri } from '../helpers/simulator-ari';
 import { burst } from '../helpers/request-burst';

@@ -9,7 +9,7 @@
  * Per socket, the same events in the same order (signatures as in trace-replay.test.ts).
  */
 import { expect } from 'chai';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { actualSignatures, expectedSignatures, loadTrace, type TraceLine } from '../helpers/simulator-traces';
 import { replayTrace, type Replay, type ReplayedRequest } from '../helpers/raw-trace-replay';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { rawRequest } from '../helpers/simulator-ari';
 import { ASTERISK_FIXTURES_DIR } from '../helpers/simulator-traces';
 

@@ -2,17 +2,17 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildCompactSpec, committedApiDocsDir, serializeCompactSpec } from '../../src/simulator/spec/compact-spec-builder';
-import { COMPACT_SPEC_PATH, loadCompactSpec } from '../../src/simulator/spec/ari-spec';
-import { EventValidator } from '../../src/simulator/event-validator';
-import { RequestValidator, parseQuery } from '../../src/simulator/request-validator';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { buildCompactSpec, committedApiDocsDir, serializeCompactSpec } from '../../tools/simulator/spec/compact-spec-builder';
+import { COMPACT_SPEC_PATH, loadCompactSpec } from '../../tools/simulator/spec/ari-spec';
+import { EventValidator } from '../../tools/simulator/event-validator';
+import { RequestValidator, parseQuery } from '../../tools/simulator/request-validator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { rawRequest } from '../helpers/simulator-ari';
 
 const apiDocs = committedApiDocsDir(path.resolve(__dirname, '..', '..'));
 
 describe('simulator compact ARI spec', () => {
-  it('the committed src/simulator/spec/ari-spec.json equals what `npm run ari-spec` produces from the committed api-docs', () => {
+  it('the committed tools/simulator/spec/ari-spec.json equals what `npm run ari-spec` produces from the committed api-docs', () => {
     expect(fs.readFileSync(COMPACT_SPEC_PATH, 'utf8')).to.equal(serializeCompactSpec(buildCompactSpec(apiDocs)));
   });
 

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import WebSocket from 'ws';
-import { AriSimulator } from '../../src/simulator/ari-simulator';
+import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { connectAri, rawRequest, sleep, ariError, type ConnectedAri } from '../helpers/simulator-ari';
 import {
   actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment,

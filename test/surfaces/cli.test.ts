@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { hashToken } from '../../src/http/auth';
 import { CallbackStore } from '../../src/store/callback-store';
 import { createDatabase } from '../../src/store/database';
-import { createScratchDatabase, ScratchDatabase } from '../../src/store/postgres-server';
+import { createScratchDatabase, ScratchDatabase } from '../../tools/support/postgres-server';
 import { testPostgresServer } from '../helpers/database';
 import { startSurfaceRig, SurfaceRig, TOKENS } from './surface-rig';
 

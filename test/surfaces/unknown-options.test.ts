@@ -10,11 +10,11 @@ import path from 'node:path';
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPTS: Record<string, string> = {
-  demo: 'src/demo/cli.ts',
-  sim: 'src/simulator/cli.ts',
-  faults: 'src/faults/cli.ts',
-  bench: 'src/bench/cli.ts',
-  'record-traces': 'src/asterisk-lab/record-traces.ts',
+  demo: 'tools/demo/cli.ts',
+  sim: 'tools/simulator/cli.ts',
+  faults: 'tools/faults/cli.ts',
+  bench: 'tools/bench/cli.ts',
+  'record-traces': 'tools/asterisk-lab/record-traces.ts',
   start: 'src/main.ts',
 };
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { OFFICE_DAY, replayDay } from '../../../src/bench/wait-accuracy';
+import { OFFICE_DAY, replayDay } from '../../../tools/bench/wait-accuracy';
 
 /** The replayed day behind the README's announced-wait error figures (`npm run bench`). */
 describe('bench/wait-accuracy: a replayed day of calls through the wait model', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { figuresTable, percentile, summarise } from '../../../src/bench/figures';
+import { figuresTable, percentile, summarise } from '../../../tools/bench/figures';
 
 describe('benchmark figures', () => {
   it('percentile: nearest rank below, NaN without samples', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { countInvariants, InvariantInput } from '../../../src/faults/invariants';
-import { adoptionChecks, adoptionViolations, AdoptionChecks } from '../../../src/faults/asterisk-scenarios';
-import { ObservedEvent } from '../../../src/asterisk-lab/observer';
-import { PluginLogLine } from '../../../src/asterisk-lab/plugin-process';
+import { countInvariants, InvariantInput } from '../../../tools/faults/invariants';
+import { adoptionChecks, adoptionViolations, AdoptionChecks } from '../../../tools/faults/asterisk-scenarios';
+import { ObservedEvent } from '../../../tools/asterisk-lab/observer';
+import { PluginLogLine } from '../../../tools/asterisk-lab/plugin-process';
 
 /**
  * The fault runs report zeros; these prove each counter and each re-adoption rule can report

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { HeldRamp, HeldStepOutcome } from '../../../src/bench/held-ramp';
+import { HeldRamp, HeldStepOutcome } from '../../../tools/bench/held-ramp';
 
 /** The held-callers verdict of `npm run bench -- --asterisk`, step by step. */
 describe('bench: the held-callers ramp on the real Asterisk', () => {

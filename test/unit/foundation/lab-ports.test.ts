@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PortAllocator } from '../../../src/asterisk-lab/ports';
+import { PortAllocator } from '../../../tools/asterisk-lab/ports';
 
 /**
  * Labs in parallel test workers reserve disjoint blocks of ports (a SIPp control port once landed

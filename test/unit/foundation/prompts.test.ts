@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PROMPTS, queueAnnouncement } from '../../../src/calls/prompts';
 import { parseConfig } from '../../../src/config/config';
 import { PROMPT_SOUNDS_DIR, shippedLanguages } from '../../../src/config/prompt-languages';
-import { storyConfig } from '../../../src/config/story-config';
+import { storyConfig } from '../../../tools/support/story-config';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const soundsDir = path.join(root, 'asterisk-config', 'sounds');

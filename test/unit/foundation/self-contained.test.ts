@@ -9,10 +9,10 @@ import path from 'node:path';
  * too, because a default path there is how the replay tests once read ../shared.
  */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const SCANNED = ['test', 'src', 'scripts'];
+const SCANNED = ['test', 'src', 'scripts', 'tools'];
 // The real-Asterisk level: its tests, and the one file of the lab that finds the Asterisk runtime
 // (../shared/asterisk/ on the lab machine, or ASTERISK_TARBALL / ASTERISK_HOME).
-const ALLOWED = [path.join('test', 'asterisk') + path.sep, path.join('src', 'asterisk-lab', 'runtime.ts'), path.relative(ROOT, __filename)];
+const ALLOWED = [path.join('test', 'asterisk') + path.sep, path.join('tools', 'asterisk-lab', 'runtime.ts'), path.relative(ROOT, __filename)];
 /** `../shared`, `shared/ari`, or 'shared' as a path segment given to path.join/resolve. */
 const OUTSIDE_READ = /\.\.\/shared\b|\bshared\/ari\b|['"`]shared['"`]/;
 
@@ -44,6 +44,6 @@ describe('a plain clone tests itself', () => {
   it('the recorded Asterisk traces and api-docs are in the repository', () => {
     const traces = path.join(ROOT, 'test', 'fixtures', 'asterisk-22.10.1', 'traces');
     expect(fs.readdirSync(traces).filter((f) => f.endsWith('.jsonl'))).to.have.length.greaterThan(0);
-    expect(fs.existsSync(path.join(ROOT, 'src', 'simulator', 'spec', 'api-docs', 'resources.json'))).to.equal(true);
+    expect(fs.existsSync(path.join(ROOT, 'tools', 'simulator', 'spec', 'api-docs', 'resources.json'))).to.equal(true);
   });
 });
