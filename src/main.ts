@@ -1,4 +1,5 @@
 import { parseCommandLine } from './cli/options';
+import { configPathFrom } from './config/environment';
 import { runPlugin } from './run-plugin';
 
 /** `npm start` / `node dist/src/main.js`: run the plugin against a real Asterisk (README "Install on a Debian host"). */
@@ -11,7 +12,7 @@ const COMMAND = {
 } as const;
 
 const options = parseCommandLine('direct-callback', COMMAND);
-void runPlugin(options.config ?? process.env.DIRECT_CALLBACK_CONFIG).catch((e: unknown) => {
+void runPlugin(options.config ?? configPathFrom()).catch((e: unknown) => {
   process.stderr.write(`direct-callback: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

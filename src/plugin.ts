@@ -15,8 +15,9 @@ import { announcementsSent, ChangeFeed } from './store/change-feed';
 import { createDatabase, migrate } from './store/database';
 import { HttpSurface, startHttpServer } from './http/server';
 import { PluginMetrics } from './metrics/metrics';
-import { amiConfigFromEnv } from './ami/ami-config';
-import { AmiPresence, AgentAmiMap, startAmiPresence } from './ami/presence-tracker';
+import { AgentAmiMap } from './ami/presence-tracker';
+import { AmiPresence, startAmiPresence } from './ami/ami-presence';
+import { armCrashPoint } from './config/crash-points';
 
 /**
  * Wires the plugin together: database (schema applied at start), the ARI connection, and the
@@ -50,11 +51,11 @@ async function standbyGroup(config: AppConfig, logger: Logger): Promise<string> 
 }
 
 /**
- * Agent presence from AMI (do-not-disturb, app_queue log-in and pause), when AMI_USER is set.
- * ARI stays the only call control; AMI is only watched.
+ * Agent presence from AMI (do-not-disturb, app_queue log-in and pause), when an AMI user is
+ * configured. ARI stays the only call control; AMI is only watched.
  */
-function startPresence(config: AppConfig, app: CallbackApp, logger: Logger, env: NodeJS.ProcessEnv): AmiPresence | undefined {
-  const ami = amiConfigFromEnv(env);
+function startPresence(config: AppConfig, app: CallbackApp, logger: Logger): AmiPresence | undefined {
+  const ami = config.ami;
   if (!ami) return undefined;
   const agents: Record<string, { presentity?: string; queueInterface?: string }> = {};
   for (const a of config.agents) if (a.ami) agents[a.id] = a.ami;
@@ -72,24 +73,23 @@ function startPresence(config: AppConfig, app: CallbackApp, logger: Logger, env:
 
 export interface StartOptions {
   clock?: Clock;
-  env?: NodeJS.ProcessEnv;
   /** Tests wrap the call control to observe or hold requests (e.g. the order of a press 1's requests). */
   wrapControl?: (control: CallControl) => CallControl;
 }
 
 export async function startPlugin(config: AppConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningPlugin> {
   registerSecret(config.ari.password);
+  registerSecret(config.ami?.password);
+  armCrashPoint(config.crashAt);
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set');
   const db = createDatabase(config.databaseUrl, { log: logger });
   const applied = await migrate(db);
   if (applied.length > 0) logger.info('database schema applied', { migrations: applied });
   const store = new CallbackStore(db);
   // The queue's place records (arrivals, leavings, overflow actions) get a pool of their own with
-  // asynchronous commit. Measured on the real Asterisk (bench, 100 callers pressing 1 in 5 s):
-  // sharing one pool, a booking - the caller waiting for "we will call you back" - queued behind
-  // these writes for connections and for the WAL flush of each of them (LWLock:WALWrite), p95
-  // 474 ms. They promise nobody anything: a place lost with a PostgreSQL crash is restored from
-  // the channel's creation time, as an adopted caller's place is when no row has it (engine/callback-app.ts).
+  // asynchronous commit, so a booking (a caller waiting for "we will call you back") does not
+  // queue behind them for connections and WAL flushes. They promise nobody anything: a place lost
+  // with a PostgreSQL crash is restored from the channel's creation time, as an adopted caller's is.
   const placesDb = createDatabase(config.databaseUrl, { log: logger, synchronousCommit: false });
   // Only the leader of the standby group opens the ARI WebSocket; the others wait here.
   const group = await standbyGroup(config, logger);
@@ -137,7 +137,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
       resolve(why);
     }),
   );
-  const presence = startPresence(config, app, logger, opts.env ?? process.env);
+  const presence = startPresence(config, app, logger);
   const http = config.http.enabled ? await startHttpServer({ app, config, logger, metrics: new PluginMetrics({ app, db, isAriConnected: () => ari.isConnected }) }) : undefined;
   // Logged once everything serves (calls, API): tools wait for this line.
   logger.info('plugin running', { ari: config.ari.url, app: config.ari.app, instanceId: config.instanceId, http: http !== undefined });

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import AsteriskManager from 'asterisk-manager';
 import { Logger, registerSecret } from '../logging/logger';
+import { AmiAction, AmiActionError, AmiActionOptions, AmiEvent, AmiFields, AmiListOptions, AmiListResult, fieldsOf, whyRefused } from './ami-messages';
 
 /**
  * Our own AMI client, built on asterisk-manager 0.2.0 for the wire protocol only (framing and
@@ -19,67 +20,7 @@ import { Logger, registerSecret } from '../logging/logger';
  * Client only: nothing listens.
  */
 
-/** An AMI message with lower-cased header names (the library's convention). For a header that
- * appears twice the first value is kept, as Asterisk's own astman_get_header() does. */
-export type AmiFields = Readonly<Record<string, string>>;
-
-export interface AmiEvent {
-  /** Event name as sent, e.g. `PresenceStateChange`. */
-  readonly name: string;
-  readonly fields: AmiFields;
-}
-
-export type AmiHeaderValue = string | number | boolean | undefined;
-
-export interface AmiAction {
-  /** Action name, e.g. `QueueStatus`. */
-  readonly action: string;
-  /** Further headers, e.g. `{ Queue: 'support' }`. `ActionID` is set by the connection. */
-  readonly [header: string]: AmiHeaderValue;
-}
-
-export type AmiActionErrorKind =
-  /** No answer within the timeout. */
-  | 'timeout'
-  /** The socket closed (or was given up) before the answer came. */
-  | 'disconnected'
-  /** Not logged in at the time of the call. */
-  | 'not_connected'
-  /** `Response: Error` from Asterisk; `response` holds it. */
-  | 'rejected'
-  /** stop() was called. */
-  | 'stopped'
-  /** Refused locally (bad header name or value). */
-  | 'invalid';
-
-export class AmiActionError extends Error {
-  constructor(
-    readonly kind: AmiActionErrorKind,
-    readonly action: string,
-    message: string,
-    readonly response?: AmiFields,
-  ) {
-    super(message);
-    this.name = 'AmiActionError';
-  }
-}
-
-export interface AmiListResult {
-  response: AmiFields;
-  /** The list's events, without the closing `...Complete` event. */
-  events: AmiEvent[];
-  /** The closing event (e.g. `QueueStatusComplete`). */
-  complete: AmiEvent;
-}
-
-export interface AmiActionOptions {
-  timeoutMs?: number;
-}
-
-export interface AmiListOptions extends AmiActionOptions {
-  /** Called for each list event as it arrives, in stream order relative to unsolicited events. */
-  onEvent?: (event: AmiEvent) => void;
-}
+let instanceCounter = 0;
 
 export interface AmiConnectionOptions {
   host: string;
@@ -122,21 +63,6 @@ interface Pending {
     onEvent?: (event: AmiEvent) => void;
     resolve: (result: AmiListResult) => void;
   };
-}
-
-const HEADER_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-
-let instanceCounter = 0;
-
-/** Library message -> our fields: strings kept, repeated headers -> first value, variable maps dropped. */
-function normalize(raw: AsteriskManager.RawMessage | undefined): AmiFields {
-  const out: Record<string, string> = {};
-  if (!raw) return out;
-  for (const [key, value] of Object.entries(raw)) {
-    if (typeof value === 'string') out[key] = value;
-    else if (Array.isArray(value)) out[key] = value[0] ?? '';
-  }
-  return out;
 }
 
 export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
@@ -267,7 +193,7 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
       mgr.login((err) => {
         if (!current()) return;
         if (err) {
-          const message = normalize(err).message ?? 'login rejected';
+          const message = fieldsOf(err).message ?? 'login rejected';
           this.log.error('ami login failed', { host, port, user: username, reason: message });
           this.emit('loginFailed', { message });
           this.lost(`login failed: ${message}`);
@@ -350,7 +276,7 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
 
   private send(action: AmiAction, timeoutMs: number | undefined, handlers: Omit<Pending, 'action' | 'timer'>): void {
     const name = action.action;
-    const invalid = this.validate(action);
+    const invalid = whyRefused(action);
     if (invalid) {
       handlers.reject(new AmiActionError('invalid', name, `AMI action ${name} refused: ${invalid}`));
       return;
@@ -378,20 +304,10 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
     mgr.action(headers, (err, response) => this.onResponse(id, err ?? response));
   }
 
-  private validate(action: AmiAction): string | undefined {
-    if (!action.action || !HEADER_NAME.test(action.action)) return 'bad action name';
-    for (const [key, value] of Object.entries(action)) {
-      if (!HEADER_NAME.test(key)) return `bad header name ${JSON.stringify(key)}`;
-      if (key.toLowerCase() === 'actionid') return 'ActionID is set by the connection';
-      if (typeof value === 'string' && /[\r\n]/.test(value)) return `header ${key} contains a line break`;
-    }
-    return undefined;
-  }
-
   private onResponse(id: string, raw: AsteriskManager.RawMessage | undefined): void {
     const p = this.pending.get(id);
     if (!p) return;
-    const fields = normalize(raw);
+    const fields = fieldsOf(raw);
     if ((fields.response ?? '').toLowerCase() === 'error') {
       this.settle(id);
       p.reject(new AmiActionError('rejected', p.action, `AMI action ${p.action} failed: ${fields.message ?? 'error'}`, fields));
@@ -406,7 +322,7 @@ export class AmiConnection extends EventEmitter<AmiConnectionEvents> {
   }
 
   private onRawEvent(raw: AsteriskManager.RawMessage): void {
-    const fields = normalize(raw);
+    const fields = fieldsOf(raw);
     const event: AmiEvent = { name: fields.event ?? '', fields };
     const actionId = fields.actionid;
     if (actionId !== undefined && actionId.startsWith(this.idPrefix)) {

@@ -8,10 +8,11 @@ import { AriEvent, HANDLED_EVENT_TYPES } from './ari-events';
  * - start-up retries forever with capped back-off (ari-client itself gives up);
  * - swagger-client throws the failure message as an uncaught *string* when the api-docs answer
  *   401/503 while Asterisk boots; that exact shape is caught here and turned into a retry;
- * - when ari-client exhausts its 10 WebSocket reconnects, or the app is replaced by another
- *   socket (trace e3), the connection is rebuilt from scratch;
- * - every (re)connection emits `connected` so the app reconciles: events during a gap are lost
- *   (trace e2) and nothing is replayed.
+ * - when ari-client exhausts its 10 WebSocket reconnects, or another socket took the app (Asterisk
+ *   sends that socket's predecessor ApplicationReplaced and then nothing, without closing it),
+ *   the connection is rebuilt from scratch;
+ * - every (re)connection emits `connected` so the app reconciles: Asterisk drops the events of a
+ *   gap (a caller's DTMF included) and replays nothing.
  */
 export interface AriConnectionOptions {
   url: string;
@@ -23,7 +24,7 @@ export interface AriConnectionOptions {
   minDelayMs?: number;
   maxDelayMs?: number;
   /**
-   * Another WebSocket took the app name (ApplicationReplaced, trace e3): take it back (true), or
+   * Another WebSocket took the app name (ApplicationReplaced): take it back (true), or
    * yield to it (false: this connection stops; the caller decides what that means).
    */
   reclaimWhenReplaced?: () => boolean;
@@ -195,7 +196,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     for (const type of HANDLED_EVENT_TYPES) {
       client.on(type, (event: AriEvent) => {
         if (event.type === 'ApplicationReplaced') {
-          // Another socket took our app name: this one will receive nothing more (trace e3).
+          // Another socket took our app name: Asterisk sends this one nothing more and leaves it open.
           if (this.opts.reclaimWhenReplaced?.() === false) {
             this.emit('replaced');
             void this.stop();

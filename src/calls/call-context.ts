@@ -40,7 +40,7 @@ export type CallMilestone =
   | 'owed_callback_expired';
 
 /**
- * What the sessions need from the application around them. Implemented by CallbackApp; the
+ * What the sessions need from the application around them. Implemented by SessionContext (engine/session-context.ts); the
  * sessions never reach into each other or into global state.
  */
 export interface CallContext {
@@ -58,14 +58,14 @@ export interface CallContext {
    * already stored for this channel (a caller adopted after a restart). Resolves with the place
    * to take, or undefined when the database could not be reached (the caller waits anyway).
    */
-  placeCaller(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first?: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  storeQueueEntry(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first?: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
   /**
    * A caller moved to another queue: its old place is closed (moved) before the new one is
    * stored, so the new place is never the old one found again.
    */
-  relocateCaller(oldEntryId: string | undefined, input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  moveQueueEntry(oldEntryId: string | undefined, input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
   /** The caller left the queue: its stored place is closed with why (best effort, retried). */
-  closeCallerEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void;
+  closeQueueEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void;
   /** Queue membership. */
   enqueue(item: WorkItem): void;
   dequeue(itemId: string): void;
@@ -80,7 +80,7 @@ export interface CallContext {
   /** An outside number an overflow action would dial, checked against the queue's number policy. */
   checkTransferNumber(queue: QueueConfig, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string };
   /** An overflow action taken for a caller, stored with its place (best effort). */
-  recordEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void;
+  recordQueueEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void;
   /** The caller's item becomes a stored callback at the same place. */
   convertToCallback(callerItem: WorkItem, stored: StoredCallback): void;
   /** An item being connected is skipped by dispatch until released. */
@@ -125,8 +125,8 @@ export interface CallContext {
  * Playback ids are deterministic: `<channel id>-pb<n>` with n cycling through a few slots. A
  * process restarted after a crash cannot ask Asterisk which playbacks its predecessor started (ARI
  * has no list of them), yet must stop them before anything else: a real Asterisk holds some
- * channel requests (answer, variable) until the channel's running playback ends (shared probes,
- * "Channel commands while a playback runs"). A session's prompts never overlap by more than a
+ * channel requests (answer, variable) until the channel's running playback ends (probes.md in
+ * test/fixtures/asterisk-22.10.1/, "Channel commands while a playback runs"). A session's prompts never overlap by more than a
  * queued one, so a slot is free again long before it comes round.
  */
 export const PLAYBACK_SLOTS = 8;
@@ -143,8 +143,8 @@ export class PlaybackTracker {
 
   constructor(private readonly owner: string) {}
 
-  /** The next playback id; `label` only names it in the logs of the caller. */
-  nextId(_label: string): string {
+  /** The next playback id. It names no prompt: a restarted process must know every id to stop. */
+  nextId(): string {
     const id = `${this.owner}-pb${this.seq % PLAYBACK_SLOTS}`;
     this.seq += 1;
     return id;

@@ -2,6 +2,7 @@ import { HANGUP_CAUSE } from '../ari/ari-events';
 import { QueueConfig } from '../config/config';
 import { AttemptOutcome, decideRetry, TimerHandle } from '../domain';
 import { Logger } from '../logging/logger';
+import { AttemptStep } from '../store/attempt-store';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext } from './call-context';
 import { PROMPTS } from './prompts';
@@ -25,6 +26,11 @@ export async function claimCallback(ctx: CallContext, callback: StoredCallback, 
     log.error('could not claim callback (database)', { error: String(e) });
     return null;
   }
+}
+
+/** A step in the attempt's history (reports); a failed write is logged and the call goes on. */
+export async function noteAttemptStep(ctx: CallContext, log: Logger, attempt: AttemptRow, callbackId: string, step: AttemptStep, opts: { agentId?: string }): Promise<void> {
+  await ctx.store.markAttempt(attempt.id, callbackId, step, { ...opts, now: new Date(ctx.clock.now()) }).catch((e: unknown) => log.warn('history write failed', { error: String(e) }));
 }
 
 /** Renews the lease every third of its length until stopped. */
@@ -53,7 +59,7 @@ export class LeaseKeeper {
   }
 }
 
-/** What a failed customer leg means, from its hang-up cause (traces d1–d5b). */
+/** What a failed customer leg means, from its hang-up cause. */
 export function customerLegOutcome(cause: number | undefined): { outcome: AttemptOutcome; prompt: string } {
   if (cause === HANGUP_CAUSE.USER_BUSY) return { outcome: 'busy', prompt: PROMPTS.customerBusy };
   if (cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE) return { outcome: 'no_answer', prompt: PROMPTS.customerNoAnswer };
@@ -104,4 +110,43 @@ export async function concludeAttempt(
 
 export function isAgentSideOutcome(outcome: string): boolean {
   return AGENT_SIDE.has(outcome);
+}
+
+/**
+ * The attempt bridged agent and customer: the callback is completed at once, so a crash during
+ * the conversation never dials it again. Returns the stored callback (unchanged when the write
+ * failed: the failure is logged, the conversation goes on).
+ */
+export async function completeAttempt(ctx: CallContext, log: Logger, attempt: AttemptRow, callback: StoredCallback): Promise<StoredCallback> {
+  const now = () => new Date(ctx.clock.now());
+  try {
+    await ctx.store.markAttempt(attempt.id, callback.id, 'bridged', { now: now() });
+    const completed = await ctx.store.finishAttempt({ attemptId: attempt.id, callbackId: callback.id, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged', now: now() });
+    ctx.milestone('callback_completed', { callbackId: completed.id });
+    return completed;
+  } catch (e) {
+    log.error('could not record the completed callback', { error: String(e) });
+    return callback;
+  }
+}
+
+/**
+ * An agent-first attempt is over and dispatch gets its callback back as it now stands. A
+ * conversation needs nothing more (it was completed at the bridge), nor does an attempt never
+ * claimed; any other outcome is concluded by the retry rule, and one on the agent's side also
+ * keeps the callback from that agent for a while.
+ */
+export async function endAttempt(
+  ctx: CallContext,
+  log: Logger,
+  input: { callback: StoredCallback; attempt: AttemptRow | undefined; queue: QueueConfig; agentId: string; outcome: string; cause?: number; customerDialled: boolean },
+): Promise<StoredCallback> {
+  const { attempt, outcome } = input;
+  let callback = input.callback;
+  if (outcome !== 'answered' && attempt) {
+    if (isAgentSideOutcome(outcome)) ctx.declined(callback.id, input.agentId);
+    callback = await concludeAttempt(ctx, log, { callback, attempt, queue: input.queue, outcome, cause: input.cause, customerDialled: input.customerDialled });
+  }
+  ctx.callbackAttemptEnded(callback);
+  return callback;
 }

@@ -190,7 +190,7 @@ export class DirectCallSession implements ChannelSession {
       return;
     }
     this.state = 'closing';
-    await this.playAndWait([PROMPTS.agentUnavailable], 'unavailable');
+    await this.playAndWait([PROMPTS.agentUnavailable]);
     await this.hangUpCaller('ended_after_message');
   }
 
@@ -203,7 +203,7 @@ export class DirectCallSession implements ChannelSession {
       // Offered enough: the system message, then the end.
       this.state = 'closing';
       this.record.reason = 'offer_not_taken';
-      void this.playAndWait([PROMPTS.agentUnavailable], 'unavailable').then(() => this.hangUpCaller('ended_after_message'));
+      void this.playAndWait([PROMPTS.agentUnavailable]).then(() => this.hangUpCaller('ended_after_message'));
       return;
     }
     const now = this.ctx.clock.now();
@@ -213,7 +213,7 @@ export class DirectCallSession implements ChannelSession {
   }
 
   private async playOffer(): Promise<void> {
-    const id = this.playbacks.nextId('direct-offer');
+    const id = this.playbacks.nextId();
     this.offerPlaybackId = id;
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = this.ctx.clock.now();
@@ -267,7 +267,7 @@ export class DirectCallSession implements ChannelSession {
       if (this.state !== 'storing') return;
       this.state = 'offering';
       this.offer.accepted = false;
-      await this.playAndWait([PROMPTS.storeFailed], 'store-failed');
+      await this.playAndWait([PROMPTS.storeFailed]);
       this.scheduleOffer();
       return;
     }
@@ -283,10 +283,10 @@ export class DirectCallSession implements ChannelSession {
     if (this.state !== 'storing') return;
     this.state = 'closing';
     if (result.kind === 'duplicate') {
-      await this.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
+      await this.playAndWait([PROMPTS.alreadyBooked]);
     } else {
       this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: callback.id });
-      await this.playAndWait(confirmationMedia(this.callerNumber), 'confirm');
+      await this.playAndWait(confirmationMedia(this.callerNumber));
     }
     await this.hangUpCaller('ended_after_confirmation');
   }
@@ -342,8 +342,8 @@ export class DirectCallSession implements ChannelSession {
     this.log.info('direct call ended', { outcome, reason });
   }
 
-  private async playAndWait(media: string[], label: string): Promise<void> {
-    const id = this.playbacks.nextId(label);
+  private async playAndWait(media: string[]): Promise<void> {
+    const id = this.playbacks.nextId();
     const finished = this.playbacks.finished(id);
     try {
       await this.ctx.control.play(this.channel.id, media, id, this.language);

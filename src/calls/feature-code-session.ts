@@ -91,7 +91,7 @@ export class FeatureCodeSession implements ChannelSession {
 
   private async playToEnd(media: string, language: string): Promise<void> {
     if (this.gone) return;
-    const id = this.playbacks.nextId('feature-code');
+    const id = this.playbacks.nextId();
     const finished = this.playbacks.finished(id);
     try {
       await this.ctx.control.play(this.channel.id, [media], id, language);

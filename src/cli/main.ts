@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { parseEnv } from 'node:util';
 import { Command, CommanderError, Option } from 'commander';
 import { Knex } from 'knex';
 import { hashToken } from '../http/auth';
@@ -7,6 +6,7 @@ import { CallbackStatus, CallbackStore, StoredCallback } from '../store/callback
 import { createDatabase, migrate } from '../store/database';
 import { packageVersion } from '../package-root';
 import { databaseUrlFrom } from '../config/config';
+import { apiTokenFrom, configPathFrom, loadEnvironmentFile, processEnvironment } from '../config/environment';
 
 /**
  * `direct-callback`: the administrator's command line, and the package's bin.
@@ -33,7 +33,7 @@ function out(line: string): void {
 async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
   let url: string | undefined;
   try {
-    url = databaseUrlFrom(process.env);
+    url = databaseUrlFrom();
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
@@ -47,18 +47,16 @@ async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
 }
 
 /**
- * The service's EnvironmentFile (KEY=value lines, parsed by util.parseEnv); variables already set
- * win. The option is not called --env-file: Node 20 takes that flag from anywhere on the command
- * line, after the script name too, and exits (code 9) when the file is missing.
+ * The service's EnvironmentFile, read before the doctor looks at the environment. The option is
+ * not called --env-file: Node 20 takes that flag from anywhere on the command line, after the
+ * script name too, and exits (code 9) when the file is missing.
  */
 function loadEnvFile(file: string): void {
-  let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    loadEnvironmentFile(file);
   } catch (e) {
-    throw new UsageError(`--environment-file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(`--environment-file: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (const [key, value] of Object.entries(parseEnv(text))) if (process.env[key] === undefined) process.env[key] = value;
 }
 
 function table(rows: string[][]): string {
@@ -71,7 +69,7 @@ function callbackRow(c: StoredCallback): string[] {
 }
 
 async function callApi(opts: { apiUrl: string; token?: string }, method: string, path: string): Promise<Record<string, unknown>> {
-  const token = opts.token ?? process.env.DIRECT_CALLBACK_TOKEN;
+  const token = opts.token ?? apiTokenFrom();
   if (!token) throw new UsageError('no API token: pass --token or set DIRECT_CALLBACK_TOKEN');
   let res: Response;
   try {
@@ -100,7 +98,7 @@ export function buildProgram(): Command {
     .action(async (o: { config?: string }) => {
       // Loaded on use, like the doctor below: the other commands start without the plugin's modules.
       const { runPlugin } = await import('../run-plugin.js');
-      await runPlugin(o.config ?? process.env.DIRECT_CALLBACK_CONFIG);
+      await runPlugin(o.config ?? configPathFrom());
       // Runs until a signal ends the process (runPlugin's handler exits after a clean stop).
       await new Promise<never>(() => undefined);
     });
@@ -116,7 +114,7 @@ export function buildProgram(): Command {
       if (o.environmentFile !== undefined) loadEnvFile(o.environmentFile);
       const { runDoctor } = await import('../doctor/doctor.js');
       const { reportJson, reportText } = await import('../doctor/report.js');
-      const report = await runDoctor({ configPath: o.config ?? process.env.DIRECT_CALLBACK_CONFIG, env: process.env, expectRunning: o.running === true });
+      const report = await runDoctor({ configPath: o.config ?? configPathFrom(), env: processEnvironment(), expectRunning: o.running === true });
       out(o.json ? reportJson(report) : reportText(report));
       if (!report.ok) throw new ExitWith(1);
     });

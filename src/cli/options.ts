@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 
 /**
- * Declarative command-line options for the npm scripts (`demo`, `sim`, `faults`, `bench`, `start`):
- * each script lists its options in one object, and adding an option is one more line there.
- * Parsing is Node's util.parseArgs with `strict: true`, so an option a script does not know is an
- * error with a non-zero exit, never silently ignored (`npm run faults -- --asterisk` once ran the
- * simulator and reported as if nothing were wrong). The `direct-callback` CLI uses commander.
+ * Declarative command-line options for `npm start` and the tools' scripts (`demo`, `sim`,
+ * `faults`, `bench`): each lists its options in one object. Parsing is Node's util.parseArgs with
+ * `strict: true`, so an unknown option is an error with a non-zero exit rather than silently
+ * ignored. The `direct-callback` CLI uses commander.
  */
 export interface OptionSpec {
   type: 'string' | 'boolean';

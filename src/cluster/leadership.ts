@@ -19,8 +19,8 @@ import { Logger } from '../logging/logger';
  *     request to Asterisk;
  *   - still held by its own vanished session (the server notices a silent client only after its
  *     TCP keepalives, set here to about 8 s): it waits and tries again.
- *   A new leader's WebSocket replaces the old one's app (trace e3), so a degraded leader also
- *   stops when Asterisk tells it `ApplicationReplaced` (see plugin.ts).
+ *   A new leader's WebSocket replaces the old one's app, so a degraded leader also stops when
+ *   Asterisk tells it `ApplicationReplaced` (see plugin.ts).
  * - Each takeover increments the group's term in `leadership` (sql/004) and names the previous
  *   holder, whose callback claims the new leader may then treat as dead.
  */

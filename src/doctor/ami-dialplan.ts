@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
-import { AmiActionError, AmiConnection, AmiFields } from '../ami/ami-connection';
-import { AmiConfig } from '../ami/ami-config';
+import { AmiConnection } from '../ami/ami-connection';
+import { AmiActionError, AmiFields } from '../ami/ami-messages';
+import { AmiConfig } from '../config/config';
 import { createLogger } from '../logging/logger';
 
 /**
@@ -20,8 +21,8 @@ export interface DialplanPriority {
   appData: string;
   /**
    * Who added the line: `pbx_config` for extensions.conf. res_stasis adds a context of its own,
-   * `stasis-<app>`, for every connected ARI app (measured on Asterisk 22.10.1: `_.` →
-   * `Stasis(<app>)` with no arguments, and `h` → `NoOp`); it is not the administrator's dialplan.
+   * `stasis-<app>`, for every connected ARI app (`_.` → `Stasis(<app>)` with no arguments, and
+   * `h` → `NoOp`); it is not the administrator's dialplan.
    */
   registrar?: string;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AgentConfig, AppConfig, ConfigError, loadConfig } from '../config/config';
+import { Environment } from '../config/environment';
 import { PACKAGE_ROOT } from '../package-root';
 import { sqlMigrationNames } from '../store/database';
 import { Dialplan, DialplanSource, DialplanUnavailable } from './ami-dialplan';
@@ -28,19 +29,21 @@ const ASTERISK_SOUNDS_DIR = '/var/lib/asterisk/sounds';
 
 // ---- config ---------------------------------------------------------------------------------
 
-export function checkConfig(configPath: string | undefined, env: NodeJS.ProcessEnv): { check: CheckResult; config?: AppConfig } {
+export function checkConfig(configPath: string | undefined, env: Environment): { check: CheckResult; config?: AppConfig } {
   const source = configPath ?? '(no config file: defaults and environment only)';
   try {
     const config = loadConfig(configPath, env);
     return { check: passed('config', `${source}: ${config.queues.length} queue(s), ${config.agents.length} agent(s), Stasis app '${config.ari.app}'`), config };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    return {
-      check: failed('config', e.message, configPath
-        ? `correct the field named above in ${configPath} (example: docker/direct-callback.example.json in the package); secrets come from ARI_PASSWORD_FILE, never the file`
-        : 'pass --config FILE or set DIRECT_CALLBACK_CONFIG, and set ARI_PASSWORD_FILE (see README "Install on a Debian host")'),
-    };
+    return { check: failed('config', e.message, configFix(e.message, configPath)) };
   }
+}
+
+function configFix(message: string, configPath: string | undefined): string {
+  if (/^(AMI_|an AMI user)/.test(message)) return 'set AMI_USER with AMI_PASSWORD_FILE (a file holding the manager.conf secret), or unset AMI_USER to skip the dialplan checks';
+  if (configPath) return `correct the field named above in ${configPath} (example: docker/direct-callback.example.json in the package); secrets come from ARI_PASSWORD_FILE, never the file`;
+  return 'pass --config FILE or set DIRECT_CALLBACK_CONFIG, and set ARI_PASSWORD_FILE (see README "Install on a Debian host")';
 }
 
 // ---- database -------------------------------------------------------------------------------
@@ -155,8 +158,8 @@ export async function checkPrompts(ari: AriHttp, prompts: PromptSet, languages: 
     if (notShipped.length > 0) fixes.push(`not shipped in ${language}: ${notShipped.join(', ')}: record each as ${ASTERISK_SOUNDS_DIR}/${language}/<id>.wav (8 kHz mono, see asterisk-config/sounds/README.md), or set queues[].announcement to a sound that exists`);
     if (lacking.some((id) => prompts.core.includes(id))) fixes.push(`install Asterisk's core sounds for ${language} in ${ASTERISK_SOUNDS_DIR}/${language}/ (e.g. asterisk-core-sounds-${language}-wav): read-backs of numbers use digits/0-9`);
   }
-  // Measured on Asterisk 22.10.1: GET /sounds/{id} and `core show sound` look at the sounds folder
-  // each time, so a file added or removed counts at once; no restart or reload is needed.
+  // Asterisk's GET /sounds/{id} and `core show sound` look at the sounds folder each time, so a
+  // file added or removed counts at once; no restart or reload is needed.
   const first = missing.map((m) => m.id).sort((a, b) => ids.indexOf(a) - ids.indexOf(b))[0] ?? '';
   fixes.push(`Asterisk sees the files at once (no restart): asterisk -rx "core show sound ${first}" lists the languages it has`);
   // Sounds in the order the plugin lists them; those missing in several languages first, as they matter most.
@@ -225,10 +228,10 @@ export async function checkTrunk(ari: AriHttp, template: string, dialplan: Dialp
 }
 
 /**
- * The Stasis app name is free: a second WebSocket on the same name silently takes the app over
- * (trace e3), so two plugins on one name steal each other's calls. GET /applications lists the
- * apps Asterisk knows. It also lists an app whose connection is gone while channels are still in
- * it (trace e2), so a plugin stopped a moment ago with calls inside shows up as well.
+ * The Stasis app name is free: Asterisk gives the app to the latest WebSocket that subscribes to
+ * it, so two plugins on one name steal each other's calls. GET /applications lists the apps
+ * Asterisk knows. It keeps listing an app whose WebSocket is gone while channels are still in it,
+ * so a plugin stopped a moment ago with calls inside shows up as well.
  * `expectRunning`: the plugin is meant to be running, so the app must be listed instead.
  */
 export async function checkStasisApp(ari: AriHttp, app: string, expectRunning: boolean): Promise<CheckResult> {

@@ -20,7 +20,7 @@ export interface StasisLine {
  * `Stasis(app,queue,support,route=vip)` lines of the dialplan, with their arguments split. The
  * lines res_stasis adds itself while an app is connected (`stasis-<app>`) are left out: taken for
  * the administrator's, they made a running plugin look like a dialplan sending calls without
- * arguments (measured on a real Asterisk, see DialplanPriority.registrar).
+ * arguments (see DialplanPriority.registrar).
  */
 export function stasisLines(dialplan: Dialplan): StasisLine[] {
   return dialplan.priorities

@@ -1,5 +1,5 @@
-import { AmiConfig, AmiConfigError, amiConfigFromEnv } from '../ami/ami-config';
-import { AppConfig } from '../config/config';
+import { AmiConfig, AppConfig } from '../config/config';
+import { Environment } from '../config/environment';
 import { amiDialplanSource, Dialplan, DialplanSource } from './ami-dialplan';
 import { AriHttp, createAriHttp } from './ari-http';
 import {
@@ -9,7 +9,7 @@ import {
 import { DatabaseProbe, knexDatabaseProbe } from './database-probe';
 import { featureCodesOf } from './dialplan-rules';
 import { promptLanguages, promptSet } from './prompt-inventory';
-import { CheckResult, DoctorReport, failed, reportOf, SkippedCheck } from './report';
+import { CheckResult, DoctorReport, reportOf, SkippedCheck } from './report';
 
 /**
  * `direct-callback doctor`: checks one installation, in the order an administrator fixes it:
@@ -19,7 +19,8 @@ import { CheckResult, DoctorReport, failed, reportOf, SkippedCheck } from './rep
  */
 export interface DoctorOptions {
   configPath?: string;
-  env: NodeJS.ProcessEnv;
+  /** The environment the plugin would start with (the configuration's variables and secrets). */
+  env: Environment;
   /** The plugin is running: its Stasis app must be registered rather than free. */
   expectRunning?: boolean;
   ari?: (config: AppConfig) => AriHttp;
@@ -50,20 +51,12 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 
   // AMI first read, ARI checks after: the trunk check may need the dialplan (a Local/ template).
   let dialplan: Dialplan | undefined;
-  let amiOutcome: CheckOutcome;
-  let ami: AmiConfig | undefined;
-  try {
-    ami = amiConfigFromEnv(opts.env);
-  } catch (e) {
-    if (!(e instanceof AmiConfigError)) throw e;
-    amiOutcome = failed('ami', e.message, 'set AMI_USER with AMI_PASSWORD_FILE (a file holding the manager.conf secret), or unset AMI_USER to skip the dialplan checks');
-  }
-  if (ami) {
-    const read = await readDialplan((opts.dialplan ?? amiDialplanSource)(ami), ami.username);
+  let amiOutcome: CheckOutcome = { name: 'ami', reason: 'AMI_USER is not set: the dialplan cannot be read' };
+  if (config.ami) {
+    const read = await readDialplan((opts.dialplan ?? amiDialplanSource)(config.ami), config.ami.username);
     amiOutcome = read.check;
     dialplan = read.dialplan;
   }
-  amiOutcome ??= { name: 'ami', reason: 'AMI_USER is not set: the dialplan cannot be read' };
 
   const ari = (opts.ari ?? ((c: AppConfig) => createAriHttp({ url: c.ari.url, user: c.ari.user, password: c.ari.password })))(config);
   const ariCheck = await checkAri(ari, config.ari.user);

@@ -68,7 +68,7 @@ export interface DispatchInput {
   agentsReserved: ReadonlySet<string>;
   /**
    * The callbacks with an owner, when the caller keeps them apart: saves scanning every pending
-   * callback on each plan (100,000 pending, a handful owed). Defaults to scanning `callbacks`.
+   * callback on each plan, since few are owed. Defaults to scanning `callbacks`.
    */
   owedCallbacks?: Iterable<PendingCallback>;
   /** Per queue: no callback of that queue before this time (e.g. outside operating hours). */

@@ -1,11 +1,11 @@
 import { evaluateOverflow, OverflowReason, OverflowRule } from './overflow';
 
 /**
- * What an overflowing queue does with a waiting caller: one of the overflow actions of the
- * product this plugin implements (direct callback is one of them), configured as an ordered
- * list, each step with its own condition. The list is an escalation ladder: the step in force is
- * the LAST one whose condition holds, so a queue can offer a callback once 5 calls wait and,
- * past a second condition (say 15 minutes waited), send the caller to voicemail instead.
+ * What an overflowing queue does with a waiting caller (the callback offer is one choice),
+ * configured as an ordered list, each step with its own condition. The list is an escalation
+ * ladder: the step in force is the LAST one whose condition holds, so a queue can offer a
+ * callback once 5 calls wait and, past a second condition (say 15 minutes waited), send the
+ * caller to voicemail instead.
  *
  * Actions, as written in the configuration:
  * - `callback`: the callback offer ("press 1"), repeated until taken or no longer in force;
@@ -104,7 +104,7 @@ function holds(when: OverflowCondition, s: OverflowState): StepReason[] {
 /** The step in force: the last one whose condition holds (later steps escalate), or none. */
 export function actionInForce(steps: readonly OverflowStep[], state: OverflowState): ActionInForce | undefined {
   for (let i = steps.length - 1; i >= 0; i--) {
-    const step = steps[i] as OverflowStep;
+    const step = steps[i];
     const reasons = holds(step.when, state);
     if (reasons.length > 0) return { index: i, action: step.action, reasons };
   }

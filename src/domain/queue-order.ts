@@ -5,7 +5,7 @@ import { compareWorkItems, WorkItem, WorkItemKind } from './work-item';
  *
  * Stored as an array kept sorted by compareWorkItems plus an id -> item map. Finding an item's
  * index is a map lookup followed by a binary search on the comparator (O(log n)), so position()
- * stays cheap at 100,000 items. Insert/remove are an O(log n) search plus an array splice; new
+ * stays cheap in a long queue. Insert/remove are an O(log n) search plus an array splice; new
  * arrivals usually land at the tail, where the splice is effectively an append.
  *
  * Items are copied and frozen on add: a caller mutating its object afterwards (e.g. changing

@@ -29,7 +29,10 @@ export function compareWorkItems(a: WorkItem, b: WorkItem): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** A monotonic seq source; one per process is enough because seq only breaks ties. */
+/**
+ * A process-local monotonic seq, for a caller whose queue entry is not stored yet: once it is,
+ * the caller takes the database's seq (work_item_seq), which every instance shares.
+ */
 export function createSeqCounter(start = 1): () => number {
   let next = start;
   return () => next++;

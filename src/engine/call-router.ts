@@ -6,9 +6,11 @@ import { DirectCallSession } from '../calls/direct-call-session';
 import { FeatureCodeSession } from '../calls/feature-code-session';
 import { featureCodeAgent, FeatureCodeKind, isFeatureCodeKind } from '../domain';
 import { PROMPTS, promptLanguageFor } from '../calls/prompts';
+import { holdingBridgeIdOf } from '../calls/channel-ids';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
 import { QueueBook } from './queue-book';
+import { ariTime, SharedState } from './shared-state';
 
 /**
  * Where a call enters. Every ARI event is routed here: to the session that owns its channel, or,
@@ -25,6 +27,7 @@ export class CallRouter {
     private readonly book: QueueBook,
     private readonly agents: AgentDirectory,
     private readonly dispatcher: Dispatcher,
+    private readonly places: Pick<SharedState, 'findOpenPlace'>,
     private readonly nextSeq: () => number,
   ) {}
 
@@ -82,6 +85,23 @@ export class CallRouter {
     const session = new QueueCallerSession(this.ctx, channel, queue.config, routeId, this.nextSeq(), adoption);
     this.dispatcher.registerCaller(session.itemId, session);
     await session.start();
+  }
+
+  /**
+   * A queue caller a previous process left in Stasis (crash, restart) rejoins its queue at the
+   * place stored for it, or, when none is stored, at the channel's creation time (the call
+   * entered the queue when it was created). `bridgeId`: the bridge Asterisk lists it in, if any.
+   */
+  async adoptQueueCaller(channel: AriChannel, args: string[], bridgeId: string | undefined): Promise<void> {
+    const [, argQueueId, ...options] = args;
+    // The stored place says which queue the caller is in now (an overflow action may have moved it).
+    const stored = await this.places.findOpenPlace(channel.id);
+    const queueId = stored?.queueId ?? argQueueId;
+    const routeOptions = stored?.routeId ? [`route=${stored.routeId}`] : options;
+    await this.enterQueue(channel, queueId, routeOptions, {
+      arrivedAt: stored?.arrivedAt.getTime() ?? ariTime(channel.creationtime) ?? this.ctx.clock.now(),
+      inHoldingBridge: bridgeId === holdingBridgeIdOf(channel.id),
+    });
   }
 
   /**

@@ -37,7 +37,7 @@ export class QueueBook {
   private readonly callbacks = new Map<string, CallbackEntry>();
   /** Every pending callback's dispatch state, kept with `callbacks` so a dispatch never rebuilds it. */
   readonly pendingView = new Map<string, PendingCallback>();
-  /** The callbacks owed by one agent (direct calls), a handful among possibly 100,000. */
+  /** The pending callbacks owed by one agent (direct calls), kept apart so dispatch finds these few without scanning the backlog. */
   readonly owedView = new Map<string, PendingCallback>();
   /** Live callers other instances hold: item id -> queue id. */
   private readonly remote = new Map<string, string>();

@@ -10,43 +10,29 @@ import { promptLanguageFor } from '../calls/prompts';
 import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
 
 /**
- * Reconciliation after every ARI (re)connection, and after a restart of the process.
+ * Reconciliation after every ARI (re)connection, and after a restart of the process. Asterisk
+ * replays nothing after a WebSocket gap, and a restarted process knows none of the channels its
+ * predecessor left in Stasis, so what the app believes is compared with `GET /channels`,
+ * `GET /applications/{app}` and the bridges, and every difference is settled:
  *
- * Asterisk replays nothing after a WebSocket gap (shared trace e2): DTMF, hang-ups and playback
- * ends that happened meanwhile are lost, and a restarted process knows none of the channels its
- * predecessor left in Stasis. The reconciler compares what the app believes with `GET /channels`
- * and `GET /applications/{app}` and settles every difference:
- *
- * 1. A channel a session owns that no longer exists: the session is sent the StasisEnd and
- *    ChannelDestroyed it missed, so it closes out through its normal path (agent freed, attempt
- *    finished and stored, caller dequeued). Only channels that were seen alive are treated so
- *    (a preview session binds its customer channel id before the channel is created).
- * 2. A playback that started and whose end was not seen: it is stopped; if Asterisk no longer
- *    knows it, the missed PlaybackFinished is delivered (an offer loop or a confirmation waiting
- *    for it would otherwise wait for ever).
- * 3. A channel in our Stasis app that no session owns (a previous process crashed, or events were
- *    lost) is, by the Stasis arguments it carries:
- *    - a queue caller whose number has an open callback in that queue: the request stands; the
- *      caller hears the confirmation again and is hung up;
- *    - a queue caller talking to (or answered by) an agent leg (`agent-live`): both are put in a
- *      fresh mixing bridge and watched until one side hangs up (the other is then hung up);
- *    - any other queue caller: adopted again: a new queue session (a new place at the back: the
- *      original arrival time of a live caller is not stored) with hold music and offers;
- *    - an agent leg and a customer leg of the same callback, already in one bridge (or both
- *      answered and the queue has no answering-machine guard): the callback has happened; they
- *      are kept connected and watched, and the open attempt is stored as answered and the callback
- *      completed (so a lease expiry never dials the customer again);
- *    - an answered agent leg and its customer leg not bridged yet (still ringing, or answered but
- *      with the guard on: perhaps a voicemail that has not pressed 1): the attempt is taken up
- *      again by a new session (PreviewCallSession.resume), which waits for the answer or asks for
- *      the guard's 1 again, so an answered customer is not hung up on and dialled a second time;
- *      if it cannot be taken up (another instance reclaimed it), both legs are hung up;
+ * 1. A channel a session owns that no longer exists: the session gets the StasisEnd and
+ *    ChannelDestroyed it missed and closes out through its normal path. Only channels seen alive
+ *    count (a preview session binds its customer channel id before the channel exists).
+ * 2. A playback whose end was not seen: stopped; if Asterisk no longer knows it, the missed
+ *    PlaybackFinished is delivered, since an offer loop or a confirmation may be waiting for it.
+ * 3. A channel of ours that no session owns, by the Stasis arguments it carries:
+ *    - a queue caller whose number has an open callback in that queue: confirmed again, hung up;
+ *    - a queue caller with an answered agent leg (`agent-live`): both bridged and watched;
+ *    - any other queue caller: adopted by a new queue session at the place stored for its
+ *      channel (or its channel's creation time when none is stored), so it keeps its place;
+ *    - an agent leg and a customer leg of one callback, bridged (or both answered without an
+ *      answering-machine guard): kept connected, and the attempt stored as answered, so that a
+ *      lease expiry never dials the customer again;
+ *    - an answered agent leg whose customer leg is not bridged yet: the attempt is taken up by a
+ *      new session (PreviewCallSession.resume), or both legs are hung up if it cannot be;
  *    - a direct call with its agent leg answered: bridged and watched;
- *    - anything else (a lone agent or customer leg, a direct call without agent, unknown
- *      arguments): hung up cleanly. Their callback attempt is left to the lease expiry, which
- *      counts a dialled customer as an attempt and never redials one that was bridged with an
- *      agent (an answer alone is no conversation: that customer is called again).
- *    Channels of ours ringing outside Stasis (an agent leg originated by a crashed process) are
+ *    - anything else: hung up, its attempt left to the lease expiry.
+ *    Channels of ours ringing outside Stasis (an agent leg a crashed process originated) are
  *    hung up too.
  * Nothing stored is touched except to complete an attempt that demonstrably reached the customer.
  */
@@ -85,7 +71,6 @@ export interface ReconcileReport {
   attemptsResumed: number;
   hungUp: number;
 }
-
 
 function emptyReport(): ReconcileReport {
   return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
@@ -181,7 +166,6 @@ export class Reconciler {
       this.host.handleEvent({ type: 'StasisEnd', channel: gone });
       this.host.handleEvent({ type: 'ChannelDestroyed', channel: gone, cause: 16, cause_txt: 'Normal Clearing' });
     }
-
 
     // 2. playbacks whose end may have been lost
     for (const [playbackId, channelId] of playingBefore) {
@@ -323,17 +307,17 @@ export class Reconciler {
     }
   }
 
+  /** Unknown queue (owed direct callbacks): the guard is assumed, the cautious choice. */
+  private guardEnabledFor(queueId: string | undefined): boolean {
+    const q = this.host.config.queues.find((x) => x.id === queueId) as { guard?: { enabled?: boolean } } | undefined;
+    return q?.guard?.enabled ?? true;
+  }
+
   /**
    * Two answered legs left by a lost session: one fresh mixing bridge (moving them out of any old
    * one) and a watcher that hangs up the survivor when one side leaves. For a callback pair the
    * open attempt is stored as answered and the callback completed.
    */
-  private guardEnabledFor(queueId: string | undefined): boolean {
-    const q = this.host.config.queues.find((x) => x.id === queueId) as { guard?: { enabled?: boolean } } | undefined;
-    // Unknown queue (owed direct callbacks): assume the guard, the cautious choice.
-    return q?.guard?.enabled ?? true;
-  }
-
   private async adoptPair(a: string, b: string, callbackId: string | undefined, existingBridge: string | undefined): Promise<void> {
     const { control, logger, store } = this.host;
     const bridgeId = existingBridge ?? `adopted-${randomUUID()}`;
@@ -360,7 +344,7 @@ export class Reconciler {
     logger.info('reconcile: two answered legs without a session; keeping them connected', { channels: [a, b], callbackId, bridgeId });
     try {
       if (!existingBridge) {
-        // addChannel waits behind a running playback (trace c): the old whisper or guard goes first.
+        // Asterisk holds addChannel until a running playback ends: the old whisper or guard is stopped first.
         await Promise.all([...playbackIdsOf(a), ...playbackIdsOf(b)].map((id) => control.stopPlayback(id).catch(() => undefined)));
         await control.createBridge(bridgeId, 'mixing', 'adopted call');
         await control.addToBridge(bridgeId, [a, b]);

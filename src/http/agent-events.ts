@@ -1,10 +1,10 @@
 import { CallMilestone } from '../calls/call-context';
-import { CallbackApp } from '../engine/callback-app';
+import { AdminOperations } from '../engine/admin-port';
 
 /**
  * Per-agent notifications for the panel: `preview_started` when the agent answers a preview call
  * (the whisper starts), `preview_ended` when it is accepted, skipped, or the agent hangs up. Built
- * from the app's milestones; a one-second check also ends previews that finished without a
+ * from the engine's milestones; a one-second check also ends previews that finished without a
  * milestone (agent hung up during the whisper).
  */
 export interface AgentNotice {
@@ -28,17 +28,17 @@ export class AgentEventHub {
   /** callback id -> agent id of previews notified as started and not yet ended. */
   private readonly open = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
-  private readonly onMilestone = (name: CallMilestone, data: Record<string, unknown>) => this.milestone(name, data);
+  private readonly unsubscribe: () => void;
 
-  constructor(private readonly app: CallbackApp) {
-    app.on('milestone', this.onMilestone);
+  constructor(private readonly admin: AdminOperations) {
+    this.unsubscribe = admin.onMilestone((name, data) => this.milestone(name, data));
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.app.off('milestone', this.onMilestone);
+    this.unsubscribe();
     this.listeners.clear();
   }
 
@@ -74,7 +74,7 @@ export class AgentEventHub {
 
   private sweep(): void {
     for (const [callbackId, agentId] of this.open) {
-      if (this.app.activePreviewOf(agentId)?.callbackId === callbackId) continue;
+      if (this.admin.activePreviewOf(agentId)?.callbackId === callbackId) continue;
       this.open.delete(callbackId);
       this.publish({ event: 'preview_ended', callbackId, agentId, reason: 'ended' });
     }

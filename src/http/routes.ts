@@ -1,4 +1,4 @@
-import { CallbackApp, CallbackRefused } from '../engine/callback-app';
+import { AdminOperations, CallbackRefused } from '../engine/admin-port';
 import { CallbackStatus } from '../store/callback-store';
 import { crmLookup } from './crm';
 import { agentView, attemptView, callbackView, historyView, queueView } from './views';
@@ -43,36 +43,36 @@ function parseDate(value: unknown, field: string): Date {
 }
 
 export interface RouteDeps {
-  app: CallbackApp;
+  admin: AdminOperations;
   crm: { urlTemplate?: string; timeoutMs: number };
 }
 
-export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
-  const store = app.store;
+export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
+  const store = admin.callbacks;
 
   const queueOr404 = (id: string) => {
-    const q = queueView(app, id);
+    const q = queueView(admin, id);
     if (!q) throw new ApiError(404, `unknown queue '${id}'`, 'id');
     return q;
   };
   const agentOr404 = (id: string) => {
-    const a = app.agents.get(id);
+    const a = admin.agent(id);
     if (!a) throw new ApiError(404, `unknown agent '${id}'`, 'id');
     return a;
   };
   /** The agent a /me route acts for: the agent token's own, or (admin) ?agentId=. */
   const meAgent = (req: RouteRequest) => {
-    const id = meQueryAgent(app, req);
-    const a = app.agents.get(id);
+    const id = meQueryAgent(admin, req);
+    const a = admin.agent(id);
     if (!a) throw new ApiError(403, `this token's agent '${id}' is not configured`);
     return a;
   };
   /** The preview the agent may act on; 403 for another agent's, 409 when there is none. */
   const ownPreview = (agentId: string, body: Record<string, unknown>) => {
-    const preview = app.activePreviewOf(agentId);
+    const preview = admin.activePreviewOf(agentId);
     const asked = typeof body.callbackId === 'string' ? body.callbackId : undefined;
     if (asked !== undefined && preview?.callbackId !== asked) {
-      const other = app.previewFor(asked);
+      const other = admin.previewFor(asked);
       if (other && other.agent !== agentId) throw new ApiError(403, 'this callback is being offered to another agent', 'callbackId');
       throw new ApiError(409, 'this callback is not being offered to you now', 'callbackId');
     }
@@ -81,12 +81,12 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
   };
   const presence = async (agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: 'api' | 'panel') => {
     try {
-      await app.setAgentPresence(agentId, change, source);
+      await admin.setAgentPresence(agentId, change, source);
     } catch {
       // Applied on this instance, but a restart or another instance would not know it.
       throw new ApiError(503, 'the change applies now but could not be stored; try again');
     }
-    return { body: agentView(app, agentOr404(agentId)) };
+    return { body: agentView(admin, agentOr404(agentId)) };
   };
 
   const agentAction = (action: 'login' | 'logout' | 'pause' | 'unpause', summary: string): RouteSpec => ({
@@ -114,7 +114,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       tag: 'queues',
       access: 'admin',
       responses: { '200': { description: 'All queues', schema: { type: 'object', properties: { queues: { type: 'array', items: ref('Queue') } } } }, ...errors('401', '403') },
-      handler: async () => ({ body: { queues: app.queueIds().flatMap((id) => queueView(app, id) ?? []) } }),
+      handler: async () => ({ body: { queues: admin.queueIds().flatMap((id) => queueView(admin, id) ?? []) } }),
     },
     {
       method: 'GET',
@@ -197,13 +197,13 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       handler: async (req) => {
         const b = req.body;
         const queueId = String(b.queueId);
-        if (!app.queueConfig(queueId) || queueId.startsWith('direct:')) throw new ApiError(400, `queueId: unknown queue '${queueId}'`, 'queueId');
+        if (!admin.queueConfig(queueId) || queueId.startsWith('direct:')) throw new ApiError(400, `queueId: unknown queue '${queueId}'`, 'queueId');
         const ownerAgentId = typeof b.ownerAgentId === 'string' ? b.ownerAgentId : undefined;
-        if (ownerAgentId !== undefined && !app.agents.get(ownerAgentId)) throw new ApiError(400, `ownerAgentId: unknown agent '${ownerAgentId}'`, 'ownerAgentId');
+        if (ownerAgentId !== undefined && !admin.agent(ownerAgentId)) throw new ApiError(400, `ownerAgentId: unknown agent '${ownerAgentId}'`, 'ownerAgentId');
         const notBefore = b.notBefore !== undefined ? parseDate(b.notBefore, 'notBefore') : undefined;
-        let r: Awaited<ReturnType<typeof app.createCallback>>;
+        let r: Awaited<ReturnType<typeof admin.createCallback>>;
         try {
-          r = await app.createCallback({
+          r = await admin.createCallback({
             queueId,
             number: String(b.number),
             name: typeof b.name === 'string' ? b.name : undefined,
@@ -230,7 +230,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       handler: async (req) => {
         const id = req.params.id ?? '';
         const reason = typeof req.body.reason === 'string' ? req.body.reason : 'cancelled through the API';
-        const r = await app.cancelCallback(id, reason);
+        const r = await admin.cancelCallback(id, reason);
         if (r === 'in_progress') throw new ApiError(409, 'the callback is being dialled now; try again when the attempt ended');
         const cb = await store.get(id);
         if (!cb) throw new ApiError(404, `no callback '${id}'`, 'id');
@@ -250,7 +250,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       handler: async (req) => {
         const id = req.params.id ?? '';
         const notBefore = parseDate(req.body.notBefore, 'notBefore');
-        const updated = await app.rescheduleCallback(id, notBefore);
+        const updated = await admin.rescheduleCallback(id, notBefore);
         if (updated) return { body: { callback: callbackView(updated) } };
         const cb = await store.get(id);
         if (!cb) throw new ApiError(404, `no callback '${id}'`, 'id');
@@ -265,7 +265,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       tag: 'agents',
       access: 'admin',
       responses: { '200': { description: 'All agents', schema: { type: 'object', properties: { agents: { type: 'array', items: ref('Agent') } } } }, ...errors('401', '403') },
-      handler: async () => ({ body: { agents: app.agents.all().map((a) => agentView(app, a)) } }),
+      handler: async () => ({ body: { agents: admin.allAgents().map((a) => agentView(admin, a)) } }),
     },
     agentAction('login', 'Log an agent in'),
     agentAction('logout', 'Log an agent out'),
@@ -280,7 +280,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       access: 'agent',
       query: meQuery,
       responses: { '200': { description: 'The agent', schema: ref('Agent') }, ...errors('400', '401', '403') },
-      handler: async (req) => ({ body: agentView(app, meAgent(req)) }),
+      handler: async (req) => ({ body: agentView(admin, meAgent(req)) }),
     },
     {
       method: 'GET',
@@ -293,7 +293,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
       responses: { '200': { description: 'The preview or null', schema: { type: 'object', properties: { preview: { oneOf: [ref('Preview'), { type: 'null' }] } } } }, ...errors('400', '401', '403') },
       handler: async (req) => {
         const agent = meAgent(req);
-        const p = app.activePreviewOf(agent.id);
+        const p = admin.activePreviewOf(agent.id);
         if (!p) return { body: { preview: null } };
         const cb = p.customer;
         const [history, attempts, crmResult] = await Promise.all([
@@ -301,7 +301,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
           store.attempts(cb.id).catch(() => []),
           crm.urlTemplate ? crmLookup(crm.urlTemplate, cb.customerNumber, crm.timeoutMs) : Promise.resolve(undefined),
         ]);
-        const q = app.queueConfig(cb.queueId);
+        const q = admin.queueConfig(cb.queueId);
         return {
           body: {
             preview: {
@@ -311,7 +311,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
               queueId: cb.queueId,
               queueName: q?.name ?? cb.queueId,
               requestedAt: cb.requestedAt.toISOString(),
-              waitedSec: Math.max(0, Math.round((app.clock.now() - cb.requestedAt.getTime()) / 1000)),
+              waitedSec: Math.max(0, Math.round((admin.now() - cb.requestedAt.getTime()) / 1000)),
               attempts: cb.attempts,
               maxAttempts: cb.maxAttempts,
               history: history.map(historyView),
@@ -370,7 +370,7 @@ export function apiRoutes({ app, crm }: RouteDeps): RouteSpec[] {
 }
 
 /** The agent a /me route acts for: the agent token's own, or (admin tokens) `?agentId=`. */
-export function meQueryAgent(app: CallbackApp, req: RouteRequest): string {
+export function meQueryAgent(admin: AdminOperations, req: RouteRequest): string {
   const p = req.principal;
   const asked = typeof req.query.agentId === 'string' ? req.query.agentId : undefined;
   if (p?.kind === 'agent') {
@@ -378,6 +378,6 @@ export function meQueryAgent(app: CallbackApp, req: RouteRequest): string {
     return p.agentId;
   }
   if (asked === undefined) throw new ApiError(400, 'agentId: an admin token must name the agent (?agentId=)', 'agentId');
-  if (!app.agents.get(asked)) throw new ApiError(404, `unknown agent '${asked}'`, 'agentId');
+  if (!admin.agent(asked)) throw new ApiError(404, `unknown agent '${asked}'`, 'agentId');
   return asked;
 }

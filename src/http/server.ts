@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ServerResponse } from 'node:http';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/config';
-import { CallbackApp } from '../engine/callback-app';
+import { AdminHost } from '../engine/admin-port';
 import { Logger } from '../logging/logger';
 import { PluginMetrics } from '../metrics/metrics';
 import { AgentEventHub, AgentNotice } from './agent-events';
@@ -25,7 +25,8 @@ const PANEL_FILES: Record<string, string> = { 'index.html': 'text/html; charset=
 const SSE_PING_MS = 15000;
 
 export interface HttpDeps {
-  app: CallbackApp;
+  /** Carries the admin operations the routes, the panel's events and the metrics use. */
+  app: AdminHost;
   config: AppConfig;
   logger: Logger;
   metrics: PluginMetrics;
@@ -55,10 +56,11 @@ function sendError(reply: FastifyReply, status: number, error: string, field?: s
 }
 
 export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub: AgentEventHub } {
-  const { app, config, logger, metrics } = deps;
+  const { config, logger, metrics } = deps;
+  const { admin } = deps.app;
   const verifier = new TokenVerifier(config.api.tokens);
-  for (const id of verifier.agentScopes()) if (!app.agents.get(id)) logger.warn('an API token names an agent that is not configured', { agentId: id });
-  const hub = new AgentEventHub(app);
+  for (const id of verifier.agentScopes()) if (!admin.agent(id)) logger.warn('an API token names an agent that is not configured', { agentId: id });
+  const hub = new AgentEventHub(admin);
   const streams = new Set<ServerResponse>();
   const server = Fastify({
     logger: false,
@@ -66,7 +68,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
-  const routes = apiRoutes({ app, crm: config.crm });
+  const routes = apiRoutes({ admin, crm: config.crm });
   const openapi = buildOpenApi(routes, packageVersion());
 
   server.setErrorHandler((err: FastifyError, request, reply) => {
@@ -115,7 +117,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
           query: (request.query ?? {}) as Record<string, unknown>,
           body: (request.body ?? {}) as Record<string, unknown>,
         };
-        if (spec.sse) return openStream(request, reply, meQueryAgent(app, req));
+        if (spec.sse) return openStream(request, reply, meQueryAgent(admin, req));
         if (!spec.handler) throw new Error(`route ${spec.path} has no handler`);
         const result = await spec.handler(req);
         return reply.code(result.status ?? 200).send(result.body);
@@ -138,7 +140,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send = (n: AgentNotice) => raw.write(`event: ${n.event}\ndata: ${JSON.stringify({ callbackId: n.callbackId, agentId: n.agentId, ...(n.reason ? { reason: n.reason } : {}) })}\n\n`);
     raw.write('retry: 2000\n: connected\n\n');
-    const current = app.activePreviewOf(agentId);
+    const current = admin.activePreviewOf(agentId);
     if (current) send({ event: 'preview_started', callbackId: current.callbackId, agentId });
     const unsubscribe = hub.subscribe(agentId, send);
     const ping = setInterval(() => raw.write(': ping\n\n'), SSE_PING_MS);

@@ -1,5 +1,5 @@
 import { AgentState, isAgentAvailable } from '../domain';
-import { CallbackApp } from '../engine/callback-app';
+import { AdminOperations } from '../engine/admin-port';
 import { AttemptRow, CallbackEventRow, StoredCallback } from '../store/callback-store';
 
 /** The JSON shapes of the API (documented in openapi.ts). */
@@ -41,8 +41,8 @@ export function attemptView(a: AttemptRow): Record<string, unknown> {
   };
 }
 
-export function agentView(app: CallbackApp, a: AgentState): Record<string, unknown> {
-  const now = app.clock.now();
+export function agentView(admin: AdminOperations, a: AgentState): Record<string, unknown> {
+  const now = admin.now();
   return {
     id: a.id,
     name: a.name,
@@ -54,13 +54,13 @@ export function agentView(app: CallbackApp, a: AgentState): Record<string, unkno
     onPluginCall: a.onPluginCall,
     available: isAgentAvailable(a, now),
     wrapUpUntil: a.wrapUpUntil > now ? new Date(a.wrapUpUntil).toISOString() : null,
-    previewCallbackId: app.activePreviewOf(a.id)?.callbackId ?? null,
+    previewCallbackId: admin.activePreviewOf(a.id)?.callbackId ?? null,
   };
 }
 
-export function queueView(app: CallbackApp, id: string): Record<string, unknown> | undefined {
-  const config = app.queueConfig(id);
-  const figures = app.queueFigures(id);
+export function queueView(admin: AdminOperations, id: string): Record<string, unknown> | undefined {
+  const config = admin.queueConfig(id);
+  const figures = admin.queueFigures(id);
   if (!config || !figures) return undefined;
   return {
     id,

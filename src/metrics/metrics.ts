@@ -2,17 +2,20 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { Knex } from 'knex';
 import { CallMilestone } from '../calls/call-context';
 import { WaitErrorTracker } from '../domain/estimated-wait';
-import { CallbackApp } from '../engine/callback-app';
+import { AdminOperations } from '../engine/admin-port';
 
 /**
  * Prometheus metrics for one running plugin, in a registry of its own (several plugins in one
- * process, as in the tests, do not mix). Live figures are read from the app at scrape time;
+ * process, as in the tests, do not mix). Live figures are read from the engine at scrape time;
  * figures from the database are cached for DB_CACHE_MS so a fast scraper cannot load it.
  */
 export const DB_CACHE_MS = 5000;
 
+/** What the metrics read of the engine: live queue figures, the wait model, and the milestones. */
+export type MetricsSource = Pick<AdminOperations, 'now' | 'queueIds' | 'queueFigures' | 'estimatedWaitSec' | 'onMilestone'>;
+
 export interface MetricsDeps {
-  app: CallbackApp;
+  app: { readonly admin: MetricsSource };
   db: Knex;
   isAriConnected: () => boolean;
 }
@@ -33,13 +36,14 @@ export class PluginMetrics {
   private dbRead: Promise<void> | undefined;
   private readonly offers: Counter<'queue'>;
   private readonly accepted: Counter<'queue'>;
-  private readonly onMilestone = (name: CallMilestone, data: Record<string, unknown>) => this.milestone(name, data);
+  private readonly source: MetricsSource;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: MetricsDeps) {
     const r = this.registry;
-    const { app } = deps;
+    const source = (this.source = deps.app.admin);
     collectDefaultMetrics({ register: r, prefix: 'direct_callback_process_' });
-    const queues = () => app.queueIds().map((id) => ({ id, f: app.queueFigures(id) }));
+    const queues = () => source.queueIds().map((id) => ({ id, f: source.queueFigures(id) }));
     new Gauge({
       name: 'direct_callback_queue_callers',
       help: 'Live callers waiting in the queue',
@@ -143,11 +147,11 @@ export class PluginMetrics {
     });
     this.offers = new Counter({ name: 'direct_callback_offers_total', help: 'Callback offers played to waiting callers', labelNames: ['queue'], registers: [r] });
     this.accepted = new Counter({ name: 'direct_callback_offers_accepted_total', help: 'Offers accepted: callbacks stored after the caller pressed 1', labelNames: ['queue'], registers: [r] });
-    app.on('milestone', this.onMilestone);
+    this.unsubscribe = source.onMilestone((name, data) => this.milestone(name, data));
   }
 
   stop(): void {
-    this.deps.app.off('milestone', this.onMilestone);
+    this.unsubscribe();
   }
 
   async text(): Promise<string> {
@@ -167,7 +171,7 @@ export class PluginMetrics {
         const position = typeof data.position === 'number' ? data.position : 1;
         this.channelQueue.set(channelId, data.queueId);
         // The estimate this caller was given at entry, compared with the wait measured at connect.
-        this.entries.set(channelId, { queueId: data.queueId, estimatedSec: this.deps.app.estimatedWaitSec(data.queueId, position), enteredAt: this.deps.app.clock.now() });
+        this.entries.set(channelId, { queueId: data.queueId, estimatedSec: this.source.estimatedWaitSec(data.queueId, position), enteredAt: this.source.now() });
         this.trim();
         return;
       }
@@ -177,7 +181,7 @@ export class PluginMetrics {
         this.entries.delete(channelId);
         let t = this.waitErrors.get(e.queueId);
         if (!t) this.waitErrors.set(e.queueId, (t = new WaitErrorTracker({ window: 200 })));
-        t.record(e.estimatedSec, (this.deps.app.clock.now() - e.enteredAt) / 1000);
+        t.record(e.estimatedSec, (this.source.now() - e.enteredAt) / 1000);
         return;
       }
       case 'offer_played':

@@ -39,7 +39,7 @@ export class AgentPresenceStore {
   async set(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, base: { loggedIn: boolean; paused: boolean }, source: PresenceSource): Promise<AgentPresence> {
     const loggedIn = change.loggedIn ?? base.loggedIn;
     const paused = change.paused ?? base.paused;
-    const rows = (await this.db.raw(
+    const rows = await this.db.raw<{ rows: Row[] }>(
       `INSERT INTO agent_presence (agent_id, logged_in, paused, changed_by) VALUES (:agentId, :loggedIn, :paused, :source)
        ON CONFLICT (agent_id) DO UPDATE SET
          logged_in = CASE WHEN :setLoggedIn THEN EXCLUDED.logged_in ELSE agent_presence.logged_in END,
@@ -47,8 +47,8 @@ export class AgentPresenceStore {
          changed_by = EXCLUDED.changed_by, updated_at = now()
        RETURNING *`,
       { agentId, loggedIn, paused, source, setLoggedIn: change.loggedIn !== undefined, setPaused: change.paused !== undefined },
-    )) as { rows: Row[] };
-    const row = rows.rows[0] as Row;
+    );
+    const row = rows.rows[0];
     announceChange(this.db, 'agent_presence', row);
     return toAgentPresence(row);
   }

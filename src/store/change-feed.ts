@@ -5,8 +5,8 @@ import type { Knex } from 'knex';
 /**
  * The database's change notifications (`LISTEN direct_callback`, announced by every writer after
  * COMMIT, see announceChange): another instance's new callback, a claim, a caller entering or
- * leaving a queue, an agent logging in. One dedicated connection; after it is lost and re-established a `resync`
- * event asks the listener to re-read what it may have missed.
+ * leaving a queue, an agent logging in. One dedicated connection; after it is lost and
+ * re-established, a `resync` event asks the listener to re-read what it may have missed.
  */
 export interface ChangeFeedEvents {
   change: [{ table: string; row: Record<string, unknown> }];

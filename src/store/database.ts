@@ -59,8 +59,9 @@ export interface DatabaseOptions {
   /**
    * false: every commit on this pool returns before its WAL reaches the disk (PostgreSQL's
    * `synchronous_commit = off`, set per connection). Only for records nobody was promised
-   * anything on (see plugin.ts): a PostgreSQL crash may lose the last ~0.2 s of them, and any
-   * later synchronous commit (a booking) makes them durable with it, since the WAL is one sequence.
+   * anything on (see plugin.ts): a PostgreSQL crash may lose the last wal_writer_delay of them,
+   * and any later synchronous commit (a booking) makes them durable with it, since the WAL is one
+   * sequence.
    */
   synchronousCommit?: boolean;
 }

@@ -95,15 +95,15 @@ export class QueueEntryStore {
    * after a restart keeps its stored place; only the instance holding it changes).
    */
   async open(e: NewQueueEntry): Promise<QueueEntry> {
-    const rows = (await this.db.raw(
+    const rows = await this.db.raw<{ rows: Row[] }>(
       `INSERT INTO queue_entries (id, queue_id, first_queue_id, first_arrived_at, priority, arrived_at, asterisk_id, channel_id, app, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
        VALUES (:id, :queueId, :firstQueueId, :firstArrivedAt, :priority, :arrivedAt, :asteriskId, :channelId, :app, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
        ON CONFLICT (asterisk_id, channel_id) WHERE closed_at IS NULL
        DO UPDATE SET instance_id = EXCLUDED.instance_id, updated_at = now()
        RETURNING *`,
       { ...e, firstQueueId: e.firstQueueId ?? e.queueId, firstArrivedAt: e.firstArrivedAt ?? e.arrivedAt, callerName: e.callerName !== null ? e.callerName.slice(0, 200) : null },
-    )) as { rows: Row[] };
-    const row = rows.rows[0] as Row;
+    );
+    const row = rows.rows[0];
     announceChange(this.db, 'queue_entries', row);
     return toQueueEntry(row);
   }
@@ -130,7 +130,7 @@ export class QueueEntryStore {
   }
 
   async actions(entryId: string): Promise<{ action: string; detail: Record<string, unknown>; at: Date }[]> {
-    return (await this.db('queue_entry_actions').where({ entry_id: entryId }).orderBy('id').select('action', 'detail', 'at')) as { action: string; detail: Record<string, unknown>; at: Date }[];
+    return this.db('queue_entry_actions').where({ entry_id: entryId }).orderBy('id').select<{ action: string; detail: Record<string, unknown>; at: Date }[]>('action', 'detail', 'at');
   }
 
   async listOpen(): Promise<QueueEntry[]> {

@@ -29,7 +29,7 @@ describeOnAsterisk('real Asterisk: npm run bench -- --asterisk', function () {
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines, 'one line on stdout').to.have.length(1);
-    const f = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    const f = JSON.parse(lines[0]) as Record<string, unknown>;
     const num = (k: string): number => {
       expect(f[k], k).to.be.a('number');
       return f[k] as number;

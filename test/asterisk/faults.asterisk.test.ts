@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Lab } from '../../tools/asterisk-lab/lab';
 import { channelOf } from '../../tools/asterisk-lab/observer';
-import { PluginProcess } from '../../tools/asterisk-lab/plugin-process';
+import { PluginProcess } from '../../tools/support/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
 import {
   adoptionChecks,
@@ -38,7 +38,7 @@ async function killNow(plugin: PluginProcess): Promise<number> {
 }
 
 async function statusOf(lab: Lab, id: string): Promise<{ status: string; attempts: number; claimed_by: string | null }> {
-  return (await lab.db('callback_requests').where({ id }).first('status', 'attempts', 'claimed_by')) as { status: string; attempts: number; claimed_by: string | null };
+  return lab.db('callback_requests').where({ id }).first<{ status: string; attempts: number; claimed_by: string | null }>('status', 'attempts', 'claimed_by');
 }
 
 describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {

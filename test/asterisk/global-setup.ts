@@ -1,5 +1,5 @@
 import { findAsteriskRuntime } from '../../tools/asterisk-lab/runtime';
-import { ensureBuilt } from '../../tools/asterisk-lab/plugin-process';
+import { ensureBuilt } from '../../tools/support/plugin-process';
 
 /**
  * Mocha global fixture (runs once, in mocha's own process, before the parallel workers start):

@@ -55,7 +55,7 @@ export function asteriskStoryConfig(opts: StoryConfigOptions & { extra?: Record<
   return { ...base, queues: [support, { ...support, id: 'sales' }], ...opts.extra };
 }
 
-export interface StoryLab extends Omit<LabOptions, 'runtime' | 'postgres'> {}
+export type StoryLab = Omit<LabOptions, 'runtime' | 'postgres'>;
 
 /** Runs `fn` with a lab; always stops it; keeps its folder when `fn` fails. */
 export async function withLab<T>(spec: StoryLab, fn: (lab: Lab) => Promise<T>): Promise<T> {
@@ -84,7 +84,7 @@ export async function startBareAsterisk(): Promise<AsteriskServer> {
   const rtp = await ports.takeRange(20);
   return AsteriskServer.start({
     runtime: runtime(),
-    ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0] as number, rtpEnd: rtp[rtp.length - 1] as number },
+    ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
     ariPassword: randomBytes(12).toString('hex'),
     amiPassword: randomBytes(12).toString('hex'),
     agentPhones: [{ endpoint: '1001', port: await ports.take() }, { endpoint: '1002', port: await ports.take() }],

@@ -32,7 +32,7 @@ describeOnAsterisk('real Asterisk: queue overflow, offer, press 1', function () 
         const digit = await lab.observer.waitFor((e) => e.type === 'ChannelDtmfReceived' && channelOf(e) === ch && e.raw.digit === '1', 15000, 'DTMF 1');
         const confirm = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm, 15000, 'the confirmation');
         // Read as soon as Asterisk reports the confirmation: the row must already be committed.
-        const rows = await lab.db('callback_requests').where({ customer_number: number });
+        const rows = await lab.db('callback_requests').where({ customer_number: number }).select<{ status: string; requested_at: Date }[]>();
         expect(rows, 'one stored callback when the confirmation started').to.have.length(1);
         expect(rows[0].status).to.equal('pending');
         expect(new Date(rows[0].requested_at).getTime()).to.be.at.most(confirm.at + 1);
@@ -57,8 +57,8 @@ describeOnAsterisk('real Asterisk: queue overflow, offer, press 1', function () 
       expect(lab.observer.events.find((e) => e.raw.channel?.id === ch)?.raw.channel?.caller?.number).to.match(/^anonymous$/i);
       await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.youEntered, 20000, 'the read-back');
       const confirm = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm, 30000, 'the confirmation');
-      const rows = await lab.db('callback_requests').select('customer_number', 'status', 'requested_at');
-      expect(rows.map((r: { customer_number: string }) => r.customer_number)).to.deep.equal(['+15553216547']);
+      const rows = await lab.db('callback_requests').select<{ customer_number: string; status: string; requested_at: Date }[]>('customer_number', 'status', 'requested_at');
+      expect(rows.map((r) => r.customer_number)).to.deep.equal(['+15553216547']);
       expect(new Date(rows[0].requested_at).getTime()).to.be.at.most(confirm.at + 1);
       expect(await caller.finished(40000), caller.errors()).to.equal(0);
     });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { channelOf } from '../../tools/asterisk-lab/observer';
-import { PluginProcess } from '../../tools/asterisk-lab/plugin-process';
+import { PluginProcess } from '../../tools/support/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
 import { adoptionChecks } from '../../tools/faults/asterisk-scenarios';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
@@ -46,8 +46,8 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
 
         const rows = (await lab.db('callback_requests').where({ customer_number: number })) as { status: string; requested_at: Date; arrived_at: Date }[];
         expect(rows, 'one stored callback').to.have.length(1);
-        expect(new Date(rows[0]?.requested_at as Date).getTime(), 'committed before the confirmation').to.be.at.most(confirm.at + 1);
-        expect(new Date(rows[0]?.arrived_at as Date).getTime(), "the callback keeps the caller's arrival").to.equal(new Date(placeBefore[0]?.arrived_at as Date).getTime());
+        expect(new Date(rows[0]?.requested_at).getTime(), 'committed before the confirmation').to.be.at.most(confirm.at + 1);
+        expect(new Date(rows[0]?.arrived_at).getTime(), "the callback keeps the caller's arrival").to.equal(new Date(placeBefore[0]?.arrived_at).getTime());
         // The entry is closed alongside the confirmation, not before it (nobody waits on it).
         let entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as { instance_id: string; close_reason: string | null; seq: string };
         for (let i = 0; i < 50 && entry.close_reason === null; i++) {
@@ -65,7 +65,6 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
         expect(adoptionChecks(standby, lab.observer.events, killedAt).holding_bridge_reentered).to.deep.equal([]);
         expect(await caller.finished(40_000), `SIPp: ${caller.errors()}`).to.equal(0);
         expect(caller.stats()).to.include({ successful: 1, failed: 0 });
-        // eslint-disable-next-line no-console
         console.log(`      (takeover on the real Asterisk: kill -9 -> standby leads ${ledAt - killedAt} ms -> the dead leader's prompt stopped ${stopped.at - killedAt} ms)`);
       } finally {
         await standby.stop();

@@ -226,6 +226,13 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       expect(skippedNames(report)).to.deep.equal(['dialplan', 'dialplan-arguments']);
     });
 
+    it('an AMI user without a password is a config error, like the plugin refusing to start with it', async () => {
+      const report = await rig.run({ env: { AMI_PASSWORD: undefined } });
+      expect(check(report, 'config')).to.include({ ok: false });
+      expect(check(report, 'config').detail).to.include('AMI_PASSWORD');
+      expect(check(report, 'config').fix).to.include('AMI_PASSWORD_FILE');
+    });
+
     it('without AMI configured the dialplan is not checked, and that alone does not fail the install', async () => {
       const report = await rig.run({ env: { AMI_USER: undefined, AMI_PASSWORD: undefined } });
       expect(report.ok).to.equal(true);

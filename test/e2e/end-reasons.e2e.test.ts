@@ -30,7 +30,7 @@ async function directRow(r: Rig, channelId: string): Promise<{ outcome: string |
 /** The stored place's close reason, once closed (closing does not hold up the call). */
 async function closeReason(r: Rig, channelId: string): Promise<string | null> {
   for (let i = 0; i < 50; i++) {
-    const row = (await r.database.db('queue_entries').where({ channel_id: channelId }).first('close_reason')) as { close_reason: string | null } | undefined;
+    const row = await r.database.db('queue_entries').where({ channel_id: channelId }).first<{ close_reason: string | null } | undefined>('close_reason');
     if (row?.close_reason) return row.close_reason;
     await sleep(100);
   }

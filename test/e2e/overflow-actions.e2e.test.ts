@@ -143,7 +143,7 @@ describe('e2e: overflow actions and announcements', function () {
 
   it('announcements: on entry the position counts a callback ahead, never over the offer, and stop once connected', async () => {
     const r = rigs.set(await startRig({ config: config({ maxWaiting: 1 }, { announce: { onEntry: true, everySec: 10 }, offer: { initialDelaySec: 0.2, intervalSec: 30, thresholdPosition: 0 } }) }));
-    await r.plugin.app.createCallback({ queueId: 'support', number: '+15551119999' });
+    await r.plugin.app.admin.createCallback({ queueId: 'support', number: '+15551119999' });
     const call = r.sim.call({ from: '+15551110007', to: 'queue:support' });
     await call.entered();
     const ann = await call.waitForPlayback((m) => m === PROMPTS.announcePosition, 3000);

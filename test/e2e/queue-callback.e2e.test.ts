@@ -84,7 +84,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     await second.entered();
     await second.waitForPlayback((m) => m === PROMPTS.offer, 3000);
     expect(offers(first.playbacks), 'position 1 is at the threshold').to.have.length(0);
-    await first.hangup();
+    first.hangup();
     await sleep(300);
     const before = offers(second.playbacks).length;
     await sleep(1300);
@@ -119,7 +119,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(confirm?.media).to.deep.equal([PROMPTS.confirm, 'digits:15551110002', PROMPTS.confirmGoodbye]);
     const stored = await r.store.listOpen();
     expect(stored.map((s) => [s.customerNumber, s.customerName, s.status])).to.deep.equal([['+15551110002', 'Bea', 'pending']]);
-    expect((await r.store.history(stored[0]!.id)).map((h) => h.type)).to.deep.equal(['requested']);
+    expect((await r.store.history(stored[0].id)).map((h) => h.type)).to.deep.equal(['requested']);
     const snap = r.plugin.app.queueSnapshot('support');
     expect(snap?.items.map((i) => i.kind)).to.deep.equal(['caller', 'callback', 'caller']);
     expect(snap?.items[1]?.id).to.equal(stored[0]?.id);

@@ -87,7 +87,7 @@ describe('e2e: round trips a person waits on', function () {
     await call.waitFor('hungup', 5000);
     const path = t.between(/^EVENT dtmf 1/, /^ARI POST .*\/play .*callback\/confirm/);
     // The caller's queue entry is closed once the booking is answered, without waiting for it
-    // (QueueCallerSession.closeEntry: the callback row already holds the place); it may go out
+    // (QueuePlace.close: the callback row already holds the place); it may go out
     // before the play does, but nobody waits on it. Everything else counts.
     const sqlPath = path.filter((e) => e.startsWith('SQL'));
     const entryClose = sqlPath.findIndex((e) => /^SQL update "queue_entries" set "closed_at"/.test(e));

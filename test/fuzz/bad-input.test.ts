@@ -24,7 +24,7 @@ function prng(seed: number): () => number {
   };
 }
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const WEIRD: readonly Json[] = [null, -1, 0, 1.5, 1e308, '', 'x', 'ünïcødé ☎', "'; DROP TABLE callback_requests; --", 'a'.repeat(10000), true, false, [], {}, [1, 'two'], { unexpected: 1 }];
 
 function paths(v: Json, prefix: (string | number)[] = []): (string | number)[][] {
@@ -39,8 +39,8 @@ function mutate(base: Json, r: () => number): Json {
   const all = paths(copy).filter((p) => p.length > 0);
   const path = pick(r, all);
   let parent: Json = copy;
-  for (const k of path.slice(0, -1)) parent = (parent as Record<string, Json>)[k as string] as Json;
-  const last = path[path.length - 1] as string | number;
+  for (const k of path.slice(0, -1)) parent = (parent as Record<string, Json>)[k as string];
+  const last = path[path.length - 1];
   const container = parent as Record<string | number, Json>;
   const op = r();
   if (op < 0.3 && !Array.isArray(parent)) delete container[last];
@@ -93,7 +93,7 @@ describe('fuzz: bad input', function () {
         parseConfig(input, { ARI_PASSWORD: 'p4ss', DATABASE_URL: 'postgres://x@y/z' });
       } catch (e) {
         refused += 1;
-        if (!(e instanceof ConfigError)) throw new Error(`mutation ${i} threw ${String(e)} for ${JSON.stringify(input).slice(0, 300)}`);
+        if (!(e instanceof ConfigError)) throw new Error(`mutation ${i} threw ${String(e)} for ${JSON.stringify(input).slice(0, 300)}`, { cause: e });
         expect(e.message, `mutation ${i}`).to.match(/(\(root\)|[A-Za-z_]+(\[\d+\])?(\.[A-Za-z_0-9]+|\[\d+\])*): \S/);
       }
     }
@@ -133,7 +133,6 @@ describe('fuzz: bad input', function () {
         { type: 'ChannelStateChange', channel: ch },
         { type: 'ChannelEnteredBridge', bridge: { id: 'b' }, channel: ch },
       ];
-      let thrown = 0;
       for (let i = 0; i < 2000; i++) {
         const base = pick(r, bases);
         const ev = r() < 0.8 ? mutate(base, r) : base;
@@ -141,14 +140,12 @@ describe('fuzz: bad input', function () {
         try {
           rig.plugin.app.handleEvent(ev as unknown as AriEvent);
         } catch (e) {
-          thrown += 1;
-          throw new Error(`event ${i} threw: ${String(e)} for ${JSON.stringify(ev).slice(0, 300)}`);
+          throw new Error(`event ${i} threw: ${String(e)} for ${JSON.stringify(ev).slice(0, 300)}`, { cause: e });
         }
       }
       // Bare junk too.
       for (const junk of [null, undefined, 42, 'StasisStart', [], {}, { type: 'StasisStart' }, { type: 'StasisStart', channel: null, args: null }]) rig.plugin.app.handleEvent(junk as unknown as AriEvent);
       await sleep(1500);
-      expect(thrown).to.equal(0);
       expect(rejections.map(String)).to.deep.equal([]);
       // Still working: the witness call is queued and a new call is held and offered.
       const after = rig.sim.call({ from: '+15556660002', to: 'queue:support' });

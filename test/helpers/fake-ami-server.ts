@@ -111,7 +111,7 @@ export class Reply {
     const entries = Object.entries(fields);
     const out: Fields = {};
     if (afterFirst && entries.length > 0) {
-      const [k, v] = entries[0]!;
+      const [k, v] = entries[0];
       out[k] = v;
       out.ActionID = this.actionId;
       for (const [key, val] of entries.slice(1)) out[key] = val;
@@ -452,7 +452,7 @@ export class FakeAmiServer {
       }
     }
     let text = serialize({ Response: 'Success', ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), EventList: 'start', Message: 'DialPlan list will follow' });
-    for (const e of events) text += serialize({ Event: e.Event as string, ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), ...e });
+    for (const e of events) text += serialize({ Event: e.Event, ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), ...e });
     text += serialize({ Event: 'ShowDialPlanComplete', ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), EventList: 'Complete', ListItems: String(events.length), ListExtensions: String(extensions.size), ListPriorities: String(priorities), ListContexts: String(contexts.length) });
     reply.raw(text);
   }

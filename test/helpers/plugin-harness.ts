@@ -52,7 +52,7 @@ export async function startRig(opts: { config?: Record<string, unknown>; agentsB
     sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
   }
   const database = await freshDatabase();
-  const config = parseConfig(opts.config ?? testConfigInput(), { ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: database.url, INSTANCE_ID: 'test-1' });
+  const config = parseConfig(opts.config ?? testConfigInput(), { ...opts.env, ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: database.url, INSTANCE_ID: 'test-1' });
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -61,7 +61,7 @@ export async function startRig(opts: { config?: Record<string, unknown>; agentsB
     },
   });
   const logger = createLogger({ level: 'debug', stream: sink });
-  const plugin = await startPlugin(config, logger, { env: opts.env ?? {}, wrapControl: opts.wrapControl });
+  const plugin = await startPlugin(config, logger, { wrapControl: opts.wrapControl });
   const milestones: Milestone[] = [];
   const t0 = Date.now();
   const waiters: { name: CallMilestone; pred?: (d: Record<string, unknown>) => boolean; resolve: (m: Milestone) => void }[] = [];

@@ -44,7 +44,7 @@ const DIALLED: Record<string, string> = { '5552000': 'queue:support', '5551000':
 const isAriEvent = (l: TraceLine): boolean => l.dir === 'event' && l.origin === 'ari';
 const chanId = (e: Ev): string | undefined => {
   const c = e.channel;
-  return typeof c === 'object' && c !== null && 'id' in c ? String((c as { id: unknown }).id) : undefined;
+  return typeof c === 'object' && c !== null && 'id' in c ? String(c.id) : undefined;
 };
 
 function mapIds(text: string, ids: Map<string, string>): string {
@@ -81,7 +81,7 @@ export async function replayTrace(sim: AriSimulator, lines: TraceLine[], opts: {
     const list: ReplayedEvent[] = events.get(label) ?? [];
     events.set(label, list);
     const ws = new WebSocket(`${sim.url.replace(/^http/, 'ws')}/ari/events?app=${encodeURIComponent(app)}&api_key=${encodeURIComponent(`${sim.user}:${sim.password}`)}`);
-    ws.on('message', (m) => list.push({ event: JSON.parse(String(m)) as Ev, at: performance.now() }));
+    ws.on('message', (m: Buffer) => list.push({ event: JSON.parse(String(m)) as Ev, at: performance.now() }));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -99,7 +99,7 @@ export async function replayTrace(sim: AriSimulator, lines: TraceLine[], opts: {
     if (l.dir === 'event' && l.origin === 'client') {
       const m = /^(ws\d*):(open|terminate)$/.exec(l.type ?? '');
       if (!m) continue;
-      const label = m[1] === 'ws' ? '' : (m[1] as string);
+      const label = m[1] === 'ws' ? '' : m[1];
       if (m[2] === 'open') await open(label);
       else sockets.get(label)?.terminate();
       continue;

@@ -24,7 +24,7 @@ interface AriModule {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const ariModule: AriModule = require('ari-client');
+const ariModule = require('ari-client') as AriModule;
 
 export interface ConnectedAri {
   ari: AriClientLike;

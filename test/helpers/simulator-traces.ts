@@ -78,7 +78,10 @@ export function signature(e: Record<string, unknown>): string {
   const ch = chanOf(e);
   const pb = isRecord(e.playback) ? e.playback : {};
   const br = isRecord(e.bridge) ? e.bridge : {};
-  const opt = (k: string): string => (e[k] === undefined ? '-' : String(e[k]));
+  const opt = (k: string): string => {
+    const v = e[k] as string | number | boolean | null | undefined; // the scalar fields of an ARI event
+    return v === undefined ? '-' : String(v);
+  };
   switch (type) {
     case 'StasisStart': return `StasisStart ${String(ch.state)} [${(e.args as unknown[]).join(',')}]`;
     case 'ChannelStateChange': return `ChannelStateChange ${String(ch.state)}`;

@@ -87,7 +87,7 @@ describe('resilience: a caller adopted after a restart', function () {
     await call.pressDtmf('1');
     await call.waitFor('hungup', 10_000);
     expect(call.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null), 'the confirmation played').to.equal(true);
-    const rows = (await rig.database.db('callback_requests').select('customer_number', 'status')) as { customer_number: string; status: string }[];
+    const rows = await rig.database.db('callback_requests').select<{ customer_number: string; status: string }[]>('customer_number', 'status');
     expect(rows).to.deep.equal([{ customer_number: number, status: 'pending' }]);
   });
 });

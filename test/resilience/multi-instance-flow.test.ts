@@ -57,7 +57,7 @@ describe('resilience: three instances serve one backlog, every customer dialled 
         },
         { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, ARI_APP: `direct-callback-${instance}`, DATABASE_URL: database.url, INSTANCE_ID: `instance-${instance}` },
       );
-      plugins.push(await startPlugin(config, createLogger({ stream: quiet }), { env: {} }));
+      plugins.push(await startPlugin(config, createLogger({ stream: quiet })));
     }
     const deadline = Date.now() + 90000;
     let completed = 0;

@@ -52,13 +52,13 @@ describe('resilience: several instances on one PostgreSQL', function () {
       const instanceId = `instance-${n}`;
       for (;;) {
         // Every instance looks at the same head of the queue: maximum contention.
-        const head = (await pool('callback_requests').where('status', 'pending').orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id']).limit(WORKERS * 8).select('id')) as { id: string }[];
+        const head = await pool('callback_requests').where('status', 'pending').orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id']).limit(WORKERS * 8).select<{ id: string }[]>('id');
         if (head.length === 0) return;
         const ids = head.map((h) => h.id);
         await Promise.all(
           Array.from({ length: WORKERS }, async (_, w) => {
             for (let i = w; i < ids.length; i += WORKERS) {
-              const id = ids[i] as string;
+              const id = ids[i];
               const now = new Date();
               const claimed = await store.claim({ callbackId: id, instanceId, agentId: `agent-${n}-${w}`, agentChannelId: `chan-${randomUUID()}`, leaseMs: 60000, now });
               if (!claimed) {
@@ -78,7 +78,7 @@ describe('resilience: several instances on one PostgreSQL', function () {
     expect(twice, 'callbacks dialled more than once').to.deep.equal([]);
     expect(dials.size).to.equal(CALLBACKS);
     const perInstance = new Map<string, number>();
-    for (const [, who] of dials) perInstance.set(who[0] as string, (perInstance.get(who[0] as string) ?? 0) + 1);
+    for (const [, who] of dials) perInstance.set(who[0], (perInstance.get(who[0]) ?? 0) + 1);
     expect(perInstance.size, 'every instance took part').to.equal(INSTANCES);
     const status = (await db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status')).map((r) => [r.status, Number(r.n)]);
     expect(status).to.deep.equal([['completed', CALLBACKS]]);

@@ -39,7 +39,7 @@ describe('resilience: a preview attempt taken up after a restart', function () {
 
   async function expectCompletedOnce(r: SplitRig, callbackId: string, agent: OutboundLeg, customer: OutboundLeg): Promise<void> {
     await until('agent and customer in one mixing bridge', () => r.sim.bridges().some((b) => b.bridge_type === 'mixing' && b.channels.includes(agent.id) && b.channels.includes(customer.id)), 10_000);
-    await until('the callback completed', async () => (await r.database.db('callback_requests').where({ id: callbackId }).first())?.status === 'completed', 10_000);
+    await until('the callback completed', async () => (await r.database.db('callback_requests').where({ id: callbackId }).first<{ status: string } | undefined>())?.status === 'completed', 10_000);
     expect(r.sim.endpoint(trunk).legs, 'the customer dialled once').to.have.length(1);
     const attempts = (await r.database.db('callback_attempts').where({ callback_id: callbackId })) as { outcome: string; customer_answered_at: Date | null; instance_id: string }[];
     expect(attempts.map((a) => a.outcome)).to.deep.equal(['answered']);

@@ -6,7 +6,7 @@ import { storyConfig } from '../../tools/support/story-config';
 import { createLogger } from '../../src/logging/logger';
 import { RunningPlugin, startPlugin } from '../../src/plugin';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
-import { PluginChild } from '../../tools/faults/child';
+import { PluginProcess } from '../../tools/support/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
 import { freshDatabase, TestDatabase } from '../helpers/database';
 import { sleep } from '../helpers/plugin-harness';
@@ -33,7 +33,7 @@ describe('resilience: queue state shared through PostgreSQL', function () {
   this.timeout(90000);
   let database: TestDatabase | undefined;
   const sims: AriSimulator[] = [];
-  const children: PluginChild[] = [];
+  const children: PluginProcess[] = [];
   const plugins: RunningPlugin[] = [];
 
   afterEach(async () => {
@@ -50,7 +50,7 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     for (const a of ['PJSIP/1001', 'PJSIP/1002']) sim.endpoint(a).setDeviceState('INUSE');
     database = await freshDatabase();
     const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: database.url, INSTANCE_ID: 'restart-test', LOG_LEVEL: 'info' };
-    const first = PluginChild.start({ config: pluginConfig(), env });
+    const first = PluginProcess.start({ config: pluginConfig(), env });
     children.push(first);
     await first.ready();
     const callers = ['+15556660001', '+15556660002', '+15556660003'].map((from) => sim.call({ from, to: 'queue:support' }));
@@ -68,7 +68,7 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     first.kill();
     await first.exited;
     // A caller arriving while no plugin runs is let in by the dialplan only once one runs again.
-    const second = PluginChild.start({ config: pluginConfig(), env });
+    const second = PluginProcess.start({ config: pluginConfig(), env });
     children.push(second);
     await second.ready();
     const late = sim.call({ from: '+15556660004', to: 'queue:support' });
@@ -109,14 +109,14 @@ describe('resilience: queue state shared through PostgreSQL', function () {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       return (await res.json()) as Record<string, unknown>;
     };
-    const first = PluginChild.start({ config, env });
+    const first = PluginProcess.start({ config, env });
     children.push(first);
     await first.ready();
     expect(await api('POST', '/agents/a1001/logout')).to.include({ loggedIn: false });
     expect(await api('POST', '/agents/a1002/pause')).to.include({ paused: true });
     first.kill();
     await first.exited;
-    const second = PluginChild.start({ config, env });
+    const second = PluginProcess.start({ config, env });
     children.push(second);
     await second.ready();
     const agents = (await api('GET', '/agents')).agents as { id: string; loggedIn: boolean; paused: boolean }[];
@@ -137,7 +137,7 @@ describe('resilience: queue state shared through PostgreSQL', function () {
         storyConfig({ agents, queue: { offer: { initialDelaySec: 30, intervalSec: 30, thresholdPosition: 0 }, wrapUpSec: 0 }, callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, syncIntervalSec: 60 } }),
         { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: (database as TestDatabase).url, INSTANCE_ID: name },
       );
-      const plugin = await startPlugin(config, createLogger({ stream: quiet }), { env: {} });
+      const plugin = await startPlugin(config, createLogger({ stream: quiet }));
       plugins.push(plugin);
       return { sim, plugin };
     };
@@ -165,7 +165,7 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     b.sim.endpoint('PJSIP/2002').setDeviceState(null);
     await sleep(200);
     const t0 = Date.now();
-    await a.plugin.app.createCallback({ queueId: 'support', number: '+15550000199' });
+    await a.plugin.app.admin.createCallback({ queueId: 'support', number: '+15550000199' });
     const leg = await b.sim.endpoint('PJSIP/2002').nextLeg(3000);
     const latencyMs = Date.now() - t0;
     expect(leg.displayedCaller.number).to.equal('+15550000199');

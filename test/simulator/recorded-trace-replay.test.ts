@@ -23,7 +23,7 @@ const AT_ONCE_MS = 20;
 const IGNORED = new Set(['creationtime', 'protocol_id', 'name', 'caller', 'connected', 'accountcode', 'dialplan', 'language', 'channelvars', 'timestamp', 'asterisk_id']);
 
 type Ev = Record<string, unknown>;
-const pb = (e: Ev): { id?: string; media_uri?: string; state?: string } => (typeof e.playback === 'object' && e.playback !== null ? (e.playback as { id?: string }) : {});
+const pb = (e: Ev): { id?: string; media_uri?: string; state?: string } => (typeof e.playback === 'object' && e.playback !== null ? e.playback : {});
 
 /** How long each medium played to its end on the real Asterisk (PlaybackStarted → PlaybackFinished(done), never stopped). */
 function mediaDurations(lines: TraceLine[]): Map<string, number> {

@@ -135,11 +135,11 @@ describe('surfaces: agent preview actions, events stream, metrics', function () 
     expect(decline.status).to.equal(403);
     expect((await r.api('POST', '/me/preview/accept', { token: TOKENS.a1002 })).status).to.equal(409);
     expect((await r.api('POST', '/me/preview/accept?agentId=a1001', { token: TOKENS.a1002 })).status).to.equal(403);
-    expect(r.plugin.app.activePreviewOf('a1001')?.isPreviewing, 'still previewing').to.equal(true);
+    expect(r.plugin.app.admin.activePreviewOf('a1001')?.isPreviewing, 'still previewing').to.equal(true);
   });
 
   it('agent A declines from the panel API (as key 2): preview_ended, the attempt is recorded', async () => {
-    const a = streams[0] as SseReader;
+    const a = streams[0];
     const res = await r.api('POST', '/me/preview/decline', { token: TOKENS.a1001, body: { callbackId } });
     expect(res.status).to.equal(200);
     expect(res.json).to.deep.equal({ callbackId, action: 'decline' });

@@ -34,7 +34,7 @@ export async function startSurfaceRig(opts: { over?: Record<string, unknown>; ag
       if (o.body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${base}/api/v1${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
       const text = await res.text();
-      let json: Record<string, unknown> = {};
+      let json: Record<string, unknown>;
       try {
         json = JSON.parse(text) as Record<string, unknown>;
       } catch {

@@ -40,7 +40,7 @@ describe('surfaces: npm scripts reject unknown options', function () {
   }
 
   it('npm run faults -- --help lists the options and exits 0', async () => {
-    const r = await run(SCRIPTS.faults as string, ['--help']);
+    const r = await run(SCRIPTS.faults, ['--help']);
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include('--points <a,b>');
     expect(r.stdout).to.include('--asterisk');

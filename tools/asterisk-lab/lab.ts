@@ -6,7 +6,7 @@ import { createDatabase, migrate } from '../../src/store/database';
 import { createScratchDatabase, PostgresServer, ScratchDatabase } from '../support/postgres-server';
 import { AsteriskServer } from './asterisk-server';
 import { AriObserver } from './observer';
-import { PluginProcess } from './plugin-process';
+import { PluginProcess } from '../support/plugin-process';
 import { PortAllocator } from './ports';
 import { AsteriskRuntime } from './runtime';
 import { callerScenario, CallerScript, phoneScenario, PhoneScript, SippProcess } from './sipp';

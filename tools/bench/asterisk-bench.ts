@@ -1,32 +1,12 @@
 /**
  * `npm run bench -- --asterisk`: the plugin's figures on the real Asterisk of the lab
- * (tools/asterisk-lab/), with SIPp callers, agents' phones and customers, in one run.
- *
- * Every latency is taken from Asterisk's own event timestamps, as the lab's observer app
- * (subscribeAll=true) received them: neither the plugin's clock nor this process's is trusted.
- *
- * 1. Press 1: N callers (default 100) arrive at 20/s on the support queue, whose agents are all
- *    logged out, so every caller overflows and is offered the callback; each presses 1 four
- *    seconds after the answer, while the offer plays. DTMF -> confirmation is the caller's
- *    ChannelDtmfReceived -> the PlaybackStarted of `callback/confirm` on the same channel.
- *    The floor, same run, same Asterisk, same arrivals, just before: as many callers to a bare
- *    ari-client app (floor-app.ts) that plays the same offer, and on a digit stops it and plays the
- *    same confirmation - the plugin's path without its database. One party at a time (sample()).
- *    A caller whose digit came before the plugin's offer started is ignored, as a real caller's
- *    would be; it counts as unconfirmed.
- * 2. The agent's accept: the callbacks just booked are dialled through agents' SIPp phones that
- *    answer and press 1; the agent leg's ChannelDtmfReceived -> the customer leg's Dial (Asterisk
- *    starts dialling the customer), paired through callback_attempts.
- * 3. Held callers: callers that only wait (music on hold in their holding bridge, the offer every
- *    20 s) are added in steps (default 100 up to 800). At each step a quiet window measures the CPU
- *    of every process (Asterisk, the plugin, SIPp, PostgreSQL's backends, the floor, this process,
- *    and the whole machine) from /proc; then a sample of callers (floor, then plugin) presses 1.
- *    A step passes when its p95 is at most twice the floor's, every sample caller was
- *    confirmed, and no held caller was dropped; held_callers_max is the last step that passed.
- *
- * For a closer look: BENCH_PLUGIN_LOG_LEVEL=debug makes the plugin log every ARI request with its
- * time (`ari request`, in lab/plugin.log with LAB_KEEP=1); BENCH_PLUGIN_NODE_OPTIONS is passed to
- * the plugin as NODE_OPTIONS (e.g. `--require` of a profiler).
+ * (tools/asterisk-lab/) with SIPp callers, agents' phones and customers, in one run: press 1 ->
+ * confirmation against a bare ari-client floor app (floor-app.ts), an agent's accept -> the
+ * customer dialled, and held callers added in steps, each with a press-1 sample (held-ramp.ts
+ * judges the steps). Every latency is read from Asterisk's own event timestamps (the lab's
+ * observer app): neither the plugin's clock nor this process's is trusted. docs/benchmarks.md
+ * describes the method; BENCH_PLUGIN_LOG_LEVEL and BENCH_PLUGIN_NODE_OPTIONS pass a log level and
+ * NODE_OPTIONS to the plugin for a closer look.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,7 +19,7 @@ import { CallerScript, SippProcess } from '../asterisk-lab/sipp';
 import { PostgresServer } from '../support/postgres-server';
 import { storyConfig } from '../support/story-config';
 import { PROMPTS } from '../../src/calls/prompts';
-import { PluginChild } from '../faults/child';
+import { PluginProcess } from '../support/plugin-process';
 import { percentile, round2 } from './figures';
 import { HeldRamp, HeldStepOutcome } from './held-ramp';
 import { cpuMs, machineCpuMs, runnableThreads, threadCount } from './proc-stat';
@@ -195,7 +175,7 @@ export class AsteriskBench {
 
   private constructor(
     private readonly lab: Lab,
-    private readonly floor: PluginChild,
+    private readonly floor: PluginProcess,
     private readonly o: AsteriskBenchOptions,
   ) {
     this.book = new ChannelBook(lab.observer);
@@ -217,16 +197,15 @@ export class AsteriskBench {
       rtpPorts: 2 * (Math.max(held, o.callers * 2) + 100),
       extraAsteriskFiles: { 'extensions.conf': floorDialplan() },
     });
-    let floor: PluginChild | undefined;
+    let floor: PluginProcess | undefined;
     let bench: AsteriskBench | undefined;
     try {
       // The plugin's default log level (info), as an administrator runs it: the lab's usual debug
       // would bill the plugin for log lines no production runs with.
       await lab.startPlugin({ env: { LOG_LEVEL: process.env.BENCH_PLUGIN_LOG_LEVEL ?? 'info', ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}) } });
-      floor = PluginChild.start({
-        config: {},
-        env: { ARI_URL: lab.asterisk.ariUrl, ARI_USER: 'direct-callback', ARI_PASSWORD: lab.ariPassword, FLOOR_APP, FLOOR_PROMPT: PROMPTS.offer, FLOOR_REPLY: PROMPTS.confirm },
+      floor = PluginProcess.start({
         entry: path.resolve(__dirname, 'floor-app.ts'),
+        env: { ARI_URL: lab.asterisk.ariUrl, ARI_USER: 'direct-callback', ARI_PASSWORD: lab.ariPassword, FLOOR_APP, FLOOR_PROMPT: PROMPTS.offer, FLOOR_REPLY: PROMPTS.confirm },
       });
       await floor.ready(30000);
       o.say(`lab: ready in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -324,10 +303,9 @@ export class AsteriskBench {
    * `count` callers press 1 on the floor app, then as many on the plugin, one party after the
    * other on the same Asterisk: the DTMF -> confirmation times of both.
    *
-   * One party at a time, not side by side: with both at once this 2-core machine carried twice
-   * the callers the figure is about (200 media channels for "100 concurrent callers"), its run
-   * queue held 300 threads and more, and each party measured the other's load as much as its own
-   * path. The second party starts once every call of the first has ended.
+   * One party at a time, not side by side: both at once would carry twice the callers the figure
+   * is about, and each party would measure the other's load. The second party starts once every
+   * call of the first has ended.
    */
   private async sample(count: number, rate: number): Promise<Sample> {
     const floor = await this.party(FLOOR_DID, count, rate);

@@ -1,47 +1,11 @@
 /**
  * `npm run bench -- [--json] [--runs N] [--callers N] [--pending N] [--window S] [--warmup S]`:
- * performance on the simulator. (`npm run bench -- --asterisk [--json] [--callers N] [--held-step N]
- * [--held-max N] [--hold-window S] [--sample-callers N] [--agent-samples N]` runs on the real
- * Asterisk instead: tools/bench/asterisk-bench.ts.) Each part runs N times (default 3, at least 1); every figure is
- * printed as the median over the runs and its spread (min, max). A ratio is computed within one
- * run, from that run's own figures, and then summarised like the others.
- *
- * Part A (ARI latency and memory): the plugin runs as a child process against the simulator (in
- * this process). N callers (default 10,000) are brought into one overflowing queue with offer
- * loops; then 50 callers/s arrive (StasisStart -> POST answer is timed) and 50 callers/s press 5
- * during an offer (ChannelDtmfReceived -> DELETE /playbacks is timed). The load runs for a
- * warm-up (default 5 s) whose samples are discarded, then for the measuring window (default
- * 20 s). Times are taken on the simulator's clock (performance.now): the event sent, the
- * resulting request's arrival. The floor is a bare ari-client app (child process) answering 50
- * calls/s the same way, same run. rss_per_call_kb is the plugin child's RSS growth over the N
- * callers, divided by N. sim_loop_delay_p99_ms is how late this process's own event loop ran
- * during the window: the part of every latency above that the simulator, not the app, added.
- * plugin_cpu_percent, simulator_cpu_percent and floor_cpu_percent say where the two cores went
- * during the window (percent of one core; Linux /proc).
- *
- * Part B (dispatch and queries): M pending callbacks (default 100,000) in PostgreSQL, inserted
- * once; each run starts a fresh plugin child that loads them; an agent's phone becomes free
- * (DeviceStateChanged NOT_INUSE) -> the agent leg is originated (POST /channels) is timed, 200
- * times after 20 discarded warm-up dispatches. Position + estimated wait are timed in-process on
- * a CallbackApp holding 1,000 and one holding 100,000 queued callbacks, alternately.
- *
- * Why one run decided nothing (figures moved 3x between runs on 2 cores), and what the method
- * now does about it, without lowering the load:
- * - Every run is fresh (simulator, plugin, floor) and the figures are medians over runs.
- * - The first seconds of load run code paths the ramp never ran (a DTMF during an offer,
- *   arrivals after the ramp), still cold in the JIT: a warm-up is discarded.
- * - The simulator recomputed every device's state on every change by walking every channel: at
- *   10,000 callers it spent most of its time there and became the bottleneck itself. It now does
- *   so only for devices an app watches, as Asterisk reports them.
- * - The simulator kept every event and request (thousands a second at 10,000 callers): its heap
- *   grew through the run and its garbage collection stalled it, which the run counted as the
- *   plugin's latency. It keeps no history now (keepHistory: false); the timing hooks see all.
- * - The plugin child forwarded every milestone to this process as a JSON line (500 a second):
- *   the benchmark's own child (plugin-child.ts) does not.
- * - A request was timed after its body had been read, a few turns of a busy loop late: it is
- *   timed on arrival now.
- * - The load average at the start of each run is printed with it: on a shared machine a run
- *   that competed with other work can be told apart.
+ * the plugin's latency, memory and dispatch figures on the ARI simulator (this process), each the
+ * median over N fresh runs with its spread. Part A: StasisStart -> answer and DTMF -> stop of the
+ * offer for a plugin child holding N waiting callers, beside a bare ari-client floor app; Part B:
+ * an agent freed -> the agent leg originated with M pending callbacks, and position queries.
+ * `--asterisk` measures on the real Asterisk instead (asterisk-bench.ts), `--wait-accuracy` replays
+ * a day of calls (wait-accuracy.ts). docs/benchmarks.md describes the method and the figures.
  */
 import path from 'node:path';
 import os from 'node:os';
@@ -53,10 +17,11 @@ import { AriSimulator, SimCall } from '../simulator/ari-simulator';
 import { PROMPTS } from '../../src/calls/prompts';
 import { createDatabase, migrate } from '../../src/store/database';
 import { createScratchDatabase, findPostgresServer, PostgresServer, ScratchDatabase } from '../support/postgres-server';
-import { PluginChild } from '../faults/child';
+import { PluginProcess } from '../support/plugin-process';
 import { parseConfig } from '../../src/config/config';
 import { storyConfig } from '../support/story-config';
 import { CallbackApp } from '../../src/engine/callback-app';
+import { QueueBook } from '../../src/engine/queue-book';
 import { CallbackStore } from '../../src/store/callback-store';
 import { createLogger } from '../../src/logging/logger';
 import { systemClock } from '../../src/domain';
@@ -70,7 +35,7 @@ import { OFFICE_DAY, replayDay } from './wait-accuracy';
 
 const COMMAND = {
   usage: 'npm run bench --',
-  summary: 'Latency, memory and dispatch figures of the plugin on the ARI simulator (see README "Performance").',
+  summary: 'Latency, memory and dispatch figures of the plugin on the ARI simulator (see docs/benchmarks.md).',
   options: {
     json: { type: 'boolean', description: 'print one JSON line with every figure' },
     runs: { type: 'string', valueName: 'n', description: 'runs of each part; figures are medians with their spread (default 3)' },
@@ -93,7 +58,7 @@ const SIMULATOR_ONLY = ['runs', 'window', 'warmup', 'pending'] as const;
 const ASTERISK_ONLY = ['held-step', 'held-max', 'hold-window', 'sample-callers', 'agent-samples'] as const;
 
 const PASSWORD = 'bench-pa55word';
-const PLUGIN_CHILD = path.resolve(__dirname, 'plugin-child.ts');
+const FLOOR_ENTRY = path.resolve(__dirname, 'floor-app.ts');
 const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -121,8 +86,8 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
   const agents = ['PJSIP/1001', 'PJSIP/1002'];
   for (const a of agents) sim.endpoint(a).setDeviceState('INUSE');
   const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: 'bench', LOG_LEVEL: 'warn' };
-  const plugin = PluginChild.start({ config: benchConfig(agents), env, entry: PLUGIN_CHILD });
-  const floor = PluginChild.start({ config: {}, env: { ARI_URL: sim.url, ARI_USER: 'direct-callback', ARI_PASSWORD: PASSWORD, FLOOR_APP: 'bench-floor' }, entry: path.resolve(__dirname, 'floor-app.ts') });
+  const plugin = PluginProcess.start({ config: benchConfig(agents), env });
+  const floor = PluginProcess.start({ entry: FLOOR_ENTRY, env: { ARI_URL: sim.url, ARI_USER: 'direct-callback', ARI_PASSWORD: PASSWORD, FLOOR_APP: 'bench-floor' } });
   try {
     await plugin.ready(60000);
     await floor.ready(30000);
@@ -189,7 +154,7 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
       const states = new Map<string, number>();
       for (const c of calls) states.set(`${c.state}${c.bridge ? ' held' : ''}`, (states.get(`${c.state}${c.bridge ? ' held' : ''}`) ?? 0) + 1);
       say(`  warning: not every caller was held; this run measured less than the load it describes. Callers: ${JSON.stringify(Object.fromEntries(states))}`);
-      say(`  plugin's last log lines: ${plugin.stderrLines.slice(-5).join(' | ') || 'none'}`);
+      say(`  plugin's last log lines: ${plugin.tail(5) || 'none'}`);
     }
     await sleep(3000);
     const rssAfter = plugin.rssKb() ?? 0;
@@ -299,14 +264,14 @@ async function loadedApp(db: Knex, url: string, count: number): Promise<{ app: C
  * alternating rounds, so that neither size is always measured first (colder, or during the
  * other's garbage).
  */
-function positionQueryUs(apps: { app: CallbackApp; last: Parameters<CallbackApp['position']>[0] }[]): number[] {
+function positionQueryUs(apps: { app: CallbackApp; last: Parameters<QueueBook['position']>[0] }[]): number[] {
   const times: number[][] = apps.map(() => []);
   for (let round = 0; round < 12; round++) {
     apps.forEach(({ app, last }, i) => {
       for (let j = 0; j < 250; j++) {
         const t = performance.now();
-        const position = app.position(last) ?? 0;
-        app.estimatedWaitSec('bench', position);
+        const position = app.book.position(last) ?? 0;
+        app.book.estimatedWaitSec('bench', position);
         if (round > 1) times[i]?.push((performance.now() - t) * 1000); // two rounds of warm-up
       }
     });
@@ -319,7 +284,7 @@ interface PartBSetup {
   scratch: ScratchDatabase;
   db: Knex;
   small: { scratch: ScratchDatabase; db: Knex };
-  apps: { app: CallbackApp; last: Parameters<CallbackApp['position']>[0] }[];
+  apps: { app: CallbackApp; last: Parameters<QueueBook['position']>[0] }[];
 }
 
 /** The databases for Part B, filled once for every run: 100,000 pending (default), and 1,000. */
@@ -353,7 +318,7 @@ async function partB(s: PartBSetup): Promise<Figures> {
     sim.endpoint(a).busy(50);
   }
   const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: s.scratch.url, INSTANCE_ID: 'bench-dispatch', LOG_LEVEL: 'warn' };
-  const plugin = PluginChild.start({ config: benchConfig(agents), env, entry: PLUGIN_CHILD });
+  const plugin = PluginProcess.start({ config: benchConfig(agents), env });
   const lat: number[] = [];
   try {
     await plugin.ready(120000);

@@ -1,6 +1,6 @@
 import { Lab } from '../asterisk-lab/lab';
 import { channelOf, ObservedEvent } from '../asterisk-lab/observer';
-import { PluginProcess } from '../asterisk-lab/plugin-process';
+import { PluginProcess } from '../support/plugin-process';
 import { AsteriskRuntime } from '../asterisk-lab/runtime';
 import { CallerScript, PhoneScript, SippProcess, SippStep } from '../asterisk-lab/sipp';
 import { PROMPTS } from '../../src/calls/prompts';
@@ -41,8 +41,8 @@ const CALLER = '+15550001001';
 export const SLOW_REQUEST_MS = 2500;
 /**
  * How long the customer talks after the guard's 1. Where the kill falls on the talk (the pair
- * answered or bridged) it outlasts a restart of the plugin (3-5 s measured on the lab, under load),
- * so the restarted process finds the pair still talking; elsewhere a short talk keeps the run short.
+ * answered or bridged) it outlasts a restart of the plugin, even on a loaded machine, so the
+ * restarted process finds the pair still talking; elsewhere a short talk keeps the run short.
  */
 const TALK_OVER_RESTART_MS = 10_000;
 const SHORT_TALK_MS = 2_000;

@@ -18,9 +18,8 @@ import { measureCrossInstance } from './cross-instance';
 import { parseCommandLine, UsageError } from '../../src/cli/options';
 
 /**
- * Labs at once with --asterisk. A point spends most of its time waiting for real prompts to play
- * (a lab uses about a fifth of a core), so three labs side by side take a third of the time
- * without making the people's timing drift.
+ * Labs at once with --asterisk. A point spends most of its time waiting for real prompts to play,
+ * so three labs side by side take a third of the time without making the people's timing drift.
  */
 const DEFAULT_LABS = 3;
 

@@ -7,8 +7,8 @@ import { AriSimulator } from '../simulator/ari-simulator';
 import { createScratchDatabase, PostgresServer } from '../support/postgres-server';
 
 /**
- * Cross-instance latency (issue 12): two plugin instances, each serving its own Asterisk (a
- * simulator each), on one PostgreSQL. A callback is created on A while B's agent, the only one
+ * Cross-instance latency: two plugin instances, each serving its own Asterisk (a simulator
+ * each), on one PostgreSQL. A callback is created on A while B's agent, the only one
  * free, waits; the time from A's request to B's agent leg (`POST /channels` reaching B's
  * simulator) is what the change feed (LISTEN/NOTIFY) has to keep short: without it B would learn
  * of the callback at its next re-read (`callback.syncIntervalSec`, set to 60 s here so that it
@@ -47,7 +47,7 @@ export async function measureCrossInstance(opts: { server: PostgresServer; sampl
         storyConfig({ agents: [agent], queue: { wrapUpSec: 0 }, callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, declineWindowSec: 0, syncIntervalSec: 60 } }),
         { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: name },
       );
-      const plugin = await startPlugin(config, createLogger({ stream: quiet }), { env: {} });
+      const plugin = await startPlugin(config, createLogger({ stream: quiet }));
       plugins.push(plugin);
       return { sim, plugin };
     };
@@ -60,7 +60,7 @@ export async function measureCrossInstance(opts: { server: PostgresServer; sampl
       bobPhone.setDeviceState(null); // Bob's phone idle: B has a free agent, and nothing to give it
       await sleep(100);
       const t0 = performance.now();
-      const created = await a.plugin.app.createCallback({ queueId: 'support', number: `+1555000${String(3000 + i)}` });
+      const created = await a.plugin.app.admin.createCallback({ queueId: 'support', number: `+1555000${String(3000 + i)}` });
       const leg = await bobPhone.nextLeg(5000);
       const ms = performance.now() - t0;
       latencies.push(ms);
@@ -68,7 +68,7 @@ export async function measureCrossInstance(opts: { server: PostgresServer; sampl
       bobPhone.setDeviceState('INUSE');
       leg.reject('busy');
       for (let tries = 0; tries < 100; tries++) {
-        if ((await a.plugin.app.cancelCallback(created.callback.id, 'measurement')) !== 'in_progress') break;
+        if ((await a.plugin.app.admin.cancelCallback(created.callback.id, 'measurement')) !== 'in_progress') break;
         await sleep(50);
       }
       opts.log?.(`cross-instance ${i + 1}/${samples}: ${ms.toFixed(1)} ms`);

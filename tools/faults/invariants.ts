@@ -128,7 +128,7 @@ export function countInvariants(input: InvariantInput): InvariantCounts {
     // guard's 1 again by the restarted process, which takes the attempt up (PreviewCallSession.
     // resume). Only if it cannot (another instance reclaimed the lease first) is the customer
     // called again on a new attempt: the plugin cannot tell a person from a voicemail that never
-    // pressed 1. Reported, not counted (0 at every point in the runs of 2026-11-27).
+    // pressed 1. Reported, not counted.
     const answeredLegs = mine.filter((a) => customerLegs.some((l) => l.id === a.customer_channel_id && l.answered)).length;
     if (answeredLegs > 1) redialsAfterAnswer += answeredLegs - 1;
   }

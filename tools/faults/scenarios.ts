@@ -5,7 +5,7 @@ import { CrashPoint } from '../../src/config/crash-points';
 import { AriSimulator, SimCall } from '../simulator/ari-simulator';
 import { createDatabase } from '../../src/store/database';
 import { createScratchDatabase, PostgresServer } from '../support/postgres-server';
-import { PluginChild } from './child';
+import { PluginProcess } from '../support/plugin-process';
 import { CallRobot } from './robot';
 import { countInvariants } from './invariants';
 
@@ -93,14 +93,14 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
   const db: Knex = createDatabase(scratch.url, { poolMax: 2 });
   const env = { ARI_URL: sim.url, ARI_PASSWORD: FAULTS_ARI_PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: 'faults', LOG_LEVEL: 'info' };
   const config = faultsConfig();
-  const children: PluginChild[] = [];
+  const children: PluginProcess[] = [];
   const caller = '+15550001001';
   const other = '+15550001002';
   const robot = new CallRobot(sim, { agentEndpoints: AGENTS, customerEndpoints: [`PJSIP/${caller.slice(1)}@trunk`, `PJSIP/${other.slice(1)}@trunk`], talkMs: opts.talkMs ?? 3000 });
   let crashed = false;
   try {
     for (const a of AGENTS) sim.endpoint(a).setDeviceState('INUSE');
-    const first = PluginChild.start({ config, env, crashAt: point });
+    const first = PluginProcess.start({ config, milestones: true, env, crashAt: point });
     children.push(first);
     await first.ready();
     await sim.waitForApp('direct-callback', 5000);
@@ -130,7 +130,7 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
     }
     const rowsAfterCrash = (await db('callback_requests').select('id')) as { id: string }[];
     // Restart, as a supervisor would, without the crash point.
-    const second = PluginChild.start({ config, env });
+    const second = PluginProcess.start({ config, milestones: true, env });
     children.push(second);
     await second.ready();
     robot.start();
@@ -175,12 +175,12 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
       notes,
     };
   } catch (e) {
-    for (const c of children) opts.log?.(`--- plugin child log (last lines):\n${c.stderrLines.slice(-25).join('\n')}`);
+    for (const c of children) opts.log?.(`--- plugin child log (last lines):\n${c.tail(25)}`);
     throw e;
   } finally {
     robot.stop();
     for (const c of children) await c.stop().catch(() => undefined);
-    if (process.env.FAULTS_DEBUG) for (const c of children) opts.log?.(c.stderrLines.slice(-40).join('\n'));
+    if (process.env.FAULTS_DEBUG) for (const c of children) opts.log?.(c.tail(40));
     await sim.stop();
     await db.destroy();
     await scratch.drop().catch(() => undefined);

@@ -6,7 +6,7 @@ import { AriSimulator, OutboundLeg, SimCall } from '../simulator/ari-simulator';
 import { CallbackStore } from '../../src/store/callback-store';
 import { createDatabase } from '../../src/store/database';
 import { createScratchDatabase, PostgresServer } from '../support/postgres-server';
-import { PluginChild } from './child';
+import { PluginProcess } from '../support/plugin-process';
 import { CallRobot } from './robot';
 
 /**
@@ -96,11 +96,11 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
   const scratch = await createScratchDatabase(opts.server, 'adc_standby');
   const db: Knex = createDatabase(scratch.url, { poolMax: 2 });
   const config = standbyConfig();
-  const children: PluginChild[] = [];
+  const children: PluginProcess[] = [];
   let instance = 0;
-  const startProcess = (): PluginChild => {
+  const startProcess = (): PluginProcess => {
     instance += 1;
-    const child = PluginChild.start({ config, env: { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: `standby-${instance}`, LOG_LEVEL: 'info' } });
+    const child = PluginProcess.start({ config, milestones: true, env: { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: `standby-${instance}`, LOG_LEVEL: 'info' } });
     children.push(child);
     return child;
   };
@@ -229,7 +229,7 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
       notes,
     };
   } catch (e) {
-    for (const c of children) log(`--- plugin child log (last lines):\n${c.stderrLines.slice(-20).join('\n')}`);
+    for (const c of children) log(`--- plugin child log (last lines):\n${c.tail(20)}`);
     throw e;
   } finally {
     robot.stop();

@@ -13,7 +13,7 @@
  *        allow patterns      -> 'not_allowed_pattern' (an empty allow list allows everything)
  *        maxPendingPerNumber -> 'too_many_pending'    (ctx.pendingForNumber >= max)
  *      The last rule needs the database. At press 1 and in the API the booking statement
- *      (src/store/callback-store.ts) counts the open callbacks and applies this same comparison,
+ *      (src/store/booking-store.ts) counts the open callbacks and applies this same comparison,
  *      in the round trip that stores the request; the other rules run here first, with
  *      pendingForNumber 0.
  *      The built-in international/premium guards are deny rules too: an allow pattern cannot
@@ -75,7 +75,7 @@ export const DEFAULT_NUMBER_POLICY: Readonly<NumberPolicyConfig> = Object.freeze
   denyPremium: true,
   premiumPrefixes: ['900', '976'],
   maxPendingPerNumber: 1,
-}) as Readonly<NumberPolicyConfig>;
+});
 
 type NumberingPlan = Pick<NumberPolicyConfig, 'countryCode' | 'nationalPrefix' | 'internationalPrefix' | 'nationalNumberLength' | 'premiumPrefixes'>;
 
@@ -148,8 +148,8 @@ function lengthVerdict(len: number, min: number, max: number): 'too_short' | 'to
  *   length ('1 555…' NANP, '06…' FR), else taken as-is when it has a national length ('555…'),
  *   else a leading country code without '+' is recognised ('33612345678').
  * A domestic number written '+44 (0)20…' has its stray national prefix removed. 'invalid_format'
- * (an addition to the reasons of issue 5) is a '+' that is not first or repeated, a country code
- * starting with 0, or a domestic national number starting with the national prefix.
+ * is a '+' that is not first or repeated, a country code starting with 0, or a domestic national
+ * number starting with the national prefix.
  */
 export function normalizeNumber(raw: string, cfg: NumberPolicyConfig): NormalizedNumber {
   if (typeof raw !== 'string') return fail('empty');

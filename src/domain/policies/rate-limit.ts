@@ -7,8 +7,8 @@
  *   keeps trying while refused does not extend their own lockout.
  * - Memory is bounded: per key only the newest `limit` timestamps are kept (older ones can never
  *   decide anything), and at most `maxKeys` keys; past that the least recently used key is
- *   evicted (use = record). Eviction forgets that key's history, i.e. under memory pressure the limiter fails
- *   open for the longest-idle callers rather than refusing everybody.
+ *   evicted (use = record). Eviction forgets that key's history: under memory pressure the
+ *   limiter fails open for the longest-idle callers rather than refusing everybody.
  * - Time is passed in (epoch ms); a clock that steps backwards never throws, and retryAfterMs
  *   is capped at windowMs.
  *

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { AmiActionError, AmiConnection, AmiConnectionOptions, AmiEvent } from '../../../src/ami/ami-connection';
+import { AmiConnection, AmiConnectionOptions } from '../../../src/ami/ami-connection';
+import { AmiActionError, AmiEvent } from '../../../src/ami/ami-messages';
 import { createLogger, Logger } from '../../../src/logging/logger';
 import { FakeAmiServer } from '../../helpers/fake-ami-server';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { AmiPresence, AmiPresenceOptions, PresenceTracker, PresenceUpdate, startAmiPresence } from '../../../src/ami/presence-tracker';
+import { AmiPresence, AmiPresenceOptions, startAmiPresence } from '../../../src/ami/ami-presence';
+import { PresenceTracker, PresenceUpdate } from '../../../src/ami/presence-tracker';
 import { silentLogger } from '../../../src/logging/logger';
 import { FakeAmiServer } from '../../helpers/fake-ami-server';
 

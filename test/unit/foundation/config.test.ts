@@ -72,6 +72,12 @@ describe('config', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('names the crash point of the fault harness only through DIRECT_CALLBACK_CRASH_AT, and only a known one', () => {
+    expect(parseConfig({}, env).crashAt).to.equal(undefined);
+    expect(parseConfig({}, { ...env, DIRECT_CALLBACK_CRASH_AT: 'offer.after_commit' }).crashAt).to.equal('offer.after_commit');
+    expect(errorOf(() => parseConfig({}, { ...env, DIRECT_CALLBACK_CRASH_AT: 'offer.after_comit' }))).to.match(/DIRECT_CALLBACK_CRASH_AT: no crash point 'offer\.after_comit'/);
+  });
+
   it('reports a malformed config file clearly', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
     const file = path.join(dir, 'bad.json');

@@ -21,8 +21,8 @@ describe('deployment files', () => {
     type Service = { profiles?: string[]; environment?: Record<string, string>; network_mode?: string; secrets?: string[] };
     // Compose resolves YAML merge keys (<<); so does this parse.
     const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
-    const primary = doc.services.plugin as Service;
-    const standby = doc.services['plugin-standby'] as Service;
+    const primary = doc.services.plugin;
+    const standby = doc.services['plugin-standby'];
     expect(standby.profiles).to.deep.equal(['standby']);
     expect(primary.profiles, 'the primary always runs').to.equal(undefined);
     const { INSTANCE_ID: primaryId, ...primaryEnv } = primary.environment ?? {};
@@ -86,7 +86,7 @@ describe('deployment files', () => {
       const out = new Map<string, string[]>();
       for (const line of body.split('\n').slice(1)) {
         const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-        if (m) out.set(m[1] as string, [...(out.get(m[1] as string) ?? []), m[2] as string]);
+        if (m) out.set(m[1], [...(out.get(m[1]) ?? []), m[2]]);
       }
       return out;
     };

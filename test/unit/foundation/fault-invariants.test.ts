@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { countInvariants, InvariantInput } from '../../../tools/faults/invariants';
 import { adoptionChecks, adoptionViolations, AdoptionChecks } from '../../../tools/faults/asterisk-scenarios';
 import { ObservedEvent } from '../../../tools/asterisk-lab/observer';
-import { PluginLogLine } from '../../../tools/asterisk-lab/plugin-process';
+import { PluginLogLine } from '../../../tools/support/plugin-process';
 
 /**
  * The fault runs report zeros; these prove each counter and each re-adoption rule can report
@@ -36,7 +36,7 @@ describe('faults: the four invariants are counted', () => {
 
   it('a request gone after the restart, or ended cancelled or expired, is lost', () => {
     expect(counts({ ...clean, storedBeforeRestart: ['cb-1', 'cb-2'] }).lost).to.equal(1);
-    expect(counts({ ...clean, rows: [{ ...clean.rows[0]!, status: 'expired' }] }).lost).to.equal(1);
+    expect(counts({ ...clean, rows: [{ ...clean.rows[0], status: 'expired' }] }).lost).to.equal(1);
   });
 
   it('a leg dialled twice, a leg no attempt accounts for, a dial after a stored conversation, a leg created after completion: each a double dial', () => {
@@ -46,14 +46,14 @@ describe('faults: the four invariants are counted', () => {
     const legs = [...clean.customerLegs, { id: 'leg-2', answered: false, createdAt: 3000 }];
     expect(counts({ ...clean, attempts: [...clean.attempts, redial], customerLegs: legs }).double_dials).to.equal(1);
     // Answered but never bridged (the guard's 1 never came): calling again is the retry, not a double dial.
-    const answeredOnly = { ...clean.attempts[0]!, bridged_at: null };
+    const answeredOnly = { ...clean.attempts[0], bridged_at: null };
     expect(counts({ ...clean, attempts: [answeredOnly, redial], customerLegs: legs }).double_dials).to.equal(0);
     expect(counts({ ...clean, customerLegs: [{ id: 'leg-1', answered: true, createdAt: 6000 }] }).double_dials).to.equal(1);
   });
 
   it('a claimed or unserved callback, or a channel left up, is stuck', () => {
-    expect(counts({ ...clean, rows: [{ ...clean.rows[0]!, status: 'in_progress', claimed_by: 'p1' }] }).stuck).to.equal(1);
-    expect(counts({ ...clean, rows: [{ ...clean.rows[0]!, status: 'pending' }] }).stuck).to.equal(1);
+    expect(counts({ ...clean, rows: [{ ...clean.rows[0], status: 'in_progress', claimed_by: 'p1' }] }).stuck).to.equal(1);
+    expect(counts({ ...clean, rows: [{ ...clean.rows[0], status: 'pending' }] }).stuck).to.equal(1);
     expect(counts({ ...clean, channelsLeft: ['PJSIP/trunk-00000001(Up)'] }).stuck).to.equal(1);
   });
 });

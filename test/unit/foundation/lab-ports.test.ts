@@ -18,11 +18,11 @@ describe('lab ports: one block per lab, across processes', () => {
     try {
       const [pa, pb] = [await a.takeRange(10), await b.takeRange(10)];
       const blockOf = (p: number) => Math.floor((p - range.low) / 500);
-      expect(blockOf(pa[0] as number)).to.not.equal(blockOf(pb[0] as number));
+      expect(blockOf(pa[0])).to.not.equal(blockOf(pb[0]));
       expect(() => new PortAllocator(500, range)).to.throw(/no 500 ports free/);
       a.release();
       const c = new PortAllocator(500, range);
-      expect(blockOf((await c.take()) as number)).to.equal(blockOf(pa[0] as number));
+      expect(blockOf(await c.take())).to.equal(blockOf(pa[0]));
       c.release();
     } finally {
       a.release();

@@ -8,9 +8,9 @@ import { CallContext } from './call-context';
 import { ownChannelId } from './channel-ids';
 
 /**
- * The overflow actions other than the callback offer, as small verbs run for a waiting caller
- * when their step is in force (src/domain/overflow-actions.ts): each does one thing and cleans up
- * after itself. They act through the caller's session (OverflowCaller), never on its state.
+ * The overflow actions other than the callback offer, as verbs run for a waiting caller when
+ * their step of the overflow ladder is in force: each does one thing and cleans up after itself.
+ * They act through the caller's session (OverflowCaller), never on its state.
  */
 
 /** Why a caller's call ends after an overflow action. */
@@ -31,14 +31,14 @@ export interface OverflowCaller {
   leaveQueue(reason: QueueExitReason): void;
   /** The plugin ends the call (or lets the dialplan go on) with this reason. */
   endCall(why: OverflowEndReason, how: 'hangup' | 'continued'): Promise<void>;
-  /** The caller joins another queue, placed by that queue's rules. */
+  /** The caller joins another queue, at the place that queue's rules give it. */
   moveTo(queue: QueueConfig): void;
   /** Events of this channel are routed to the caller's session (and on to the action). */
   bindLeg(channelId: string): void;
   unbindLeg(channelId: string): void;
   /** Connect the caller with this answered leg in one mixing bridge, watched until one leaves. */
   connectTo(channelId: string): Promise<boolean>;
-  /** The action is stored with the caller's entry (reports). */
+  /** The action is stored with the caller's place in the queue (reports). */
   record(action: string, detail: Record<string, unknown>): void;
 }
 

@@ -1,0 +1,89 @@
+import { QueueConfig } from '../config/config';
+import { digitsForSpeech, TimerHandle } from '../domain';
+import { decideGuard, GuardDecision } from '../domain/policies';
+import { CallContext, PlaybackTracker } from './call-context';
+import { PROMPTS } from './prompts';
+
+/**
+ * The customer's leg of a preview call: created and dialled only after the agent's 1 is
+ * recorded, and, when the queue asks for it, guarded by "press 1 to be connected" once answered
+ * (an answering machine never presses 1). The session decides what each step means; the leg
+ * knows how far its channel got and makes its requests.
+ */
+export class PreviewCustomerLeg {
+  /** The channel was created: from here on it is hung up at the end, and the attempt counts. */
+  dialled = false;
+  answered = false;
+  gone = false;
+  private guardTimer: TimerHandle | undefined;
+  private guardPlaybackId: string | undefined;
+  private guardAnsweredAt = 0;
+
+  constructor(
+    private readonly ctx: CallContext,
+    readonly channelId: string,
+    private readonly queue: QueueConfig,
+    private readonly playbacks: PlaybackTracker,
+  ) {}
+
+  /** Where the customer's number is dialled (callback.dialTemplate). */
+  endpointFor(customerNumber: string): string {
+    return this.ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(customerNumber));
+  }
+
+  /** Creates the leg, showing the queue's caller id, and dials it. */
+  async dial(endpoint: string, callbackId: string, originator: string): Promise<void> {
+    const outbound = this.queue.outboundCallerId;
+    await this.ctx.control.createChannel({
+      channelId: this.channelId,
+      endpoint,
+      appArgs: ['customer', callbackId],
+      originator,
+      // On a channel created over ARI only CONNECTEDLINE sets what the customer's phone shows.
+      variables: { 'CONNECTEDLINE(num)': outbound.number, 'CONNECTEDLINE(name)': outbound.name, CALLBACK_ID: callbackId },
+    });
+    this.dialled = true;
+    await this.ctx.control.dial(this.channelId, this.ctx.config.callback.customerRingTimeoutSec);
+  }
+
+  /** "Press 1 to be connected"; `onTimeout` runs when no 1 comes in the queue's time. */
+  async guard(language: string, onTimeout: () => void): Promise<void> {
+    const id = this.playbacks.nextId();
+    this.guardPlaybackId = id;
+    await this.ctx.control.play(this.channelId, [PROMPTS.guard], id, language).catch(() => undefined);
+    this.guardAnsweredAt = this.ctx.clock.now();
+    this.armGuardTimer(this.queue.guard.timeoutSec * 1000, onTimeout);
+  }
+
+  /** The guard's rule (src/domain/policies/answering-machine-guard.ts) lets this digit connect. */
+  guardPassedBy(digit: string): boolean {
+    return this.guardDecision(digit).kind === 'connect';
+  }
+
+  clearGuardTimer(): void {
+    if (this.guardTimer) this.ctx.clock.clearTimer(this.guardTimer);
+    this.guardTimer = undefined;
+  }
+
+  async stopGuardPrompt(): Promise<void> {
+    if (this.guardPlaybackId) await this.ctx.control.stopPlayback(this.guardPlaybackId).catch(() => undefined);
+  }
+
+  /** The end of the attempt: a dialled leg that is still there is hung up. */
+  async hangup(): Promise<void> {
+    if (this.dialled && !this.gone) await this.ctx.control.hangup(this.channelId).catch(() => undefined);
+  }
+
+  private armGuardTimer(ms: number, onTimeout: () => void): void {
+    this.guardTimer = this.ctx.clock.setTimer(() => {
+      const d = this.guardDecision(undefined);
+      // A timer may fire a hair early against the clock: wait out the rest, then decide.
+      if (d.kind === 'wait') this.armGuardTimer(Math.max(1, d.untilMs - this.ctx.clock.now()), onTimeout);
+      else if (d.kind === 'treat_as_no_answer') onTimeout();
+    }, ms);
+  }
+
+  private guardDecision(digit: string | undefined): GuardDecision {
+    return decideGuard({ answeredAtMs: this.guardAnsweredAt, nowMs: this.ctx.clock.now(), timeoutMs: this.queue.guard.timeoutSec * 1000, digit });
+  }
+}

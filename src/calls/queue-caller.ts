@@ -1,0 +1,52 @@
+import { AriChannel } from '../ari/ari-events';
+import { WorkItem } from '../domain';
+import { StoredCallback } from '../store/callback-store';
+import { PlaybackTracker } from './call-context';
+import type { CallerWait } from './caller-wait';
+import type { Hold } from './hold';
+import { OverflowCaller, OverflowEndReason } from './overflow-verbs';
+
+/**
+ * Why a queue caller's call ended, logged and reported: the caller hung up (or was gone at
+ * start), the agent hung up after talking, the plugin ended it after the callback confirmation,
+ * or it could not be set up or bridged.
+ */
+export type CallerEndReason = 'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'setup_failed' | 'bridge_failed' | OverflowEndReason;
+
+/**
+ * Where a queue caller's call is. Every verb checks it again after each await, since the caller
+ * may have hung up, been connected or moved on meanwhile.
+ */
+export type QueueCallerState = 'entering' | 'waiting' | 'entering_number' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'overflowing' | 'transferred' | 'ended';
+
+/** What a new process knows of a queue caller its predecessor left in Stasis. */
+export interface QueueCallerAdoption {
+  /** The caller's place: its stored arrival, or the channel's creation time. */
+  arrivedAt: number;
+  /** The channel is in its holding bridge (holdingBridgeIdOf) already, by `GET /bridges`. */
+  inHoldingBridge: boolean;
+}
+
+/**
+ * What a queue caller's session lends the verbs that fill the caller's time (Hold, Announce,
+ * OfferCallback, EnterNumber and the overflow verbs). The session stays the one owner of the
+ * call's state; the verbs read it and move it on through this port.
+ */
+export interface QueueCaller extends OverflowCaller {
+  readonly channel: AriChannel;
+  readonly routeId: string | undefined;
+  /** The caller's work item in dispatch. */
+  readonly item: WorkItem;
+  /** The item's seq came from the database (shared by every instance), not from this process. */
+  readonly seqIsShared: boolean;
+  readonly playbacks: PlaybackTracker;
+  readonly hold: Hold;
+  readonly wait: CallerWait;
+  state: QueueCallerState;
+  /** The plugin ends the call; the reason is set first so the StasisEnd that follows keeps it. */
+  hangupCaller(why: CallerEndReason): Promise<void>;
+  /** The caller's place goes to the callback just booked (same arrival, same seq). */
+  leaveForCallback(stored: StoredCallback): void;
+  /** The caller's number already has a callback, which keeps its own place: this one is given up. */
+  leaveForEarlierCallback(callbackId: string): void;
+}

@@ -1,0 +1,80 @@
+import { QueueConfig } from '../config/config';
+import { AgentState } from '../domain';
+import { CallMilestone } from '../calls/call-context';
+import { CallbackStore, StoredCallback } from '../store/callback-store';
+import { PresenceSource } from '../store/agent-presence-store';
+import { QueueFigures } from './queue-book';
+
+/**
+ * What the administrators' and agents' surfaces (REST API, agent panel, metrics) may ask of the
+ * engine. They depend on these interfaces only, so that the engine's wiring can change without
+ * them and a test can serve them from a stub. Implemented by engine/admin-service.ts.
+ */
+
+/** A callback request refused by policy; the message starts with the field at fault. */
+export class CallbackRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CallbackRefused';
+  }
+}
+
+export type MilestoneListener = (name: CallMilestone, data: Record<string, unknown>) => void;
+
+/** A preview call an agent is in: what the panel shows, and the agent's two choices (keys 1 and 2). */
+export interface AgentPreview {
+  readonly callbackId: string;
+  readonly agent: string;
+  readonly customer: StoredCallback;
+  /** The agent has answered and not yet accepted or skipped. */
+  readonly isPreviewing: boolean;
+  accept(): Promise<boolean>;
+  decline(): Promise<boolean>;
+}
+
+export interface NewCallback {
+  queueId: string;
+  number: string;
+  name?: string;
+  notBefore?: Date;
+  ownerAgentId?: string;
+  language?: string;
+}
+
+/** The stored callbacks, read only. */
+export type CallbackRecords = Pick<CallbackStore, 'list' | 'get' | 'history' | 'attempts'>;
+
+export interface AdminOperations {
+  /** The engine's clock (epoch ms), so that ages shown agree with the engine's decisions. */
+  now(): number;
+  readonly callbacks: CallbackRecords;
+  agent(agentId: string): AgentState | undefined;
+  allAgents(): AgentState[];
+  queueIds(): string[];
+  queueConfig(queueId: string): QueueConfig | undefined;
+  /** Live figures of one queue. */
+  queueFigures(queueId: string): QueueFigures | undefined;
+  estimatedWaitSec(queueId: string, position: number): number;
+  /** The preview call an agent is in right now, if any. */
+  activePreviewOf(agentId: string): AgentPreview | undefined;
+  /** The preview call of a callback being attempted now, whichever agent has it. */
+  previewFor(callbackId: string): AgentPreview | undefined;
+  /** A proactive or scheduled callback; rejects with CallbackRefused when the number policy refuses it. */
+  createCallback(input: NewCallback): Promise<{ kind: 'stored' | 'duplicate'; callback: StoredCallback }>;
+  /** Refused ('in_progress') while an attempt is dialling it. */
+  cancelCallback(id: string, reason: string): Promise<'cancelled' | 'in_progress' | 'not_open'>;
+  /** Undefined when the callback is not pending. */
+  rescheduleCallback(id: string, notBefore: Date): Promise<StoredCallback | undefined>;
+  /**
+   * Applied at once and stored, so that it outlives a restart and reaches every instance.
+   * Resolves false for an unknown agent; rejects when it could not be stored (it still applies here).
+   */
+  setAgentPresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: PresenceSource): Promise<boolean>;
+  /** Every call milestone from now on, until the returned function is called. */
+  onMilestone(listener: MilestoneListener): () => void;
+}
+
+/** What carries the admin operations: the CallbackApp in the plugin. */
+export interface AdminHost {
+  readonly admin: AdminOperations;
+}
