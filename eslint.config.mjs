@@ -1,19 +1,18 @@
 // @ts-check
+import { defineConfig, globalIgnores } from 'eslint/config';
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
-  {
-    // Build output, dependencies, scratch folders, recorded fixtures and the vendored ARI spec.
-    ignores: ['dist/', 'node_modules/', '.tmp/', 'test-output/', 'test/fixtures/', 'tools/simulator/spec/**/*.json'],
-  },
+export default defineConfig(
+  // Build output, dependencies, scratch folders, recorded fixtures and the vendored ARI spec.
+  globalIgnores(['dist/', 'node_modules/', '.tmp/', 'test-output/', 'test/fixtures/', 'tools/simulator/spec/**/*.json']),
 
   // TypeScript everywhere (src, test, tools, scripts), with the types of tsconfig.json.
   {
     files: ['**/*.ts'],
-    extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
+    extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -48,6 +47,18 @@ export default tseslint.config(
     files: ['src/panel/**/*.js'],
     extends: [js.configs.recommended],
     languageOptions: { sourceType: 'script', globals: globals.browser },
+  },
+
+  // The tool configs at the root (mocha's are CommonJS).
+  {
+    files: ['*.js', '*.cjs'],
+    extends: [js.configs.recommended],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+  },
+  {
+    files: ['*.mjs'],
+    extends: [js.configs.recommended],
+    languageOptions: { sourceType: 'module', globals: globals.node },
   },
 
   // Formatting belongs to prettier: turn off the stylistic rules it would fight with.

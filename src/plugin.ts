@@ -15,7 +15,6 @@ import { announcementsSent, ChangeFeed } from './store/change-feed';
 import { createDatabase, migrate } from './store/database';
 import { HttpSurface, startHttpServer } from './http/server';
 import { PluginMetrics } from './metrics/metrics';
-import { AgentAmiMap } from './ami/presence-tracker';
 import { AmiPresence, startAmiPresence } from './ami/ami-presence';
 import { armCrashPoint } from './config/crash-points';
 
@@ -59,7 +58,7 @@ function startPresence(config: AppConfig, app: CallbackApp, logger: Logger): Ami
   if (!ami) return undefined;
   const agents: Record<string, { presentity?: string; queueInterface?: string }> = {};
   for (const a of config.agents) if (a.ami) agents[a.id] = a.ami;
-  const presence = startAmiPresence({ ami, agents: agents as AgentAmiMap, logger });
+  const presence = startAmiPresence({ ami, agents: agents, logger });
   presence.on('update', (u) => {
     if (u.kind === 'presence') app.applyAmiPresence(u.agentId, u.available);
     else {

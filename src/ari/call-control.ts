@@ -83,7 +83,8 @@ export function classifyAriError(operation: string, err: unknown): AriRequestErr
   let body = text;
   try {
     const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
-    body = String(parsed.message ?? parsed.error ?? text);
+    const detail = parsed.message ?? parsed.error;
+    body = typeof detail === 'string' ? detail : detail === undefined ? text : JSON.stringify(detail);
   } catch {
     /* not JSON: a transport error such as ECONNREFUSED */
   }

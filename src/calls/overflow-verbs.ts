@@ -176,7 +176,7 @@ class ToExternalNumber implements OverflowVerb {
       });
     } else if (event.type === 'ChannelDestroyed' && !this.answered) {
       this.caller.log.info('overflow: the outside number did not answer; the caller waits on', { cause: event.cause });
-      this.caller.unbindLeg(this.legId as string);
+      this.caller.unbindLeg(this.legId);
       this.finish('not_applicable');
     }
   }

@@ -75,7 +75,7 @@ async function callApi(opts: { apiUrl: string; token?: string }, method: string,
   try {
     res = await fetch(`${opts.apiUrl.replace(/\/+$/, '')}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10000) });
   } catch (e) {
-    throw new Error(`cannot reach the API at ${opts.apiUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`);
+    throw new Error(`cannot reach the API at ${opts.apiUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`, { cause: e });
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok) throw new Error(`API answered ${res.status}: ${typeof body.error === 'string' ? body.error : res.statusText}`);

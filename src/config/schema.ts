@@ -226,7 +226,7 @@ export const fileSchema = z
   .object({
     ari: z
       .object({
-        url: z.string().url().default('http://127.0.0.1:8088'),
+        url: z.url().default('http://127.0.0.1:8088'),
         user: z.string().min(1).default('direct-callback'),
         app: z.string().regex(/^[A-Za-z0-9_-]+$/).default('direct-callback'),
         /**

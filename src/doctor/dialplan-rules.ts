@@ -46,7 +46,7 @@ export function extensionMatches(extension: string, number: string): boolean {
   let re = '';
   const pattern = extension.slice(1);
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
+    const c = pattern[i];
     if (c === 'X' || c === 'x') re += '[0-9]';
     else if (c === 'Z' || c === 'z') re += '[1-9]';
     else if (c === 'N' || c === 'n') re += '[2-9]';

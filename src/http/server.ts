@@ -43,7 +43,7 @@ export interface HttpSurface {
 function fieldOf(e: FastifyError): string | undefined {
   const first = e.validation?.[0];
   if (!first) return undefined;
-  const params = first.params as Record<string, unknown>;
+  const params = first.params;
   const extra = typeof params.missingProperty === 'string' ? params.missingProperty : typeof params.additionalProperty === 'string' ? params.additionalProperty : undefined;
   const parts = first.instancePath.split('/').filter((p) => p !== '');
   if (extra) parts.push(extra);

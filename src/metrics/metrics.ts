@@ -122,16 +122,19 @@ export class PluginMetrics {
         this.set(deps.isAriConnected() ? 1 : 0);
       },
     });
-    const self = this;
+    // collect() is called with the gauge as `this`; these reach the metrics object.
+    const readDb = (): Promise<void> => this.readDb();
+    const byStatus = (status: string): number => this.dbCache?.byStatus.get(status) ?? 0;
+    const byOutcome = (): Iterable<[string, number]> => this.dbCache?.byOutcome ?? [];
     new Gauge({
       name: 'direct_callback_callbacks',
       help: `Stored callbacks by status (database, cached up to ${DB_CACHE_MS / 1000} s)`,
       labelNames: ['status'],
       registers: [r],
       async collect() {
-        await self.readDb();
+        await readDb();
         this.reset();
-        for (const status of ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired']) this.set({ status }, self.dbCache?.byStatus.get(status) ?? 0);
+        for (const status of ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired']) this.set({ status }, byStatus(status));
       },
     });
     new Gauge({
@@ -140,9 +143,9 @@ export class PluginMetrics {
       labelNames: ['outcome'],
       registers: [r],
       async collect() {
-        await self.readDb();
+        await readDb();
         this.reset();
-        for (const [outcome, n] of self.dbCache?.byOutcome ?? []) this.set({ outcome }, n);
+        for (const [outcome, n] of byOutcome()) this.set({ outcome }, n);
       },
     });
     this.offers = new Counter({ name: 'direct_callback_offers_total', help: 'Callback offers played to waiting callers', labelNames: ['queue'], registers: [r] });
@@ -217,8 +220,8 @@ export class PluginMetrics {
     if (this.dbCache && Date.now() - this.dbCache.at < DB_CACHE_MS) return;
     this.dbRead ??= (async () => {
       try {
-        const byStatus = (await this.deps.db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status')) as { status: string; n: string }[];
-        const byOutcome = (await this.deps.db('callback_attempts').whereNotNull('outcome').select('outcome').count<{ outcome: string; n: string }[]>({ n: '*' }).groupBy('outcome')) as { outcome: string; n: string }[];
+        const byStatus = (await this.deps.db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status'));
+        const byOutcome = (await this.deps.db('callback_attempts').whereNotNull('outcome').select('outcome').count<{ outcome: string; n: string }[]>({ n: '*' }).groupBy('outcome'));
         this.dbCache = { at: Date.now(), byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])), byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])) };
       } catch {
         // Database down: keep the last figures (scrapes must not fail); the age shows in logs elsewhere.

@@ -145,7 +145,7 @@
   async function loadPreview() {
     try {
       preview = (await api('GET', '/me/preview')).preview;
-    } catch (e) {
+    } catch {
       preview = null;
     }
     renderPreview();
@@ -205,7 +205,7 @@
             onEvent(event, data ? JSON.parse(data) : {});
           }
         }
-      } catch (e) {
+      } catch {
         if (!token) return;
       }
       $('stream-state').className = 'dot';
@@ -230,7 +230,7 @@
     try {
       me = await api('GET', '/me');
       renderMe();
-    } catch (e) {
+    } catch {
       /* shown on the next action */
     }
   }

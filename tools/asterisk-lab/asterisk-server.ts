@@ -270,7 +270,7 @@ export class AsteriskServer {
   /** `asterisk -rx <command>` against this instance's control socket. */
   cli(command: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(this.opts.runtime.binary, ['-C', this.confFile, '-rx', command], { env: this.env, timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      execFile(this.opts.runtime.binary, ['-C', this.confFile, '-rx', command], { env: this.env, timeout: 15_000 }, (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout)));
     });
   }
 

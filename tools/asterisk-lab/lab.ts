@@ -138,7 +138,7 @@ export class Lab {
     // Every port this lab can use, reserved against parallel labs: RTP, then a few per SIPp party.
     const ports = new PortAllocator((opts.rtpPorts ?? 400) + 200 + 8 * opts.agents.length);
     const sippPorts = async () => {
-      const [sip, media, control] = [await ports.take(), (await ports.takeRange(4))[0] as number, await ports.take()];
+      const [sip, media, control] = [await ports.take(), (await ports.takeRange(4))[0], await ports.take()];
       return { sip, media, control };
     };
     const agentPorts = new Map<string, SippPorts>();
@@ -148,7 +148,7 @@ export class Lab {
     const passwords = { ari: randomBytes(16).toString('hex'), ami: randomBytes(16).toString('hex') };
     const asterisk = await AsteriskServer.start({
       runtime: opts.runtime,
-      ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0] as number, rtpEnd: rtp[rtp.length - 1] as number },
+      ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
       ariPassword: passwords.ari,
       amiPassword: passwords.ami,
       agentPhones: opts.agents.map((a) => ({ endpoint: a.id, port: (agentPorts.get(a.id) as SippPorts).sip })),
@@ -251,7 +251,7 @@ export class Lab {
     const seq = ++this.callerSeq;
     const p = {
       sip: await this.ports.take(),
-      media: (await this.ports.takeRange(4))[0] as number,
+      media: (await this.ports.takeRange(4))[0],
       control: await this.ports.take(),
     };
     const sipp = SippProcess.start({

@@ -59,7 +59,7 @@ export class AriObserver {
       ws.on('message', (data) => {
         let raw: ObservedEvent['raw'];
         try {
-          raw = JSON.parse(String(data)) as ObservedEvent['raw'];
+          raw = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8')) as ObservedEvent['raw'];
         } catch {
           return;
         }

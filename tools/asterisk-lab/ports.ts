@@ -124,7 +124,7 @@ export class PortAllocator {
 
   /** One free port (TCP and UDP). */
   async take(): Promise<number> {
-    return (await this.takeRange(1))[0] as number;
+    return (await this.takeRange(1))[0];
   }
 
   /** `count` consecutive free ports starting on an even port. */
@@ -137,7 +137,7 @@ export class PortAllocator {
       if (range.some((p) => this.given.has(p))) continue;
       let free = true;
       // A large range (RTP) is checked at both ends only: Asterisk skips a busy RTP port itself.
-      const probe = count > 4 ? [range[0] as number, range[count - 1] as number] : range;
+      const probe = count > 4 ? [range[0], range[count - 1]] : range;
       for (const p of probe) {
         if (!(await bindTcp(p)) || !(await bindUdp(p))) {
           free = false;

@@ -55,7 +55,7 @@ interface Story {
 
 /** A SIPp caller dialling `did` from 5559876 ("Customer"), through the trunk. */
 async function call(rig: Rig, trace: Trace, did: string, steps: readonly SippStep[]): Promise<SippProcess> {
-  const p = { sip: await rig.ports.take(), media: (await rig.ports.takeRange(4))[0] as number, control: await rig.ports.take() };
+  const p = { sip: await rig.ports.take(), media: (await rig.ports.takeRange(4))[0], control: await rig.ports.take() };
   const sipp = SippProcess.start({
     sipp: rig.runtime.sipp,
     workDir: path.join(rig.asterisk.dir, 'lab'),
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
   const password = randomBytes(16).toString('hex');
   const asterisk = await AsteriskServer.start({
     runtime: found.runtime,
-    ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0] as number, rtpEnd: rtp[rtp.length - 1] as number },
+    ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
     ariPassword: password,
     amiPassword: randomBytes(16).toString('hex'),
     agentPhones: [{ endpoint: '1001', port: await ports.take() }, { endpoint: '1002', port: await ports.take() }],

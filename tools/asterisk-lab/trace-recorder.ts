@@ -145,7 +145,7 @@ export class AppSocket {
       ws.on('message', (data) => {
         let raw: unknown;
         try {
-          raw = JSON.parse(String(data));
+          raw = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8'));
         } catch {
           return;
         }
@@ -202,10 +202,10 @@ export class AppSocket {
 
 export const channelIdOf = (e: AriEvent): string | undefined => {
   const c = e.channel;
-  return typeof c === 'object' && c !== null && 'id' in c ? String((c as { id: unknown }).id) : undefined;
+  return typeof c === 'object' && c !== null && 'id' in c ? String((c).id) : undefined;
 };
 
 export const playbackOf = (e: AriEvent): { id?: string; state?: string; media_uri?: string } =>
-  typeof e.playback === 'object' && e.playback !== null ? (e.playback as { id?: string; state?: string; media_uri?: string }) : {};
+  typeof e.playback === 'object' && e.playback !== null ? (e.playback) : {};
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

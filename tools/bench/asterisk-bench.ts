@@ -360,7 +360,7 @@ export class AsteriskBench {
     for (const id of AGENT_IDS) await lab.phone(id).use({ answer: { answerAfterMs: 100 }, steps: [{ wait: 1200 }, { dtmf: '1' }, { waitForBye: 60000 }] });
     for (const id of AGENT_IDS) await lab.api('POST', `/agents/${id}/login`);
     const dialled = async (): Promise<{ agent_channel_id: string; customer_channel_id: string }[]> =>
-      (await lab.db('callback_attempts').whereNotNull('customer_channel_id').select('agent_channel_id', 'customer_channel_id')) as { agent_channel_id: string; customer_channel_id: string }[];
+      lab.db('callback_attempts').whereNotNull('customer_channel_id').select<{ agent_channel_id: string; customer_channel_id: string }[]>('agent_channel_id', 'customer_channel_id');
     const deadline = Date.now() + 90000;
     while ((await dialled()).length < count && Date.now() < deadline) await sleep(500);
     for (const id of AGENT_IDS) await lab.api('POST', `/agents/${id}/logout`);
@@ -416,7 +416,7 @@ export class AsteriskBench {
     this.sippGroups.held.push(sipp);
     // Held: answered by the plugin and in its holding bridge, with music on hold.
     const deadline = Date.now() + (add / Math.max(o.rate, 25)) * 1000 + 30000;
-    let onHold = 0;
+    let onHold: number;
     for (;;) {
       this.book.update();
       onHold = this.heldNumbers.filter((n) => this.book.callerChannel(n)?.heldAt !== undefined).length;

@@ -342,7 +342,7 @@ async function partB(s: PartBSetup): Promise<Figures> {
     const WARMUP = 20;
     for (let i = 0; i < WARMUP + 200; i++) {
       measuring = i >= WARMUP;
-      const a = agents[i % agents.length] as string;
+      const a = agents[i % agents.length];
       const before = sim.requests.length;
       sim.endpoint(a).setDeviceState(null);
       await sim.waitForRequest((r) => r.method === 'POST' && r.path === '/ari/channels' && r.query.endpoint === a && r.seq > before, 5000).catch(() => undefined);

@@ -17,7 +17,7 @@ export interface Spread {
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
 export const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -34,8 +34,8 @@ export function summarise(runs: readonly Figures[]): Record<string, Spread> {
     if (xs.length === 0) continue;
     const s = [...xs].sort((a, b) => a - b);
     const mid = s.length >> 1;
-    const median = s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-    out[key] = { median: round2(median), min: s[0] as number, max: s[s.length - 1] as number };
+    const median = s.length % 2 === 1 ? (s[mid]) : ((s[mid - 1]) + (s[mid])) / 2;
+    out[key] = { median: round2(median), min: s[0], max: s[s.length - 1] };
   }
   return out;
 }

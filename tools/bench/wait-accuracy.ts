@@ -89,8 +89,8 @@ export function replayDay(day: DayProfile = OFFICE_DAY): WaitAccuracy {
       const next = waiting[0];
       if (!next) return;
       let agent = 0;
-      for (let i = 1; i < freeAt.length; i++) if ((freeAt[i] as number) < (freeAt[agent] as number)) agent = i;
-      const start = Math.max(next.at, freeAt[agent] as number);
+      for (let i = 1; i < freeAt.length; i++) if ((freeAt[i]) < (freeAt[agent])) agent = i;
+      const start = Math.max(next.at, freeAt[agent]);
       if (start > now) return;
       waiting.shift();
       const sec = handle();

@@ -253,7 +253,7 @@ interface CallbackRowDb {
 }
 
 async function callbackRows(lab: Lab): Promise<CallbackRowDb[]> {
-  return (await lab.db('callback_requests').select('id', 'customer_number', 'status', 'claimed_by')) as CallbackRowDb[];
+  return lab.db('callback_requests').select<CallbackRowDb[]>('id', 'customer_number', 'status', 'claimed_by');
 }
 
 /** The version of the lab's Asterisk, as it says itself. */
@@ -376,7 +376,7 @@ export async function runAsteriskPoint(point: AsteriskFaultPoint, opts: Asterisk
       if (e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(peer)) dials.set(peer as string, (dials.get(peer as string) ?? new Set()).add(e.at));
     }
     const completedAt = new Map<string, number>();
-    for (const h of (await lab.db('callback_events').where({ type: 'completed' }).select('callback_id', 'at')) as { callback_id: string; at: Date }[]) completedAt.set(h.callback_id, new Date(h.at).getTime());
+    for (const h of await lab.db('callback_events').where({ type: 'completed' }).select<{ callback_id: string; at: Date }[]>('callback_id', 'at')) completedAt.set(h.callback_id, new Date(h.at).getTime());
     const counts = countInvariants({
       storedBeforeRestart: storedBefore,
       rows,

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const server = await findPostgresServer();
-  if (asterisk) await runOnAsterisk(server, points as AsteriskFaultPoint[], labs, json, say);
+  if (asterisk) await runOnAsterisk(server, points, labs, json, say);
   if (standby) {
     await conclude(server, json, say, 'standby', async () => {
       const r = await runStandbyFaults({ server, kills, log: say });

@@ -97,7 +97,7 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
   const caller = '+15550001001';
   const other = '+15550001002';
   const robot = new CallRobot(sim, { agentEndpoints: AGENTS, customerEndpoints: [`PJSIP/${caller.slice(1)}@trunk`, `PJSIP/${other.slice(1)}@trunk`], talkMs: opts.talkMs ?? 3000 });
-  let crashed = false;
+  let crashed: boolean;
   try {
     for (const a of AGENTS) sim.endpoint(a).setDeviceState('INUSE');
     const first = PluginProcess.start({ config, milestones: true, env, crashAt: point });
@@ -128,7 +128,7 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
       first.kill();
       await first.exited;
     }
-    const rowsAfterCrash = (await db('callback_requests').select('id')) as { id: string }[];
+    const rowsAfterCrash = await db('callback_requests').select<{ id: string }[]>('id');
     // Restart, as a supervisor would, without the crash point.
     const second = PluginProcess.start({ config, milestones: true, env });
     children.push(second);
@@ -139,7 +139,7 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
     const deadline = Date.now() + (opts.settleMs ?? 25000);
     let rows: Row[] = [];
     for (;;) {
-      rows = (await db('callback_requests').select('id', 'customer_number', 'status', 'claimed_by')) as Row[];
+      rows = await db('callback_requests').select<Row[]>('id', 'customer_number', 'status', 'claimed_by');
       const settled = rows.every((r) => r.status === 'completed' || r.status === 'failed') && sim.channels().length === 0;
       if (settled || Date.now() > deadline) break;
       await sleep(200);

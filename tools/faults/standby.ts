@@ -55,7 +55,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
 /** The first leg to `endpoint` created after the simulator had `marker` legs. */
@@ -127,7 +127,7 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
       const callbackId = randomUUID();
       if (inPreview) {
         // A callback in sales, and its agent free: the kill lands in the preview or the talk.
-        await store.requestCallback({ id: callbackId, queueId: 'sales', customerNumber: customers[k] as string, language: 'en', priority: 0, arrivedAt: new Date(), maxAttempts: 5 });
+        await store.requestCallback({ id: callbackId, queueId: 'sales', customerNumber: customers[k], language: 'en', priority: 0, arrivedAt: new Date(), maxAttempts: 5 });
         const marker = sim.legs.length;
         sim.endpoint(SALES_AGENT).setDeviceState(null);
         const leg = await newLegOf(sim, SALES_AGENT, marker, 15000);
@@ -192,11 +192,11 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
     served.forEach((n, i) => {
       if (arrival[i] !== n) placesLost += 1;
     });
-    const firstEntries = (await db('queue_entries').select('channel_id').count<{ channel_id: string; n: string }[]>({ n: '*' }).groupBy('channel_id')) as { channel_id: string; n: string }[];
+    const firstEntries = await db('queue_entries').select('channel_id').count<{ channel_id: string; n: string }[]>({ n: '*' }).groupBy('channel_id');
     placesLost += firstEntries.filter((e) => Number(e.n) !== 1).length; // a caller's place re-created, not found again
     const callersLost = waiting.filter((c) => c.hungUpBy === 'app' && !served.includes(c.channel.caller.number)).length + (arrival.length - served.length);
     if (served.length !== arrival.length) notes.push(`served ${served.length} of ${arrival.length} waiting callers: ${served.join(',')}`);
-    const rows = (await db('callback_requests').select('customer_number', 'status')) as { customer_number: string; status: string }[];
+    const rows = await db('callback_requests').select<{ customer_number: string; status: string }[]>('customer_number', 'status');
     let falseConfirmations = 0;
     for (const c of sim.calls) if (c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null) && !rows.some((r) => r.customer_number === c.channel.caller.number)) falseConfirmations += 1;
     const attempts = (await db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null; bridged_at: Date | null }[];

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {
   AllowableValues, CompactApi, CompactModel, CompactOperation, CompactParameter, CompactProperty,
-  CompactResource, CompactSpec, JsonScalar,
+  CompactResource, CompactSpec,
 } from './ari-spec';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -56,7 +56,7 @@ function parameter(p: unknown): CompactParameter {
   const av = allowable(p.allowableValues);
   if (av) out.allowableValues = av;
   const dv = p.defaultValue;
-  if (typeof dv === 'string' || typeof dv === 'number' || typeof dv === 'boolean') out.defaultValue = dv as JsonScalar;
+  if (typeof dv === 'string' || typeof dv === 'number' || typeof dv === 'boolean') out.defaultValue = dv;
   return out;
 }
 
