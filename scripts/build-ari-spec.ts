@@ -9,9 +9,7 @@ import { buildCompactSpec, defaultApiDocsDir, serializeCompactSpec } from '../to
 
 const repoRoot = path.resolve(__dirname, '..');
 const inputDir = process.argv[2] ? path.resolve(process.argv[2]) : defaultApiDocsDir(repoRoot);
-const outFile = process.argv[3]
-  ? path.resolve(process.argv[3])
-  : path.join(repoRoot, 'tools', 'simulator', 'spec', 'ari-spec.json');
+const outFile = process.argv[3] ? path.resolve(process.argv[3]) : path.join(repoRoot, 'tools', 'simulator', 'spec', 'ari-spec.json');
 
 if (!fs.existsSync(path.join(inputDir, 'resources.json'))) {
   console.error(`build-ari-spec: no resources.json in ${inputDir} (pass the api-docs dir as argument or set ARI_API_DOCS_DIR)`);
@@ -20,4 +18,6 @@ if (!fs.existsSync(path.join(inputDir, 'resources.json'))) {
 const spec = buildCompactSpec(inputDir);
 fs.writeFileSync(outFile, serializeCompactSpec(spec));
 const ops = spec.resources.reduce((n, r) => n + r.apis.reduce((m, a) => m + a.operations.length, 0), 0);
-console.log(`build-ari-spec: wrote ${path.relative(process.cwd(), outFile)} (${spec.resources.length} resources, ${ops} operations, ${spec.eventModels.length} event models)`);
+console.log(
+  `build-ari-spec: wrote ${path.relative(process.cwd(), outFile)} (${spec.resources.length} resources, ${ops} operations, ${spec.eventModels.length} event models)`,
+);

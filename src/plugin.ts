@@ -43,7 +43,11 @@ async function standbyGroup(config: AppConfig, logger: Logger): Promise<string> 
       return `${config.ari.app}@${info.entityId}`;
     } catch (e) {
       // Nothing to lead until Asterisk answers (booting, restarting, or a wrong URL/password).
-      logger.warn('waiting for Asterisk to learn the standby group', { url: config.ari.url, error: e instanceof Error ? e.message : String(e), attempt });
+      logger.warn('waiting for Asterisk to learn the standby group', {
+        url: config.ari.url,
+        error: e instanceof Error ? e.message : String(e),
+        attempt,
+      });
       await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(attempt, 5))));
     }
   }
@@ -93,7 +97,9 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
   // Only the leader of the standby group opens the ARI WebSocket; the others wait here.
   const group = await standbyGroup(config, logger);
   const leadership = new Leadership({ databaseUrl: config.databaseUrl, groupKey: group, holder: config.instanceId, logger });
-  const term = await leadership.acquire((holder) => logger.info('standby: another process leads this group; waiting to take over', { group, holder }));
+  const term = await leadership.acquire((holder) =>
+    logger.info('standby: another process leads this group; waiting to take over', { group, holder }),
+  );
   logger.info('leading the standby group', { group, term: term.term, previousHolder: term.previousHolder });
   // Other instances' changes wake this one at once (LISTEN/NOTIFY); a slow re-read backs it up.
   const feed = new ChangeFeed(config.databaseUrl);
@@ -109,10 +115,24 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
     // Cut off from the database, a new leader's WebSocket is how this process learns it lost.
     reclaimWhenReplaced: () => leadership.current === 'leading',
   });
-  ari.on('replaced', () => leadership.lose('Asterisk gave the Stasis app to another connection while this process was cut off from the database'));
-  const ariControl = new AriClientCallControl(() => ari.current(), config.ari.app, () => leadership.mayAct, logger);
+  ari.on('replaced', () =>
+    leadership.lose('Asterisk gave the Stasis app to another connection while this process was cut off from the database'),
+  );
+  const ariControl = new AriClientCallControl(
+    () => ari.current(),
+    config.ari.app,
+    () => leadership.mayAct,
+    logger,
+  );
   const control = opts.wrapControl ? opts.wrapControl(ariControl) : ariControl;
-  const app = new CallbackApp({ config, control, store, clock: opts.clock ?? systemClock, logger, sharedState: { entries: new QueueEntryStore(placesDb), presence: new AgentPresenceStore(db), feed } });
+  const app = new CallbackApp({
+    config,
+    control,
+    store,
+    clock: opts.clock ?? systemClock,
+    logger,
+    sharedState: { entries: new QueueEntryStore(placesDb), presence: new AgentPresenceStore(db), feed },
+  });
   await app.start();
   ari.on('event', (e) => app.handleEvent(e));
   // The first connection's settling (which Asterisk this is, reconciliation, other instances'
@@ -127,7 +147,12 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
   // Claims held by the previous leader of this group (this very instance before a restart, or a
   // leader that died) belong to a process that no longer runs, or it would still hold the lock:
   // they are reclaimable now rather than at their lease's end.
-  if (term.previousHolder !== null) await app.releaseClaimsOf(term.previousHolder).catch((e: unknown) => logger.warn('could not release the claims of a previous process; their leases expire instead', { error: String(e) }));
+  if (term.previousHolder !== null)
+    await app
+      .releaseClaimsOf(term.previousHolder)
+      .catch((e: unknown) =>
+        logger.warn('could not release the claims of a previous process; their leases expire instead', { error: String(e) }),
+      );
   const lostLeadership = new Promise<string>((resolve) =>
     leadership.once('lost', (why) => {
       // Stop before anyone else can lead: no ARI request leaves this process any more.
@@ -137,7 +162,9 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
     }),
   );
   const presence = startPresence(config, app, logger);
-  const http = config.http.enabled ? await startHttpServer({ app, config, logger, metrics: new PluginMetrics({ app, db, isAriConnected: () => ari.isConnected }) }) : undefined;
+  const http = config.http.enabled
+    ? await startHttpServer({ app, config, logger, metrics: new PluginMetrics({ app, db, isAriConnected: () => ari.isConnected }) })
+    : undefined;
   // Logged once everything serves (calls, API): tools wait for this line.
   logger.info('plugin running', { ari: config.ari.url, app: config.ari.app, instanceId: config.instanceId, http: http !== undefined });
   return {

@@ -1,7 +1,17 @@
 import { EventEmitter } from 'node:events';
 import AsteriskManager from 'asterisk-manager';
 import { Logger, registerSecret } from '../logging/logger';
-import { AmiAction, AmiActionError, AmiActionOptions, AmiEvent, AmiFields, AmiListOptions, AmiListResult, fieldsOf, whyRefused } from './ami-messages';
+import {
+  AmiAction,
+  AmiActionError,
+  AmiActionOptions,
+  AmiEvent,
+  AmiFields,
+  AmiListOptions,
+  AmiListResult,
+  fieldsOf,
+  whyRefused,
+} from './ami-messages';
 
 /**
  * Our own AMI client, built on asterisk-manager 0.2.0 for the wire protocol only (framing and

@@ -12,7 +12,9 @@ import { AgentAmiMap, AgentPresenceSummary, PresenceTracker, PresenceUpdate } fr
 export interface AmiPresenceOptions {
   /** Where and how to log in (config.ami, and tuning for tests). */
   ami: Pick<AmiConnectionOptions, 'host' | 'port' | 'username' | 'password'> &
-    Partial<Pick<AmiConnectionOptions, 'actionTimeoutMs' | 'loginTimeoutMs' | 'minDelayMs' | 'maxDelayMs' | 'stableAfterMs' | 'pingIntervalMs'>>;
+    Partial<
+      Pick<AmiConnectionOptions, 'actionTimeoutMs' | 'loginTimeoutMs' | 'minDelayMs' | 'maxDelayMs' | 'stableAfterMs' | 'pingIntervalMs'>
+    >;
   agents: AgentAmiMap;
   queues?: readonly string[];
   logger: Logger;

@@ -170,7 +170,11 @@ export class PresenceTracker {
       case 'QueueMemberPause':
       case 'QueueMemberStatus': {
         const paused = isTrue(f.paused);
-        return this.applyMember(f, { loggedIn: true, paused, pausedReason: paused ? nonEmpty(f.pausedreason ?? f.reason) : undefined }, 'event');
+        return this.applyMember(
+          f,
+          { loggedIn: true, paused, pausedReason: paused ? nonEmpty(f.pausedreason ?? f.reason) : undefined },
+          'event',
+        );
       }
       default:
         return [];
@@ -242,7 +246,12 @@ export class PresenceTracker {
 
   // ---------------------------------------------------------------------------------------------
 
-  private applyPresence(presentity: string | undefined, status: string | undefined, message: string | undefined, source: UpdateSource): PresenceUpdate[] {
+  private applyPresence(
+    presentity: string | undefined,
+    status: string | undefined,
+    message: string | undefined,
+    source: UpdateSource,
+  ): PresenceUpdate[] {
     if (!presentity) return [];
     const agent = this.byPresentity.get(presentity.toLowerCase());
     if (!agent) return [];
@@ -256,7 +265,14 @@ export class PresenceTracker {
     const prev = this.presence.get(agent.agentId);
     if (prev && prev.presence === presence && prev.message === msg) return [];
     this.presence.set(agent.agentId, { presence, message: msg });
-    const update: PresenceUpdate = { kind: 'presence', agentId: agent.agentId, presentity: agent.presentity, presence, available: presenceAllowsCalls(presence), source };
+    const update: PresenceUpdate = {
+      kind: 'presence',
+      agentId: agent.agentId,
+      presentity: agent.presentity,
+      presence,
+      available: presenceAllowsCalls(presence),
+      source,
+    };
     if (msg !== undefined) update.message = msg;
     return [update];
   }
@@ -277,12 +293,23 @@ export class PresenceTracker {
     const prev = this.members.get(key);
     if (prev && prev.loggedIn === next.loggedIn && prev.paused === next.paused && prev.pausedReason === next.pausedReason) return [];
     this.members.set(key, next);
-    const update: PresenceUpdate = { kind: 'queue_member', agentId, agentInterface: iface, queue, loggedIn: next.loggedIn, paused: next.paused, source };
+    const update: PresenceUpdate = {
+      kind: 'queue_member',
+      agentId,
+      agentInterface: iface,
+      queue,
+      loggedIn: next.loggedIn,
+      paused: next.paused,
+      source,
+    };
     if (next.pausedReason !== undefined) update.pausedReason = next.pausedReason;
     return [update];
   }
 
-  private findAgentByInterface(iface: string | undefined, stateInterface: string | undefined): { agentId: string; iface: string } | undefined {
+  private findAgentByInterface(
+    iface: string | undefined,
+    stateInterface: string | undefined,
+  ): { agentId: string; iface: string } | undefined {
     if (iface) {
       const hit = this.byInterface.get(iface.toLowerCase());
       if (hit) return hit;

@@ -22,7 +22,8 @@ export class AriClientCallControl implements CallControl {
   ) {}
 
   private async run(operation: string, target: string | undefined, fn: (c: AriClient) => Promise<unknown>): Promise<unknown> {
-    if (!this.mayAct()) throw new AriRequestError(`not sent: this process no longer leads its standby group (${operation})`, 'transport', operation);
+    if (!this.mayAct())
+      throw new AriRequestError(`not sent: this process no longer leads its standby group (${operation})`, 'transport', operation);
     // ari-client has no request timeout: a request whose connection dies with Asterisk (outage,
     // restart) may never settle, and the call waiting on it would hang for ever. Bound it.
     let timer: NodeJS.Timeout | undefined;
@@ -31,14 +32,23 @@ export class AriClientCallControl implements CallControl {
       const r = await Promise.race([
         fn(this.client()),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AriRequestError(`ETIMEDOUT: no answer to ${operation} in ${REQUEST_TIMEOUT_MS} ms`, 'transport', operation)), REQUEST_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new AriRequestError(`ETIMEDOUT: no answer to ${operation} in ${REQUEST_TIMEOUT_MS} ms`, 'transport', operation)),
+            REQUEST_TIMEOUT_MS,
+          );
         }),
       ]);
       this.logger?.debug('ari request', { op: operation, target, result: 'ok', ms: Math.round(performance.now() - t0) });
       return r;
     } catch (e) {
       const err = classifyAriError(operation, e);
-      this.logger?.debug('ari request', { op: operation, target, result: err.kind, error: err.message.slice(0, 200), ms: Math.round(performance.now() - t0) });
+      this.logger?.debug('ari request', {
+        op: operation,
+        target,
+        result: err.kind,
+        error: err.message.slice(0, 200),
+        ms: Math.round(performance.now() - t0),
+      });
       throw err;
     } finally {
       if (timer) clearTimeout(timer);
@@ -49,13 +59,17 @@ export class AriClientCallControl implements CallControl {
     await this.run('answer', channelId, (c) => c.channels.answer({ channelId }));
   }
   async continueInDialplan(channelId: string, to: { context: string; extension: string; priority?: number }): Promise<void> {
-    await this.run('continueInDialplan', channelId, (c) => c.channels.continueInDialplan({ channelId, context: to.context, extension: to.extension, priority: to.priority ?? 1 }));
+    await this.run('continueInDialplan', channelId, (c) =>
+      c.channels.continueInDialplan({ channelId, context: to.context, extension: to.extension, priority: to.priority ?? 1 }),
+    );
   }
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
     await this.run('hangup', channelId, (c) => c.channels.hangup({ channelId, reason }));
   }
   async play(channelId: string, media: string[], playbackId: string, lang?: string): Promise<void> {
-    await this.run('play', `${channelId} ${playbackId}`, (c) => c.channels.play({ channelId, media, playbackId, ...(lang !== undefined ? { lang } : {}) }));
+    await this.run('play', `${channelId} ${playbackId}`, (c) =>
+      c.channels.play({ channelId, media, playbackId, ...(lang !== undefined ? { lang } : {}) }),
+    );
   }
   async stopPlayback(playbackId: string): Promise<void> {
     await this.run('stopPlayback', playbackId, (c) => c.playbacks.stop({ playbackId }));
@@ -124,7 +138,9 @@ export class AriClientCallControl implements CallControl {
     await this.run('subscribe', undefined, (c) => c.applications.subscribe({ applicationName: this.app, eventSource: eventSources }));
   }
   async applicationChannelIds(): Promise<string[]> {
-    const r = (await this.run('applications.get', this.app, (c) => c.applications.get({ applicationName: this.app }))) as { channel_ids?: unknown };
+    const r = (await this.run('applications.get', this.app, (c) => c.applications.get({ applicationName: this.app }))) as {
+      channel_ids?: unknown;
+    };
     return Array.isArray(r.channel_ids) ? r.channel_ids.filter((x): x is string => typeof x === 'string') : [];
   }
   async listChannels(): Promise<AriChannel[]> {
@@ -134,8 +150,13 @@ export class AriClientCallControl implements CallControl {
     return r.filter((x): x is AriChannel => typeof x === 'object' && x !== null && typeof (x as { id?: unknown }).id === 'string');
   }
   async asteriskInfo(): Promise<{ entityId: string; version: string }> {
-    const r = (await this.run('asterisk.getInfo', undefined, (c) => c.asterisk.getInfo())) as { system?: { entity_id?: unknown; version?: unknown } };
-    return { entityId: typeof r.system?.entity_id === 'string' ? r.system.entity_id : 'unknown', version: typeof r.system?.version === 'string' ? r.system.version : 'unknown' };
+    const r = (await this.run('asterisk.getInfo', undefined, (c) => c.asterisk.getInfo())) as {
+      system?: { entity_id?: unknown; version?: unknown };
+    };
+    return {
+      entityId: typeof r.system?.entity_id === 'string' ? r.system.entity_id : 'unknown',
+      version: typeof r.system?.version === 'string' ? r.system.version : 'unknown',
+    };
   }
   async listBridges(): Promise<{ id: string; channels: string[] }[]> {
     const r = await this.run('bridges.list', undefined, (c) => c.bridges.list());

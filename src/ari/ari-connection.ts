@@ -44,7 +44,8 @@ export interface AriConnectionEvents {
  * stays clean for tools that print JSON.
  */
 function captureSwaggerLog(logger: Logger): void {
-  (globalThis as { log?: unknown }).log = (...args: unknown[]) => logger.debug('swagger-client', { detail: args.map(String).join(' ').slice(0, 300) });
+  (globalThis as { log?: unknown }).log = (...args: unknown[]) =>
+    logger.debug('swagger-client', { detail: args.map(String).join(' ').slice(0, 300) });
 }
 
 let stringThrowGuardInstalled = false;
@@ -69,7 +70,10 @@ function installStringThrowGuard(logger: Logger): void {
  */
 export async function fetchAsteriskInfo(url: string, user: string, password: string): Promise<{ entityId: string; version: string }> {
   const auth = Buffer.from(`${user}:${password}`).toString('base64');
-  const res = await fetch(`${url.replace(/\/+$/, '')}/ari/asterisk/info`, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${url.replace(/\/+$/, '')}/ari/asterisk/info`, {
+    headers: { authorization: `Basic ${auth}` },
+    signal: AbortSignal.timeout(5000),
+  });
   if (res.status !== 200) throw new Error(`GET /ari/asterisk/info answered ${res.status}`);
   const body = (await res.json()) as { system?: { entity_id?: unknown; version?: unknown } };
   const entityId = body.system?.entity_id;
@@ -188,7 +192,11 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     try {
       client = await ariClient.connect(this.opts.url, this.opts.user, this.opts.password);
     } catch (e) {
-      this.opts.logger.warn('ari connect failed', { url: this.opts.url, error: e instanceof Error ? e.message : String(e), attempt: this.attempt });
+      this.opts.logger.warn('ari connect failed', {
+        url: this.opts.url,
+        error: e instanceof Error ? e.message : String(e),
+        attempt: this.attempt,
+      });
       this.scheduleRetry();
       return;
     }
@@ -202,7 +210,10 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
             void this.stop();
             return;
           }
-          this.opts.logger.error('another connection took this Stasis app; taking it back (is a second plugin configured with the same app name?)', { app: this.opts.app });
+          this.opts.logger.error(
+            'another connection took this Stasis app; taking it back (is a second plugin configured with the same app name?)',
+            { app: this.opts.app },
+          );
           this.rebuild('ApplicationReplaced');
           return;
         }

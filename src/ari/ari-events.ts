@@ -3,7 +3,8 @@
  * checked against the real traces. Only the fields the plugin reads are listed.
  */
 
-export type ChannelState = 'Down' | 'Rsrved' | 'OffHook' | 'Dialing' | 'Ring' | 'Ringing' | 'Up' | 'Busy' | 'Dialing Offhook' | 'Pre-ring' | 'Unknown';
+export type ChannelState =
+  'Down' | 'Rsrved' | 'OffHook' | 'Dialing' | 'Ring' | 'Ringing' | 'Up' | 'Busy' | 'Dialing Offhook' | 'Pre-ring' | 'Unknown';
 
 export interface AriCallerId {
   name: string;

@@ -11,6 +11,13 @@ const FREE_CONNECTION_IDLE_MS = 5000;
  * Free connections close before Asterisk's own idle limit, for the same never-settling reason.
  */
 export function capAriHttpConnections(maxConnections: number): void {
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`capAriHttpConnections: expected a whole number >= 1, got ${maxConnections}`);
-  http.globalAgent = new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxFreeSockets: maxConnections, timeout: FREE_CONNECTION_IDLE_MS, scheduling: 'lifo' });
+  if (!Number.isInteger(maxConnections) || maxConnections < 1)
+    throw new Error(`capAriHttpConnections: expected a whole number >= 1, got ${maxConnections}`);
+  http.globalAgent = new http.Agent({
+    keepAlive: true,
+    maxSockets: maxConnections,
+    maxFreeSockets: maxConnections,
+    timeout: FREE_CONNECTION_IDLE_MS,
+    scheduling: 'lifo',
+  });
 }

@@ -58,12 +58,29 @@ export interface CallContext {
    * already stored for this channel (a caller adopted after a restart). Resolves with the place
    * to take, or undefined when the database could not be reached (the caller waits anyway).
    */
-  storeQueueEntry(input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first?: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  storeQueueEntry(input: {
+    channel: AriChannel;
+    queueId: string;
+    priority: number;
+    arrivedAt: number;
+    routeId: string | undefined;
+    first?: { queueId: string; arrivedAt: number };
+  }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
   /**
    * A caller moved to another queue: its old place is closed (moved) before the new one is
    * stored, so the new place is never the old one found again.
    */
-  moveQueueEntry(oldEntryId: string | undefined, input: { channel: AriChannel; queueId: string; priority: number; arrivedAt: number; routeId: string | undefined; first: { queueId: string; arrivedAt: number } }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
+  moveQueueEntry(
+    oldEntryId: string | undefined,
+    input: {
+      channel: AriChannel;
+      queueId: string;
+      priority: number;
+      arrivedAt: number;
+      routeId: string | undefined;
+      first: { queueId: string; arrivedAt: number };
+    },
+  ): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
   /** The caller left the queue: its stored place is closed with why (best effort, retried). */
   closeQueueEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void;
   /** Queue membership. */
@@ -95,7 +112,11 @@ export interface CallContext {
    * number, is counted by the booking statement itself (`maxOpenElsewhere` goes with the request),
    * so that press 1 waits on one round trip. Records nothing: see recordCallbackRequest.
    */
-  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string };
+  checkCallbackNumber(
+    queue: QueueConfig,
+    rawNumber: string,
+    callerId: string,
+  ): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string };
   /** A request passed every rule (the booking did not refuse it): it counts against the caller id's rate limit. */
   recordCallbackRequest(queue: QueueConfig, callerId: string): void;
   /** The longest-idle free agent of a queue, reserved for this item, or undefined. */

@@ -12,7 +12,13 @@ import { PROMPTS } from './prompts';
  * before anyone is rung, its renewal while the attempt lives, and the outcome with the retry rule.
  */
 
-export async function claimCallback(ctx: CallContext, callback: StoredCallback, agentId: string, firstChannelId: string, log: Logger): Promise<{ callback: StoredCallback; attempt: AttemptRow } | null> {
+export async function claimCallback(
+  ctx: CallContext,
+  callback: StoredCallback,
+  agentId: string,
+  firstChannelId: string,
+  log: Logger,
+): Promise<{ callback: StoredCallback; attempt: AttemptRow } | null> {
   try {
     return await ctx.store.claim({
       callbackId: callback.id,
@@ -29,8 +35,17 @@ export async function claimCallback(ctx: CallContext, callback: StoredCallback, 
 }
 
 /** A step in the attempt's history (reports); a failed write is logged and the call goes on. */
-export async function noteAttemptStep(ctx: CallContext, log: Logger, attempt: AttemptRow, callbackId: string, step: AttemptStep, opts: { agentId?: string }): Promise<void> {
-  await ctx.store.markAttempt(attempt.id, callbackId, step, { ...opts, now: new Date(ctx.clock.now()) }).catch((e: unknown) => log.warn('history write failed', { error: String(e) }));
+export async function noteAttemptStep(
+  ctx: CallContext,
+  log: Logger,
+  attempt: AttemptRow,
+  callbackId: string,
+  step: AttemptStep,
+  opts: { agentId?: string },
+): Promise<void> {
+  await ctx.store
+    .markAttempt(attempt.id, callbackId, step, { ...opts, now: new Date(ctx.clock.now()) })
+    .catch((e: unknown) => log.warn('history write failed', { error: String(e) }));
 }
 
 /** Renews the lease every third of its length until stopped. */
@@ -46,11 +61,16 @@ export class LeaseKeeper {
 
   start(): void {
     const leaseMs = this.ctx.config.callback.leaseSec * 1000;
-    this.timer = this.ctx.clock.setTimer(() => {
-      if (this.stopped) return;
-      void this.ctx.store.renewLease(this.callbackId, this.ctx.config.instanceId, leaseMs, new Date(this.ctx.clock.now())).catch((e: unknown) => this.log.warn('lease renewal failed', { error: String(e) }));
-      this.start();
-    }, Math.max(1000, leaseMs / 3));
+    this.timer = this.ctx.clock.setTimer(
+      () => {
+        if (this.stopped) return;
+        void this.ctx.store
+          .renewLease(this.callbackId, this.ctx.config.instanceId, leaseMs, new Date(this.ctx.clock.now()))
+          .catch((e: unknown) => this.log.warn('lease renewal failed', { error: String(e) }));
+        this.start();
+      },
+      Math.max(1000, leaseMs / 3),
+    );
   }
 
   stop(): void {
@@ -62,12 +82,21 @@ export class LeaseKeeper {
 /** What a failed customer leg means, from its hang-up cause. */
 export function customerLegOutcome(cause: number | undefined): { outcome: AttemptOutcome; prompt: string } {
   if (cause === HANGUP_CAUSE.USER_BUSY) return { outcome: 'busy', prompt: PROMPTS.customerBusy };
-  if (cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE) return { outcome: 'no_answer', prompt: PROMPTS.customerNoAnswer };
+  if (cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE)
+    return { outcome: 'no_answer', prompt: PROMPTS.customerNoAnswer };
   if (cause === HANGUP_CAUSE.CONGESTION) return { outcome: 'congestion', prompt: PROMPTS.customerFailed };
   return { outcome: 'failed', prompt: PROMPTS.customerFailed };
 }
 
-const AGENT_SIDE = new Set(['agent_declined', 'agent_no_decision', 'agent_no_answer', 'agent_busy', 'agent_unreachable', 'agent_hung_up_in_preview', 'no_agent']);
+const AGENT_SIDE = new Set([
+  'agent_declined',
+  'agent_no_decision',
+  'agent_no_answer',
+  'agent_busy',
+  'agent_unreachable',
+  'agent_hung_up_in_preview',
+  'no_agent',
+]);
 
 /**
  * Closes an attempt that did not end in a conversation and moves the callback on: back to its
@@ -83,9 +112,20 @@ export async function concludeAttempt(
   const { callback, attempt, queue, outcome, cause, customerDialled } = input;
   const now = ctx.clock.now();
   const agentSide = AGENT_SIDE.has(outcome);
-  const retryOutcome: AttemptOutcome = agentSide ? (outcome === 'agent_declined' || outcome === 'agent_no_decision' ? 'agent_declined' : 'agent_no_answer') : ((outcome === 'answered' ? 'failed' : outcome) as AttemptOutcome);
+  const retryOutcome: AttemptOutcome = agentSide
+    ? outcome === 'agent_declined' || outcome === 'agent_no_decision'
+      ? 'agent_declined'
+      : 'agent_no_answer'
+    : ((outcome === 'answered' ? 'failed' : outcome) as AttemptOutcome);
   const decision = customerDialled
-    ? decideRetry({ attemptsMade: callback.attempts + 1, maxAttempts: callback.maxAttempts, lastAttemptEndedAt: now, minGapMs: queue.retryMinGapSec * 1000, now, outcome: retryOutcome })
+    ? decideRetry({
+        attemptsMade: callback.attempts + 1,
+        maxAttempts: callback.maxAttempts,
+        lastAttemptEndedAt: now,
+        minGapMs: queue.retryMinGapSec * 1000,
+        now,
+        outcome: retryOutcome,
+      })
     : ({ kind: 'retry', notBefore: now } as const);
   const nextStatus = decision.kind === 'give_up' ? 'failed' : decision.kind === 'done' ? 'completed' : 'pending';
   let updated = callback;
@@ -117,11 +157,24 @@ export function isAgentSideOutcome(outcome: string): boolean {
  * the conversation never dials it again. Returns the stored callback (unchanged when the write
  * failed: the failure is logged, the conversation goes on).
  */
-export async function completeAttempt(ctx: CallContext, log: Logger, attempt: AttemptRow, callback: StoredCallback): Promise<StoredCallback> {
+export async function completeAttempt(
+  ctx: CallContext,
+  log: Logger,
+  attempt: AttemptRow,
+  callback: StoredCallback,
+): Promise<StoredCallback> {
   const now = () => new Date(ctx.clock.now());
   try {
     await ctx.store.markAttempt(attempt.id, callback.id, 'bridged', { now: now() });
-    const completed = await ctx.store.finishAttempt({ attemptId: attempt.id, callbackId: callback.id, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged', now: now() });
+    const completed = await ctx.store.finishAttempt({
+      attemptId: attempt.id,
+      callbackId: callback.id,
+      outcome: 'answered',
+      nextStatus: 'completed',
+      countsAsAttempt: true,
+      reason: 'bridged',
+      now: now(),
+    });
     ctx.milestone('callback_completed', { callbackId: completed.id });
     return completed;
   } catch (e) {
@@ -139,13 +192,28 @@ export async function completeAttempt(ctx: CallContext, log: Logger, attempt: At
 export async function endAttempt(
   ctx: CallContext,
   log: Logger,
-  input: { callback: StoredCallback; attempt: AttemptRow | undefined; queue: QueueConfig; agentId: string; outcome: string; cause?: number; customerDialled: boolean },
+  input: {
+    callback: StoredCallback;
+    attempt: AttemptRow | undefined;
+    queue: QueueConfig;
+    agentId: string;
+    outcome: string;
+    cause?: number;
+    customerDialled: boolean;
+  },
 ): Promise<StoredCallback> {
   const { attempt, outcome } = input;
   let callback = input.callback;
   if (outcome !== 'answered' && attempt) {
     if (isAgentSideOutcome(outcome)) ctx.declined(callback.id, input.agentId);
-    callback = await concludeAttempt(ctx, log, { callback, attempt, queue: input.queue, outcome, cause: input.cause, customerDialled: input.customerDialled });
+    callback = await concludeAttempt(ctx, log, {
+      callback,
+      attempt,
+      queue: input.queue,
+      outcome,
+      cause: input.cause,
+      customerDialled: input.customerDialled,
+    });
   }
   ctx.callbackAttemptEnded(callback);
   return callback;

@@ -19,7 +19,11 @@ export type BookingResult =
 export async function bookCallback(store: CallbackStore, request: NewCallbackRequest, log: Logger): Promise<BookingResult> {
   try {
     // The name is only shown to the agent; an absurd caller name must not make the request unstorable.
-    const r = await store.requestCallback(request.customerName && request.customerName.length > 200 ? { ...request, customerName: request.customerName.slice(0, 200) } : request);
+    const r = await store.requestCallback(
+      request.customerName && request.customerName.length > 200
+        ? { ...request, customerName: request.customerName.slice(0, 200) }
+        : request,
+    );
     switch (r.kind) {
       case 'stored':
         return { kind: 'stored', callback: r.callback };

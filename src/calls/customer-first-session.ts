@@ -45,7 +45,12 @@ export class CustomerFirstSession implements ChannelSession {
   ) {
     this.customerChannelId = ownChannelId('cf-customer', ctx.config.ari.app);
     this.playbacks = new PlaybackTracker(this.customerChannelId);
-    this.log = callLogger(ctx.logger, { callId: this.customerChannelId, kind: this.kind, queueId: callback.queueId, callbackId: callback.id });
+    this.log = callLogger(ctx.logger, {
+      callId: this.customerChannelId,
+      kind: this.kind,
+      queueId: callback.queueId,
+      callbackId: callback.id,
+    });
   }
 
   get callbackId(): string {
@@ -72,7 +77,10 @@ export class CustomerFirstSession implements ChannelSession {
     const cid = this.queue.outboundCallerId;
     try {
       // Written before dialling: after a crash this attempt is known to have called the customer.
-      await ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_dialled', { customerChannelId: this.customerChannelId, now });
+      await ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_dialled', {
+        customerChannelId: this.customerChannelId,
+        now,
+      });
       await ctx.control.originate({
         channelId: this.customerChannelId,
         endpoint,
@@ -99,7 +107,16 @@ export class CustomerFirstSession implements ChannelSession {
         else if (isAgent) void this.onAgentAnswered();
         return;
       case 'ChannelDtmfReceived':
-        if (isCustomer && this.state === 'guarding' && decideGuard({ answeredAtMs: this.answeredAt, nowMs: this.ctx.clock.now(), timeoutMs: this.queue.guard.timeoutSec * 1000, digit: event.digit }).kind === 'connect') {
+        if (
+          isCustomer &&
+          this.state === 'guarding' &&
+          decideGuard({
+            answeredAtMs: this.answeredAt,
+            nowMs: this.ctx.clock.now(),
+            timeoutMs: this.queue.guard.timeoutSec * 1000,
+            digit: event.digit,
+          }).kind === 'connect'
+        ) {
           void this.onCustomerConfirmed();
         }
         return;
@@ -121,9 +138,13 @@ export class CustomerFirstSession implements ChannelSession {
     this.state = 'guarding';
     this.answeredAt = this.ctx.clock.now();
     this.ctx.milestone('customer_leg_answered', { callbackId: this.callback.id, channelId: this.customerChannelId });
-    await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: new Date(this.ctx.clock.now()) }).catch(() => undefined);
+    await this.ctx.store
+      .markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: new Date(this.ctx.clock.now()) })
+      .catch(() => undefined);
     // The customer hears the language the caller booked in (stored with the callback).
-    await this.ctx.control.play(this.customerChannelId, [PROMPTS.guard], this.playbacks.nextId(), promptLanguageFor(this.callback.language, this.queue)).catch(() => undefined);
+    await this.ctx.control
+      .play(this.customerChannelId, [PROMPTS.guard], this.playbacks.nextId(), promptLanguageFor(this.callback.language, this.queue))
+      .catch(() => undefined);
     // Without the guard configured the customer still confirms: there is no agent on the line yet.
     this.guardTimer = this.ctx.clock.setTimer(() => void this.finish('no_answer', undefined), this.queue.guard.timeoutSec * 1000);
   }
@@ -160,7 +181,12 @@ export class CustomerFirstSession implements ChannelSession {
         callerId: `"${shown}" <${this.callback.customerNumber}>`,
         timeoutSec: this.ctx.config.callback.agentRingTimeoutSec,
       });
-      this.ctx.milestone('agent_leg_originated', { callbackId: this.callback.id, agentId, channelId: this.agentChannelId, mode: 'customer-first' });
+      this.ctx.milestone('agent_leg_originated', {
+        callbackId: this.callback.id,
+        agentId,
+        channelId: this.agentChannelId,
+        mode: 'customer-first',
+      });
     } catch (e) {
       this.log.warn('agent could not be rung', { agentId, error: String(e) });
       await this.onAgentLegGone();
@@ -185,7 +211,15 @@ export class CustomerFirstSession implements ChannelSession {
     const now = new Date(this.ctx.clock.now());
     try {
       await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'bridged', { agentId: this.currentAgentId, now });
-      this.callback = await this.ctx.store.finishAttempt({ attemptId: this.attempt.id, callbackId: this.callback.id, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged', now });
+      this.callback = await this.ctx.store.finishAttempt({
+        attemptId: this.attempt.id,
+        callbackId: this.callback.id,
+        outcome: 'answered',
+        nextStatus: 'completed',
+        countsAsAttempt: true,
+        reason: 'bridged',
+        now,
+      });
       this.ctx.milestone('callback_completed', { callbackId: this.callback.id });
     } catch (e) {
       this.log.error('could not record the completed callback', { error: String(e) });
@@ -248,9 +282,20 @@ export class CustomerFirstSession implements ChannelSession {
     }, 5000);
     // The reserved agent was never rung when the customer did not get as far as pressing 1.
     const agentToRelease = this.currentAgentId ?? (this.waitStartedAt === 0 ? this.reservedAgentId : undefined);
-    if (agentToRelease) this.ctx.releaseAgent(agentToRelease, { talked: wasBridged, handleSec: wasBridged ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined });
+    if (agentToRelease)
+      this.ctx.releaseAgent(agentToRelease, {
+        talked: wasBridged,
+        handleSec: wasBridged ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined,
+      });
     if (outcome !== 'answered' && this.attempt) {
-      this.callback = await concludeAttempt(this.ctx, this.log, { callback: this.callback, attempt: this.attempt, queue: this.queue, outcome, cause, customerDialled: true });
+      this.callback = await concludeAttempt(this.ctx, this.log, {
+        callback: this.callback,
+        attempt: this.attempt,
+        queue: this.queue,
+        outcome,
+        cause,
+        customerDialled: true,
+      });
       this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
     }
     this.ctx.callbackAttemptEnded(this.callback);

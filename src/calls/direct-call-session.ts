@@ -59,7 +59,14 @@ export class DirectCallSession implements ChannelSession {
     this.playbacks = new PlaybackTracker(channel.id);
     this.offer = { enteredAt: ctx.clock.now(), offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
     this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, callerNumber: channel.caller.number });
-    this.record = { channelId: channel.id, agentId: agent.id, dialled, callerNumber: channel.caller.number || null, callerName: channel.caller.name || null, startedAt: new Date(ctx.clock.now()) };
+    this.record = {
+      channelId: channel.id,
+      agentId: agent.id,
+      dialled,
+      callerNumber: channel.caller.number || null,
+      callerName: channel.caller.name || null,
+      startedAt: new Date(ctx.clock.now()),
+    };
   }
 
   async start(): Promise<void> {
@@ -71,7 +78,8 @@ export class DirectCallSession implements ChannelSession {
     if (!agent.loggedIn) return this.agentUnavailable('logged_out');
     if (agent.paused) return this.agentUnavailable('do_not_disturb');
     if (agent.deviceState === 'UNAVAILABLE' || agent.deviceState === 'INVALID') return this.agentUnavailable('unregistered');
-    if (agent.onPluginCall || ['INUSE', 'BUSY', 'RINGINUSE', 'ONHOLD'].includes(agent.deviceState) || now < agent.wrapUpUntil) return this.agentUnavailable('busy');
+    if (agent.onPluginCall || ['INUSE', 'BUSY', 'RINGINUSE', 'ONHOLD'].includes(agent.deviceState) || now < agent.wrapUpUntil)
+      return this.agentUnavailable('busy');
     ctx.agentBusy(agent.id);
     ctx.bind(this.agentChannelId, this);
     await ctx.control.ring(this.channel.id).catch(() => undefined);
@@ -160,7 +168,13 @@ export class DirectCallSession implements ChannelSession {
     if (this.state === 'ringing_agent') {
       this.ctx.releaseAgent(this.agent.id, { talked: false });
       const reason: DirectUnavailableReason =
-        cause === HANGUP_CAUSE.USER_BUSY ? 'busy' : cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE ? 'no_answer' : cause === HANGUP_CAUSE.SUBSCRIBER_ABSENT ? 'unregistered' : 'failed';
+        cause === HANGUP_CAUSE.USER_BUSY
+          ? 'busy'
+          : cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE
+            ? 'no_answer'
+            : cause === HANGUP_CAUSE.SUBSCRIBER_ABSENT
+              ? 'unregistered'
+              : 'failed';
       this.record.cause = cause ?? null;
       await this.agentUnavailable(reason);
       return;
@@ -207,7 +221,11 @@ export class DirectCallSession implements ChannelSession {
       return;
     }
     const now = this.ctx.clock.now();
-    const d = decideOffer({ initialDelayMs: 0, intervalMs: direct.offerIntervalSec * 1000, thresholdPosition: 0 }, this.offer, { now, position: 1, overflowing: true });
+    const d = decideOffer({ initialDelayMs: 0, intervalMs: direct.offerIntervalSec * 1000, thresholdPosition: 0 }, this.offer, {
+      now,
+      position: 1,
+      overflowing: true,
+    });
     if (d.kind === 'offer_now') void this.playOffer();
     else if (d.kind === 'wait') this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), d.untilMs - now);
   }

@@ -76,7 +76,8 @@ export class EnterNumber {
       if (a === 'prompt_invalid') media.push(PROMPTS.invalidNumber);
       else if (a === 'prompt_refused') media.push(PROMPTS.numberRefused);
       else if (a === 'prompt_enter') media.push(PROMPTS.enterNumber);
-      else if (a === 'read_back' && step.number) media.push(PROMPTS.youEntered, `digits:${digitsForSpeech(step.number)}`, PROMPTS.confirmNumber);
+      else if (a === 'read_back' && step.number)
+        media.push(PROMPTS.youEntered, `digits:${digitsForSpeech(step.number)}`, PROMPTS.confirmNumber);
     }
     if (media.length > 0) {
       const id = caller.playbacks.nextId();

@@ -62,7 +62,10 @@ export class FeatureCodeSession implements ChannelSession {
       return this.end();
     }
     if (!agent) {
-      this.log.error('feature code from a phone that is no agent; set agents[].endpoint (or the id) to what the dialplan passes', { feature: this.feature, endpoint: this.target });
+      this.log.error('feature code from a phone that is no agent; set agents[].endpoint (or the id) to what the dialplan passes', {
+        feature: this.feature,
+        endpoint: this.target,
+      });
       await this.playToEnd(PROMPTS.featureCodeFailed, promptLanguageFor(this.channel.language, undefined));
       return this.end();
     }
@@ -73,9 +76,14 @@ export class FeatureCodeSession implements ChannelSession {
       // Applied on this instance only: a restart or another instance would not know it. The agent
       // hears that it failed and dials again (a repeated code is harmless).
       stored = false;
-      this.log.warn('feature code applied but not stored; the agent is told to try again', { feature: this.feature, agentId: agent.id, error: String(e) });
+      this.log.warn('feature code applied but not stored; the agent is told to try again', {
+        feature: this.feature,
+        agentId: agent.id,
+        error: String(e),
+      });
     }
-    if (stored) this.log.info('agent presence changed by feature code', { feature: this.feature, agentId: agent.id, endpoint: this.target });
+    if (stored)
+      this.log.info('agent presence changed by feature code', { feature: this.feature, agentId: agent.id, endpoint: this.target });
     await this.playToEnd(stored ? CONFIRMATION[this.feature] : PROMPTS.featureCodeFailed, agentLanguage(ctx.config, agent.id));
     return this.end();
   }

@@ -9,7 +9,11 @@ import { PROMPTS } from './prompts';
 import { QueueCaller } from './queue-caller';
 
 function offerPolicyOf(queue: QueueConfig): OfferPolicy {
-  return { initialDelayMs: queue.offer.initialDelaySec * 1000, intervalMs: queue.offer.intervalSec * 1000, thresholdPosition: queue.offer.thresholdPosition };
+  return {
+    initialDelayMs: queue.offer.initialDelaySec * 1000,
+    intervalMs: queue.offer.intervalSec * 1000,
+    thresholdPosition: queue.offer.thresholdPosition,
+  };
 }
 
 function freshOffer(now: number): OfferState {
@@ -87,7 +91,12 @@ export class OfferCallback {
     this.offer.lastOfferAt = ctx.clock.now();
     if (this.offer.offersMade === 1) this.caller.record('callback_offered', { reasons: inForce?.reasons ?? [] });
     try {
-      await ctx.control.play(channel.id, queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer], id, this.caller.language);
+      await ctx.control.play(
+        channel.id,
+        queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer],
+        id,
+        this.caller.language,
+      );
       ctx.milestone('offer_played', { channelId: channel.id, offer: this.offer.offersMade, position: ctx.position(this.caller.item) });
       log.info('callback offered', { offer: this.offer.offersMade });
     } catch (e) {
@@ -218,7 +227,11 @@ export class OfferCallback {
     const stored = result.callback;
     crashPoint('offer.after_commit');
     caller.leaveForCallback(stored);
-    ctx.milestone('callback_stored', { channelId: caller.channel.id, callbackId: stored.id, position: ctx.position({ ...caller.item, id: stored.id, kind: 'callback' }) });
+    ctx.milestone('callback_stored', {
+      channelId: caller.channel.id,
+      callbackId: stored.id,
+      position: ctx.position({ ...caller.item, id: stored.id, kind: 'callback' }),
+    });
     // Where the caller's wait went: the booking statement, and Asterisk's answer to the stop of
     // the offer (the confirmation waits for both).
     log.info('callback stored', { callbackId: stored.id, storeMs: Math.round(storeMs), promptStopMs: Math.round(promptStopMs) });

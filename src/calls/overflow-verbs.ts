@@ -139,7 +139,10 @@ class ToExternalNumber implements OverflowVerb {
     const { caller } = this;
     const check = caller.ctx.checkTransferNumber(caller.queue, this.number);
     if (!check.ok) {
-      caller.log.error('overflow: the external number is refused by the queue number policy; check the config', { number: this.number, reason: check.reason });
+      caller.log.error('overflow: the external number is refused by the queue number policy; check the config', {
+        number: this.number,
+        reason: check.reason,
+      });
       caller.record('refused', { action: 'external', number: this.number, reason: check.reason });
       return 'not_applicable';
     }

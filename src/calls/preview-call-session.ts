@@ -176,7 +176,10 @@ export class PreviewCallSession implements ChannelSession {
     await noteAttemptStep(this.ctx, this.log, this.attempt, this.callback.id, 'agent_answered', { agentId: this.agentId });
     await this.agentLeg.whisper(this.callback, this.queue);
     // No decision in time counts as a skip: the callback must not stall on an absent agent.
-    this.decisionTimer = this.ctx.clock.setTimer(() => void this.decline('agent_no_decision'), this.ctx.config.callback.previewDecisionSec * 1000);
+    this.decisionTimer = this.ctx.clock.setTimer(
+      () => void this.decline('agent_no_decision'),
+      this.ctx.config.callback.previewDecisionSec * 1000,
+    );
   }
 
   private async onAgentDigit(digit: string): Promise<void> {
@@ -204,7 +207,11 @@ export class PreviewCallSession implements ChannelSession {
     try {
       // One statement for both steps. Written before dialling: after a crash this attempt is
       // known to have called the customer, and is never dialled again.
-      await this.ctx.store.markAttemptSteps(this.attempt.id, this.callback.id, ['agent_accepted', 'customer_dialled'], { agentId: this.agentId, customerChannelId: this.customerLeg.channelId, now: now() });
+      await this.ctx.store.markAttemptSteps(this.attempt.id, this.callback.id, ['agent_accepted', 'customer_dialled'], {
+        agentId: this.agentId,
+        customerChannelId: this.customerLeg.channelId,
+        now: now(),
+      });
     } catch (e) {
       this.log.error('could not record the dial; not dialling', { error: String(e) });
       await Promise.all([whisperStopped, ringing]);
@@ -287,7 +294,9 @@ export class PreviewCallSession implements ChannelSession {
   private async onGuardTimeout(): Promise<void> {
     if (this.state !== 'guarding') return;
     this.log.info('customer did not press 1 after answering: treated as no answer (answering machine guard)');
-    await this.ctx.store.recordEvent(this.callback.id, 'customer_no_answer', { detail: { reason: 'guard_timeout' } }).catch(() => undefined);
+    await this.ctx.store
+      .recordEvent(this.callback.id, 'customer_no_answer', { detail: { reason: 'guard_timeout' } })
+      .catch(() => undefined);
     await this.tellAgentAndFinish('no_answer', PROMPTS.customerNoAnswer, undefined, true);
   }
 
@@ -364,7 +373,15 @@ export class PreviewCallSession implements ChannelSession {
     this.ctx.releaseAgent(this.agentId, { talked: wasBridged || this.customerLeg.dialled, handleSec: talkedSec });
     if (outcome === 'answered') this.log.info('callback call ended', { talkedSec });
     const customerDialled = dialledOverride ?? this.customerLeg.dialled;
-    this.callback = await endAttempt(this.ctx, this.log, { callback: this.callback, attempt: this.attempt, queue: this.queue, agentId: this.agentId, outcome, cause, customerDialled });
+    this.callback = await endAttempt(this.ctx, this.log, {
+      callback: this.callback,
+      attempt: this.attempt,
+      queue: this.queue,
+      agentId: this.agentId,
+      outcome,
+      cause,
+      customerDialled,
+    });
   }
 
   /** Nothing was claimed or rung: hand the callback back to dispatch as it was. */

@@ -84,6 +84,11 @@ export class PreviewCustomerLeg {
   }
 
   private guardDecision(digit: string | undefined): GuardDecision {
-    return decideGuard({ answeredAtMs: this.guardAnsweredAt, nowMs: this.ctx.clock.now(), timeoutMs: this.queue.guard.timeoutSec * 1000, digit });
+    return decideGuard({
+      answeredAtMs: this.guardAnsweredAt,
+      nowMs: this.ctx.clock.now(),
+      timeoutMs: this.queue.guard.timeoutSec * 1000,
+      digit,
+    });
   }
 }

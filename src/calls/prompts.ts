@@ -59,7 +59,12 @@ export function announcementMedia(position: number, wait: SpokenWait): string[] 
     case 'less_than_a_minute':
       return [...where, PROMPTS.announceWaitShort];
     case 'minutes':
-      return [...where, PROMPTS.announceWait, `number:${wait.minutes}`, wait.minutes === 1 ? PROMPTS.announceMinute : PROMPTS.announceMinutes];
+      return [
+        ...where,
+        PROMPTS.announceWait,
+        `number:${wait.minutes}`,
+        wait.minutes === 1 ? PROMPTS.announceMinute : PROMPTS.announceMinutes,
+      ];
     case 'about_an_hour':
       return [...where, PROMPTS.announceWaitHour];
     case 'more_than_an_hour':

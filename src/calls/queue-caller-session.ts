@@ -84,7 +84,13 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.ctx.bind(this.channel.id, this);
     // The place is stored while the caller is put on hold (no wait on the caller's side); an
     // adopted caller gets its stored place back.
-    const storing = this.ctx.storeQueueEntry({ channel: this.channel, queueId: this.queue.id, priority: this.item.priority, arrivedAt: this.item.arrivedAt, routeId: this.routeId });
+    const storing = this.ctx.storeQueueEntry({
+      channel: this.channel,
+      queueId: this.queue.id,
+      priority: this.item.priority,
+      arrivedAt: this.item.arrivedAt,
+      routeId: this.routeId,
+    });
     if ((await this.hold.run(this.adoption)) === 'caller_gone') {
       await this.end('caller_gone');
       return;
@@ -99,7 +105,10 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.state = 'waiting';
     this.ctx.enqueue(this.item);
     this.ctx.milestone('caller_entered', { channelId: this.channel.id, queueId: this.queue.id, position: this.ctx.position(this.item) });
-    this.log.info(this.adoption ? 'caller adopted at its place' : 'caller queued', { position: this.ctx.position(this.item), routeId: this.routeId });
+    this.log.info(this.adoption ? 'caller adopted at its place' : 'caller queued', {
+      position: this.ctx.position(this.item),
+      routeId: this.routeId,
+    });
     this.wait.next();
     this.ctx.dispatchSoon();
   }
@@ -217,9 +226,18 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.ctx.moveCaller(from, this.item);
     this.state = 'waiting';
     this.ctx.milestone('caller_moved', { channelId: this.channel.id, to: queue.id, from: this.movedFrom[this.movedFrom.length - 1] });
-    void this.ctx.moveQueueEntry(openEntryId, { channel: this.channel, queueId: queue.id, priority: queue.priority, arrivedAt: now, routeId: this.routeId, first }).then((p) => {
-      if (p) this.place.joinedQueue(p.entryId, visit);
-    });
+    void this.ctx
+      .moveQueueEntry(openEntryId, {
+        channel: this.channel,
+        queueId: queue.id,
+        priority: queue.priority,
+        arrivedAt: now,
+        routeId: this.routeId,
+        first,
+      })
+      .then((p) => {
+        if (p) this.place.joinedQueue(p.entryId, visit);
+      });
     this.wait.next();
   }
 
@@ -292,7 +310,10 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       await this.intoMixingBridge(leg.channelId, 'call');
       this.bridgedAt = this.ctx.clock.now();
       this.ctx.milestone('caller_connected', { channelId: this.channel.id, agentId: leg.agentId });
-      this.log.info('caller connected to agent', { agentId: leg.agentId, waitedSec: Math.round((this.bridgedAt - this.item.arrivedAt) / 1000) });
+      this.log.info('caller connected to agent', {
+        agentId: leg.agentId,
+        waitedSec: Math.round((this.bridgedAt - this.item.arrivedAt) / 1000),
+      });
     } catch (e) {
       this.log.warn('could not bridge caller and agent', { error: String(e) });
       await this.end('bridge_failed');

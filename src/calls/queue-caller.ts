@@ -11,13 +11,24 @@ import { OverflowCaller, OverflowEndReason } from './overflow-verbs';
  * start), the agent hung up after talking, the plugin ended it after the callback confirmation,
  * or it could not be set up or bridged.
  */
-export type CallerEndReason = 'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'setup_failed' | 'bridge_failed' | OverflowEndReason;
+export type CallerEndReason =
+  'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'setup_failed' | 'bridge_failed' | OverflowEndReason;
 
 /**
  * Where a queue caller's call is. Every verb checks it again after each await, since the caller
  * may have hung up, been connected or moved on meanwhile.
  */
-export type QueueCallerState = 'entering' | 'waiting' | 'entering_number' | 'storing' | 'confirming' | 'connecting' | 'bridged' | 'overflowing' | 'transferred' | 'ended';
+export type QueueCallerState =
+  | 'entering'
+  | 'waiting'
+  | 'entering_number'
+  | 'storing'
+  | 'confirming'
+  | 'connecting'
+  | 'bridged'
+  | 'overflowing'
+  | 'transferred'
+  | 'ended';
 
 /** What a new process knows of a queue caller its predecessor left in Stasis. */
 export interface QueueCallerAdoption {

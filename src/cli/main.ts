@@ -61,11 +61,27 @@ function loadEnvFile(file: string): void {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function callbackRow(c: StoredCallback): string[] {
-  return [c.id, c.queueId, c.status, c.customerNumber, c.customerName ?? '', `${c.attempts}/${c.maxAttempts}`, c.requestedAt.toISOString(), c.notBefore?.toISOString() ?? ''];
+  return [
+    c.id,
+    c.queueId,
+    c.status,
+    c.customerNumber,
+    c.customerName ?? '',
+    `${c.attempts}/${c.maxAttempts}`,
+    c.requestedAt.toISOString(),
+    c.notBefore?.toISOString() ?? '',
+  ];
 }
 
 async function callApi(opts: { apiUrl: string; token?: string }, method: string, path: string): Promise<Record<string, unknown>> {
@@ -73,9 +89,16 @@ async function callApi(opts: { apiUrl: string; token?: string }, method: string,
   if (!token) throw new UsageError('no API token: pass --token or set DIRECT_CALLBACK_TOKEN');
   let res: Response;
   try {
-    res = await fetch(`${opts.apiUrl.replace(/\/+$/, '')}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10000) });
+    res = await fetch(`${opts.apiUrl.replace(/\/+$/, '')}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(10000),
+    });
   } catch (e) {
-    throw new Error(`cannot reach the API at ${opts.apiUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`, { cause: e });
+    throw new Error(
+      `cannot reach the API at ${opts.apiUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
+      { cause: e },
+    );
   }
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok) throw new Error(`API answered ${res.status}: ${typeof body.error === 'string' ? body.error : res.statusText}`);
@@ -105,16 +128,25 @@ export function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('check this installation (config, PostgreSQL, ARI, prompts, phones, trunk, Stasis app, dialplan over AMI): ✓ or ✗ with the fix; exit 1 on any ✗')
+    .description(
+      'check this installation (config, PostgreSQL, ARI, prompts, phones, trunk, Stasis app, dialplan over AMI): ✓ or ✗ with the fix; exit 1 on any ✗',
+    )
     .option('--config <file>', 'the JSON configuration (default $DIRECT_CALLBACK_CONFIG)')
-    .option('--environment-file <file>', 'read the service\'s settings from this file first, e.g. /etc/direct-callback/environment (variables already set win)')
+    .option(
+      '--environment-file <file>',
+      "read the service's settings from this file first, e.g. /etc/direct-callback/environment (variables already set win)",
+    )
     .option('--running', 'the plugin is running: its Stasis app must be registered (by it) rather than free')
     .option('--json', 'print one JSON line {"ok":…,"checks":[{"name":…,"ok":…,"fix":…}],…}')
     .action(async (o: { config?: string; environmentFile?: string; running?: boolean; json?: boolean }) => {
       if (o.environmentFile !== undefined) loadEnvFile(o.environmentFile);
       const { runDoctor } = await import('../doctor/doctor.js');
       const { reportJson, reportText } = await import('../doctor/report.js');
-      const report = await runDoctor({ configPath: o.config ?? configPathFrom(), env: processEnvironment(), expectRunning: o.running === true });
+      const report = await runDoctor({
+        configPath: o.config ?? configPathFrom(),
+        env: processEnvironment(),
+        expectRunning: o.running === true,
+      });
       out(o.json ? reportJson(report) : reportText(report));
       if (!report.ok) throw new ExitWith(1);
     });
@@ -133,7 +165,12 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const rows = await withDb(
-        async (db) => (await db('callback_requests').select('queue_id', 'status').count<{ queue_id: string; status: string; n: string }[]>({ n: '*' }).groupBy('queue_id', 'status').orderBy('queue_id')) as { queue_id: string; status: string; n: string }[],
+        async (db) =>
+          (await db('callback_requests')
+            .select('queue_id', 'status')
+            .count<{ queue_id: string; status: string; n: string }[]>({ n: '*' })
+            .groupBy('queue_id', 'status')
+            .orderBy('queue_id')) as { queue_id: string; status: string; n: string }[],
       );
       const byQueue = new Map<string, Record<string, number>>();
       for (const r of rows) {
@@ -156,7 +193,8 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (o: { status?: CallbackStatus; queue?: string; limit: string; json?: boolean }) => {
       const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit: expected a whole number from 1 to 1000, got '${o.limit}'`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new UsageError(`--limit: expected a whole number from 1 to 1000, got '${o.limit}'`);
       const list = await withDb((db) => new CallbackStore(db).list({ status: o.status, queueId: o.queue, limit }));
       if (o.json) return out(JSON.stringify({ callbacks: list }));
       if (list.length === 0) return out('no callbacks');
@@ -173,7 +211,8 @@ export function buildProgram(): Command {
         const cb = await store.get(id);
         if (!cb) throw new Error(`no callback ${id}`);
         if (cb.status === 'in_progress') throw new Error(`callback ${id} is being dialled now; try again when the attempt ended`);
-        if (cb.status !== 'pending' || !(await store.setStatus(id, 'cancelled', o.reason, new Date()))) throw new Error(`callback ${id} is ${cb.status}, not pending`);
+        if (cb.status !== 'pending' || !(await store.setStatus(id, 'cancelled', o.reason, new Date())))
+          throw new Error(`callback ${id} is ${cb.status}, not pending`);
         out(`cancelled ${id}`);
       });
     });

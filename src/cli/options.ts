@@ -27,7 +27,13 @@ export interface CommandSpec<T extends OptionSpecs> {
   options: T;
 }
 
-type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? (S['multiple'] extends true ? boolean[] : boolean) : S['multiple'] extends true ? string[] : string;
+type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
+  ? S['multiple'] extends true
+    ? boolean[]
+    : boolean
+  : S['multiple'] extends true
+    ? string[]
+    : string;
 
 /** Parsed values; an option not given is undefined. */
 export type OptionValues<T extends OptionSpecs> = { [K in keyof T]?: ValueOf<T[K]> };
@@ -69,7 +75,10 @@ function explain(e: unknown, known: string[]): string {
 export function parseOptions<T extends OptionSpecs>(spec: CommandSpec<T>, argv: string[]): OptionValues<T> & { help?: boolean } {
   const options = withHelp(spec.options);
   const config = Object.fromEntries(
-    Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }]),
+    Object.entries(options).map(([name, o]) => [
+      name,
+      { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) },
+    ]),
   );
   try {
     const { values } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: false });
@@ -108,7 +117,11 @@ export function parseCommandLine<T extends OptionSpecs, R = OptionValues<T>>(
 export function numberOption(name: string, value: string | undefined, opts: { integer?: boolean; min?: number } = {}): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  const ok = value.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.min === undefined || n >= opts.min);
-  if (!ok) throw new UsageError(`--${name}: expected ${opts.integer ? 'a whole number' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got '${value}'`);
+  const ok =
+    value.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.min === undefined || n >= opts.min);
+  if (!ok)
+    throw new UsageError(
+      `--${name}: expected ${opts.integer ? 'a whole number' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got '${value}'`,
+    );
   return n;
 }

@@ -84,7 +84,12 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   }
 
   private newSession(): Client {
-    const client = new Client({ connectionString: this.opts.databaseUrl, application_name: 'direct-callback-leadership', keepAlive: true, keepAliveInitialDelayMillis: 1000 });
+    const client = new Client({
+      connectionString: this.opts.databaseUrl,
+      application_name: 'direct-callback-leadership',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 1000,
+    });
     client.on('error', (e) => this.sessionLost(client, `database session error: ${e.message}`));
     return client;
   }
@@ -136,7 +141,9 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   }
 
   private async holderNow(client: Client): Promise<string | null> {
-    const r = await client.query<{ holder: string; term: string }>('SELECT holder, term FROM leadership WHERE group_key = $1', [this.opts.groupKey]).catch(() => ({ rows: [] as { holder: string; term: string }[] }));
+    const r = await client
+      .query<{ holder: string; term: string }>('SELECT holder, term FROM leadership WHERE group_key = $1', [this.opts.groupKey])
+      .catch(() => ({ rows: [] as { holder: string; term: string }[] }));
     return r.rows[0]?.holder ?? null;
   }
 
@@ -172,7 +179,10 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
     if (this.heartbeat) clearTimeout(this.heartbeat);
     void client.end().catch(() => undefined);
     this.state = 'degraded';
-    this.opts.logger.error('leadership: database session lost; serving on, taking the lock again as soon as the database answers', { why, group: this.opts.groupKey });
+    this.opts.logger.error('leadership: database session lost; serving on, taking the lock again as soon as the database answers', {
+      why,
+      group: this.opts.groupKey,
+    });
     this.emit('degraded', why);
     this.scheduleRetake();
   }
@@ -192,7 +202,9 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
       await Leadership.configure(client);
       const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [this.key]);
       if (got.rows[0]?.ok) {
-        const r = await client.query<{ holder: string; term: string }>('SELECT holder, term FROM leadership WHERE group_key = $1', [this.opts.groupKey]);
+        const r = await client.query<{ holder: string; term: string }>('SELECT holder, term FROM leadership WHERE group_key = $1', [
+          this.opts.groupKey,
+        ]);
         const row = r.rows[0];
         if (row && (row.holder !== this.opts.holder || Number(row.term) !== this.term)) {
           // The lock was free, but another process led meanwhile: its calls are not ours to touch.

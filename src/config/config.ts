@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { parseOverflowAction } from '../domain/overflow-actions';
-import { NUMBERING_PLAN_PRESETS, NumberPolicyConfig, validateNumberPolicy, validateOperatingHours, withNumberPolicyDefaults } from '../domain/policies';
+import {
+  NUMBERING_PLAN_PRESETS,
+  NumberPolicyConfig,
+  validateNumberPolicy,
+  validateOperatingHours,
+  withNumberPolicyDefaults,
+} from '../domain/policies';
 import { CRASH_POINTS, CrashPoint, isCrashPoint } from './crash-points';
 import { Environment, processEnvironment } from './environment';
 import { PROMPT_SOUNDS_DIR, shippedLanguages } from './prompt-languages';
@@ -62,7 +68,17 @@ export class ConfigError extends Error {
 
 function describeIssues(error: z.ZodError): string {
   return error.issues
-    .map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'}: ${i.message}`)
+    .map(
+      (i) =>
+        `${
+          i.path.length
+            ? i.path
+                .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+                .join('')
+                .replace(/^\./, '')
+            : '(root)'
+        }: ${i.message}`,
+    )
     .join('; ');
 }
 
@@ -96,7 +112,8 @@ function amiFrom(file: AmiFileConfig, env: Environment): AmiConfig | undefined {
   const host = env.AMI_HOST?.trim() || file.host;
   const portText = env.AMI_PORT?.trim();
   const port = portText ? Number(portText) : file.port;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`AMI_PORT must be a TCP port, got ${JSON.stringify(portText)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ConfigError(`AMI_PORT must be a TCP port, got ${JSON.stringify(portText)}`);
   let password = env.AMI_PASSWORD;
   if (password === undefined || password === '') {
     const passwordFile = env.AMI_PASSWORD_FILE?.trim();
@@ -123,20 +140,26 @@ function crashPointFrom(env: Environment): CrashPoint | undefined {
 function checkShippedLanguage(field: string, language: string): void {
   const shipped = shippedLanguages();
   if (shipped.includes(language)) return;
-  throw new ConfigError(`invalid configuration: ${field}: no prompts for language '${language}' (shipped: ${shipped.join(', ') || 'none'}; one folder each in ${PROMPT_SOUNDS_DIR})`);
+  throw new ConfigError(
+    `invalid configuration: ${field}: no prompts for language '${language}' (shipped: ${shipped.join(', ') || 'none'}; one folder each in ${PROMPT_SOUNDS_DIR})`,
+  );
 }
 
 /** Every action parses, moves go to another configured queue, and the ladder does not mix styles. */
 function checkOverflowActions(field: string, rule: OverflowRuleConfig, queueIds: ReadonlySet<string>, ownQueue: string | undefined): void {
   if (!rule.actions) return;
   if (rule.maxWaiting !== undefined || rule.maxEstimatedWaitSec !== undefined || rule.outOfHours !== undefined) {
-    throw new ConfigError(`invalid configuration: ${field}: give either actions or maxWaiting/maxEstimatedWaitSec/outOfHours (the latter mean one callback step)`);
+    throw new ConfigError(
+      `invalid configuration: ${field}: give either actions or maxWaiting/maxEstimatedWaitSec/outOfHours (the latter mean one callback step)`,
+    );
   }
   rule.actions.forEach((step, j) => {
     const parsed = parseOverflowAction(step.action);
     if (!parsed.ok) throw new ConfigError(`invalid configuration: ${field}.actions[${j}].action: ${parsed.error}`);
     if (parsed.action.kind === 'queue' && (!queueIds.has(parsed.action.queueId) || parsed.action.queueId === ownQueue)) {
-      throw new ConfigError(`invalid configuration: ${field}.actions[${j}].action: '${parsed.action.queueId}' is not another configured queue`);
+      throw new ConfigError(
+        `invalid configuration: ${field}.actions[${j}].action: '${parsed.action.queueId}' is not another configured queue`,
+      );
     }
   });
 }
@@ -160,11 +183,14 @@ export function parseConfig(raw: unknown, env: Environment = {}): AppConfig {
   }
   for (const [i, q] of file.queues.entries()) {
     checkOverflowActions(`queues[${i}].overflow`, q.overflow, queueIds, q.id);
-    for (const err of validateNumberPolicy(numberPolicyOf(q))) throw new ConfigError(`invalid configuration: queues[${i}].numberPolicy: ${err}`);
-    if (q.hours) for (const err of validateOperatingHours(q.hours)) throw new ConfigError(`invalid configuration: queues[${i}].hours: ${err}`);
+    for (const err of validateNumberPolicy(numberPolicyOf(q)))
+      throw new ConfigError(`invalid configuration: queues[${i}].numberPolicy: ${err}`);
+    if (q.hours)
+      for (const err of validateOperatingHours(q.hours)) throw new ConfigError(`invalid configuration: queues[${i}].hours: ${err}`);
     if (q.language !== undefined) checkShippedLanguage(`queues[${i}].language`, q.language);
   }
-  for (const [name, route] of Object.entries(file.routes)) checkOverflowActions(`routes.${name}.overflow`, route.overflow, queueIds, undefined);
+  for (const [name, route] of Object.entries(file.routes))
+    checkOverflowActions(`routes.${name}.overflow`, route.overflow, queueIds, undefined);
   const agentIds = new Set<string>();
   for (const [i, a] of file.agents.entries()) {
     if (agentIds.has(a.id)) throw new ConfigError(`invalid configuration: agents[${i}].id: duplicate agent id '${a.id}'`);
@@ -180,7 +206,8 @@ export function parseConfig(raw: unknown, env: Environment = {}): AppConfig {
   const numbers = new Set<string>();
   for (const [i, a] of file.agents.entries()) {
     if (a.personalNumber === undefined) continue;
-    if (numbers.has(a.personalNumber)) throw new ConfigError(`invalid configuration: agents[${i}].personalNumber: '${a.personalNumber}' is already another agent's`);
+    if (numbers.has(a.personalNumber))
+      throw new ConfigError(`invalid configuration: agents[${i}].personalNumber: '${a.personalNumber}' is already another agent's`);
     numbers.add(a.personalNumber);
   }
   return {

@@ -17,7 +17,10 @@ const overflowCondition = z
     outOfHours: z.boolean().optional(),
   })
   .strict()
-  .refine((c) => c.maxWaiting !== undefined || c.maxEstimatedWaitSec !== undefined || c.waitedSec !== undefined || c.outOfHours === true, 'a condition needs maxWaiting, maxEstimatedWaitSec, waitedSec or outOfHours');
+  .refine(
+    (c) => c.maxWaiting !== undefined || c.maxEstimatedWaitSec !== undefined || c.waitedSec !== undefined || c.outOfHours === true,
+    'a condition needs maxWaiting, maxEstimatedWaitSec, waitedSec or outOfHours',
+  );
 
 const overflowRule = z
   .object({
@@ -32,11 +35,16 @@ const overflowRule = z
      * `callback`, `queue:<id>`, `external:<number>`, `voicemail:<mailbox>`, `message:<sound>`.
      * Without it, the fields above are one step whose action is `callback`.
      */
-    actions: z.array(z.object({ when: overflowCondition, action: z.string() }).strict()).min(1).optional(),
+    actions: z
+      .array(z.object({ when: overflowCondition, action: z.string() }).strict())
+      .min(1)
+      .optional(),
   })
   .strict();
 
-const callerId = z.object({ name: z.string().max(80), number: z.string().regex(/^\+?[0-9]{1,20}$/, 'digits, optionally after +') }).strict();
+const callerId = z
+  .object({ name: z.string().max(80), number: z.string().regex(/^\+?[0-9]{1,20}$/, 'digits, optionally after +') })
+  .strict();
 
 /**
  * Answering-machine guard on the customer leg: after answering, the customer must press 1
@@ -117,7 +125,10 @@ const queueSchema = z
     /** "Press 2 to be called back at a different number" (mandatory for a withheld caller id). */
     otherNumber: z.boolean().default(true),
     /** Callback requests allowed per caller id within the window (abuse guard). */
-    rateLimit: z.object({ limit: z.number().int().positive().default(3), windowSec: z.number().positive().default(3600) }).strict().default({ limit: 3, windowSec: 3600 }),
+    rateLimit: z
+      .object({ limit: z.number().int().positive().default(3), windowSec: z.number().positive().default(3600) })
+      .strict()
+      .default({ limit: 3, windowSec: 3600 }),
     /** Operating hours: no callback is dialled outside them. */
     hours: hoursSchema.optional(),
     /** Pending callbacks older than this expire. */
@@ -139,7 +150,10 @@ const agentSchema = z
     name: z.string().min(1),
     endpoint: z.string().regex(/^[A-Za-z0-9]+\/[^\s]+$/, 'like PJSIP/1001'),
     queues: z.array(z.object({ id: z.string(), priority: z.number().int().default(0) }).strict()).default([]),
-    personalNumber: z.string().regex(/^\+?[0-9]{1,20}$/).optional(),
+    personalNumber: z
+      .string()
+      .regex(/^\+?[0-9]{1,20}$/)
+      .optional(),
     loggedIn: z.boolean().default(true),
     /** The language the agent hears the plugin's whispers and messages in. */
     language: z.string().default(DEFAULT_LANGUAGE),
@@ -228,7 +242,10 @@ export const fileSchema = z
       .object({
         url: z.url().default('http://127.0.0.1:8088'),
         user: z.string().min(1).default('direct-callback'),
-        app: z.string().regex(/^[A-Za-z0-9_-]+$/).default('direct-callback'),
+        app: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('direct-callback'),
         /**
          * HTTP connections this process opens to ARI at most (src/ari/http-connections.ts): a
          * burst waits here for a free one instead of running into Asterisk's http.conf
@@ -237,14 +254,22 @@ export const fileSchema = z
         maxConnections: z.number().int().min(1).max(1000).default(DEFAULT_ARI_MAX_CONNECTIONS),
       })
       .strict()
-      .default({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback', maxConnections: DEFAULT_ARI_MAX_CONNECTIONS }),
+      .default({
+        url: 'http://127.0.0.1:8088',
+        user: 'direct-callback',
+        app: 'direct-callback',
+        maxConnections: DEFAULT_ARI_MAX_CONNECTIONS,
+      }),
     databaseUrl: z.string().optional(),
     /**
      * Hot standby: processes of one group share one lead (src/cluster/leadership.ts). By default
      * the group is the Stasis app on the Asterisk the process reaches (`<app>@<entity id>`), so
      * the processes serving one Asterisk form a group wherever they run; name it to override.
      */
-    standby: z.object({ group: z.string().min(1).max(200).optional() }).strict().default({}),
+    standby: z
+      .object({ group: z.string().min(1).max(200).optional() })
+      .strict()
+      .default({}),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     instanceId: z.string().optional(),
     callback: z
@@ -266,14 +291,42 @@ export const fileSchema = z
         timeRulesIntervalSec: z.number().positive().default(30),
       })
       .strict()
-      .default({ dialTemplate: 'PJSIP/{number}@trunk', agentCallerIdPrefix: 'CB', agentRingTimeoutSec: 20, customerRingTimeoutSec: 30, declineWindowSec: 300, leaseSec: 120, previewDecisionSec: 30, syncIntervalSec: 5, timeRulesIntervalSec: 30 }),
+      .default({
+        dialTemplate: 'PJSIP/{number}@trunk',
+        agentCallerIdPrefix: 'CB',
+        agentRingTimeoutSec: 20,
+        customerRingTimeoutSec: 30,
+        declineWindowSec: 300,
+        leaseSec: 120,
+        previewDecisionSec: 30,
+        syncIntervalSec: 5,
+        timeRulesIntervalSec: 30,
+      }),
     queues: z.array(queueSchema).default([]),
     /** Route overrides named in the Stasis arguments (`route=vip`). */
     routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),
     /** Where the overflow action `voicemail:<mailbox>` continues the call: <context>,<mailbox>,1. */
-    voicemail: z.object({ context: z.string().regex(/^[A-Za-z0-9_-]+$/).default('callback-voicemail') }).strict().default({ context: 'callback-voicemail' }),
+    voicemail: z
+      .object({
+        context: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('callback-voicemail'),
+      })
+      .strict()
+      .default({ context: 'callback-voicemail' }),
     agents: z.array(agentSchema).default([]),
-    direct: directSchema.default({ ringTimeoutSec: 20, overflow: false, offerIntervalSec: 30, maxOffers: 3, ownerWindowSec: 7200, outboundCallerId: { name: 'Callback', number: '5550100' }, maxAttempts: 3, retryMinGapSec: 600, guard: { enabled: true, timeoutSec: 8 } }),
+    direct: directSchema.default({
+      ringTimeoutSec: 20,
+      overflow: false,
+      offerIntervalSec: 30,
+      maxOffers: 3,
+      ownerWindowSec: 7200,
+      outboundCallerId: { name: 'Callback', number: '5550100' },
+      maxAttempts: 3,
+      retryMinGapSec: 600,
+      guard: { enabled: true, timeoutSec: 8 },
+    }),
     /**
      * The numbers agents dial for their feature codes, as the dialplan has them (the sample's
      * *51-*54). The plugin takes the Stasis entries whatever number led there; these tell
@@ -285,7 +338,10 @@ export const fileSchema = z
       .strict()
       .default({}),
     http: httpSchema.default({ enabled: false, host: '127.0.0.1', port: 8090 }),
-    api: z.object({ tokens: z.array(apiTokenSchema).default([]) }).strict().default({ tokens: [] }),
+    api: z
+      .object({ tokens: z.array(apiTokenSchema).default([]) })
+      .strict()
+      .default({ tokens: [] }),
     crm: crmSchema.default({ timeoutMs: 1500 }),
     ami: amiSchema.default({ host: '127.0.0.1', port: 5038 }),
   })

@@ -64,7 +64,14 @@ export function parseShowDialPlan(events: readonly AmiFields[]): Dialplan {
       continue;
     }
     if (f.extension === undefined || f.application === undefined) continue;
-    priorities.push({ context, extension: f.extension, priority: f.priority ?? '', application: f.application, appData: f.appdata ?? '', ...(f.registrar !== undefined ? { registrar: f.registrar } : {}) });
+    priorities.push({
+      context,
+      extension: f.extension,
+      priority: f.priority ?? '',
+      application: f.application,
+      appData: f.appdata ?? '',
+      ...(f.registrar !== undefined ? { registrar: f.registrar } : {}),
+    });
   }
   return { priorities, includes };
 }
@@ -82,7 +89,10 @@ export function amiDialplanSource(ami: AmiConfig, timeoutMs = 5000): DialplanSou
       const conn = new AmiConnection({ ...ami, logger: silent, loginTimeoutMs: timeoutMs, actionTimeoutMs: timeoutMs, pingIntervalMs: 0 });
       try {
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new DialplanUnavailable('unreachable', `no AMI login at ${ami.host}:${ami.port} within ${timeoutMs} ms`)), timeoutMs);
+          const timer = setTimeout(
+            () => reject(new DialplanUnavailable('unreachable', `no AMI login at ${ami.host}:${ami.port} within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
           conn.once('connected', () => {
             clearTimeout(timer);
             resolve();

@@ -55,21 +55,25 @@ export function createAriHttp(opts: { url: string; user: string; password: strin
       target.pathname = `${prefix}/ari${path}`;
       const client = target.protocol === 'https:' ? https : http;
       return new Promise((resolve, reject) => {
-        const req = client.request(target, { method: 'GET', agent: false, headers: { authorization, accept: 'application/json' } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = text === '' ? undefined : (JSON.parse(text) as unknown);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, json });
-          });
-          res.on('error', (e) => reject(new AriUnreachable('other', e.message)));
-        });
+        const req = client.request(
+          target,
+          { method: 'GET', agent: false, headers: { authorization, accept: 'application/json' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let json: unknown;
+              try {
+                json = text === '' ? undefined : (JSON.parse(text) as unknown);
+              } catch {
+                json = undefined;
+              }
+              resolve({ status: res.statusCode ?? 0, json });
+            });
+            res.on('error', (e) => reject(new AriUnreachable('other', e.message)));
+          },
+        );
         req.setTimeout(timeoutMs, () => req.destroy(new AriUnreachable('timeout', `no answer within ${timeoutMs} ms`)));
         req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof AriUnreachable ? e : new AriUnreachable(reasonOf(e), e.message)));
         req.end();

@@ -33,7 +33,13 @@ export function checkConfig(configPath: string | undefined, env: Environment): {
   const source = configPath ?? '(no config file: defaults and environment only)';
   try {
     const config = loadConfig(configPath, env);
-    return { check: passed('config', `${source}: ${config.queues.length} queue(s), ${config.agents.length} agent(s), Stasis app '${config.ari.app}'`), config };
+    return {
+      check: passed(
+        'config',
+        `${source}: ${config.queues.length} queue(s), ${config.agents.length} agent(s), Stasis app '${config.ari.app}'`,
+      ),
+      config,
+    };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return { check: failed('config', e.message, configFix(e.message, configPath)) };
@@ -41,15 +47,27 @@ export function checkConfig(configPath: string | undefined, env: Environment): {
 }
 
 function configFix(message: string, configPath: string | undefined): string {
-  if (/^(AMI_|an AMI user)/.test(message)) return 'set AMI_USER with AMI_PASSWORD_FILE (a file holding the manager.conf secret), or unset AMI_USER to skip the dialplan checks';
-  if (configPath) return `correct the field named above in ${configPath} (example: docker/direct-callback.example.json in the package); secrets come from ARI_PASSWORD_FILE, never the file`;
+  if (/^(AMI_|an AMI user)/.test(message))
+    return 'set AMI_USER with AMI_PASSWORD_FILE (a file holding the manager.conf secret), or unset AMI_USER to skip the dialplan checks';
+  if (configPath)
+    return `correct the field named above in ${configPath} (example: docker/direct-callback.example.json in the package); secrets come from ARI_PASSWORD_FILE, never the file`;
   return 'pass --config FILE or set DIRECT_CALLBACK_CONFIG, and set ARI_PASSWORD_FILE (see README "Install on a Debian host")';
 }
 
 // ---- database -------------------------------------------------------------------------------
 
-export async function checkDatabase(databaseUrl: string | undefined, probe: (url: string) => DatabaseProbe): Promise<{ check: CheckResult; state?: SchemaState }> {
-  if (!databaseUrl) return { check: failed('database', 'DATABASE_URL is not set', 'set DATABASE_URL, e.g. postgres://direct-callback@%2Fvar%2Frun%2Fpostgresql/direct_callback (local socket, peer login), or DATABASE_URL_FILE (a file holding a URL with a password)') };
+export async function checkDatabase(
+  databaseUrl: string | undefined,
+  probe: (url: string) => DatabaseProbe,
+): Promise<{ check: CheckResult; state?: SchemaState }> {
+  if (!databaseUrl)
+    return {
+      check: failed(
+        'database',
+        'DATABASE_URL is not set',
+        'set DATABASE_URL, e.g. postgres://direct-callback@%2Fvar%2Frun%2Fpostgresql/direct_callback (local socket, peer login), or DATABASE_URL_FILE (a file holding a URL with a password)',
+      ),
+    };
   const p = probe(databaseUrl);
   try {
     const state = await p.read();
@@ -68,10 +86,18 @@ export async function checkDatabase(databaseUrl: string | undefined, probe: (url
 export function checkSchema(state: SchemaState, shipped: readonly string[] = sqlMigrationNames()): CheckResult {
   const { pending, unknown } = schemaDifference(state.applied, shipped);
   if (unknown.length > 0) {
-    return failed('schema', `the database has schema changes this version does not ship: ${unknown.join(', ')}`, 'a newer version of the plugin ran on this database: install that version again (the schema is forward-only)');
+    return failed(
+      'schema',
+      `the database has schema changes this version does not ship: ${unknown.join(', ')}`,
+      'a newer version of the plugin ran on this database: install that version again (the schema is forward-only)',
+    );
   }
   if (pending.length > 0) {
-    return failed('schema', `${pending.length} of ${shipped.length} schema files not applied: ${pending.join(', ')}`, 'run `direct-callback migrate` with the same DATABASE_URL (the plugin also applies them when it starts, if its role may create tables)');
+    return failed(
+      'schema',
+      `${pending.length} of ${shipped.length} schema files not applied: ${pending.join(', ')}`,
+      'run `direct-callback migrate` with the same DATABASE_URL (the plugin also applies them when it starts, if its role may create tables)',
+    );
   }
   return passed('schema', `current (${shipped.length} schema files applied)`);
 }
@@ -93,16 +119,37 @@ export async function checkAri(ari: AriHttp, user: string): Promise<CheckResult>
     answer = await ari.get('/asterisk/info');
   } catch (e) {
     if (!(e instanceof AriUnreachable)) throw e;
-    const why = e.reason === 'refused' ? 'nothing listens there' : e.reason === 'unknown-host' ? 'the host name does not resolve' : e.message;
-    return failed('ari', `cannot reach ARI at ${at}: ${why}`, e.reason === 'unknown-host' ? 'correct the host in ARI_URL' : `start Asterisk and check that its HTTP server listens where ARI_URL points (asterisk -rx "http show status"); ${urlFix}`);
+    const why =
+      e.reason === 'refused' ? 'nothing listens there' : e.reason === 'unknown-host' ? 'the host name does not resolve' : e.message;
+    return failed(
+      'ari',
+      `cannot reach ARI at ${at}: ${why}`,
+      e.reason === 'unknown-host'
+        ? 'correct the host in ARI_URL'
+        : `start Asterisk and check that its HTTP server listens where ARI_URL points (asterisk -rx "http show status"); ${urlFix}`,
+    );
   }
   if (answer.status === 401) {
-    return failed('ari', `ARI at ${at} refused user '${user}' (401 Authentication required)`, `ARI_PASSWORD_FILE (or ARI_PASSWORD) must hold the password of the [${user}] section of /etc/asterisk/ari.conf, and ARI_USER must name that section; after editing ari.conf: asterisk -rx "module reload res_ari.so"`);
+    return failed(
+      'ari',
+      `ARI at ${at} refused user '${user}' (401 Authentication required)`,
+      `ARI_PASSWORD_FILE (or ARI_PASSWORD) must hold the password of the [${user}] section of /etc/asterisk/ari.conf, and ARI_USER must name that section; after editing ari.conf: asterisk -rx "module reload res_ari.so"`,
+    );
   }
   const system = isRecord(answer.json) && isRecord(answer.json.system) ? answer.json.system : undefined;
-  if (answer.status === 200 && typeof system?.version === 'string') return passed('ari', `Asterisk ${system.version} at ${at}, user '${user}'`);
-  if (answer.status === 404 || answer.status === 200) return failed('ari', `no ARI at ${at} (GET /ari/asterisk/info answered ${answer.status}${answer.status === 200 ? ' without Asterisk info' : ''})`, urlFix);
-  return failed('ari', `ARI at ${at} answered ${answer.status} to GET /ari/asterisk/info`, 'Asterisk answers this while it starts up: wait and run doctor again; otherwise see Asterisk\'s log');
+  if (answer.status === 200 && typeof system?.version === 'string')
+    return passed('ari', `Asterisk ${system.version} at ${at}, user '${user}'`);
+  if (answer.status === 404 || answer.status === 200)
+    return failed(
+      'ari',
+      `no ARI at ${at} (GET /ari/asterisk/info answered ${answer.status}${answer.status === 200 ? ' without Asterisk info' : ''})`,
+      urlFix,
+    );
+  return failed(
+    'ari',
+    `ARI at ${at} answered ${answer.status} to GET /ari/asterisk/info`,
+    "Asterisk answers this while it starts up: wait and run doctor again; otherwise see Asterisk's log",
+  );
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -144,9 +191,11 @@ export async function checkPrompts(ari: AriHttp, prompts: PromptSet, languages: 
       if (lacking.length > 0) missing.push({ id, languages: lacking });
     }
   });
-  if (errors.length > 0) return failed('prompts', `ARI did not answer GET /sounds/{id} as expected: ${errors.slice(0, 5).join(', ')}`, 'see Asterisk\'s log');
+  if (errors.length > 0)
+    return failed('prompts', `ARI did not answer GET /sounds/{id} as expected: ${errors.slice(0, 5).join(', ')}`, "see Asterisk's log");
   const where = `in ${languages.join(', ')}`;
-  if (missing.length === 0) return passed('prompts', `${prompts.plugin.length} prompts and ${prompts.core.length} core digits present ${where}`);
+  if (missing.length === 0)
+    return passed('prompts', `${prompts.plugin.length} prompts and ${prompts.core.length} core digits present ${where}`);
   const fixes: string[] = [];
   for (const language of languages) {
     const lacking = missing.filter((m) => m.languages.includes(language)).map((m) => m.id);
@@ -154,9 +203,18 @@ export async function checkPrompts(ari: AriHttp, prompts: PromptSet, languages: 
     const shipped = plugin.filter((id) => fs.existsSync(path.join(PACKAGE_ROOT, 'asterisk-config', 'sounds', language, `${id}.wav`)));
     const notShipped = plugin.filter((id) => !shipped.includes(id));
     const dest = `${ASTERISK_SOUNDS_DIR}/${language}/callback`;
-    if (shipped.length > 0) fixes.push(`sudo install -d -o asterisk -g asterisk ${dest} && sudo install -m 0644 -o asterisk -g asterisk ${shippedPromptDir(language)}/*.wav ${dest}/`);
-    if (notShipped.length > 0) fixes.push(`not shipped in ${language}: ${notShipped.join(', ')}: record each as ${ASTERISK_SOUNDS_DIR}/${language}/<id>.wav (8 kHz mono, see asterisk-config/sounds/README.md), or set queues[].announcement to a sound that exists`);
-    if (lacking.some((id) => prompts.core.includes(id))) fixes.push(`install Asterisk's core sounds for ${language} in ${ASTERISK_SOUNDS_DIR}/${language}/ (e.g. asterisk-core-sounds-${language}-wav): read-backs of numbers use digits/0-9`);
+    if (shipped.length > 0)
+      fixes.push(
+        `sudo install -d -o asterisk -g asterisk ${dest} && sudo install -m 0644 -o asterisk -g asterisk ${shippedPromptDir(language)}/*.wav ${dest}/`,
+      );
+    if (notShipped.length > 0)
+      fixes.push(
+        `not shipped in ${language}: ${notShipped.join(', ')}: record each as ${ASTERISK_SOUNDS_DIR}/${language}/<id>.wav (8 kHz mono, see asterisk-config/sounds/README.md), or set queues[].announcement to a sound that exists`,
+      );
+    if (lacking.some((id) => prompts.core.includes(id)))
+      fixes.push(
+        `install Asterisk's core sounds for ${language} in ${ASTERISK_SOUNDS_DIR}/${language}/ (e.g. asterisk-core-sounds-${language}-wav): read-backs of numbers use digits/0-9`,
+      );
   }
   // Asterisk's GET /sounds/{id} and `core show sound` look at the sounds folder each time, so a
   // file added or removed counts at once; no restart or reload is needed.
@@ -178,8 +236,13 @@ interface AriEndpoint {
 
 async function listEndpoints(ari: AriHttp): Promise<AriEndpoint[] | CheckResult> {
   const answer = await ari.get('/endpoints');
-  if (answer.status !== 200 || !Array.isArray(answer.json)) return failed('endpoints', `GET /ari/endpoints answered ${answer.status}`, 'see Asterisk\'s log');
-  return answer.json.filter(isRecord).map((e) => ({ technology: String(e.technology), resource: String(e.resource), ...(typeof e.state === 'string' ? { state: e.state } : {}) }));
+  if (answer.status !== 200 || !Array.isArray(answer.json))
+    return failed('endpoints', `GET /ari/endpoints answered ${answer.status}`, "see Asterisk's log");
+  return answer.json.filter(isRecord).map((e) => ({
+    technology: String(e.technology),
+    resource: String(e.resource),
+    ...(typeof e.state === 'string' ? { state: e.state } : {}),
+  }));
 }
 
 function findEndpoint(list: readonly AriEndpoint[], technology: string, resource: string): AriEndpoint | undefined {
@@ -189,7 +252,9 @@ function findEndpoint(list: readonly AriEndpoint[], technology: string, resource
 
 function knownOf(list: readonly AriEndpoint[], technology: string): string {
   const names = list.filter((e) => e.technology.toLowerCase() === technology.toLowerCase()).map((e) => e.resource);
-  return names.length === 0 ? `no ${technology} endpoints at all` : `${technology} endpoints: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`;
+  return names.length === 0
+    ? `no ${technology} endpoints at all`
+    : `${technology} endpoints: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`;
 }
 
 /** Every agent's phone exists as an endpoint (GET /endpoints): a typo there means that agent is never rung. */
@@ -205,26 +270,47 @@ export async function checkAgentEndpoints(ari: AriHttp, agents: readonly AgentCo
     if (!found) wrong.push(`agents[${i}] ${a.name}: ${a.endpoint} does not exist (${knownOf(list, technology)})`);
     else if (found.state === 'offline') offline.push(a.endpoint);
   });
-  if (wrong.length > 0) return failed('agent-endpoints', wrong.join('; '), 'correct agents[].endpoint in the config, or define the endpoint in pjsip.conf (asterisk -rx "pjsip show endpoints" lists them)');
-  return passed('agent-endpoints', `all ${agents.length} agent endpoint(s) exist${offline.length > 0 ? ` (offline right now: ${offline.join(', ')})` : ''}`);
+  if (wrong.length > 0)
+    return failed(
+      'agent-endpoints',
+      wrong.join('; '),
+      'correct agents[].endpoint in the config, or define the endpoint in pjsip.conf (asterisk -rx "pjsip show endpoints" lists them)',
+    );
+  return passed(
+    'agent-endpoints',
+    `all ${agents.length} agent endpoint(s) exist${offline.length > 0 ? ` (offline right now: ${offline.join(', ')})` : ''}`,
+  );
 }
 
 /** The customer leg's way out: the endpoint of `callback.dialTemplate`, or its dialplan context. */
 export async function checkTrunk(ari: AriHttp, template: string, dialplan: Dialplan | undefined): Promise<CheckOutcome> {
   const target = dialTarget(template);
-  if (target.kind === 'unknown') return { name: 'trunk', reason: `callback.dialTemplate '${template}' names no fixed endpoint or context to look for` };
+  if (target.kind === 'unknown')
+    return { name: 'trunk', reason: `callback.dialTemplate '${template}' names no fixed endpoint or context to look for` };
   if (target.kind === 'local') {
-    if (!dialplan) return { name: 'trunk', reason: `callback.dialTemplate dials through the dialplan context '${target.context}', which needs AMI to check` };
+    if (!dialplan)
+      return {
+        name: 'trunk',
+        reason: `callback.dialTemplate dials through the dialplan context '${target.context}', which needs AMI to check`,
+      };
     return dialplan.priorities.some((p) => p.context === target.context)
       ? passed('trunk', `callback.dialTemplate dials through the dialplan context '${target.context}', which exists`)
-      : failed('trunk', `callback.dialTemplate '${template}' dials through the context '${target.context}', which is not in the dialplan`, `add [${target.context}] to extensions.conf (the sample has one) and run asterisk -rx "dialplan reload", or correct callback.dialTemplate`);
+      : failed(
+          'trunk',
+          `callback.dialTemplate '${template}' dials through the context '${target.context}', which is not in the dialplan`,
+          `add [${target.context}] to extensions.conf (the sample has one) and run asterisk -rx "dialplan reload", or correct callback.dialTemplate`,
+        );
   }
   const list = await listEndpoints(ari);
   if (!Array.isArray(list)) return { ...list, name: 'trunk' };
   const name = `${target.technology}/${target.resource}`;
   return findEndpoint(list, target.technology, target.resource)
     ? passed('trunk', `callback.dialTemplate '${template}' dials through ${name}, which exists`)
-    : failed('trunk', `callback.dialTemplate '${template}' dials through ${name}, which does not exist (${knownOf(list, target.technology)})`, 'name your provider\'s endpoint from pjsip.conf in callback.dialTemplate (asterisk -rx "pjsip show endpoints"), or define that endpoint');
+    : failed(
+        'trunk',
+        `callback.dialTemplate '${template}' dials through ${name}, which does not exist (${knownOf(list, target.technology)})`,
+        'name your provider\'s endpoint from pjsip.conf in callback.dialTemplate (asterisk -rx "pjsip show endpoints"), or define that endpoint',
+      );
 }
 
 /**
@@ -236,15 +322,24 @@ export async function checkTrunk(ari: AriHttp, template: string, dialplan: Dialp
  */
 export async function checkStasisApp(ari: AriHttp, app: string, expectRunning: boolean): Promise<CheckResult> {
   const answer = await ari.get('/applications');
-  if (answer.status !== 200 || !Array.isArray(answer.json)) return failed('stasis-app', `GET /ari/applications answered ${answer.status}`, 'see Asterisk\'s log');
+  if (answer.status !== 200 || !Array.isArray(answer.json))
+    return failed('stasis-app', `GET /ari/applications answered ${answer.status}`, "see Asterisk's log");
   const listed = answer.json.some((a) => isRecord(a) && a.name === app);
   if (expectRunning) {
     return listed
       ? passed('stasis-app', `Stasis app '${app}' is registered (by the running plugin)`)
-      : failed('stasis-app', `Stasis app '${app}' is not registered: no plugin is connected`, 'start the plugin (systemctl start direct-callback) and read its log (journalctl -u direct-callback -e)');
+      : failed(
+          'stasis-app',
+          `Stasis app '${app}' is not registered: no plugin is connected`,
+          'start the plugin (systemctl start direct-callback) and read its log (journalctl -u direct-callback -e)',
+        );
   }
   return listed
-    ? failed('stasis-app', `Stasis app '${app}' is already registered: another connection holds it (a second one would silently take its calls over)`, `if it is this installation's service, run doctor with --running (or stop it first); otherwise stop the other plugin, or give this one its own name (ARI_APP) and its own Stasis(${app},…) lines`)
+    ? failed(
+        'stasis-app',
+        `Stasis app '${app}' is already registered: another connection holds it (a second one would silently take its calls over)`,
+        `if it is this installation's service, run doctor with --running (or stop it first); otherwise stop the other plugin, or give this one its own name (ARI_APP) and its own Stasis(${app},…) lines`,
+      )
     : passed('stasis-app', `Stasis app '${app}' is free`);
 }
 
@@ -260,7 +355,7 @@ export async function readDialplan(source: DialplanSource, user: string): Promis
       'login-failed': `AMI_PASSWORD_FILE must hold the secret of [${user}] in /etc/asterisk/manager.conf, and AMI_USER must name that section (asterisk -rx "manager reload" after editing)`,
       unreachable: 'start Asterisk and check manager.conf: enabled = yes, bindaddr and port matching AMI_HOST and AMI_PORT',
       'not-permitted': `give [${user}] in manager.conf "write = reporting" (ShowDialPlan needs config or reporting), then asterisk -rx "manager reload"`,
-      failed: 'see Asterisk\'s log',
+      failed: "see Asterisk's log",
     }[e.reason];
     return { check: failed('ami', `${source.description}: ${e.message}`, fix) };
   }
@@ -305,7 +400,9 @@ export function checkDialplanEntries(dialplan: Dialplan, config: AppConfig, feat
     if (own) continue;
     const other = reaching[0];
     if (other) {
-      problems.push(`personal number ${number} of agent ${a.id} reaches Stasis(${app},direct,${other.args[1] ?? ''}) at ${at(other.where)}, another agent's`);
+      problems.push(
+        `personal number ${number} of agent ${a.id} reaches Stasis(${app},direct,${other.args[1] ?? ''}) at ${at(other.where)}, another agent's`,
+      );
       fixes.push(`exten => ${number},1,Stasis(${app},direct,${a.id})`);
     } else {
       problems.push(`personal number ${number} of agent ${a.id} reaches no Stasis(${app},direct,…)`);
@@ -339,20 +436,31 @@ export function checkDialplanArguments(dialplan: Dialplan, config: AppConfig): C
     const [kind = '', target = '', ...options] = l.args;
     const where = at(l.where);
     if (!(HANDLED_ENTRY_KINDS as readonly string[]).includes(kind)) {
-      problems.push(`${where}: Stasis(${app},${l.args.join(',')}): the plugin handles ${HANDLED_ENTRY_KINDS.join(', ')} only, and hangs up '${kind}' calls`);
+      problems.push(
+        `${where}: Stasis(${app},${l.args.join(',')}): the plugin handles ${HANDLED_ENTRY_KINDS.join(', ')} only, and hangs up '${kind}' calls`,
+      );
       continue;
     }
     if (hasVariable(target)) continue;
     if (kind === 'queue' && !queues.has(target)) problems.push(`${where}: queue '${target}' is not in the config (queues[].id)`);
-    if (kind === 'direct' && !directTargets.has(target)) problems.push(`${where}: '${target}' is neither an agent id nor a personal number in the config`);
-    if (isFeatureCodeKind(kind) && !featureCodeAgent(config.agents, target)) problems.push(`${where}: '${target}' is neither an agent's endpoint nor an agent id in the config (pass \${CHANNEL(endpoint)}, the phone's own endpoint)`);
+    if (kind === 'direct' && !directTargets.has(target))
+      problems.push(`${where}: '${target}' is neither an agent id nor a personal number in the config`);
+    if (isFeatureCodeKind(kind) && !featureCodeAgent(config.agents, target))
+      problems.push(
+        `${where}: '${target}' is neither an agent's endpoint nor an agent id in the config (pass \${CHANNEL(endpoint)}, the phone's own endpoint)`,
+      );
     for (const o of options) {
       const route = /^route=(.+)$/.exec(o)?.[1];
-      if (route !== undefined && !hasVariable(route) && !(route in config.routes)) problems.push(`${where}: route '${route}' is not in the config's routes (the queue's own rule applies)`);
+      if (route !== undefined && !hasVariable(route) && !(route in config.routes))
+        problems.push(`${where}: route '${route}' is not in the config's routes (the queue's own rule applies)`);
     }
   }
   if (problems.length > 0) {
-    return failed('dialplan-arguments', problems.join('; '), `correct those lines in extensions.conf (or the config): the plugin takes Stasis(${app},queue|direct|${FEATURE_KINDS_TEXT},…) (see asterisk-config/extensions.conf); then asterisk -rx "dialplan reload"`);
+    return failed(
+      'dialplan-arguments',
+      problems.join('; '),
+      `correct those lines in extensions.conf (or the config): the plugin takes Stasis(${app},queue|direct|${FEATURE_KINDS_TEXT},…) (see asterisk-config/extensions.conf); then asterisk -rx "dialplan reload"`,
+    );
   }
   return passed('dialplan-arguments', `all ${lines.length} Stasis(${app},…) line(s) name queues, agents and routes the plugin has`);
 }

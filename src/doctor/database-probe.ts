@@ -49,6 +49,9 @@ export function knexDatabaseProbe(url: string): DatabaseProbe {
 }
 
 /** What this version's sql/ would still apply, and what the database has that sql/ does not know. */
-export function schemaDifference(applied: readonly string[], shipped: readonly string[] = sqlMigrationNames()): { pending: string[]; unknown: string[] } {
+export function schemaDifference(
+  applied: readonly string[],
+  shipped: readonly string[] = sqlMigrationNames(),
+): { pending: string[]; unknown: string[] } {
   return { pending: shipped.filter((n) => !applied.includes(n)), unknown: applied.filter((n) => !shipped.includes(n)) };
 }

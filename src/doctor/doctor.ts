@@ -3,8 +3,19 @@ import { Environment } from '../config/environment';
 import { amiDialplanSource, Dialplan, DialplanSource } from './ami-dialplan';
 import { AriHttp, createAriHttp } from './ari-http';
 import {
-  checkAgentEndpoints, checkAri, checkConfig, checkDatabase, checkDialplanArguments, checkDialplanEntries, CheckOutcome, checkPrompts, checkSchema,
-  checkStasisApp, checkTrunk, isSkipped, readDialplan,
+  checkAgentEndpoints,
+  checkAri,
+  checkConfig,
+  checkDatabase,
+  checkDialplanArguments,
+  checkDialplanEntries,
+  CheckOutcome,
+  checkPrompts,
+  checkSchema,
+  checkStasisApp,
+  checkTrunk,
+  isSkipped,
+  readDialplan,
 } from './checks';
 import { DatabaseProbe, knexDatabaseProbe } from './database-probe';
 import { featureCodesOf } from './dialplan-rules';
@@ -40,7 +51,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const { check: configCheck, config } = checkConfig(opts.configPath, opts.env);
   add(configCheck);
   if (!config) {
-    skip(['database', 'schema', 'ari', 'prompts', 'agent-endpoints', 'trunk', 'stasis-app', 'ami', 'dialplan', 'dialplan-arguments'], 'the config is not valid');
+    skip(
+      ['database', 'schema', 'ari', 'prompts', 'agent-endpoints', 'trunk', 'stasis-app', 'ami', 'dialplan', 'dialplan-arguments'],
+      'the config is not valid',
+    );
     return reportOf(checks, skipped);
   }
 

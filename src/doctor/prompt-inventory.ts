@@ -13,7 +13,9 @@ import { shippedLanguages } from '../config/prompt-languages';
  * (src/domain/language.ts), so each must be installed on the Asterisk host.
  */
 export function promptLanguages(config: AppConfig): string[] {
-  const named = [...config.queues.map((q) => q.language), ...config.agents.map((a) => a.language)].filter((l): l is string => typeof l === 'string');
+  const named = [...config.queues.map((q) => q.language), ...config.agents.map((a) => a.language)].filter(
+    (l): l is string => typeof l === 'string',
+  );
   return [...new Set([...shippedLanguages(), ...named])].sort();
 }
 

@@ -4,16 +4,7 @@
  */
 
 /** ARI device states (DeviceStateChanged / deviceStates resource). */
-export type DeviceState =
-  | 'NOT_INUSE'
-  | 'INUSE'
-  | 'BUSY'
-  | 'INVALID'
-  | 'UNAVAILABLE'
-  | 'RINGING'
-  | 'RINGINUSE'
-  | 'ONHOLD'
-  | 'UNKNOWN';
+export type DeviceState = 'NOT_INUSE' | 'INUSE' | 'BUSY' | 'INVALID' | 'UNAVAILABLE' | 'RINGING' | 'RINGINUSE' | 'ONHOLD' | 'UNKNOWN';
 
 export interface AgentQueueMembership {
   queueId: string;

@@ -7,10 +7,7 @@ import { NO_AGENTS_WAIT_CAP_SEC } from './estimated-wait';
  * off by default); the app never plays it over the callback offer and stops once connected.
  */
 export type SpokenWait =
-  | { kind: 'less_than_a_minute' }
-  | { kind: 'minutes'; minutes: number }
-  | { kind: 'about_an_hour' }
-  | { kind: 'more_than_an_hour' };
+  { kind: 'less_than_a_minute' } | { kind: 'minutes'; minutes: number } | { kind: 'about_an_hour' } | { kind: 'more_than_an_hour' };
 
 /**
  * "About 4 minutes", not "3 minutes 42 seconds": whole minutes up to 10, then fives up to half an

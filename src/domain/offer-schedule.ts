@@ -45,10 +45,7 @@ export interface OfferState {
 export type OfferStopReason = 'accepted' | 'ended' | 'threshold_reached';
 
 export type OfferDecision =
-  | { kind: 'offer_now' }
-  | { kind: 'wait'; untilMs: number }
-  | { kind: 'idle' }
-  | { kind: 'stop'; reason: OfferStopReason };
+  { kind: 'offer_now' } | { kind: 'wait'; untilMs: number } | { kind: 'idle' } | { kind: 'stop'; reason: OfferStopReason };
 
 export interface OfferContext {
   now: number;

@@ -47,18 +47,30 @@ export function parseOverflowAction(text: string): ParsedAction {
   const t = text.trim();
   if (t === 'callback') return { ok: true, action: { kind: 'callback' } };
   const m = /^(queue|external|voicemail|message):(.+)$/.exec(t);
-  if (!m) return { ok: false, error: `'${text}' is not an overflow action (callback, queue:<id>, external:<number>, voicemail:<mailbox>, message:<sound>)` };
+  if (!m)
+    return {
+      ok: false,
+      error: `'${text}' is not an overflow action (callback, queue:<id>, external:<number>, voicemail:<mailbox>, message:<sound>)`,
+    };
   const [, kind, arg = ''] = m;
   switch (kind) {
     case 'queue':
-      return ID.test(arg) ? { ok: true, action: { kind: 'queue', queueId: arg } } : { ok: false, error: `queue id '${arg}': letters, digits, _ and - only` };
+      return ID.test(arg)
+        ? { ok: true, action: { kind: 'queue', queueId: arg } }
+        : { ok: false, error: `queue id '${arg}': letters, digits, _ and - only` };
     case 'external':
-      return /^\+?[0-9]{3,20}$/.test(arg) ? { ok: true, action: { kind: 'external', number: arg } } : { ok: false, error: `external number '${arg}': digits, optionally after +` };
+      return /^\+?[0-9]{3,20}$/.test(arg)
+        ? { ok: true, action: { kind: 'external', number: arg } }
+        : { ok: false, error: `external number '${arg}': digits, optionally after +` };
     case 'voicemail':
-      return /^[A-Za-z0-9_@.-]{1,80}$/.test(arg) ? { ok: true, action: { kind: 'voicemail', mailbox: arg } } : { ok: false, error: `mailbox '${arg}': letters, digits, _ @ . - only` };
+      return /^[A-Za-z0-9_@.-]{1,80}$/.test(arg)
+        ? { ok: true, action: { kind: 'voicemail', mailbox: arg } }
+        : { ok: false, error: `mailbox '${arg}': letters, digits, _ @ . - only` };
     default:
       // A sound name as Asterisk resolves it (no scheme, no path escapes).
-      return /^[A-Za-z0-9_/-]{1,120}$/.test(arg) && !arg.includes('..') ? { ok: true, action: { kind: 'message', sound: arg } } : { ok: false, error: `sound '${arg}': a sound name like callback/closed` };
+      return /^[A-Za-z0-9_/-]{1,120}$/.test(arg) && !arg.includes('..')
+        ? { ok: true, action: { kind: 'message', sound: arg } }
+        : { ok: false, error: `sound '${arg}': a sound name like callback/closed` };
   }
 }
 

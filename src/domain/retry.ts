@@ -14,14 +14,7 @@
  *
  * 'answered' means the callback happened: done.
  */
-export type AttemptOutcome =
-  | 'busy'
-  | 'no_answer'
-  | 'failed'
-  | 'congestion'
-  | 'answered'
-  | 'agent_declined'
-  | 'agent_no_answer';
+export type AttemptOutcome = 'busy' | 'no_answer' | 'failed' | 'congestion' | 'answered' | 'agent_declined' | 'agent_no_answer';
 
 export interface RetryInput {
   attemptsMade: number;

@@ -85,7 +85,10 @@ export class AdminService implements AdminOperations {
     // The same toll-fraud guard as for callers: an API client cannot book a premium or foreign
     // number the queue's policy refuses.
     const check = checkNumber(q.config, input.number);
-    if (!check.ok) throw new CallbackRefused(check.invalid ? `number: not a valid number (${check.reason})` : `number: refused by the queue's number policy (${check.reason})`);
+    if (!check.ok)
+      throw new CallbackRefused(
+        check.invalid ? `number: not a valid number (${check.reason})` : `number: refused by the queue's number policy (${check.reason})`,
+      );
     const r = await store.requestCallback({
       id: randomUUID(),
       queueId: input.queueId,

@@ -1,7 +1,17 @@
 import { AgentConfig } from '../config/config';
 import { AgentState, DeviceState } from '../domain';
 
-const DEVICE_STATES: ReadonlySet<string> = new Set(['NOT_INUSE', 'INUSE', 'BUSY', 'INVALID', 'UNAVAILABLE', 'RINGING', 'RINGINUSE', 'ONHOLD', 'UNKNOWN']);
+const DEVICE_STATES: ReadonlySet<string> = new Set([
+  'NOT_INUSE',
+  'INUSE',
+  'BUSY',
+  'INVALID',
+  'UNAVAILABLE',
+  'RINGING',
+  'RINGINUSE',
+  'ONHOLD',
+  'UNKNOWN',
+]);
 
 export function toDeviceState(state: string): DeviceState {
   return DEVICE_STATES.has(state) ? (state as DeviceState) : 'UNKNOWN';

@@ -55,7 +55,11 @@ export class CallRouter {
       try {
         session.onEvent(event);
       } catch (e) {
-        this.ctx.logger.error('session failed to handle event', { type: event.type, channelId, error: e instanceof Error ? e.stack : String(e) });
+        this.ctx.logger.error('session failed to handle event', {
+          type: event.type,
+          channelId,
+          error: e instanceof Error ? e.stack : String(e),
+        });
       }
       return;
     }
@@ -81,7 +85,8 @@ export class CallRouter {
       return;
     }
     const routeId = options.map((o) => /^route=(.+)$/.exec(o)?.[1]).find((r) => r !== undefined);
-    if (routeId !== undefined && !(routeId in this.ctx.config.routes)) this.ctx.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
+    if (routeId !== undefined && !(routeId in this.ctx.config.routes))
+      this.ctx.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
     const session = new QueueCallerSession(this.ctx, channel, queue.config, routeId, this.nextSeq(), adoption);
     this.dispatcher.registerCaller(session.itemId, session);
     await session.start();
@@ -110,16 +115,33 @@ export class CallRouter {
    */
   private async onDirectCall(event: StasisStartEvent, target: string): Promise<void> {
     const channel = event.channel;
-    const agent = this.agents.all().find((a) => a.id === target) ?? this.agents.all().find((a) => a.personalNumber !== undefined && a.personalNumber === target);
+    const agent =
+      this.agents.all().find((a) => a.id === target) ??
+      this.agents.all().find((a) => a.personalNumber !== undefined && a.personalNumber === target);
     if (!agent || agent.personalNumber === undefined) {
-      this.ctx.logger.error(agent ? 'direct call to an agent without a personal number; configure agents[].personalNumber' : 'direct call to an unknown agent or number; check extensions.conf', {
-        channelId: channel.id,
-        target,
-      });
+      this.ctx.logger.error(
+        agent
+          ? 'direct call to an agent without a personal number; configure agents[].personalNumber'
+          : 'direct call to an unknown agent or number; check extensions.conf',
+        {
+          channelId: channel.id,
+          target,
+        },
+      );
       this.bind(channel.id, { kind: 'rejected-direct', onEvent: () => undefined });
       const now = new Date(this.ctx.clock.now());
       await this.ctx.store
-        .recordDirectCall({ channelId: channel.id, agentId: agent?.id ?? null, dialled: target, callerNumber: channel.caller.number || null, callerName: channel.caller.name || null, startedAt: now, endedAt: now, outcome: 'no_personal_number', reason: agent ? 'agent_has_no_personal_number' : 'unknown_target' })
+        .recordDirectCall({
+          channelId: channel.id,
+          agentId: agent?.id ?? null,
+          dialled: target,
+          callerNumber: channel.caller.number || null,
+          callerName: channel.caller.name || null,
+          startedAt: now,
+          endedAt: now,
+          outcome: 'no_personal_number',
+          reason: agent ? 'agent_has_no_personal_number' : 'unknown_target',
+        })
         .catch((e: unknown) => this.ctx.logger.warn('direct call record not saved', { error: String(e) }));
       try {
         await this.ctx.control.answer(channel.id);

@@ -77,7 +77,9 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
     const dispatchSoon = () => this.dispatchSoon();
     const agents = (this.agents = new AgentDirectory(config.agents, clock.now()));
     const book = (this.book = new QueueBook(config, agents, clock, logger));
-    this.dispatcher = new Dispatcher(config, book, agents, clock, { startCallback: (entry, queue, agentId) => this.calls.attempts.start(entry, queue, agentId) });
+    this.dispatcher = new Dispatcher(config, book, agents, clock, {
+      startCallback: (entry, queue, agentId) => this.calls.attempts.start(entry, queue, agentId),
+    });
     this.storeSync = new StoreSync({ logger, store, book, placeCallback: (cb) => book.addCallback(cb), dispatchSoon });
     this.shared = new SharedState({
       stores: deps.sharedState,
@@ -104,7 +106,16 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
       milestone: (name, data) => this.emit('milestone', name, data),
       setAgentPresence: (agentId, change, source) => this.admin.setAgentPresence(agentId, change, source),
     }));
-    this.admin = new AdminService({ store, clock, agents, book, attempts: calls.attempts, shared: this.shared, milestones: this, dispatchSoon });
+    this.admin = new AdminService({
+      store,
+      clock,
+      agents,
+      book,
+      attempts: calls.attempts,
+      shared: this.shared,
+      milestones: this,
+      dispatchSoon,
+    });
     // The reconciler settles what sessions own and adopts what nobody owns: it sees the router,
     // the running attempts, and the app's event entry (its missed events go the normal way).
     this.reconciler = new Reconciler({
@@ -137,7 +148,8 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
   async onAriConnected(): Promise<void> {
     try {
       const info = await this.control.asteriskInfo();
-      if (this.asteriskId !== undefined && this.asteriskId !== info.entityId) this.logger.warn('ARI now reaches another Asterisk', { was: this.asteriskId, now: info.entityId });
+      if (this.asteriskId !== undefined && this.asteriskId !== info.entityId)
+        this.logger.warn('ARI now reaches another Asterisk', { was: this.asteriskId, now: info.entityId });
       this.asteriskId = info.entityId;
       this.asteriskVersion = info.version;
     } catch (e) {
@@ -202,7 +214,10 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
       }
       this.calls.router.route(event);
     } catch (e) {
-      this.logger.warn('ARI event could not be handled', { type: (event as { type?: unknown } | null | undefined)?.type, error: e instanceof Error ? e.message : String(e) });
+      this.logger.warn('ARI event could not be handled', {
+        type: (event as { type?: unknown } | null | undefined)?.type,
+        error: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 

@@ -98,12 +98,18 @@ export class Dispatcher {
     // for the next opening.
     const queueNotBefore = new Map<string, number>();
     for (const q of this.book.all()) {
-      if (q.config.hours && !isOpen(q.config.hours, now)) queueNotBefore.set(q.config.id, nextOpening(q.config.hours, now) ?? Number.MAX_SAFE_INTEGER);
+      if (q.config.hours && !isOpen(q.config.hours, now))
+        queueNotBefore.set(q.config.id, nextOpening(q.config.hours, now) ?? Number.MAX_SAFE_INTEGER);
     }
     // Live callers other instances hold count in the order but only their instance serves them.
     const notHere = new Set(this.itemsInService);
     for (const id of this.book.remoteCallerIds()) notHere.add(id);
-    const reserved = new Set(this.agents.all().filter((a) => a.onPluginCall).map((a) => a.id));
+    const reserved = new Set(
+      this.agents
+        .all()
+        .filter((a) => a.onPluginCall)
+        .map((a) => a.id),
+    );
     const assignments = planAssignments({
       now,
       queues: [...this.book.all()].map((q) => ({ queueId: q.config.id, order: q.order })),

@@ -35,7 +35,11 @@ export class NumberGuard {
   }
 
   /** An invalid number is refused before the rate limit is looked at; the policy after it. */
-  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string } {
+  checkCallbackNumber(
+    queue: QueueConfig,
+    rawNumber: string,
+    callerId: string,
+  ): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string } {
     const check = checkNumber(queue, rawNumber);
     if (!check.ok && check.invalid) return { ok: false, reason: `invalid_number:${check.reason}` };
     if (!this.rateLimiter(queue).check(callerId || 'withheld', this.clock.now()).allowed) return { ok: false, reason: 'rate_limited' };

@@ -1,5 +1,18 @@
 import { AppConfig, QueueConfig } from '../config/config';
-import { ActionInForce, actionInForce, Clock, estimateWaitSec, HandleTimeAverage, isAgentAvailable, OverflowStep, parseOverflowAction, PendingCallback, QueueOrder, resolveOverflowRule, WorkItem } from '../domain';
+import {
+  ActionInForce,
+  actionInForce,
+  Clock,
+  estimateWaitSec,
+  HandleTimeAverage,
+  isAgentAvailable,
+  OverflowStep,
+  parseOverflowAction,
+  PendingCallback,
+  QueueOrder,
+  resolveOverflowRule,
+  WorkItem,
+} from '../domain';
 import { isOpen } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
@@ -51,7 +64,11 @@ export class QueueBook {
     private readonly logger: Logger,
   ) {
     for (const q of config.queues) {
-      this.queues.set(q.id, { config: q, order: new QueueOrder(), handleTime: new HandleTimeAverage({ coldStartSec: q.coldStartHandleSec }) });
+      this.queues.set(q.id, {
+        config: q,
+        order: new QueueOrder(),
+        handleTime: new HandleTimeAverage({ coldStartSec: q.coldStartHandleSec }),
+      });
     }
   }
 
@@ -149,11 +166,21 @@ export class QueueBook {
   addCallback(stored: StoredCallback): boolean {
     const q = this.ensureQueue(stored.queueId);
     if (!q) {
-      this.logger.warn('stored callback for a queue no longer configured; left pending', { callbackId: stored.id, queueId: stored.queueId });
+      this.logger.warn('stored callback for a queue no longer configured; left pending', {
+        callbackId: stored.id,
+        queueId: stored.queueId,
+      });
       return false;
     }
     if (this.callbacks.has(stored.id)) return false;
-    q.order.add({ id: stored.id, queueId: stored.queueId, kind: 'callback', priority: stored.priority, arrivedAt: stored.arrivedAt.getTime(), seq: stored.seq });
+    q.order.add({
+      id: stored.id,
+      queueId: stored.queueId,
+      kind: 'callback',
+      priority: stored.priority,
+      arrivedAt: stored.arrivedAt.getTime(),
+      seq: stored.seq,
+    });
     const entry: CallbackEntry = {
       stored,
       pending: {
@@ -184,7 +211,9 @@ export class QueueBook {
    * the lease ends. Otherwise its retry gap or schedule.
    */
   private notBeforeOf(stored: StoredCallback): number | undefined {
-    return stored.status === 'in_progress' ? (stored.claimExpiresAt?.getTime() ?? this.clock.now()) : (stored.notBefore?.getTime() ?? undefined);
+    return stored.status === 'in_progress'
+      ? (stored.claimExpiresAt?.getTime() ?? this.clock.now())
+      : (stored.notBefore?.getTime() ?? undefined);
   }
 
   forgetCallback(id: string): void {
@@ -216,7 +245,10 @@ export class QueueBook {
   private staffing(queueId: string): { staffed: number; available: number } {
     const now = this.clock.now();
     const members = this.agents.all().filter((a) => a.queues.some((m) => m.queueId === queueId));
-    return { staffed: members.filter((a) => a.loggedIn && !a.paused).length, available: members.filter((a) => isAgentAvailable(a, now)).length };
+    return {
+      staffed: members.filter((a) => a.loggedIn && !a.paused).length,
+      available: members.filter((a) => isAgentAvailable(a, now)).length,
+    };
   }
 
   /**
@@ -252,7 +284,11 @@ export class QueueBook {
     const cached = this.ladders.get(key);
     if (cached) return cached;
     const route = routeId !== undefined ? this.config.routes[routeId]?.overflow : undefined;
-    const source = route?.actions ?? (route && (route.maxWaiting !== undefined || route.maxEstimatedWaitSec !== undefined || route.outOfHours !== undefined) ? undefined : queue.overflow.actions);
+    const source =
+      route?.actions ??
+      (route && (route.maxWaiting !== undefined || route.maxEstimatedWaitSec !== undefined || route.outOfHours !== undefined)
+        ? undefined
+        : queue.overflow.actions);
     let steps: OverflowStep[];
     if (source) {
       steps = source.map((s) => {
@@ -261,7 +297,10 @@ export class QueueBook {
         return { when: s.when, action: parsed.action };
       });
     } else {
-      const rule = resolveOverflowRule({ maxWaiting: queue.overflow.maxWaiting ?? undefined, maxEstimatedWaitSec: queue.overflow.maxEstimatedWaitSec ?? undefined }, route);
+      const rule = resolveOverflowRule(
+        { maxWaiting: queue.overflow.maxWaiting ?? undefined, maxEstimatedWaitSec: queue.overflow.maxEstimatedWaitSec ?? undefined },
+        route,
+      );
       const outOfHours = (route?.outOfHours ?? queue.overflow.outOfHours) === true;
       const when = { ...rule, ...(outOfHours ? { outOfHours: true } : {}) };
       steps = Object.keys(when).length > 0 ? [{ when, action: { kind: 'callback' } }] : [];

@@ -73,7 +73,15 @@ export interface ReconcileReport {
 }
 
 function emptyReport(): ReconcileReport {
-  return { sessionsClosed: 0, playbacksSettled: 0, adoptedCallers: 0, confirmedAndHungUp: 0, pairsBridged: 0, attemptsResumed: 0, hungUp: 0 };
+  return {
+    sessionsClosed: 0,
+    playbacksSettled: 0,
+    adoptedCallers: 0,
+    confirmedAndHungUp: 0,
+    pairsBridged: 0,
+    attemptsResumed: 0,
+    hungUp: 0,
+  };
 }
 
 function stasisArgs(channel: AriChannel, app: string): string[] | undefined {
@@ -129,7 +137,9 @@ export class Reconciler {
     }
     this.running = this.run()
       .catch((e: unknown) => {
-        this.host.logger.warn('reconciliation failed; it runs again at the next connection', { error: e instanceof Error ? e.message : String(e) });
+        this.host.logger.warn('reconciliation failed; it runs again at the next connection', {
+          error: e instanceof Error ? e.message : String(e),
+        });
         return emptyReport();
       })
       .finally(() => {
@@ -180,7 +190,10 @@ export class Reconciler {
         // Gone (finished in the gap): deliver the end the session is waiting for.
         this.playing.delete(playbackId);
         report.playbacksSettled += 1;
-        this.host.handleEvent({ type: 'PlaybackFinished', playback: { id: playbackId, media_uri: '', target_uri: `channel:${channelId}`, state: 'done' } });
+        this.host.handleEvent({
+          type: 'PlaybackFinished',
+          playback: { id: playbackId, media_uri: '', target_uri: `channel:${channelId}`, state: 'done' },
+        });
       }
     }
 
@@ -205,7 +218,9 @@ export class Reconciler {
           report.pairsBridged += 1;
         }
       } else if (kind === 'agent' && ref !== undefined) {
-        const customer = orphans.find((c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && inStasis.has(c.id) && !handled.has(c.id));
+        const customer = orphans.find(
+          (c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && inStasis.has(c.id) && !handled.has(c.id),
+        );
         if (!customer) continue;
         // With the answering-machine guard on, two answered legs not yet bridged may be a
         // voicemail that has not pressed 1 yet: the attempt is taken up again at the guard, as is
@@ -230,11 +245,23 @@ export class Reconciler {
       if (kind === 'queue' && target !== undefined && inStasis.has(ch.id) && !isOwnChannel(ch.id, config.ari.app)) {
         // The request this very call made (it may be for another number the caller typed), or
         // one already open for the caller's number in that queue.
-        const booked = open.find((cb) => cb.sourceChannelId === ch.id) ?? open.find((cb) => cb.queueId === target && cb.customerNumber === ch.caller.number);
+        const booked =
+          open.find((cb) => cb.sourceChannelId === ch.id) ??
+          open.find((cb) => cb.queueId === target && cb.customerNumber === ch.caller.number);
         if (booked) {
           report.confirmedAndHungUp += 1;
-          logger.info('reconcile: caller already has a stored callback; confirming again and hanging up', { channelId: ch.id, callbackId: booked.id });
-          void this.confirmAndHangUp(ch, booked.customerNumber, promptLanguageFor(booked.language, config.queues.find((q) => q.id === booked.queueId)));
+          logger.info('reconcile: caller already has a stored callback; confirming again and hanging up', {
+            channelId: ch.id,
+            callbackId: booked.id,
+          });
+          void this.confirmAndHangUp(
+            ch,
+            booked.customerNumber,
+            promptLanguageFor(
+              booked.language,
+              config.queues.find((q) => q.id === booked.queueId),
+            ),
+          );
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
@@ -248,7 +275,8 @@ export class Reconciler {
     }
     await Promise.all(adoptions);
     this.host.dispatchSoon();
-    if (report.pairsBridged + report.attemptsResumed + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0) logger.info('reconciliation done', { ...report });
+    if (report.pairsBridged + report.attemptsResumed + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0)
+      logger.info('reconciliation done', { ...report });
     return report;
   }
 
@@ -273,7 +301,11 @@ export class Reconciler {
       this.host.bind(ch.id, {
         kind: 'reconcile-confirm',
         onEvent: (e) => {
-          if ((e.type === 'PlaybackFinished' && e.playback.id === playbackId) || e.type === 'StasisEnd' || e.type === 'ChannelHangupRequest') {
+          if (
+            (e.type === 'PlaybackFinished' && e.playback.id === playbackId) ||
+            e.type === 'StasisEnd' ||
+            e.type === 'ChannelHangupRequest'
+          ) {
             clearTimeout(timer);
             resolve();
           }
@@ -296,10 +328,15 @@ export class Reconciler {
   /** The old process's prompts on both legs stopped first (a new guard prompt would queue behind them). */
   private async resumeAttempt(agentLeg: AriChannel, customerLeg: AriChannel, callbackId: string): Promise<boolean> {
     const { control, logger } = this.host;
-    await Promise.all([...playbackIdsOf(agentLeg.id), ...playbackIdsOf(customerLeg.id)].map((id) => control.stopPlayback(id).catch(() => undefined)));
+    await Promise.all(
+      [...playbackIdsOf(agentLeg.id), ...playbackIdsOf(customerLeg.id)].map((id) => control.stopPlayback(id).catch(() => undefined)),
+    );
     try {
       const resumed = await this.host.resumePreview(agentLeg, customerLeg, callbackId);
-      logger.info(resumed ? 'reconcile: callback attempt taken up again' : 'reconcile: callback attempt cannot be taken up; its legs are hung up', { callbackId, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id, customerState: customerLeg.state });
+      logger.info(
+        resumed ? 'reconcile: callback attempt taken up again' : 'reconcile: callback attempt cannot be taken up; its legs are hung up',
+        { callbackId, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id, customerState: customerLeg.state },
+      );
       return resumed;
     } catch (e) {
       logger.warn('reconcile: could not take up the callback attempt; its legs are hung up', { callbackId, error: String(e) });
@@ -336,7 +373,8 @@ export class Reconciler {
     const watcher: ChannelSession = {
       kind: 'adopted-call',
       onEvent: (e) => {
-        if (e.type === 'StasisEnd' || e.type === 'ChannelDestroyed' || (e.type === 'ChannelHangupRequest' && !e.soft)) void end(e.channel.id);
+        if (e.type === 'StasisEnd' || e.type === 'ChannelDestroyed' || (e.type === 'ChannelHangupRequest' && !e.soft))
+          void end(e.channel.id);
       },
     };
     this.host.bind(a, watcher);
@@ -361,10 +399,21 @@ export class Reconciler {
       const now = new Date();
       if (!existingBridge) await store.markAttempt(attempt.id, callbackId, 'customer_answered', { now });
       await store.markAttempt(attempt.id, callbackId, 'bridged', { now });
-      const stored = await store.finishAttempt({ attemptId: attempt.id, callbackId, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged after reconciliation', now });
+      const stored = await store.finishAttempt({
+        attemptId: attempt.id,
+        callbackId,
+        outcome: 'answered',
+        nextStatus: 'completed',
+        countsAsAttempt: true,
+        reason: 'bridged after reconciliation',
+        now,
+      });
       this.host.callbackAttemptEnded(stored);
     } catch (e) {
-      logger.warn('reconcile: could not store the adopted callback as completed; the lease expiry settles it', { callbackId, error: String(e) });
+      logger.warn('reconcile: could not store the adopted callback as completed; the lease expiry settles it', {
+        callbackId,
+        error: String(e),
+      });
     }
   }
 }

@@ -41,10 +41,18 @@ export class RunningAttempts {
     const { ctx } = this;
     const stored = await ctx.store.get(callbackId);
     if (!stored || stored.status !== 'in_progress') return false;
-    const attempt = (await ctx.store.attempts(callbackId)).find((a) => a.endedAt === null && a.agentChannelId === agentLeg.id && a.customerChannelId === customerLeg.id);
+    const attempt = (await ctx.store.attempts(callbackId)).find(
+      (a) => a.endedAt === null && a.agentChannelId === agentLeg.id && a.customerChannelId === customerLeg.id,
+    );
     const queue = this.book.queue(stored.queueId)?.config;
     if (!attempt || !queue || queue.mode === 'customer-first' || !ctx.agent(attempt.agentId)) return false;
-    const resumed = await ctx.store.resumeAttempt({ callbackId, attemptNo: attempt.attemptNo, instanceId: ctx.config.instanceId, leaseMs: ctx.config.callback.leaseSec * 1000, now: new Date(ctx.clock.now()) });
+    const resumed = await ctx.store.resumeAttempt({
+      callbackId,
+      attemptNo: attempt.attemptNo,
+      instanceId: ctx.config.instanceId,
+      leaseMs: ctx.config.callback.leaseSec * 1000,
+      now: new Date(ctx.clock.now()),
+    });
     if (!resumed) return false;
     ctx.agentBusy(attempt.agentId);
     if (!this.book.callback(callbackId)) this.book.addCallback(resumed);
@@ -53,7 +61,11 @@ export class RunningAttempts {
       entry.stored = resumed;
       entry.pending.inFlight = true; // dispatch and the store sync leave it to the session
     }
-    const session = new PreviewCallSession(ctx, resumed, queue, attempt.agentId, { attempt, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id });
+    const session = new PreviewCallSession(ctx, resumed, queue, attempt.agentId, {
+      attempt,
+      agentChannelId: agentLeg.id,
+      customerChannelId: customerLeg.id,
+    });
     this.previews.set(callbackId, session);
     await session.resume(customerLeg.state === 'Up');
     return true;
@@ -94,7 +106,8 @@ export class RunningAttempts {
     const fresh = await store.get(id).catch(() => undefined);
     if (fresh && (fresh.status === 'pending' || fresh.status === 'in_progress')) {
       entry.stored = fresh;
-      entry.pending.notBefore = fresh.status === 'in_progress' ? (fresh.claimExpiresAt?.getTime() ?? clock.now() + 5000) : clock.now() + 1000;
+      entry.pending.notBefore =
+        fresh.status === 'in_progress' ? (fresh.claimExpiresAt?.getTime() ?? clock.now() + 5000) : clock.now() + 1000;
       return;
     }
     this.book.forgetCallback(id);

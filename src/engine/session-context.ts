@@ -80,7 +80,10 @@ export class SessionContext implements CallContext {
     return this.shared.storeQueueEntry(input);
   }
 
-  moveQueueEntry(oldEntryId: string | undefined, input: CallerPlaceInput & { first: { queueId: string; arrivedAt: number } }): Promise<CallerPlace | undefined> {
+  moveQueueEntry(
+    oldEntryId: string | undefined,
+    input: CallerPlaceInput & { first: { queueId: string; arrivedAt: number } },
+  ): Promise<CallerPlace | undefined> {
     return this.shared.moveQueueEntry(oldEntryId, input);
   }
 
@@ -153,7 +156,11 @@ export class SessionContext implements CallContext {
     return this.agents.get(agentId);
   }
 
-  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string } {
+  checkCallbackNumber(
+    queue: QueueConfig,
+    rawNumber: string,
+    callerId: string,
+  ): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string } {
     return this.numbers.checkCallbackNumber(queue, rawNumber, callerId);
   }
 
@@ -186,7 +193,11 @@ export class SessionContext implements CallContext {
     const agent = this.agents.get(agentId);
     if (!agent) return;
     const queue = agent.queues[0] ? this.book.queue(agent.queues[0].queueId) : undefined;
-    if (opts.handleSec !== undefined) this.book.recordHandleTime(agent.queues.map((m) => m.queueId), opts.handleSec);
+    if (opts.handleSec !== undefined)
+      this.book.recordHandleTime(
+        agent.queues.map((m) => m.queueId),
+        opts.handleSec,
+      );
     this.agents.release(agentId, this.clock.now(), (queue?.config.wrapUpSec ?? 0) * 1000, opts.talked);
     this.dispatchSoon();
   }

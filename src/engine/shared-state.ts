@@ -94,7 +94,12 @@ export class SharedState {
   }
 
   /** A presence change made here, stored; its own notification is then recognised as not newer. */
-  async storePresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, now: { loggedIn: boolean; paused: boolean }, source: PresenceSource): Promise<void> {
+  async storePresence(
+    agentId: string,
+    change: { loggedIn?: boolean; paused?: boolean },
+    now: { loggedIn: boolean; paused: boolean },
+    source: PresenceSource,
+  ): Promise<void> {
     if (!this.stores) return;
     const stored = await this.stores.presence.set(agentId, change, now, source);
     this.presenceSeenAt.set(agentId, Math.max(stored.updatedAt.getTime(), this.presenceSeenAt.get(agentId) ?? 0));
@@ -165,8 +170,15 @@ export class SharedState {
       });
     try {
       let entry = await fresh();
-      if (created !== undefined && entry.channelCreatedAt && Math.abs(entry.channelCreatedAt.getTime() - created) > CREATION_TIME_TOLERANCE_MS) {
-        this.deps.logger.warn('stored place belongs to an earlier channel with the same id; a new place is taken', { channelId: channel.id, entryId: entry.id });
+      if (
+        created !== undefined &&
+        entry.channelCreatedAt &&
+        Math.abs(entry.channelCreatedAt.getTime() - created) > CREATION_TIME_TOLERANCE_MS
+      ) {
+        this.deps.logger.warn('stored place belongs to an earlier channel with the same id; a new place is taken', {
+          channelId: channel.id,
+          entryId: entry.id,
+        });
         await entries.close(entry.id, 'gone');
         entry = await fresh();
       }
@@ -179,7 +191,10 @@ export class SharedState {
 
   /** The old place is closed first, so that the new one is never the old one found again. */
   async moveQueueEntry(oldEntryId: string | undefined, input: CallerPlaceInput): Promise<CallerPlace | undefined> {
-    if (oldEntryId !== undefined) await this.stores?.entries.close(oldEntryId, 'moved').catch((e: unknown) => this.deps.logger.warn('old place not closed on a move', { entryId: oldEntryId, error: String(e) }));
+    if (oldEntryId !== undefined)
+      await this.stores?.entries
+        .close(oldEntryId, 'moved')
+        .catch((e: unknown) => this.deps.logger.warn('old place not closed on a move', { entryId: oldEntryId, error: String(e) }));
     return this.storeQueueEntry(input);
   }
 
@@ -207,7 +222,9 @@ export class SharedState {
   }
 
   recordQueueEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void {
-    this.stores?.entries.recordAction(entryId, action, detail).catch((e: unknown) => this.deps.logger.warn('overflow action not stored', { entryId, action, error: String(e) }));
+    this.stores?.entries
+      .recordAction(entryId, action, detail)
+      .catch((e: unknown) => this.deps.logger.warn('overflow action not stored', { entryId, action, error: String(e) }));
   }
 
   /** A caller in this process's Stasis app on this process's Asterisk (else another instance's). */
@@ -219,7 +236,14 @@ export class SharedState {
     const { book } = this.deps;
     book.removeRemoteCaller(e.id);
     if (e.closedAt !== null) return;
-    book.addRemoteCaller({ id: e.id, queueId: e.queueId, kind: 'caller', priority: e.priority, arrivedAt: e.arrivedAt.getTime(), seq: e.seq });
+    book.addRemoteCaller({
+      id: e.id,
+      queueId: e.queueId,
+      kind: 'caller',
+      priority: e.priority,
+      arrivedAt: e.arrivedAt.getTime(),
+      seq: e.seq,
+    });
   }
 
   /** A change another writer (instance, API, CLI) committed, announced by the database. */

@@ -59,7 +59,10 @@ export async function applyTimeRules(host: TimeRulesHost): Promise<void> {
       } else if (decision.kind === 'expire' && (await store.setStatus(id, 'expired', decision.reason, new Date(now)))) {
         const owed = book.callback(id)?.stored.ownerAgentId;
         book.forgetCallback(id);
-        host.milestone(owed && decision.reason !== EXPIRE_MAX_AGE ? 'owed_callback_expired' : 'callback_expired', { callbackId: id, reason: decision.reason });
+        host.milestone(owed && decision.reason !== EXPIRE_MAX_AGE ? 'owed_callback_expired' : 'callback_expired', {
+          callbackId: id,
+          reason: decision.reason,
+        });
         logger.info('callback expired', { callbackId: id, reason: decision.reason });
       }
     } catch (e) {

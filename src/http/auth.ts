@@ -23,7 +23,8 @@ export class TokenVerifier {
   constructor(tokens: AppConfig['api']['tokens']) {
     this.known = tokens.map((t, i) => {
       const name = t.name ?? `token #${i + 1}`;
-      const principal: Principal = t.scope === 'admin' ? { kind: 'admin', name } : { kind: 'agent', agentId: t.scope.slice('agent:'.length), name };
+      const principal: Principal =
+        t.scope === 'admin' ? { kind: 'admin', name } : { kind: 'agent', agentId: t.scope.slice('agent:'.length), name };
       return { hash: Buffer.from(t.sha256, 'hex'), principal };
     });
   }

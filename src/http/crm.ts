@@ -19,6 +19,12 @@ export async function crmLookup(urlTemplate: string, number: string, timeoutMs: 
     }
   } catch (e) {
     const name = e instanceof Error ? e.name : '';
-    return { ok: false, error: name === 'TimeoutError' || name === 'AbortError' ? `CRM did not answer within ${timeoutMs} ms` : `CRM unreachable: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      ok: false,
+      error:
+        name === 'TimeoutError' || name === 'AbortError'
+          ? `CRM did not answer within ${timeoutMs} ms`
+          : `CRM unreachable: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 }

@@ -9,7 +9,11 @@ const dt = { type: 'string', format: 'date-time' };
 const ndt = { type: ['string', 'null'], format: 'date-time' };
 
 const COMPONENTS: Record<string, JsonSchema> = {
-  Error: { type: 'object', required: ['error'], properties: { error: str, field: { ...str, description: 'The offending input field, when there is one' } } },
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: { error: str, field: { ...str, description: 'The offending input field, when there is one' } },
+  },
   Callback: {
     type: 'object',
     properties: {
@@ -33,11 +37,20 @@ const COMPONENTS: Record<string, JsonSchema> = {
     },
   },
   HistoryEvent: { type: 'object', properties: { at: dt, type: str, agentId: nstr, detail: { type: 'object' } } },
-  Attempt: { type: 'object', properties: { attemptNo: int, agentId: str, outcome: nstr, cause: { type: ['integer', 'null'] }, startedAt: dt, endedAt: ndt } },
+  Attempt: {
+    type: 'object',
+    properties: { attemptNo: int, agentId: str, outcome: nstr, cause: { type: ['integer', 'null'] }, startedAt: dt, endedAt: ndt },
+  },
   CallbackDetail: {
     allOf: [
       { $ref: '#/components/schemas/Callback' },
-      { type: 'object', properties: { history: { type: 'array', items: { $ref: '#/components/schemas/HistoryEvent' } }, attemptList: { type: 'array', items: { $ref: '#/components/schemas/Attempt' } } } },
+      {
+        type: 'object',
+        properties: {
+          history: { type: 'array', items: { $ref: '#/components/schemas/HistoryEvent' } },
+          attemptList: { type: 'array', items: { $ref: '#/components/schemas/Attempt' } },
+        },
+      },
     ],
   },
   Queue: {
@@ -46,8 +59,14 @@ const COMPONENTS: Record<string, JsonSchema> = {
       id: str,
       name: str,
       priority: int,
-      overflow: { type: 'object', properties: { maxWaiting: { type: ['integer', 'null'] }, maxEstimatedWaitSec: { type: ['number', 'null'] } } },
-      offer: { type: 'object', properties: { initialDelaySec: { type: 'number' }, intervalSec: { type: 'number' }, thresholdPosition: int } },
+      overflow: {
+        type: 'object',
+        properties: { maxWaiting: { type: ['integer', 'null'] }, maxEstimatedWaitSec: { type: ['number', 'null'] } },
+      },
+      offer: {
+        type: 'object',
+        properties: { initialDelaySec: { type: 'number' }, intervalSec: { type: 'number' }, thresholdPosition: int },
+      },
       maxAttempts: int,
       retryMinGapSec: { type: 'number' },
       wrapUpSec: { type: 'number' },
@@ -120,11 +139,23 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
       security: r.access === 'public' ? [] : [{ bearer: [] }],
       'x-access': r.access === 'admin' ? 'admin token' : r.access === 'agent' ? 'agent token (admin: with ?agentId=)' : 'public',
       parameters: [...parameters('path', r.params), ...parameters('query', r.query)],
-      ...(r.body ? { requestBody: { required: Array.isArray(r.body.required) && r.body.required.length > 0, content: { 'application/json': { schema: r.body } } } } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: Array.isArray(r.body.required) && r.body.required.length > 0,
+              content: { 'application/json': { schema: r.body } },
+            },
+          }
+        : {}),
       responses: Object.fromEntries(
         Object.entries(r.responses).map(([code, resp]) => [
           code,
-          { description: resp.description, ...(resp.schema ? { content: { [r.sse && code === '200' ? 'text/event-stream' : 'application/json']: { schema: resp.schema } } } : {}) },
+          {
+            description: resp.description,
+            ...(resp.schema
+              ? { content: { [r.sse && code === '200' ? 'text/event-stream' : 'application/json']: { schema: resp.schema } } }
+              : {}),
+          },
         ]),
       ),
     };
@@ -135,7 +166,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
     info: {
       title: 'asterisk-direct-callback API',
       version,
-      description: 'Queues, callbacks, agents and the agent panel. `Authorization: Bearer <token>`; tokens are configured as SHA-256 hashes with scope `admin` or `agent:<id>`. Errors are `{ "error": "...", "field": "..." }`.',
+      description:
+        'Queues, callbacks, agents and the agent panel. `Authorization: Bearer <token>`; tokens are configured as SHA-256 hashes with scope `admin` or `agent:<id>`. Errors are `{ "error": "...", "field": "..." }`.',
     },
     servers: [{ url: '/api/v1' }],
     tags: [

@@ -113,7 +113,10 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       summary: 'Queues: configuration and live figures',
       tag: 'queues',
       access: 'admin',
-      responses: { '200': { description: 'All queues', schema: { type: 'object', properties: { queues: { type: 'array', items: ref('Queue') } } } }, ...errors('401', '403') },
+      responses: {
+        '200': { description: 'All queues', schema: { type: 'object', properties: { queues: { type: 'array', items: ref('Queue') } } } },
+        ...errors('401', '403'),
+      },
       handler: async () => ({ body: { queues: admin.queueIds().flatMap((id) => queueView(admin, id) ?? []) } }),
     },
     {
@@ -142,7 +145,13 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
         },
         additionalProperties: false,
       },
-      responses: { '200': { description: 'Callbacks', schema: { type: 'object', properties: { callbacks: { type: 'array', items: ref('Callback') } } } }, ...errors('400', '401', '403') },
+      responses: {
+        '200': {
+          description: 'Callbacks',
+          schema: { type: 'object', properties: { callbacks: { type: 'array', items: ref('Callback') } } },
+        },
+        ...errors('400', '401', '403'),
+      },
       handler: async (req) => {
         const q = req.query;
         const list = await store.list({
@@ -173,7 +182,8 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       method: 'POST',
       path: '/callbacks',
       summary: 'Create a proactive callback (now, or scheduled with notBefore)',
-      description: 'A second open request for the same number in the same queue keeps the first: the answer is 200 with `duplicate: true` and the existing callback.',
+      description:
+        'A second open request for the same number in the same queue keeps the first: the answer is 200 with `duplicate: true` and the existing callback.',
       tag: 'callbacks',
       access: 'admin',
       body: {
@@ -190,16 +200,24 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
         additionalProperties: false,
       },
       responses: {
-        '201': { description: 'Stored', schema: { type: 'object', properties: { duplicate: { type: 'boolean' }, callback: ref('Callback') } } },
-        '200': { description: 'An open callback for this number and queue already exists', schema: { type: 'object', properties: { duplicate: { type: 'boolean' }, callback: ref('Callback') } } },
+        '201': {
+          description: 'Stored',
+          schema: { type: 'object', properties: { duplicate: { type: 'boolean' }, callback: ref('Callback') } },
+        },
+        '200': {
+          description: 'An open callback for this number and queue already exists',
+          schema: { type: 'object', properties: { duplicate: { type: 'boolean' }, callback: ref('Callback') } },
+        },
         ...errors('400', '401', '403'),
       },
       handler: async (req) => {
         const b = req.body;
         const queueId = String(b.queueId);
-        if (!admin.queueConfig(queueId) || queueId.startsWith('direct:')) throw new ApiError(400, `queueId: unknown queue '${queueId}'`, 'queueId');
+        if (!admin.queueConfig(queueId) || queueId.startsWith('direct:'))
+          throw new ApiError(400, `queueId: unknown queue '${queueId}'`, 'queueId');
         const ownerAgentId = typeof b.ownerAgentId === 'string' ? b.ownerAgentId : undefined;
-        if (ownerAgentId !== undefined && !admin.agent(ownerAgentId)) throw new ApiError(400, `ownerAgentId: unknown agent '${ownerAgentId}'`, 'ownerAgentId');
+        if (ownerAgentId !== undefined && !admin.agent(ownerAgentId))
+          throw new ApiError(400, `ownerAgentId: unknown agent '${ownerAgentId}'`, 'ownerAgentId');
         const notBefore = b.notBefore !== undefined ? parseDate(b.notBefore, 'notBefore') : undefined;
         let r: Awaited<ReturnType<typeof admin.createCallback>>;
         try {
@@ -226,7 +244,10 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       access: 'admin',
       params: idParam(UUID, 'Callback id (UUID)'),
       body: { type: 'object', properties: { reason: { type: 'string', maxLength: 200 } }, additionalProperties: false },
-      responses: { '200': { description: 'Cancelled', schema: { type: 'object', properties: { callback: ref('Callback') } } }, ...errors('400', '401', '403', '404', '409') },
+      responses: {
+        '200': { description: 'Cancelled', schema: { type: 'object', properties: { callback: ref('Callback') } } },
+        ...errors('400', '401', '403', '404', '409'),
+      },
       handler: async (req) => {
         const id = req.params.id ?? '';
         const reason = typeof req.body.reason === 'string' ? req.body.reason : 'cancelled through the API';
@@ -245,8 +266,16 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       tag: 'callbacks',
       access: 'admin',
       params: idParam(UUID, 'Callback id (UUID)'),
-      body: { type: 'object', required: ['notBefore'], properties: { notBefore: dateTime('Not dialled before this time (ISO 8601)') }, additionalProperties: false },
-      responses: { '200': { description: 'Rescheduled', schema: { type: 'object', properties: { callback: ref('Callback') } } }, ...errors('400', '401', '403', '404', '409') },
+      body: {
+        type: 'object',
+        required: ['notBefore'],
+        properties: { notBefore: dateTime('Not dialled before this time (ISO 8601)') },
+        additionalProperties: false,
+      },
+      responses: {
+        '200': { description: 'Rescheduled', schema: { type: 'object', properties: { callback: ref('Callback') } } },
+        ...errors('400', '401', '403', '404', '409'),
+      },
       handler: async (req) => {
         const id = req.params.id ?? '';
         const notBefore = parseDate(req.body.notBefore, 'notBefore');
@@ -264,7 +293,10 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       summary: 'Agents and their state',
       tag: 'agents',
       access: 'admin',
-      responses: { '200': { description: 'All agents', schema: { type: 'object', properties: { agents: { type: 'array', items: ref('Agent') } } } }, ...errors('401', '403') },
+      responses: {
+        '200': { description: 'All agents', schema: { type: 'object', properties: { agents: { type: 'array', items: ref('Agent') } } } },
+        ...errors('401', '403'),
+      },
       handler: async () => ({ body: { agents: admin.allAgents().map((a) => agentView(admin, a)) } }),
     },
     agentAction('login', 'Log an agent in'),
@@ -286,11 +318,18 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       method: 'GET',
       path: '/me/preview',
       summary: 'The preview call in progress (the agent answered, has not accepted or skipped yet)',
-      description: '`preview` is null when there is none. With `crm.urlTemplate` configured, `crm` holds the CRM answer or the reason it failed.',
+      description:
+        '`preview` is null when there is none. With `crm.urlTemplate` configured, `crm` holds the CRM answer or the reason it failed.',
       tag: 'me',
       access: 'agent',
       query: meQuery,
-      responses: { '200': { description: 'The preview or null', schema: { type: 'object', properties: { preview: { oneOf: [ref('Preview'), { type: 'null' }] } } } }, ...errors('400', '401', '403') },
+      responses: {
+        '200': {
+          description: 'The preview or null',
+          schema: { type: 'object', properties: { preview: { oneOf: [ref('Preview'), { type: 'null' }] } } },
+        },
+        ...errors('400', '401', '403'),
+      },
       handler: async (req) => {
         const agent = meAgent(req);
         const p = admin.activePreviewOf(agent.id);
@@ -322,25 +361,36 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
         };
       },
     },
-    ...(['accept', 'decline'] as const).map(
-      (action): RouteSpec => ({
-        method: 'POST',
-        path: `/me/preview/${action}`,
-        summary: action === 'accept' ? 'Accept the preview: the customer is dialled (as key 1 on the phone)' : 'Skip the preview: it goes to another agent (as key 2 on the phone)',
-        tag: 'me',
-        access: 'agent',
-        query: meQuery,
-        body: { type: 'object', properties: { callbackId: { type: 'string', pattern: UUID, description: 'Act only if this is still the preview shown' } }, additionalProperties: false },
-        responses: { '200': { description: 'Done', schema: { type: 'object', properties: { callbackId: { type: 'string' }, action: { type: 'string' } } } }, ...errors('400', '401', '403', '409') },
-        handler: async (req) => {
-          const agent = meAgent(req);
-          const preview = ownPreview(agent.id, req.body);
-          const done = action === 'accept' ? await preview.accept() : await preview.decline();
-          if (!done) throw new ApiError(409, 'the preview already ended');
-          return { body: { callbackId: preview.callbackId, action } };
+    ...(['accept', 'decline'] as const).map((action): RouteSpec => ({
+      method: 'POST',
+      path: `/me/preview/${action}`,
+      summary:
+        action === 'accept'
+          ? 'Accept the preview: the customer is dialled (as key 1 on the phone)'
+          : 'Skip the preview: it goes to another agent (as key 2 on the phone)',
+      tag: 'me',
+      access: 'agent',
+      query: meQuery,
+      body: {
+        type: 'object',
+        properties: { callbackId: { type: 'string', pattern: UUID, description: 'Act only if this is still the preview shown' } },
+        additionalProperties: false,
+      },
+      responses: {
+        '200': {
+          description: 'Done',
+          schema: { type: 'object', properties: { callbackId: { type: 'string' }, action: { type: 'string' } } },
         },
-      }),
-    ),
+        ...errors('400', '401', '403', '409'),
+      },
+      handler: async (req) => {
+        const agent = meAgent(req);
+        const preview = ownPreview(agent.id, req.body);
+        const done = action === 'accept' ? await preview.accept() : await preview.decline();
+        if (!done) throw new ApiError(409, 'the preview already ended');
+        return { body: { callbackId: preview.callbackId, action } };
+      },
+    })),
     {
       method: 'POST',
       path: '/me/presence',
@@ -348,18 +398,31 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       tag: 'me',
       access: 'agent',
       query: meQuery,
-      body: { type: 'object', minProperties: 1, properties: { loggedIn: { type: 'boolean' }, paused: { type: 'boolean' } }, additionalProperties: false },
+      body: {
+        type: 'object',
+        minProperties: 1,
+        properties: { loggedIn: { type: 'boolean' }, paused: { type: 'boolean' } },
+        additionalProperties: false,
+      },
       responses: { '200': { description: 'The agent after the change', schema: ref('Agent') }, ...errors('400', '401', '403') },
       handler: async (req) => {
         const agent = meAgent(req);
-        return presence(agent.id, { loggedIn: typeof req.body.loggedIn === 'boolean' ? req.body.loggedIn : undefined, paused: typeof req.body.paused === 'boolean' ? req.body.paused : undefined }, 'panel');
+        return presence(
+          agent.id,
+          {
+            loggedIn: typeof req.body.loggedIn === 'boolean' ? req.body.loggedIn : undefined,
+            paused: typeof req.body.paused === 'boolean' ? req.body.paused : undefined,
+          },
+          'panel',
+        );
       },
     },
     {
       method: 'GET',
       path: '/me/events',
       summary: 'Server-sent events for this agent: preview_started, preview_ended',
-      description: 'text/event-stream. Each event carries JSON `{callbackId, agentId, reason?}`. A preview already in progress is sent at once on connect. Comment lines keep the stream alive every 15 s.',
+      description:
+        'text/event-stream. Each event carries JSON `{callbackId, agentId, reason?}`. A preview already in progress is sent at once on connect. Comment lines keep the stream alive every 15 s.',
       tag: 'me',
       access: 'agent',
       query: meQuery,

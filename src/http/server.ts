@@ -21,7 +21,11 @@ import { PACKAGE_ROOT, packageVersion } from '../package-root';
 export const API_PREFIX = '/api/v1';
 /** Static files, shipped as they are (not compiled): the same folder under tsx and from dist/. */
 export const PANEL_DIR = path.join(PACKAGE_ROOT, 'src', 'panel');
-const PANEL_FILES: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'panel.js': 'text/javascript; charset=utf-8', 'panel.css': 'text/css; charset=utf-8' };
+const PANEL_FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'panel.js': 'text/javascript; charset=utf-8',
+  'panel.css': 'text/css; charset=utf-8',
+};
 const SSE_PING_MS = 15000;
 
 export interface HttpDeps {
@@ -44,7 +48,12 @@ function fieldOf(e: FastifyError): string | undefined {
   const first = e.validation?.[0];
   if (!first) return undefined;
   const params = first.params;
-  const extra = typeof params.missingProperty === 'string' ? params.missingProperty : typeof params.additionalProperty === 'string' ? params.additionalProperty : undefined;
+  const extra =
+    typeof params.missingProperty === 'string'
+      ? params.missingProperty
+      : typeof params.additionalProperty === 'string'
+        ? params.additionalProperty
+        : undefined;
   const parts = first.instancePath.split('/').filter((p) => p !== '');
   if (extra) parts.push(extra);
   return parts.length > 0 ? parts.join('.') : undefined;
@@ -52,14 +61,18 @@ function fieldOf(e: FastifyError): string | undefined {
 
 function sendError(reply: FastifyReply, status: number, error: string, field?: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="direct-callback"');
-  return reply.code(status).type('application/json').send(field ? { error, field } : { error });
+  return reply
+    .code(status)
+    .type('application/json')
+    .send(field ? { error, field } : { error });
 }
 
 export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub: AgentEventHub } {
   const { config, logger, metrics } = deps;
   const { admin } = deps.app;
   const verifier = new TokenVerifier(config.api.tokens);
-  for (const id of verifier.agentScopes()) if (!admin.agent(id)) logger.warn('an API token names an agent that is not configured', { agentId: id });
+  for (const id of verifier.agentScopes())
+    if (!admin.agent(id)) logger.warn('an API token names an agent that is not configured', { agentId: id });
   const hub = new AgentEventHub(admin);
   const streams = new Set<ServerResponse>();
   const server = Fastify({
@@ -76,10 +89,16 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     if (err.validation) {
       const field = fieldOf(err);
       const first = err.validation[0];
-      const what = first?.keyword === 'required' ? 'is required' : first?.keyword === 'additionalProperties' ? 'is not a known field' : (first?.message ?? 'is invalid');
+      const what =
+        first?.keyword === 'required'
+          ? 'is required'
+          : first?.keyword === 'additionalProperties'
+            ? 'is not a known field'
+            : (first?.message ?? 'is invalid');
       return sendError(reply, 400, field ? `${field}: ${what}` : `${err.validationContext ?? 'request'} ${what}`, field);
     }
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, err.message);
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
+      return sendError(reply, err.statusCode, err.message);
     logger.error('API request failed', { method: request.method, route: request.routeOptions.url, error: err.stack ?? String(err) });
     return sendError(reply, 500, 'internal error');
   });
@@ -137,8 +156,16 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
   const openStream = (request: FastifyRequest, reply: FastifyReply, agentId: string): void => {
     reply.hijack();
     const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (n: AgentNotice) => raw.write(`event: ${n.event}\ndata: ${JSON.stringify({ callbackId: n.callbackId, agentId: n.agentId, ...(n.reason ? { reason: n.reason } : {}) })}\n\n`);
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (n: AgentNotice) =>
+      raw.write(
+        `event: ${n.event}\ndata: ${JSON.stringify({ callbackId: n.callbackId, agentId: n.agentId, ...(n.reason ? { reason: n.reason } : {}) })}\n\n`,
+      );
     raw.write('retry: 2000\n: connected\n\n');
     const current = admin.activePreviewOf(agentId);
     if (current) send({ event: 'preview_started', callbackId: current.callbackId, agentId });
@@ -168,7 +195,10 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
       .header('cache-control', 'no-cache')
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
-      .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+      .header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      )
       .send(body);
   });
 
@@ -188,7 +218,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpSurface> {
   const address = server.server.address();
   const actualPort = address && typeof address === 'object' ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
-  deps.logger.info('HTTP API listening', { url, api: `${url}${API_PREFIX}`, panel: `${url}/panel/`, metrics: `${url}/metrics`, tokens: deps.config.api.tokens.length });
+  deps.logger.info('HTTP API listening', {
+    url,
+    api: `${url}${API_PREFIX}`,
+    panel: `${url}/panel/`,
+    metrics: `${url}/metrics`,
+    tokens: deps.config.api.tokens.length,
+  });
   return { server, hub, url, close: () => server.close() };
 }
 

@@ -53,7 +53,12 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   return winston.createLogger({
     level: opts.level ?? 'info',
     silent: opts.silent ?? false,
-    format: winston.format.combine(redactSecrets(), winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(
+      redactSecrets(),
+      winston.format.timestamp(),
+      winston.format.errors({ stack: true }),
+      winston.format.json(),
+    ),
     defaultMeta: { service: 'direct-callback' },
     transports,
   });

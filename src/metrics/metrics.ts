@@ -134,7 +134,8 @@ export class PluginMetrics {
       async collect() {
         await readDb();
         this.reset();
-        for (const status of ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired']) this.set({ status }, byStatus(status));
+        for (const status of ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired'])
+          this.set({ status }, byStatus(status));
       },
     });
     new Gauge({
@@ -148,8 +149,18 @@ export class PluginMetrics {
         for (const [outcome, n] of byOutcome()) this.set({ outcome }, n);
       },
     });
-    this.offers = new Counter({ name: 'direct_callback_offers_total', help: 'Callback offers played to waiting callers', labelNames: ['queue'], registers: [r] });
-    this.accepted = new Counter({ name: 'direct_callback_offers_accepted_total', help: 'Offers accepted: callbacks stored after the caller pressed 1', labelNames: ['queue'], registers: [r] });
+    this.offers = new Counter({
+      name: 'direct_callback_offers_total',
+      help: 'Callback offers played to waiting callers',
+      labelNames: ['queue'],
+      registers: [r],
+    });
+    this.accepted = new Counter({
+      name: 'direct_callback_offers_accepted_total',
+      help: 'Offers accepted: callbacks stored after the caller pressed 1',
+      labelNames: ['queue'],
+      registers: [r],
+    });
     this.unsubscribe = source.onMilestone((name, data) => this.milestone(name, data));
   }
 
@@ -174,7 +185,11 @@ export class PluginMetrics {
         const position = typeof data.position === 'number' ? data.position : 1;
         this.channelQueue.set(channelId, data.queueId);
         // The estimate this caller was given at entry, compared with the wait measured at connect.
-        this.entries.set(channelId, { queueId: data.queueId, estimatedSec: this.source.estimatedWaitSec(data.queueId, position), enteredAt: this.source.now() });
+        this.entries.set(channelId, {
+          queueId: data.queueId,
+          estimatedSec: this.source.estimatedWaitSec(data.queueId, position),
+          enteredAt: this.source.now(),
+        });
         this.trim();
         return;
       }
@@ -220,9 +235,22 @@ export class PluginMetrics {
     if (this.dbCache && Date.now() - this.dbCache.at < DB_CACHE_MS) return;
     this.dbRead ??= (async () => {
       try {
-        const byStatus = (await this.deps.db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status'));
-        const byOutcome = (await this.deps.db('callback_attempts').whereNotNull('outcome').select('outcome').count<{ outcome: string; n: string }[]>({ n: '*' }).groupBy('outcome'));
-        this.dbCache = { at: Date.now(), byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])), byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])) };
+        const byStatus = await this.deps
+          .db('callback_requests')
+          .select('status')
+          .count<{ status: string; n: string }[]>({ n: '*' })
+          .groupBy('status');
+        const byOutcome = await this.deps
+          .db('callback_attempts')
+          .whereNotNull('outcome')
+          .select('outcome')
+          .count<{ outcome: string; n: string }[]>({ n: '*' })
+          .groupBy('outcome');
+        this.dbCache = {
+          at: Date.now(),
+          byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])),
+          byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])),
+        };
       } catch {
         // Database down: keep the last figures (scrapes must not fail); the age shows in logs elsewhere.
       } finally {

@@ -26,8 +26,12 @@
     return data;
   }
 
-  function show(id, visible) { $(id).hidden = !visible; }
-  function text(id, value) { $(id).textContent = value; }
+  function show(id, visible) {
+    $(id).hidden = !visible;
+  }
+  function text(id, value) {
+    $(id).textContent = value;
+  }
 
   function minutes(sec) {
     if (sec < 60) return 'just now';
@@ -86,7 +90,14 @@
     const state = !me.loggedIn ? 'Logged out' : me.paused ? 'Paused' : me.onPluginCall ? 'On a callback' : me.available ? 'Ready' : 'Busy';
     badge.textContent = state;
     badge.className = 'badge ' + (!me.loggedIn ? 'out' : me.paused ? 'paused' : 'ready');
-    text('presence-detail', me.loggedIn ? (me.paused ? 'You get no calls while paused.' : 'You get calls from: ' + me.queues.join(', ') + '.') : 'Log in to get calls.');
+    text(
+      'presence-detail',
+      me.loggedIn
+        ? me.paused
+          ? 'You get no calls while paused.'
+          : 'You get calls from: ' + me.queues.join(', ') + '.'
+        : 'Log in to get calls.',
+    );
     text('toggle-login', me.loggedIn ? 'Log out' : 'Log in');
     text('toggle-pause', me.paused ? 'Resume' : 'Pause');
     $('toggle-pause').disabled = !me.loggedIn;
@@ -158,7 +169,12 @@
     $('decline').disabled = true;
     try {
       await api('POST', '/me/preview/' + action, { callbackId: shown.callbackId });
-      text('idle-text', action === 'accept' ? 'Calling ' + (shown.name || shown.number) + '… stay on your phone.' : 'Skipped. The callback goes to another agent.');
+      text(
+        'idle-text',
+        action === 'accept'
+          ? 'Calling ' + (shown.name || shown.number) + '… stay on your phone.'
+          : 'Skipped. The callback goes to another agent.',
+      );
       if (preview === shown) preview = null;
       renderPreview();
     } catch (e) {
@@ -182,7 +198,11 @@
     while (token) {
       streamAbort = new AbortController();
       try {
-        const res = await fetch(API + '/me/events', { headers: { authorization: 'Bearer ' + token, accept: 'text/event-stream' }, signal: streamAbort.signal, cache: 'no-store' });
+        const res = await fetch(API + '/me/events', {
+          headers: { authorization: 'Bearer ' + token, accept: 'text/event-stream' },
+          signal: streamAbort.signal,
+          cache: 'no-store',
+        });
         if (res.status === 401) return signOut('Your token is no longer valid. Sign in again.');
         if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
         $('stream-state').className = 'dot live';

@@ -25,7 +25,13 @@ interface Row {
 }
 
 export function toAgentPresence(r: Row): AgentPresence {
-  return { agentId: r.agent_id, loggedIn: r.logged_in, paused: r.paused, changedBy: r.changed_by, updatedAt: r.updated_at instanceof Date ? r.updated_at : new Date(r.updated_at) };
+  return {
+    agentId: r.agent_id,
+    loggedIn: r.logged_in,
+    paused: r.paused,
+    changedBy: r.changed_by,
+    updatedAt: r.updated_at instanceof Date ? r.updated_at : new Date(r.updated_at),
+  };
 }
 
 export class AgentPresenceStore {
@@ -36,7 +42,12 @@ export class AgentPresenceStore {
   }
 
   /** Sets what changed (log-in, pause or both); the row is created from `base` the first time. */
-  async set(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, base: { loggedIn: boolean; paused: boolean }, source: PresenceSource): Promise<AgentPresence> {
+  async set(
+    agentId: string,
+    change: { loggedIn?: boolean; paused?: boolean },
+    base: { loggedIn: boolean; paused: boolean },
+    source: PresenceSource,
+  ): Promise<AgentPresence> {
     const loggedIn = change.loggedIn ?? base.loggedIn;
     const paused = change.paused ?? base.paused;
     const rows = await this.db.raw<{ rows: Row[] }>(

@@ -38,7 +38,12 @@ export class AttemptStore {
   constructor(private readonly db: Knex) {}
 
   /** Marks a step of an attempt (agent answered, customer dialled...) and logs it in the history. */
-  async markAttempt(attemptId: number, callbackId: string, step: AttemptStep, opts: { agentId?: string; customerChannelId?: string; now: Date }): Promise<void> {
+  async markAttempt(
+    attemptId: number,
+    callbackId: string,
+    step: AttemptStep,
+    opts: { agentId?: string; customerChannelId?: string; now: Date },
+  ): Promise<void> {
     await this.markAttemptSteps(attemptId, callbackId, [step], opts);
   }
 
@@ -48,13 +53,22 @@ export class AttemptStore {
    * customer is about to be dialled. The customer channel id, when given, is written with them and
    * belongs to the customer_dialled event.
    */
-  async markAttemptSteps(attemptId: number, callbackId: string, steps: readonly AttemptStep[], opts: { agentId?: string; customerChannelId?: string; now: Date }): Promise<void> {
+  async markAttemptSteps(
+    attemptId: number,
+    callbackId: string,
+    steps: readonly AttemptStep[],
+    opts: { agentId?: string; customerChannelId?: string; now: Date },
+  ): Promise<void> {
     if (steps.length === 0) return;
     // Column names come from STEP_COLUMN, never from input.
     const sets = steps.map((step) => `${STEP_COLUMN[step]} = p.now`);
     if (opts.customerChannelId) sets.push('customer_channel_id = p.customer_channel_id');
     const values = steps.map(() => '(CAST(? AS integer), CAST(? AS text), CAST(? AS jsonb))').join(', ');
-    const eventBindings = steps.flatMap((step, i) => [i, step, JSON.stringify(step === 'customer_dialled' && opts.customerChannelId ? { customerChannelId: opts.customerChannelId } : {})]);
+    const eventBindings = steps.flatMap((step, i) => [
+      i,
+      step,
+      JSON.stringify(step === 'customer_dialled' && opts.customerChannelId ? { customerChannelId: opts.customerChannelId } : {}),
+    ]);
     await this.db.raw(
       `WITH p AS (
   SELECT CAST(? AS bigint) AS attempt_id, CAST(? AS uuid) AS callback_id, CAST(? AS timestamptz) AS now,
@@ -73,12 +87,15 @@ ORDER BY s.ord`,
   /** Closes an attempt and moves the callback on (back to pending, completed or failed), atomically. */
   async finishAttempt(o: FinishedAttempt): Promise<StoredCallback> {
     const finished = await this.db.transaction(async (tx): Promise<CallbackRow> => {
-      await tx('callback_attempts').where({ id: o.attemptId }).whereNull('ended_at').update({
-        ended_at: o.now,
-        outcome: o.outcome,
-        cause: o.cause ?? null,
-        cause_txt: o.causeTxt ?? null,
-      });
+      await tx('callback_attempts')
+        .where({ id: o.attemptId })
+        .whereNull('ended_at')
+        .update({
+          ended_at: o.now,
+          outcome: o.outcome,
+          cause: o.cause ?? null,
+          cause_txt: o.causeTxt ?? null,
+        });
       const patch: Record<string, unknown> = {
         status: o.nextStatus,
         claimed_by: null,
@@ -90,7 +107,12 @@ ORDER BY s.ord`,
       if (o.countsAsAttempt) patch.attempts = tx.raw('attempts + 1');
       const [row] = (await tx('callback_requests').where({ id: o.callbackId }).update(patch).returning('*')) as CallbackRow[];
       if (o.nextStatus !== 'pending') {
-        await tx('callback_events').insert({ callback_id: o.callbackId, at: o.now, type: o.nextStatus, detail: JSON.stringify({ outcome: o.outcome, reason: o.reason ?? null }) });
+        await tx('callback_events').insert({
+          callback_id: o.callbackId,
+          at: o.now,
+          type: o.nextStatus,
+          detail: JSON.stringify({ outcome: o.outcome, reason: o.reason ?? null }),
+        });
       }
       if (!row) throw new Error(`callback ${o.callbackId} vanished while finishing an attempt`);
       return row;

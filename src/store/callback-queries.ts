@@ -1,5 +1,16 @@
 import { Knex } from 'knex';
-import { AttemptDbRow, AttemptRow, CallbackEventRow, CallbackEventType, CallbackRow, CallbackStatus, OPEN_STATUSES, StoredCallback, toAttempt, toCallback } from './callback-records';
+import {
+  AttemptDbRow,
+  AttemptRow,
+  CallbackEventRow,
+  CallbackEventType,
+  CallbackRow,
+  CallbackStatus,
+  OPEN_STATUSES,
+  StoredCallback,
+  toAttempt,
+  toCallback,
+} from './callback-records';
 
 /** A callback_events row as pg returns it. */
 interface CallbackEventDbRow {
@@ -26,7 +37,9 @@ export class CallbackQueries {
 
   /** Open callbacks (pending or being dialled), for rebuilding the queues at start. */
   async listOpen(): Promise<StoredCallback[]> {
-    const rows = (await this.db('callback_requests').whereIn('status', OPEN_STATUSES).orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id'])) as CallbackRow[];
+    const rows = (await this.db('callback_requests')
+      .whereIn('status', OPEN_STATUSES)
+      .orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id'])) as CallbackRow[];
     return rows.map(toCallback);
   }
 
@@ -48,7 +61,9 @@ export class CallbackQueries {
 
   /** The newest callbacks first, optionally of one status or queue (the API's and the CLI's list). */
   async list(filter: { status?: CallbackStatus; queueId?: string; limit?: number } = {}): Promise<StoredCallback[]> {
-    const q = this.db('callback_requests').orderBy('requested_at', 'desc').limit(filter.limit ?? 100);
+    const q = this.db('callback_requests')
+      .orderBy('requested_at', 'desc')
+      .limit(filter.limit ?? 100);
     if (filter.status) q.where('status', filter.status);
     if (filter.queueId) q.where('queue_id', filter.queueId);
     return ((await q) as CallbackRow[]).map(toCallback);
@@ -57,7 +72,14 @@ export class CallbackQueries {
   /** The callback's history events, oldest first. */
   async history(callbackId: string): Promise<CallbackEventRow[]> {
     const rows = (await this.db('callback_events').where({ callback_id: callbackId }).orderBy('id')) as CallbackEventDbRow[];
-    return rows.map((r) => ({ id: Number(r.id), callbackId: r.callback_id, at: r.at, type: r.type, agentId: r.agent_id, detail: r.detail }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      callbackId: r.callback_id,
+      at: r.at,
+      type: r.type,
+      agentId: r.agent_id,
+      detail: r.detail,
+    }));
   }
 
   /** The callback's attempts, oldest first. */

@@ -2,7 +2,15 @@ import { Knex } from 'knex';
 import { AttemptStep, AttemptStore, FinishedAttempt } from './attempt-store';
 import { BookingStore, RequestResult } from './booking-store';
 import { CallbackQueries } from './callback-queries';
-import { AttemptRow, CallbackEventRow, CallbackEventType, CallbackStatus, DirectCallRecord, NewCallbackRequest, StoredCallback } from './callback-records';
+import {
+  AttemptRow,
+  CallbackEventRow,
+  CallbackEventType,
+  CallbackStatus,
+  DirectCallRecord,
+  NewCallbackRequest,
+  StoredCallback,
+} from './callback-records';
 import { Claim, ClaimInput, ClaimStore } from './claim-store';
 import { DirectCallStore } from './direct-call-store';
 import { StatusStore } from './status-store';
@@ -50,7 +58,13 @@ export class CallbackStore {
     return this.claims.expireClaimsOf(holder, now, keep);
   }
 
-  resumeAttempt(input: { callbackId: string; attemptNo: number; instanceId: string; leaseMs: number; now: Date }): Promise<StoredCallback | undefined> {
+  resumeAttempt(input: {
+    callbackId: string;
+    attemptNo: number;
+    instanceId: string;
+    leaseMs: number;
+    now: Date;
+  }): Promise<StoredCallback | undefined> {
     return this.claims.resumeAttempt(input);
   }
 
@@ -58,11 +72,21 @@ export class CallbackStore {
     return this.claims.renewLease(callbackId, instanceId, leaseMs, now);
   }
 
-  markAttempt(attemptId: number, callbackId: string, step: AttemptStep, opts: { agentId?: string; customerChannelId?: string; now: Date }): Promise<void> {
+  markAttempt(
+    attemptId: number,
+    callbackId: string,
+    step: AttemptStep,
+    opts: { agentId?: string; customerChannelId?: string; now: Date },
+  ): Promise<void> {
     return this.attemptLog.markAttempt(attemptId, callbackId, step, opts);
   }
 
-  markAttemptSteps(attemptId: number, callbackId: string, steps: readonly AttemptStep[], opts: { agentId?: string; customerChannelId?: string; now: Date }): Promise<void> {
+  markAttemptSteps(
+    attemptId: number,
+    callbackId: string,
+    steps: readonly AttemptStep[],
+    opts: { agentId?: string; customerChannelId?: string; now: Date },
+  ): Promise<void> {
     return this.attemptLog.markAttemptSteps(attemptId, callbackId, steps, opts);
   }
 
@@ -82,7 +106,11 @@ export class CallbackStore {
     return this.statusChanges.fallBackToQueue(callbackId, queueId, now);
   }
 
-  recordEvent(callbackId: string, type: CallbackEventType, opts: { agentId?: string | null; detail?: Record<string, unknown>; at?: Date } = {}): Promise<void> {
+  recordEvent(
+    callbackId: string,
+    type: CallbackEventType,
+    opts: { agentId?: string | null; detail?: Record<string, unknown>; at?: Date } = {},
+  ): Promise<void> {
     return this.statusChanges.recordEvent(callbackId, type, opts);
   }
 

@@ -37,7 +37,8 @@ export class ChangeFeed extends EventEmitter<ChangeFeedEvents> {
       if (n.channel !== CHANGE_CHANNEL || !n.payload) return;
       try {
         const parsed = JSON.parse(n.payload) as { table?: unknown; row?: unknown };
-        if (typeof parsed.table === 'string' && parsed.row && typeof parsed.row === 'object') this.emit('change', { table: parsed.table, row: parsed.row as Record<string, unknown> });
+        if (typeof parsed.table === 'string' && parsed.row && typeof parsed.row === 'object')
+          this.emit('change', { table: parsed.table, row: parsed.row as Record<string, unknown> });
       } catch (e) {
         this.emit('error', e instanceof Error ? e : new Error(String(e)));
       }
@@ -105,10 +106,12 @@ export function announceChange(db: Knex, table: AnnouncedTable, row: object): vo
   // otherwise overtake each other (a claim's after its attempt's end).
   const payload = JSON.stringify({ table, row });
   const previous = announcing.get(db) ?? Promise.resolve();
-  const next = previous.then(() => db.raw('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, payload])).then(
-    () => undefined,
-    () => undefined,
-  );
+  const next = previous
+    .then(() => db.raw('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, payload]))
+    .then(
+      () => undefined,
+      () => undefined,
+    );
   announcing.set(db, next);
 }
 

@@ -73,7 +73,16 @@ interface ClaimRow extends Partial<CallbackRow> {
 
 /** The callback's own columns of a CLAIM_SQL row (what a change announcement carries). */
 function claimedRequest(row: ClaimRow): CallbackRow {
-  const { seen_status: _s, seen_claim_expires_at: _e, attempt_id: _i, attempt_no: _n, attempt_agent_id: _a, attempt_agent_channel_id: _c, attempt_started_at: _t, ...request } = row;
+  const {
+    seen_status: _s,
+    seen_claim_expires_at: _e,
+    attempt_id: _i,
+    attempt_no: _n,
+    attempt_agent_id: _a,
+    attempt_agent_channel_id: _c,
+    attempt_started_at: _t,
+    ...request
+  } = row;
   return request as CallbackRow;
 }
 
@@ -95,7 +104,14 @@ export class ClaimStore {
    */
   async claim(input: ClaimInput): Promise<Claim | null> {
     const expires = new Date(input.now.getTime() + input.leaseMs);
-    const { rows } = await this.db.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, [input.callbackId, input.instanceId, input.agentId, input.agentChannelId, input.now, expires]);
+    const { rows } = await this.db.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, [
+      input.callbackId,
+      input.instanceId,
+      input.agentId,
+      input.agentChannelId,
+      input.now,
+      expires,
+    ]);
     const row = rows[0];
     if (row && row.attempt_id !== null) {
       announceChange(this.db, 'callback_requests', claimedRequest(row));
@@ -120,7 +136,8 @@ export class ClaimStore {
     }
     // Not claimed. Only an expired lease is worth a second look; anything else (held by a live
     // claim, finished, cancelled, unknown) is a plain no.
-    if (row?.seen_status === 'in_progress' && row.seen_claim_expires_at !== null && row.seen_claim_expires_at < input.now) return this.reclaimExpired(input);
+    if (row?.seen_status === 'in_progress' && row.seen_claim_expires_at !== null && row.seen_claim_expires_at < input.now)
+      return this.reclaimExpired(input);
     return null;
   }
 
@@ -147,8 +164,19 @@ export class ClaimStore {
         const talked = await this.closeAbandonedAttempts(tx, row.id, input.now);
         if (talked) {
           // Customer and agent were bridged: the callback happened; never call them again for it.
-          await tx('callback_requests').where({ id: row.id }).update({ status: 'completed', outcome_reason: 'bridged before the instance was lost', claimed_by: null, claim_expires_at: null, updated_at: tx.fn.now() });
-          await tx('callback_events').insert({ callback_id: row.id, at: input.now, type: 'completed', detail: JSON.stringify({ outcome: 'answered', reason: 'instance_lost_after_bridge' }) });
+          await tx('callback_requests').where({ id: row.id }).update({
+            status: 'completed',
+            outcome_reason: 'bridged before the instance was lost',
+            claimed_by: null,
+            claim_expires_at: null,
+            updated_at: tx.fn.now(),
+          });
+          await tx('callback_events').insert({
+            callback_id: row.id,
+            at: input.now,
+            type: 'completed',
+            detail: JSON.stringify({ outcome: 'answered', reason: 'instance_lost_after_bridge' }),
+          });
           return null;
         }
         // Answered but never bridged (at the guard, or on hold for an agent in customer-first
@@ -204,7 +232,12 @@ export class ClaimStore {
     // If that attempt had already dialled the customer it counts: the customer was called.
     const dialled = open.filter((a) => a.customer_dialed_at !== null).length;
     if (dialled > 0) await tx('callback_requests').where({ id: callbackId }).increment('attempts', dialled);
-    await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'lease_expired', detail: JSON.stringify({ attempts: open.map((a) => a.id) }) });
+    await tx('callback_events').insert({
+      callback_id: callbackId,
+      at: now,
+      type: 'lease_expired',
+      detail: JSON.stringify({ attempts: open.map((a) => a.id) }),
+    });
     return open.some((a) => (a.bridged_at ?? null) !== null);
   }
 
@@ -231,10 +264,20 @@ export class ClaimStore {
    * newest version under its lock, so if another instance reclaimed the expired lease first (and
    * started an attempt of its own) nothing is taken and the caller of this hangs the legs up.
    */
-  async resumeAttempt(input: { callbackId: string; attemptNo: number; instanceId: string; leaseMs: number; now: Date }): Promise<StoredCallback | undefined> {
+  async resumeAttempt(input: {
+    callbackId: string;
+    attemptNo: number;
+    instanceId: string;
+    leaseMs: number;
+    now: Date;
+  }): Promise<StoredCallback | undefined> {
     const rows = (await this.db('callback_requests')
       .where({ id: input.callbackId, status: 'in_progress', attempts_started: input.attemptNo })
-      .update({ claimed_by: input.instanceId, claim_expires_at: new Date(input.now.getTime() + input.leaseMs), updated_at: this.db.fn.now() })
+      .update({
+        claimed_by: input.instanceId,
+        claim_expires_at: new Date(input.now.getTime() + input.leaseMs),
+        updated_at: this.db.fn.now(),
+      })
       .returning('*')) as CallbackRow[];
     const row = rows[0];
     if (!row) return undefined;

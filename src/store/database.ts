@@ -82,7 +82,11 @@ export function createDatabase(connectionString: string, opts: DatabaseOptions =
         }
       : {}),
     client: 'pg',
-    connection: { connectionString, application_name: 'direct-callback', ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}) },
+    connection: {
+      connectionString,
+      application_name: 'direct-callback',
+      ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
+    },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     // A store that hangs must fail fast: the caller is waiting for "we will call you back".
     acquireConnectionTimeout: 5000,

@@ -36,7 +36,8 @@ export interface QueueEntry extends NewQueueEntry {
 }
 
 /** Why a live caller left its queue (stored with the entry, counted in reports). */
-export type QueueExitReason = 'caller_hung_up' | 'connected' | 'callback_booked' | 'moved' | 'voicemail' | 'external' | 'message' | 'gone' | 'ended_by_plugin';
+export type QueueExitReason =
+  'caller_hung_up' | 'connected' | 'callback_booked' | 'moved' | 'voicemail' | 'external' | 'message' | 'gone' | 'ended_by_plugin';
 
 interface Row {
   id: string;
@@ -101,7 +102,12 @@ export class QueueEntryStore {
        ON CONFLICT (asterisk_id, channel_id) WHERE closed_at IS NULL
        DO UPDATE SET instance_id = EXCLUDED.instance_id, updated_at = now()
        RETURNING *`,
-      { ...e, firstQueueId: e.firstQueueId ?? e.queueId, firstArrivedAt: e.firstArrivedAt ?? e.arrivedAt, callerName: e.callerName !== null ? e.callerName.slice(0, 200) : null },
+      {
+        ...e,
+        firstQueueId: e.firstQueueId ?? e.queueId,
+        firstArrivedAt: e.firstArrivedAt ?? e.arrivedAt,
+        callerName: e.callerName !== null ? e.callerName.slice(0, 200) : null,
+      },
     );
     const row = rows.rows[0];
     announceChange(this.db, 'queue_entries', row);
@@ -109,7 +115,8 @@ export class QueueEntryStore {
   }
 
   async findOpen(asteriskId: string, channelId: string): Promise<QueueEntry | undefined> {
-    const r = (await this.db('queue_entries').where({ asterisk_id: asteriskId, channel_id: channelId }).whereNull('closed_at').first()) as Row | undefined;
+    const r = (await this.db('queue_entries').where({ asterisk_id: asteriskId, channel_id: channelId }).whereNull('closed_at').first()) as
+      Row | undefined;
     return r ? toQueueEntry(r) : undefined;
   }
 
@@ -118,7 +125,12 @@ export class QueueEntryStore {
     const rows = (await this.db('queue_entries')
       .where({ id })
       .whereNull('closed_at')
-      .update({ closed_at: opts.now ?? this.db.fn.now(), close_reason: reason, callback_id: opts.callbackId ?? null, updated_at: this.db.fn.now() })
+      .update({
+        closed_at: opts.now ?? this.db.fn.now(),
+        close_reason: reason,
+        callback_id: opts.callbackId ?? null,
+        updated_at: this.db.fn.now(),
+      })
       .returning('*')) as Row[];
     if (rows[0]) announceChange(this.db, 'queue_entries', rows[0]);
     return rows.length === 1;
@@ -130,11 +142,16 @@ export class QueueEntryStore {
   }
 
   async actions(entryId: string): Promise<{ action: string; detail: Record<string, unknown>; at: Date }[]> {
-    return this.db('queue_entry_actions').where({ entry_id: entryId }).orderBy('id').select<{ action: string; detail: Record<string, unknown>; at: Date }[]>('action', 'detail', 'at');
+    return this.db('queue_entry_actions')
+      .where({ entry_id: entryId })
+      .orderBy('id')
+      .select<{ action: string; detail: Record<string, unknown>; at: Date }[]>('action', 'detail', 'at');
   }
 
   async listOpen(): Promise<QueueEntry[]> {
-    const rows = (await this.db('queue_entries').whereNull('closed_at').orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'seq'])) as Row[];
+    const rows = (await this.db('queue_entries')
+      .whereNull('closed_at')
+      .orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'seq'])) as Row[];
     return rows.map(toQueueEntry);
   }
 

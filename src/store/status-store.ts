@@ -15,7 +15,11 @@ export class StatusStore {
    * closing status is logged in the history with its reason.
    */
   async setStatus(callbackId: string, status: CallbackStatus, reason: string, now: Date): Promise<boolean> {
-    const rows = (await this.db('callback_requests').where({ id: callbackId }).whereIn('status', OPEN_STATUSES).update({ status, outcome_reason: reason, updated_at: this.db.fn.now(), claimed_by: null, claim_expires_at: null }).returning('*')) as CallbackRow[];
+    const rows = (await this.db('callback_requests')
+      .where({ id: callbackId })
+      .whereIn('status', OPEN_STATUSES)
+      .update({ status, outcome_reason: reason, updated_at: this.db.fn.now(), claimed_by: null, claim_expires_at: null })
+      .returning('*')) as CallbackRow[];
     const row = rows[0];
     if (!row) return false;
     announceChange(this.db, 'callback_requests', row);
@@ -27,7 +31,10 @@ export class StatusStore {
 
   /** Moves a pending callback's earliest dial time (reschedule); undefined if it is not pending. */
   async reschedule(callbackId: string, notBefore: Date, now: Date): Promise<StoredCallback | undefined> {
-    const rows = (await this.db('callback_requests').where({ id: callbackId, status: 'pending' }).update({ not_before: notBefore, updated_at: this.db.fn.now() }).returning('*')) as CallbackRow[];
+    const rows = (await this.db('callback_requests')
+      .where({ id: callbackId, status: 'pending' })
+      .update({ not_before: notBefore, updated_at: this.db.fn.now() })
+      .returning('*')) as CallbackRow[];
     if (rows.length === 0) return undefined;
     announceChange(this.db, 'callback_requests', rows[0]);
     await this.recordEvent(callbackId, 'rescheduled', { detail: { notBefore: notBefore.toISOString() }, at: now });
@@ -46,7 +53,12 @@ export class StatusStore {
         .update({ queue_id: queueId, owner_agent_id: null, updated_at: tx.fn.now() })
         .returning('*')) as CallbackRow[];
       if (rows.length === 0) return undefined;
-      await tx('callback_events').insert({ callback_id: callbackId, at: now, type: 'fell_back_to_queue', detail: JSON.stringify({ queueId }) });
+      await tx('callback_events').insert({
+        callback_id: callbackId,
+        at: now,
+        type: 'fell_back_to_queue',
+        detail: JSON.stringify({ queueId }),
+      });
       return rows[0];
     });
     if (!moved) return undefined;
@@ -55,7 +67,11 @@ export class StatusStore {
   }
 
   /** Adds an event to a callback's history (for reports and the API); changes nothing else. */
-  async recordEvent(callbackId: string, type: CallbackEventType, opts: { agentId?: string | null; detail?: Record<string, unknown>; at?: Date } = {}): Promise<void> {
+  async recordEvent(
+    callbackId: string,
+    type: CallbackEventType,
+    opts: { agentId?: string | null; detail?: Record<string, unknown>; at?: Date } = {},
+  ): Promise<void> {
     await this.db('callback_events').insert({
       callback_id: callbackId,
       type,

@@ -13,9 +13,14 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 function bench(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tools/bench/cli.ts'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'tools/bench/cli.ts'), ...args],
+      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -25,7 +30,25 @@ describeOnAsterisk('real Asterisk: npm run bench -- --asterisk', function () {
   // One step of held callers: the ramp's rules over several steps are unit-tested
   // (test/unit/foundation/held-ramp.test.ts); here the step's figures come from a real run.
   it('5 callers, one step of 10 held callers: one JSON line with every figure', async () => {
-    const r = await bench(['--asterisk', '--json', '--callers', '5', '--held-step', '10', '--held-max', '10', '--hold-window', '2', '--sample-callers', '3', '--agent-samples', '3'], 140_000);
+    const r = await bench(
+      [
+        '--asterisk',
+        '--json',
+        '--callers',
+        '5',
+        '--held-step',
+        '10',
+        '--held-max',
+        '10',
+        '--hold-window',
+        '2',
+        '--sample-callers',
+        '3',
+        '--agent-samples',
+        '3',
+      ],
+      140_000,
+    );
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines, 'one line on stdout').to.have.length(1);
@@ -34,7 +57,9 @@ describeOnAsterisk('real Asterisk: npm run bench -- --asterisk', function () {
       expect(f[k], k).to.be.a('number');
       return f[k] as number;
     };
-    expect(f.asterisk).to.be.a('string').and.match(/^\d+\.\d+/);
+    expect(f.asterisk)
+      .to.be.a('string')
+      .and.match(/^\d+\.\d+/);
     const [p50, p95, max] = [num('dtmf_to_confirm_p50_ms'), num('dtmf_to_confirm_p95_ms'), num('dtmf_to_confirm_max_ms')];
     expect(p50).to.be.at.least(0);
     expect(p50).to.be.at.most(p95);

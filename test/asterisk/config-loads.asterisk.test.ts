@@ -18,7 +18,15 @@ const CONF_MODULES: Record<string, readonly string[]> = {
   'http.conf': [], // Asterisk's core (main/http.c)
   'manager.conf': [], // Asterisk's core (main/manager.c)
   'modules.conf': [], // the loader
-  'pjsip.conf': ['res_pjsip', 'chan_pjsip', 'res_pjsip_session', 'res_pjsip_authenticator_digest', 'res_pjsip_endpoint_identifier_ip', 'res_pjsip_endpoint_identifier_user', 'res_pjsip_outbound_registration'],
+  'pjsip.conf': [
+    'res_pjsip',
+    'chan_pjsip',
+    'res_pjsip_session',
+    'res_pjsip_authenticator_digest',
+    'res_pjsip_endpoint_identifier_ip',
+    'res_pjsip_endpoint_identifier_user',
+    'res_pjsip_outbound_registration',
+  ],
   'rtp.conf': ['res_rtp_asterisk'],
   'extensions.conf': ['pbx_config'],
   'musiconhold.conf': ['res_musiconhold'],
@@ -33,7 +41,11 @@ function projectFile(name: string): string {
 }
 
 /** Lines without comments (`;` to the end of the line). */
-const lines = (text: string): string[] => text.split('\n').map((l) => l.replace(/;.*$/, '').trim()).filter(Boolean);
+const lines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.replace(/;.*$/, '').trim())
+    .filter(Boolean);
 
 function requiredModules(): string[] {
   return lines(projectFile('modules.conf'))
@@ -82,8 +94,14 @@ describeOnAsterisk('real Asterisk: asterisk-config/ loads with no error for what
   const reliedOn = (): string[] => [...new Set([...requiredModules(), ...Object.values(CONF_MODULES).flat()])].sort();
 
   it('every .conf file of asterisk-config/ is listed with the modules that read it', () => {
-    const confs = fs.readdirSync(PROJECT_CONFIG_DIR).filter((f) => f.endsWith('.conf')).sort();
-    expect(confs.filter((f) => !(f in CONF_MODULES)), 'add them to CONF_MODULES').to.deep.equal([]);
+    const confs = fs
+      .readdirSync(PROJECT_CONFIG_DIR)
+      .filter((f) => f.endsWith('.conf'))
+      .sort();
+    expect(
+      confs.filter((f) => !(f in CONF_MODULES)),
+      'add them to CONF_MODULES',
+    ).to.deep.equal([]);
     expect(requiredModules()).to.include.members(['res_ari', 'res_stasis', 'chan_pjsip']);
   });
 
@@ -93,15 +111,26 @@ describeOnAsterisk('real Asterisk: asterisk-config/ loads with no error for what
     const confs = Object.keys(CONF_MODULES);
     const concerns = (line: string): boolean => {
       const source = /\]\s+([a-z0-9_]+)\.c:/.exec(line)?.[1];
-      return (source !== undefined && modules.includes(source)) || modules.some((m) => new RegExp(`\\b${m}\\b`).test(line)) || confs.some((c) => line.includes(`'${c}'`) || line.includes(` ${c}`));
+      return (
+        (source !== undefined && modules.includes(source)) ||
+        modules.some((m) => new RegExp(`\\b${m}\\b`).test(line)) ||
+        confs.some((c) => line.includes(`'${c}'`) || line.includes(` ${c}`))
+      );
     };
-    const bad = log.split('\n').filter((l) => (/\bERROR\[/.test(l) || /declined to load|Unable to load|failed to load/i.test(l)) && concerns(l));
+    const bad = log
+      .split('\n')
+      .filter((l) => (/\bERROR\[/.test(l) || /declined to load|Unable to load|failed to load/i.test(l)) && concerns(l));
     expect(bad).to.deep.equal([]);
   });
 
   it('every module it relies on is running', async () => {
     const shown = await (asterisk as AsteriskServer).cli('module show');
-    const running = new Set(shown.split('\n').filter((l) => /\bRunning\b/.test(l)).map((l) => l.trim().split(/\s+/)[0]?.replace(/\.so$/, '')));
+    const running = new Set(
+      shown
+        .split('\n')
+        .filter((l) => /\bRunning\b/.test(l))
+        .map((l) => l.trim().split(/\s+/)[0]?.replace(/\.so$/, '')),
+    );
     expect(reliedOn().filter((m) => !running.has(m))).to.deep.equal([]);
   });
 
@@ -111,9 +140,25 @@ describeOnAsterisk('real Asterisk: asterisk-config/ loads with no error for what
     expect(apps).to.include.members(['Stasis', 'Hangup']);
     expect(fns).to.include('CALLERID');
     const cli = asterisk as AsteriskServer;
-    const registeredApps = new Set((await cli.cli('core show applications')).split('\n').map((l) => /^\s*([A-Za-z0-9_]+):/.exec(l)?.[1]).filter(Boolean));
-    const registeredFns = new Set((await cli.cli('core show functions')).split('\n').map((l) => /^\s*([A-Z0-9_]+)\s/.exec(l)?.[1]).filter(Boolean));
-    expect(apps.filter((a) => !registeredApps.has(a)), 'applications').to.deep.equal([]);
-    expect(fns.filter((f) => !registeredFns.has(f)), 'functions').to.deep.equal([]);
+    const registeredApps = new Set(
+      (await cli.cli('core show applications'))
+        .split('\n')
+        .map((l) => /^\s*([A-Za-z0-9_]+):/.exec(l)?.[1])
+        .filter(Boolean),
+    );
+    const registeredFns = new Set(
+      (await cli.cli('core show functions'))
+        .split('\n')
+        .map((l) => /^\s*([A-Z0-9_]+)\s/.exec(l)?.[1])
+        .filter(Boolean),
+    );
+    expect(
+      apps.filter((a) => !registeredApps.has(a)),
+      'applications',
+    ).to.deep.equal([]);
+    expect(
+      fns.filter((f) => !registeredFns.has(f)),
+      'functions',
+    ).to.deep.equal([]);
   });
 });

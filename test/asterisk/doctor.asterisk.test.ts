@@ -22,7 +22,19 @@ import { asteriskStoryConfig, describeOnAsterisk, runtime } from './lab-suite';
  * second WebSocket and an unmigrated database, none of which needs Asterisk restarted.
  */
 
-const ALL_CHECKS = ['config', 'database', 'schema', 'ari', 'prompts', 'agent-endpoints', 'trunk', 'stasis-app', 'ami', 'dialplan', 'dialplan-arguments'];
+const ALL_CHECKS = [
+  'config',
+  'database',
+  'schema',
+  'ari',
+  'prompts',
+  'agent-endpoints',
+  'trunk',
+  'stasis-app',
+  'ami',
+  'dialplan',
+  'dialplan-arguments',
+];
 
 /** What the doctor's own tests pass to it: the service's environment in this lab (secrets included). */
 function doctorEnv(lab: Lab, over: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -37,9 +49,14 @@ function failing(report: DoctorReport): string[] {
 function npmDoctor(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ARI_|AMI_|DATABASE_URL|DIRECT_CALLBACK_)/.test(k)));
   return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'doctor', '--', ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      'npm',
+      ['run', '-s', 'doctor', '--', ...args],
+      { cwd: ROOT, env: { ...base, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,7 +67,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
   let configs = 0;
 
   /** Writes a config into the lab's folder and runs the doctor on it, in this process. */
-  const doctor = (opts: { config?: Record<string, unknown>; env?: Record<string, string>; running?: boolean } = {}): Promise<DoctorReport> => {
+  const doctor = (
+    opts: { config?: Record<string, unknown>; env?: Record<string, string>; running?: boolean } = {},
+  ): Promise<DoctorReport> => {
     configs += 1;
     const configPath = path.join(lab.dir, `doctor-${configs}.json`);
     fs.writeFileSync(configPath, JSON.stringify(opts.config ?? exampleConfig()));
@@ -84,8 +103,15 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines, r.stdout).to.have.length(1);
-    const report = JSON.parse(lines[0] ?? '') as { ok: boolean; checks: { name: string; ok: boolean; fix: string | null; detail: string }[]; skipped: unknown[] };
-    expect(report.checks.filter((c) => !c.ok), lines[0]).to.deep.equal([]);
+    const report = JSON.parse(lines[0] ?? '') as {
+      ok: boolean;
+      checks: { name: string; ok: boolean; fix: string | null; detail: string }[];
+      skipped: unknown[];
+    };
+    expect(
+      report.checks.filter((c) => !c.ok),
+      lines[0],
+    ).to.deep.equal([]);
     expect(report.ok).to.equal(true);
     expect(report.checks.map((c) => c.name)).to.deep.equal(ALL_CHECKS);
     expect(report.checks.every((c) => c.fix === null)).to.equal(true);
@@ -113,7 +139,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
       const report = await doctor({ env: { DATABASE_URL: empty.url } });
       expect(failing(report)).to.deep.equal(['schema']);
       const shipped = sqlMigrationNames();
-      expect(check(report, 'schema').detail).to.equal(`${shipped.length} of ${shipped.length} schema files not applied: ${shipped.join(', ')}`);
+      expect(check(report, 'schema').detail).to.equal(
+        `${shipped.length} of ${shipped.length} schema files not applied: ${shipped.join(', ')}`,
+      );
       expect(check(report, 'schema').fix).to.include('direct-callback migrate');
     } finally {
       await empty.drop();
@@ -123,7 +151,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
   it('ari: a wrong password is a 401 with the ari.conf fix; the ARI checks are skipped', async () => {
     const report = await doctor({ env: { ARI_PASSWORD: 'not-the-password' } });
     expect(failing(report)).to.deep.equal(['ari']);
-    expect(check(report, 'ari').detail).to.equal(`ARI at ${lab.asterisk.ariUrl} refused user 'direct-callback' (401 Authentication required)`);
+    expect(check(report, 'ari').detail).to.equal(
+      `ARI at ${lab.asterisk.ariUrl} refused user 'direct-callback' (401 Authentication required)`,
+    );
     expect(check(report, 'ari').fix).to.include('[direct-callback] section of /etc/asterisk/ari.conf');
     expect(skippedNames(report)).to.deep.equal(['prompts', 'agent-endpoints', 'trunk', 'stasis-app']);
     // The dialplan is read over AMI, which has its own login: still checked.
@@ -135,7 +165,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     const report = await doctor({ env: { ARI_URL: `${lab.asterisk.ariUrl}/ari` } });
     expect(failing(report)).to.deep.equal(['ari']);
     expect(check(report, 'ari').detail).to.equal(`no ARI at ${lab.asterisk.ariUrl}/ari (GET /ari/asterisk/info answered 404)`);
-    expect(check(report, 'ari').fix).to.equal(`ARI_URL ends with /ari: give the server root instead, e.g. ${lab.asterisk.ariUrl} (the plugin adds /ari)`);
+    expect(check(report, 'ari').fix).to.equal(
+      `ARI_URL ends with /ari: give the server root instead, e.g. ${lab.asterisk.ariUrl} (the plugin adds /ari)`,
+    );
     // Outside /ari, Asterisk's HTTP server answers its HTML 404 before any credential check (probes.md).
     const elsewhere = await doctor({ env: { ARI_URL: `${lab.asterisk.ariUrl}/asterisk`, ARI_PASSWORD: 'not-the-password' } });
     expect(failing(elsewhere)).to.deep.equal(['ari']);
@@ -169,7 +201,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     agents[1] = { ...agents[1], endpoint: 'PJSIP/1O02' };
     const report = await doctor({ config });
     expect(failing(report)).to.deep.equal(['agent-endpoints']);
-    expect(check(report, 'agent-endpoints').detail).to.equal('agents[1] Agent 1002: PJSIP/1O02 does not exist (PJSIP endpoints: 1001, 1002, trunk)');
+    expect(check(report, 'agent-endpoints').detail).to.equal(
+      'agents[1] Agent 1002: PJSIP/1O02 does not exist (PJSIP endpoints: 1001, 1002, trunk)',
+    );
   });
 
   it('trunk: the dial template names an endpoint that does not exist', async () => {
@@ -177,7 +211,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     config.callback = { ...(config.callback as Record<string, unknown>), dialTemplate: 'PJSIP/{number}@provider' };
     const report = await doctor({ config });
     expect(failing(report)).to.deep.equal(['trunk']);
-    expect(check(report, 'trunk').detail).to.equal("callback.dialTemplate 'PJSIP/{number}@provider' dials through PJSIP/provider, which does not exist (PJSIP endpoints: 1001, 1002, trunk)");
+    expect(check(report, 'trunk').detail).to.equal(
+      "callback.dialTemplate 'PJSIP/{number}@provider' dials through PJSIP/provider, which does not exist (PJSIP endpoints: 1001, 1002, trunk)",
+    );
   });
 
   it('dialplan: a queue whose Stasis line was removed from extensions.conf (dialplan reload), read over AMI', async () => {
@@ -204,7 +240,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
   });
 
   it('stasis-app: another connection holds the app; with --running the same is expected', async () => {
-    const ws = new WebSocket(`${lab.asterisk.ariUrl.replace(/^http/, 'ws')}/ari/events?app=direct-callback&api_key=${encodeURIComponent(`direct-callback:${lab.ariPassword}`)}`);
+    const ws = new WebSocket(
+      `${lab.asterisk.ariUrl.replace(/^http/, 'ws')}/ari/events?app=direct-callback&api_key=${encodeURIComponent(`direct-callback:${lab.ariPassword}`)}`,
+    );
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -212,7 +250,9 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     try {
       const report = await doctor();
       expect(failing(report)).to.deep.equal(['stasis-app']);
-      expect(check(report, 'stasis-app').detail).to.equal("Stasis app 'direct-callback' is already registered: another connection holds it (a second one would silently take its calls over)");
+      expect(check(report, 'stasis-app').detail).to.equal(
+        "Stasis app 'direct-callback' is already registered: another connection holds it (a second one would silently take its calls over)",
+      );
       // res_stasis adds a context stasis-direct-callback for a connected app (probes.md): not the administrator's dialplan.
       expect(check(report, 'dialplan-arguments').ok).to.equal(true);
       const running = await doctor({ running: true });

@@ -38,7 +38,10 @@ async function killNow(plugin: PluginProcess): Promise<number> {
 }
 
 async function statusOf(lab: Lab, id: string): Promise<{ status: string; attempts: number; claimed_by: string | null }> {
-  return lab.db('callback_requests').where({ id }).first<{ status: string; attempts: number; claimed_by: string | null }>('status', 'attempts', 'claimed_by');
+  return lab
+    .db('callback_requests')
+    .where({ id })
+    .first<{ status: string; attempts: number; claimed_by: string | null }>('status', 'attempts', 'claimed_by');
 }
 
 describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
@@ -53,17 +56,35 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       const chA = await callerChannel(lab, a, 20_000);
       const callerB = await lab.call(DID.support, callerPressingOne(b, 9000));
       const chB = await callerChannel(lab, b, 20_000);
-      const offer = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === chB && e.raw.playback?.media_uri === PROMPTS.offer, 20_000, "the offer playing to B");
-      const placesBefore = (await lab.db('queue_entries').whereIn('channel_id', [chA, chB]).orderBy('seq')) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
+      const offer = await lab.observer.waitFor(
+        (e) => e.type === 'PlaybackStarted' && channelOf(e) === chB && e.raw.playback?.media_uri === PROMPTS.offer,
+        20_000,
+        'the offer playing to B',
+      );
+      const placesBefore = (await lab.db('queue_entries').whereIn('channel_id', [chA, chB]).orderBy('seq')) as {
+        id: string;
+        channel_id: string;
+        arrived_at: Date;
+        seq: string;
+      }[];
       expect(placesBefore.map((p) => p.channel_id)).to.deep.equal([chA, chB]);
       await sleep(1000);
       const killedAt = await killNow(first);
       const second = await lab.startPlugin();
       // The old prompt (7.7 s long) is stopped by its deterministic id, not left to run out.
-      const oldEnd = await lab.observer.waitFor((e) => e.type === 'PlaybackFinished' && e.raw.playback?.id === offer.raw.playback?.id, 20_000, 'the old offer ended');
+      const oldEnd = await lab.observer.waitFor(
+        (e) => e.type === 'PlaybackFinished' && e.raw.playback?.id === offer.raw.playback?.id,
+        20_000,
+        'the old offer ended',
+      );
       expect(oldEnd.at - offer.at, 'the old offer stopped before its end').to.be.below(7000);
       // Each caller hears the offer again, presses 1, and is confirmed and hung up after it.
-      for (const ch of [chA, chB]) await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm && e.at > killedAt, 45_000, `the confirmation to ${ch}`);
+      for (const ch of [chA, chB])
+        await lab.observer.waitFor(
+          (e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm && e.at > killedAt,
+          45_000,
+          `the confirmation to ${ch}`,
+        );
       expect(await callerA.finished(40_000), callerA.errors()).to.equal(0);
       expect(await callerB.finished(40_000), callerB.errors()).to.equal(0);
       const checks = adoptionChecks(second, lab.observer.events, killedAt);
@@ -74,14 +95,28 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       expect(checks.holding_bridges_reused).to.equal(2);
       // Still in their holding bridges: kept there, not taken out and put back (trace h).
       expect(checks.holding_bridge_reentered, 'callers taken out of their holding bridge and put back').to.deep.equal([]);
-      expect(second.lines.filter((l) => l.message === 'adopted caller kept in its holding bridge').map((l) => l.callId).sort()).to.deep.equal([chA, chB].sort());
+      expect(
+        second.lines
+          .filter((l) => l.message === 'adopted caller kept in its holding bridge')
+          .map((l) => l.callId)
+          .sort(),
+      ).to.deep.equal([chA, chB].sort());
       expect(checks.old_prompts_stopped).to.be.at.least(2);
       // Their places: the stored ones, not new ones; the callbacks take them (A before B).
-      const placesAfter = (await lab.db('queue_entries').whereIn('channel_id', [chA, chB]).orderBy('seq')) as { id: string; arrived_at: Date }[];
+      const placesAfter = (await lab.db('queue_entries').whereIn('channel_id', [chA, chB]).orderBy('seq')) as {
+        id: string;
+        arrived_at: Date;
+      }[];
       expect(placesAfter.map((p) => p.id)).to.deep.equal(placesBefore.map((p) => p.id));
-      const callbacks = (await lab.db('callback_requests').orderBy([{ column: 'arrived_at' }, { column: 'seq' }])) as { customer_number: string; arrived_at: Date; status: string }[];
+      const callbacks = (await lab.db('callback_requests').orderBy([{ column: 'arrived_at' }, { column: 'seq' }])) as {
+        customer_number: string;
+        arrived_at: Date;
+        status: string;
+      }[];
       expect(callbacks.map((c) => c.customer_number)).to.deep.equal([a, b]);
-      expect(callbacks.map((c) => new Date(c.arrived_at).getTime())).to.deep.equal(placesBefore.map((p) => new Date(p.arrived_at).getTime()));
+      expect(callbacks.map((c) => new Date(c.arrived_at).getTime())).to.deep.equal(
+        placesBefore.map((p) => new Date(p.arrived_at).getTime()),
+      );
     });
   });
 
@@ -94,20 +129,47 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       await login(lab, '1001');
 
       // Kill 1: the agent's phone is answered and hears the whisper; the customer is not dialled yet.
-      const whisper = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && isAgentLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.whisperIntro, 30_000, 'the whisper on the agent leg');
+      const whisper = await lab.observer.waitFor(
+        (e) => e.type === 'PlaybackStarted' && isAgentLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.whisperIntro,
+        30_000,
+        'the whisper on the agent leg',
+      );
       const agentLeg1 = channelOf(whisper) as string;
       await sleep(300);
       const killed1 = await killNow(first);
-      expect(lab.observer.find((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id)), 'customer legs before the first kill').to.deep.equal([]);
+      expect(
+        lab.observer.find((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id)),
+        'customer legs before the first kill',
+      ).to.deep.equal([]);
       const second = await lab.startPlugin();
       // The restarted process owns no preview for that leg: Asterisk ends it, and the callback is
       // offered to the agent again on a new leg.
-      await lab.observer.waitFor((e) => e.type === 'ChannelDestroyed' && e.raw.channel?.id === agentLeg1 && e.at > killed1, 20_000, 'the orphaned agent leg ended');
-      const again = await lab.observer.waitFor((e) => e.type === 'ChannelCreated' && isAgentLeg(e.raw.channel?.id) && e.raw.channel?.id !== agentLeg1 && e.at > killed1, 40_000, 'a new agent leg');
-      expect(second.lines.some((l) => l.message === 'reconcile: hanging up a channel no session owns' && l.channelId === agentLeg1), 'the restarted plugin hung up the old agent leg').to.equal(true);
+      await lab.observer.waitFor(
+        (e) => e.type === 'ChannelDestroyed' && e.raw.channel?.id === agentLeg1 && e.at > killed1,
+        20_000,
+        'the orphaned agent leg ended',
+      );
+      const again = await lab.observer.waitFor(
+        (e) => e.type === 'ChannelCreated' && isAgentLeg(e.raw.channel?.id) && e.raw.channel?.id !== agentLeg1 && e.at > killed1,
+        40_000,
+        'a new agent leg',
+      );
+      expect(
+        second.lines.some((l) => l.message === 'reconcile: hanging up a channel no session owns' && l.channelId === agentLeg1),
+        'the restarted plugin hung up the old agent leg',
+      ).to.equal(true);
 
       // Kill 2: agent and customer talk in a mixing bridge.
-      const entered = await lab.observer.waitForCount((e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing' && e.at > again.at && (isAgentLeg(channelOf(e)) || isCustomerLeg(channelOf(e))), 2, 45_000, 'agent and customer talking');
+      const entered = await lab.observer.waitForCount(
+        (e) =>
+          e.type === 'ChannelEnteredBridge' &&
+          e.raw.bridge?.bridge_type === 'mixing' &&
+          e.at > again.at &&
+          (isAgentLeg(channelOf(e)) || isCustomerLeg(channelOf(e))),
+        2,
+        45_000,
+        'agent and customer talking',
+      );
       const customerLeg = entered.map((e) => channelOf(e)).find(isCustomerLeg) as string;
       const seen: string[] = [];
       let watching = true;
@@ -121,8 +183,15 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       const killed2 = await killNow(second);
       const third = await lab.startPlugin();
       // The customer talks on and hangs up; the plugin then hangs up the agent.
-      await lab.observer.waitFor((e) => e.type === 'ChannelDestroyed' && isAgentLeg(channelOf(e)) && e.at > killed2, 40_000, "the agent's leg ended after the customer left");
-      expect(third.lines.some((l) => l.message === 'reconcile: two answered legs without a session; keeping them connected'), 'the talking pair taken over').to.equal(true);
+      await lab.observer.waitFor(
+        (e) => e.type === 'ChannelDestroyed' && isAgentLeg(channelOf(e)) && e.at > killed2,
+        40_000,
+        "the agent's leg ended after the customer left",
+      );
+      expect(
+        third.lines.some((l) => l.message === 'reconcile: two answered legs without a session; keeping them connected'),
+        'the talking pair taken over',
+      ).to.equal(true);
       const talkEnd = lab.observer.find((e) => e.type === 'ChannelDestroyed' && e.raw.channel?.id === customerLeg);
       expect(talkEnd, 'the customer leg ended once').to.have.length(1);
       await sleep(1000);
@@ -131,13 +200,30 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       expect(seen, 'statuses from the second kill on').to.not.include('pending');
 
       const row = await statusOf(lab, id);
-      expect(row, 'the agent-only attempt does not count: the customer was not dialled').to.deep.include({ status: 'completed', attempts: 1, claimed_by: null });
+      expect(row, 'the agent-only attempt does not count: the customer was not dialled').to.deep.include({
+        status: 'completed',
+        attempts: 1,
+        claimed_by: null,
+      });
       const legs = lab.observer.find((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id)).map((e) => e.raw.channel?.id);
       expect(legs, 'customer legs').to.deep.equal([customerLeg]);
-      expect(lab.observer.find((e) => e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(e.raw.peer?.id)).length, 'dials of the customer').to.equal(1);
-      const attempts = (await lab.db('callback_attempts').where({ callback_id: id }).orderBy('id')) as { customer_channel_id: string | null; customer_dialed_at: Date | null; ended_at: Date | null }[];
-      expect(attempts.filter((x) => x.customer_dialed_at !== null).map((x) => x.customer_channel_id), 'attempts that dialled the customer').to.deep.equal([customerLeg]);
-      expect(attempts.every((x) => x.ended_at !== null), 'every attempt ended').to.equal(true);
+      expect(
+        lab.observer.find((e) => e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(e.raw.peer?.id)).length,
+        'dials of the customer',
+      ).to.equal(1);
+      const attempts = (await lab.db('callback_attempts').where({ callback_id: id }).orderBy('id')) as {
+        customer_channel_id: string | null;
+        customer_dialed_at: Date | null;
+        ended_at: Date | null;
+      }[];
+      expect(
+        attempts.filter((x) => x.customer_dialed_at !== null).map((x) => x.customer_channel_id),
+        'attempts that dialled the customer',
+      ).to.deep.equal([customerLeg]);
+      expect(
+        attempts.every((x) => x.ended_at !== null),
+        'every attempt ended',
+      ).to.equal(true);
       await lab.customers.stop();
       await lab.phone('1001').stop();
       expect(customer.stats(), customer.errors()).to.include({ successful: 1, failed: 0 });
@@ -147,32 +233,75 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
     });
   });
 
-  it('kill -9 after the customer answered, before the guard\'s 1: the attempt is taken up, the guard asked again, agent and customer bridged, the customer dialled once', async () => {
+  it("kill -9 after the customer answered, before the guard's 1: the attempt is taken up, the guard asked again, agent and customer bridged, the customer dialled once", async () => {
     await withLab(faultLab, async (lab) => {
       const first = lab.plugin as PluginProcess;
       const agentPhone = await lab.phone('1001').use(AGENT_ACCEPTING);
       // A customer who presses 1 when asked, and again when asked again after the restart.
-      const customer = await lab.customers.use({ answer: { answerAfterMs: 800 }, steps: [{ wait: 5000 }, { dtmf: '1' }, { wait: 3500 }, { dtmf: '1' }, { wait: 3500 }, { dtmf: '1' }, { wait: 3000 }, { hangup: true }] });
+      const customer = await lab.customers.use({
+        answer: { answerAfterMs: 800 },
+        steps: [
+          { wait: 5000 },
+          { dtmf: '1' },
+          { wait: 3500 },
+          { dtmf: '1' },
+          { wait: 3500 },
+          { dtmf: '1' },
+          { wait: 3000 },
+          { hangup: true },
+        ],
+      });
       const id = await bookThroughApi(lab, '+15550002004');
       await login(lab, '1001');
-      const guard = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && isCustomerLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.guard, 45_000, 'the guard playing to the customer');
+      const guard = await lab.observer.waitFor(
+        (e) => e.type === 'PlaybackStarted' && isCustomerLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.guard,
+        45_000,
+        'the guard playing to the customer',
+      );
       const customerLeg = channelOf(guard) as string;
       const killedAt = await killNow(first);
       const second = await lab.startPlugin();
-      expect(second.lines.some((l) => l.message === 'reconcile: callback attempt taken up again' && l.customerChannelId === customerLeg), 'taken up by the restarted plugin').to.equal(true);
-      await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === customerLeg && e.raw.playback?.media_uri === PROMPTS.guard && e.at > killedAt, 15_000, 'the guard asked again');
-      const entered = await lab.observer.waitForCount((e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing' && e.at > killedAt && (isAgentLeg(channelOf(e)) || channelOf(e) === customerLeg), 2, 20_000, 'agent and customer bridged');
+      expect(
+        second.lines.some((l) => l.message === 'reconcile: callback attempt taken up again' && l.customerChannelId === customerLeg),
+        'taken up by the restarted plugin',
+      ).to.equal(true);
+      await lab.observer.waitFor(
+        (e) =>
+          e.type === 'PlaybackStarted' && channelOf(e) === customerLeg && e.raw.playback?.media_uri === PROMPTS.guard && e.at > killedAt,
+        15_000,
+        'the guard asked again',
+      );
+      const entered = await lab.observer.waitForCount(
+        (e) =>
+          e.type === 'ChannelEnteredBridge' &&
+          e.raw.bridge?.bridge_type === 'mixing' &&
+          e.at > killedAt &&
+          (isAgentLeg(channelOf(e)) || channelOf(e) === customerLeg),
+        2,
+        20_000,
+        'agent and customer bridged',
+      );
       expect(entered.map((e) => e.raw.bridge?.id)[0]).to.equal(entered.map((e) => e.raw.bridge?.id)[1]);
       // The customer hangs up after the talk; the plugin then hangs up the agent.
-      await lab.observer.waitFor((e) => e.type === 'ChannelDestroyed' && isAgentLeg(channelOf(e)) && e.at > killedAt, 30_000, "the agent's leg ended after the customer left");
+      await lab.observer.waitFor(
+        (e) => e.type === 'ChannelDestroyed' && isAgentLeg(channelOf(e)) && e.at > killedAt,
+        30_000,
+        "the agent's leg ended after the customer left",
+      );
       let row = await statusOf(lab, id);
       for (let i = 0; i < 50 && row.status !== 'completed'; i++) {
         await sleep(100);
         row = await statusOf(lab, id);
       }
       expect(row).to.deep.include({ status: 'completed', attempts: 1, claimed_by: null });
-      expect(lab.observer.find((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id)).map((e) => e.raw.channel?.id), 'customer legs').to.deep.equal([customerLeg]);
-      const attempts = (await lab.db('callback_attempts').where({ callback_id: id })) as { outcome: string; customer_answered_at: Date | null }[];
+      expect(
+        lab.observer.find((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id)).map((e) => e.raw.channel?.id),
+        'customer legs',
+      ).to.deep.equal([customerLeg]);
+      const attempts = (await lab.db('callback_attempts').where({ callback_id: id })) as {
+        outcome: string;
+        customer_answered_at: Date | null;
+      }[];
       expect(attempts.map((a) => a.outcome)).to.deep.equal(['answered']);
       expect(attempts[0]?.customer_answered_at, 'the answer stored by the restarted plugin').to.not.equal(null);
       await lab.customers.stop();
@@ -203,7 +332,12 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
       expect(plugin.running, 'the same plugin process').to.equal(true);
       console.log(`      (plugin reconnected ${reconnectedAt - restartedAt} ms after the restart began)`);
       await login(lab, '1001');
-      const bridged = await lab.observer.waitForCount((e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing' && e.at > restartedAt, 2, 45_000, 'agent and customer bridged on the new Asterisk');
+      const bridged = await lab.observer.waitForCount(
+        (e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing' && e.at > restartedAt,
+        2,
+        45_000,
+        'agent and customer bridged on the new Asterisk',
+      );
       expect(bridged.map((e) => channelOf(e)).filter(isCustomerLeg)).to.have.length(1);
       const deadline = Date.now() + 30_000;
       let row = await statusOf(lab, before);
@@ -212,7 +346,10 @@ describeOnAsterisk('real Asterisk: kill -9 and restarts (faults)', function () {
         row = await statusOf(lab, before);
       }
       expect(row).to.deep.include({ status: 'completed', attempts: 1, claimed_by: null });
-      expect(lab.observer.find((e) => e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(e.raw.peer?.id)).length, 'dials of the customer').to.equal(1);
+      expect(
+        lab.observer.find((e) => e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(e.raw.peer?.id)).length,
+        'dials of the customer',
+      ).to.equal(1);
       await lab.customers.stop();
       expect(customer.stats(), customer.errors()).to.include({ successful: 1, failed: 0 });
     });

@@ -42,7 +42,10 @@ describeOnAsterisk('real Asterisk: an agent dials a feature code on the desk pho
         { id: '1001', loggedIn: false },
         { id: '1002', extra: { language: 'es' } },
       ],
-      pluginConfig: asteriskStoryConfig({ agents: [], extra: { featureCodes: { agentLogin: '*51', agentLogout: '*52', agentPause: '*53', agentUnpause: '*54' } } }),
+      pluginConfig: asteriskStoryConfig({
+        agents: [],
+        extra: { featureCodes: { agentLogin: '*51', agentLogout: '*52', agentPause: '*53', agentUnpause: '*54' } },
+      }),
       http: true,
     });
   });
@@ -60,7 +63,8 @@ describeOnAsterisk('real Asterisk: an agent dials a feature code on the desk pho
     if (!a) throw new Error(`no agent ${id} in GET /agents`);
     return a;
   };
-  const presence = async (id: string): Promise<PresenceRow | undefined> => (await lab.db('agent_presence').where({ agent_id: id }).first()) as PresenceRow | undefined;
+  const presence = async (id: string): Promise<PresenceRow | undefined> =>
+    (await lab.db('agent_presence').where({ agent_id: id }).first()) as PresenceRow | undefined;
 
   /**
    * The phone dials `code`; returns the call's channel once Asterisk destroyed it, after checking
@@ -68,14 +72,25 @@ describeOnAsterisk('real Asterisk: an agent dials a feature code on the desk pho
    * `language`) and finished, and only then was the call hung up, from Asterisk's side (the phone
    * got the BYE).
    */
-  async function dialCode(agentId: string, code: string, args: string[], prompt: string, language: string): Promise<{ channel: string; played: ObservedEvent; phone: SippProcess }> {
+  async function dialCode(
+    agentId: string,
+    code: string,
+    args: string[],
+    prompt: string,
+    language: string,
+  ): Promise<{ channel: string; played: ObservedEvent; phone: SippProcess }> {
     const mark = lab.observer.events.length;
     const since = (pred: (e: ObservedEvent) => boolean) => (e: ObservedEvent) => lab.observer.events.indexOf(e) >= mark && pred(e);
     const phone = await lab.callFromPhone(agentId, code, [{ waitForBye: 20_000 }]);
     // The observer is another app, so it gets no StasisStart for this one: the dialplan step shows
     // what the sample's Stasis line was given (${CHANNEL(endpoint)} expanded by Asterisk).
     const start = await lab.observer.waitFor(
-      since((e) => e.type === 'ChannelDialplan' && e.raw.channel?.dialplan?.app_name === 'Stasis' && e.raw.channel.name.startsWith(`PJSIP/${agentId}-`)),
+      since(
+        (e) =>
+          e.type === 'ChannelDialplan' &&
+          e.raw.channel?.dialplan?.app_name === 'Stasis' &&
+          e.raw.channel.name.startsWith(`PJSIP/${agentId}-`),
+      ),
       15_000,
       `${code} reaching its Stasis line`,
     );
@@ -83,13 +98,27 @@ describeOnAsterisk('real Asterisk: an agent dials a feature code on the desk pho
     expect(start.raw.channel?.dialplan?.app_data).to.equal(`direct-callback,${args.join(',')}`);
     const played = await lab.observer.waitFor(since(isPlaybackOf(channel, prompt)), 10_000, `the confirmation ${prompt}`);
     expect(played.raw.playback?.language).to.equal(language);
-    const finished = await lab.observer.waitFor(since(isPlaybackOf(channel, prompt, 'PlaybackFinished')), 15_000, 'the confirmation played to its end');
-    const destroyed = await lab.observer.waitFor(since((e) => e.type === 'ChannelDestroyed' && channelOf(e) === channel), 10_000, 'the call ended');
+    const finished = await lab.observer.waitFor(
+      since(isPlaybackOf(channel, prompt, 'PlaybackFinished')),
+      15_000,
+      'the confirmation played to its end',
+    );
+    const destroyed = await lab.observer.waitFor(
+      since((e) => e.type === 'ChannelDestroyed' && channelOf(e) === channel),
+      10_000,
+      'the call ended',
+    );
     expect(destroyed.at).to.be.at.least(finished.at);
     // No other playback on this call: the confirmation alone (not the failure prompt as well).
-    expect(lab.observer.find(since((e) => e.type === 'PlaybackStarted' && channelOf(e) === channel)).map((e) => e.raw.playback?.media_uri)).to.deep.equal([prompt]);
+    expect(
+      lab.observer.find(since((e) => e.type === 'PlaybackStarted' && channelOf(e) === channel)).map((e) => e.raw.playback?.media_uri),
+    ).to.deep.equal([prompt]);
     // The plugin ended the call: the dialplan's fallback after the Stasis line never ran.
-    expect(lab.observer.find(since((e) => e.type === 'ChannelDialplan' && channelOf(e) === channel)).map((e) => e.raw.channel?.dialplan?.app_name)).to.deep.equal(['NoOp', 'Stasis']);
+    expect(
+      lab.observer
+        .find(since((e) => e.type === 'ChannelDialplan' && channelOf(e) === channel))
+        .map((e) => e.raw.channel?.dialplan?.app_name),
+    ).to.deep.equal(['NoOp', 'Stasis']);
     expect(await phone.finished(15_000), phone.errors()).to.equal(0);
     expect(phone.log().map((l) => l.message)).to.include('got bye');
     return { channel, played, phone };
@@ -128,13 +157,20 @@ describeOnAsterisk('real Asterisk: an agent dials a feature code on the desk pho
     const since = (pred: (e: ObservedEvent) => boolean) => (e: ObservedEvent) => lab.observer.events.indexOf(e) >= mark && pred(e);
     const phone = await lab.callFromPhone('1001', '*51', [{ waitForBye: 20_000 }]);
     const played = await lab.observer.waitFor(
-      since((e) => e.type === 'ChannelDialplan' && e.raw.channel?.dialplan?.app_name === 'Playback' && e.raw.channel.name.startsWith('PJSIP/1001-')),
+      since(
+        (e) =>
+          e.type === 'ChannelDialplan' && e.raw.channel?.dialplan?.app_name === 'Playback' && e.raw.channel.name.startsWith('PJSIP/1001-'),
+      ),
       15_000,
       "the fallback's Playback",
     );
     expect(played.raw.channel?.dialplan?.app_data).to.equal('callback/feature-code-failed');
     const channel = channelOf(played) as string;
-    await lab.observer.waitFor(since((e) => e.type === 'ChannelDestroyed' && channelOf(e) === channel), 15_000, 'the call ended');
+    await lab.observer.waitFor(
+      since((e) => e.type === 'ChannelDestroyed' && channelOf(e) === channel),
+      15_000,
+      'the call ended',
+    );
     expect(await phone.finished(15_000), phone.errors()).to.equal(0);
     expect(phone.log().map((l) => l.message)).to.include('got bye');
     // The file played: Asterisk logs a missing one ("does not exist in any format"), as it did for

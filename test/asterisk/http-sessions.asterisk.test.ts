@@ -43,7 +43,12 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
 
   const server = (): AsteriskServer => asterisk as AsteriskServer;
   const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-  const exceeded = (): number => (server().log().match(/HTTP session count exceeded 100 sessions/g) ?? []).length;
+  const exceeded = (): number =>
+    (
+      server()
+        .log()
+        .match(/HTTP session count exceeded 100 sessions/g) ?? []
+    ).length;
 
   /**
    * `n` connections that each sent the first line of a request and nothing more: each is one of
@@ -59,15 +64,19 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
     const port = server().opts.ports.http;
     const closed = new Set<net.Socket>();
     await Promise.all(
-      Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.write('GET /ari/asterisk/info HTTP/1.1\r\n');
-          resolve();
-        });
-        s.on('error', reject);
-        s.on('close', () => closed.add(s));
-        held.push(s);
-      })),
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const s = net.connect(port, '127.0.0.1', () => {
+              s.write('GET /ari/asterisk/info HTTP/1.1\r\n');
+              resolve();
+            });
+            s.on('error', reject);
+            s.on('close', () => closed.add(s));
+            held.push(s);
+          }),
+      ),
     );
     const until = Date.now() + 15_000;
     while (closed.size < refusedAtLeast && Date.now() < until) await settle(50);
@@ -86,7 +95,9 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
       });
       s.on('data', (d) => (data += d.toString()));
       s.on('error', () => undefined);
-      s.on('close', () => resolve({ bytes: data.length, ...(data ? { status: data.split('\r\n')[0] } : {}), closedMs: performance.now() - t0 }));
+      s.on('close', () =>
+        resolve({ bytes: data.length, ...(data ? { status: data.split('\r\n')[0] } : {}), closedMs: performance.now() - t0 }),
+      );
       setTimeout(() => s.destroy(), 5000);
     });
   }
@@ -139,10 +150,13 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
     while (exceeded() < before + refused() + 1 && Date.now() < logged) await settle(50);
     expect(exceeded(), 'one warning per refused connection').to.equal(before + refused() + 1);
     // A freed session is usable again.
-    for (const s of held.splice(0, LIMIT + 5).filter((x) => !x.destroyed).slice(0, 5)) s.destroy();
+    for (const s of held
+      .splice(0, LIMIT + 5)
+      .filter((x) => !x.destroyed)
+      .slice(0, 5))
+      s.destroy();
     await settle(500);
     const under = await rawGet();
     expect(under.status).to.match(/^HTTP\/1\.1 200/);
   });
-
 });

@@ -49,7 +49,14 @@ export function asteriskStoryConfig(opts: StoryConfigOptions & { extra?: Record<
   const base = storyConfig({
     ...opts,
     queue: { offer: { initialDelaySec: 1, intervalSec: 30, thresholdPosition: 0 }, ...opts.queue },
-    callback: { agentRingTimeoutSec: 8, customerRingTimeoutSec: 8, previewDecisionSec: 15, declineWindowSec: 60, leaseSec: 30, ...opts.callback },
+    callback: {
+      agentRingTimeoutSec: 8,
+      customerRingTimeoutSec: 8,
+      previewDecisionSec: 15,
+      declineWindowSec: 60,
+      leaseSec: 30,
+      ...opts.callback,
+    },
   });
   const [support] = base.queues as Record<string, unknown>[];
   return { ...base, queues: [support, { ...support, id: 'sales' }], ...opts.extra };
@@ -87,7 +94,10 @@ export async function startBareAsterisk(): Promise<AsteriskServer> {
     ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
     ariPassword: randomBytes(12).toString('hex'),
     amiPassword: randomBytes(12).toString('hex'),
-    agentPhones: [{ endpoint: '1001', port: await ports.take() }, { endpoint: '1002', port: await ports.take() }],
+    agentPhones: [
+      { endpoint: '1001', port: await ports.take() },
+      { endpoint: '1002', port: await ports.take() },
+    ],
     trunkPort: await ports.take(),
   });
 }

@@ -10,7 +10,9 @@ import { asteriskStoryConfig, describeOnAsterisk, withLab } from './lab-suite';
 async function nextAgentLeg(lab: Lab, since: number, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const e = lab.observer.events.slice(since).find((x) => x.type === 'ChannelCreated' && x.raw.channel?.id?.startsWith('cb-agent-direct-callback-'));
+    const e = lab.observer.events
+      .slice(since)
+      .find((x) => x.type === 'ChannelCreated' && x.raw.channel?.id?.startsWith('cb-agent-direct-callback-'));
     if (e) return String(e.raw.channel?.name);
     if (Date.now() > deadline) throw new Error(`no agent leg within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));

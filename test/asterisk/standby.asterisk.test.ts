@@ -21,15 +21,33 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
   it('the leader killed -9 while the offer plays: the standby takes over, the caller keeps the place and books after the takeover', async () => {
     await withLab({ agents: [{ id: '1001', loggedIn: false }], pluginConfig: asteriskStoryConfig({ agents: [] }) }, async (lab) => {
       const leader = lab.plugin as PluginProcess;
-      const standby = PluginProcess.start({ configFile: lab.configFile, env: lab.pluginEnv({ INSTANCE_ID: 'lab-standby' }), logFile: path.join(lab.dir, 'standby.log') });
+      const standby = PluginProcess.start({
+        configFile: lab.configFile,
+        env: lab.pluginEnv({ INSTANCE_ID: 'lab-standby' }),
+        logFile: path.join(lab.dir, 'standby.log'),
+      });
       try {
-        await standby.waitForLog((l) => /another process leads this group/.test(String(l.message)), 30_000, 'the standby waiting for the lead');
+        await standby.waitForLog(
+          (l) => /another process leads this group/.test(String(l.message)),
+          30_000,
+          'the standby waiting for the lead',
+        );
         const number = '+15551239001';
         // Presses 1 at 10 s: after the takeover, while the standby serves.
         const caller = await lab.call(DID.support, { from: number, steps: [{ wait: 10_000 }, { dtmf: '1' }, { waitForBye: 40_000 }] });
-        const ch = (await lab.observer.waitFor((e) => e.raw.channel?.caller?.number === number, 20_000, `a channel from ${number}`)).raw.channel?.id as string;
-        const offer = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.offer, 20_000, 'the offer playing');
-        const placeBefore = (await lab.db('queue_entries').where({ channel_id: ch }).whereNull('closed_at')) as { id: string; arrived_at: Date; seq: string; instance_id: string }[];
+        const ch = (await lab.observer.waitFor((e) => e.raw.channel?.caller?.number === number, 20_000, `a channel from ${number}`)).raw
+          .channel?.id as string;
+        const offer = await lab.observer.waitFor(
+          (e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.offer,
+          20_000,
+          'the offer playing',
+        );
+        const placeBefore = (await lab.db('queue_entries').where({ channel_id: ch }).whereNull('closed_at')) as {
+          id: string;
+          arrived_at: Date;
+          seq: string;
+          instance_id: string;
+        }[];
         expect(placeBefore, 'the caller has a stored place').to.have.length(1);
         expect(placeBefore[0]?.instance_id).to.equal('lab');
 
@@ -41,15 +59,33 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
         await standby.ready(15_000);
         // The dead process's prompt, stopped by the standby by its deterministic id: Asterisk's own
         // timestamp of the standby's first act on the adopted caller.
-        const stopped = await lab.observer.waitFor((e) => e.type === 'PlaybackFinished' && channelOf(e) === ch && e.raw.playback?.id === offer.raw.playback?.id, 15_000, "the dead leader's offer stopped");
-        const confirm = await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm, 30_000, 'the confirmation from the standby');
+        const stopped = await lab.observer.waitFor(
+          (e) => e.type === 'PlaybackFinished' && channelOf(e) === ch && e.raw.playback?.id === offer.raw.playback?.id,
+          15_000,
+          "the dead leader's offer stopped",
+        );
+        const confirm = await lab.observer.waitFor(
+          (e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.confirm,
+          30_000,
+          'the confirmation from the standby',
+        );
 
-        const rows = (await lab.db('callback_requests').where({ customer_number: number })) as { status: string; requested_at: Date; arrived_at: Date }[];
+        const rows = (await lab.db('callback_requests').where({ customer_number: number })) as {
+          status: string;
+          requested_at: Date;
+          arrived_at: Date;
+        }[];
         expect(rows, 'one stored callback').to.have.length(1);
         expect(new Date(rows[0]?.requested_at).getTime(), 'committed before the confirmation').to.be.at.most(confirm.at + 1);
-        expect(new Date(rows[0]?.arrived_at).getTime(), "the callback keeps the caller's arrival").to.equal(new Date(placeBefore[0]?.arrived_at).getTime());
+        expect(new Date(rows[0]?.arrived_at).getTime(), "the callback keeps the caller's arrival").to.equal(
+          new Date(placeBefore[0]?.arrived_at).getTime(),
+        );
         // The entry is closed alongside the confirmation, not before it (nobody waits on it).
-        let entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as { instance_id: string; close_reason: string | null; seq: string };
+        let entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as {
+          instance_id: string;
+          close_reason: string | null;
+          seq: string;
+        };
         for (let i = 0; i < 50 && entry.close_reason === null; i++) {
           await new Promise((r) => setTimeout(r, 100));
           entry = (await lab.db('queue_entries').where({ id: placeBefore[0]?.id }).first()) as typeof entry;
@@ -59,13 +95,18 @@ describeOnAsterisk('real Asterisk: hot standby', function () {
         expect(entry.close_reason).to.equal('callback_booked');
         // Never hung up by the takeover: the only hang-up is after the confirmation.
         const hangups = lab.observer.find((e) => e.type === 'ChannelHangupRequest' && channelOf(e) === ch);
-        expect(hangups.every((h) => h.at >= confirm.at), 'no hang-up before the confirmation').to.equal(true);
+        expect(
+          hangups.every((h) => h.at >= confirm.at),
+          'no hang-up before the confirmation',
+        ).to.equal(true);
         // Kept in its holding bridge by the standby: never taken out and put back (a break in the music).
         expect(standby.lines.some((l) => l.message === 'adopted caller kept in its holding bridge' && l.callId === ch)).to.equal(true);
         expect(adoptionChecks(standby, lab.observer.events, killedAt).holding_bridge_reentered).to.deep.equal([]);
         expect(await caller.finished(40_000), `SIPp: ${caller.errors()}`).to.equal(0);
         expect(caller.stats()).to.include({ successful: 1, failed: 0 });
-        console.log(`      (takeover on the real Asterisk: kill -9 -> standby leads ${ledAt - killedAt} ms -> the dead leader's prompt stopped ${stopped.at - killedAt} ms)`);
+        console.log(
+          `      (takeover on the real Asterisk: kill -9 -> standby leads ${ledAt - killedAt} ms -> the dead leader's prompt stopped ${stopped.at - killedAt} ms)`,
+        );
       } finally {
         await standby.stop();
       }

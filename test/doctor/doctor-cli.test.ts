@@ -15,9 +15,14 @@ interface Run {
 function doctor(args: string[], env: Record<string, string>): Promise<Run> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ARI_|AMI_|DATABASE_URL|DIRECT_CALLBACK_)/.test(k)));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'bin.ts'), 'doctor', ...args], { env: { ...base, ...env }, timeout: 30000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'bin.ts'), 'doctor', ...args],
+      { env: { ...base, ...env }, timeout: 30000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -36,7 +41,12 @@ describe('doctor: the command', function () {
 
   it('--json on a working install: one line {"ok":true,"checks":[…]}, exit 0; settings from --environment-file', async () => {
     const environmentFile = path.join(rig.dir, 'environment');
-    fs.writeFileSync(environmentFile, Object.entries({ ...rig.env, DIRECT_CALLBACK_CONFIG: rig.configPath }).map(([k, v]) => `${k}=${v}`).join('\n'));
+    fs.writeFileSync(
+      environmentFile,
+      Object.entries({ ...rig.env, DIRECT_CALLBACK_CONFIG: rig.configPath })
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    );
     const r = await doctor(['--json', '--environment-file', environmentFile], {});
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
@@ -44,7 +54,19 @@ describe('doctor: the command', function () {
     const report = JSON.parse(lines[0] ?? '') as { ok: boolean; checks: { name: string; ok: boolean; fix: string | null }[] };
     expect(report.ok).to.equal(true);
     expect(report.checks.every((c) => c.ok && c.fix === null)).to.equal(true);
-    expect(report.checks.map((c) => c.name)).to.include.members(['config', 'database', 'schema', 'ari', 'prompts', 'agent-endpoints', 'trunk', 'stasis-app', 'ami', 'dialplan', 'dialplan-arguments']);
+    expect(report.checks.map((c) => c.name)).to.include.members([
+      'config',
+      'database',
+      'schema',
+      'ari',
+      'prompts',
+      'agent-endpoints',
+      'trunk',
+      'stasis-app',
+      'ami',
+      'dialplan',
+      'dialplan-arguments',
+    ]);
   });
 
   it('a broken install: ✗ lines with their fix, exit 1, and no secret in the output', async () => {

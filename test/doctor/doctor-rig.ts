@@ -41,7 +41,12 @@ export interface DoctorRig {
 
 export async function startDoctorRig(database: TestDatabase): Promise<DoctorRig> {
   // The host has the prompts and core sounds of every shipped language, as the install steps put them there.
-  const sim = await AriSimulator.start({ user: 'direct-callback', password: ARI_PASSWORD, endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'], soundLanguages: [...shippedLanguages()] });
+  const sim = await AriSimulator.start({
+    user: 'direct-callback',
+    password: ARI_PASSWORD,
+    endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'],
+    soundLanguages: [...shippedLanguages()],
+  });
   const ami = await FakeAmiServer.start({ users: { 'direct-callback': AMI_SECRET } });
   ami.setDialplan(sampleDialplan());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'direct-callback-doctor-'));

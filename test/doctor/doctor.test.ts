@@ -16,7 +16,19 @@ import { connectAri } from '../helpers/simulator-ari';
 import { FakeDialplanLine, stasisAppContext } from '../helpers/fake-ami-server';
 import { ARI_PASSWORD, check, DoctorRig, exampleConfig, sampleDialplan, skippedNames, startDoctorRig } from './doctor-rig';
 
-const ALL_CHECKS = ['config', 'database', 'schema', 'ari', 'prompts', 'agent-endpoints', 'trunk', 'stasis-app', 'ami', 'dialplan', 'dialplan-arguments'];
+const ALL_CHECKS = [
+  'config',
+  'database',
+  'schema',
+  'ari',
+  'prompts',
+  'agent-endpoints',
+  'trunk',
+  'stasis-app',
+  'ami',
+  'dialplan',
+  'dialplan-arguments',
+];
 
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {
@@ -30,7 +42,11 @@ function closedPort(): Promise<number> {
 /** The dialplan as ShowDialPlan lists it, for the pure checks. */
 function dialplanOf(lines: FakeDialplanLine[]) {
   return parseShowDialPlan(
-    lines.map((l): Record<string, string> => ('include' in l ? { Context: l.context, IncludeContext: l.include } : { Context: l.context, Extension: l.extension, Priority: String(l.priority), Application: l.application, AppData: l.appData })),
+    lines.map((l): Record<string, string> =>
+      'include' in l
+        ? { Context: l.context, IncludeContext: l.include }
+        : { Context: l.context, Extension: l.extension, Priority: String(l.priority), Application: l.application, AppData: l.appData },
+    ),
   );
 }
 
@@ -53,12 +69,17 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
 
   it('a working installation: every check ✓, nothing skipped', async () => {
     const report = await rig.run();
-    expect(report.checks.filter((c) => !c.ok), JSON.stringify(report)).to.deep.equal([]);
+    expect(
+      report.checks.filter((c) => !c.ok),
+      JSON.stringify(report),
+    ).to.deep.equal([]);
     expect(report.ok).to.equal(true);
     expect(report.checks.map((c) => c.name)).to.deep.equal(ALL_CHECKS);
     expect(report.skipped).to.deep.equal([]);
     expect(check(report, 'ari').detail).to.include('Asterisk 22.10.1');
-    expect(check(report, 'dialplan').detail).to.equal('2 queue(s), 2 personal number(s), 4 feature code(s) reach Stasis(direct-callback,…)');
+    expect(check(report, 'dialplan').detail).to.equal(
+      '2 queue(s), 2 personal number(s), 4 feature code(s) reach Stasis(direct-callback,…)',
+    );
     // The doctor asked no ARI question the spec forbids, and opened no WebSocket (the app stays free).
     expect(rig.sim.violations).to.deep.equal([]);
     expect(rig.sim.activeApps()).to.deep.equal([]);
@@ -96,7 +117,10 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       expect(check(report, 'database').ok).to.equal(true);
       const shipped = sqlMigrationNames();
       expect(shipped).to.include('001_callbacks.sql');
-      expect(check(report, 'schema')).to.deep.include({ ok: false, detail: `${shipped.length} of ${shipped.length} schema files not applied: ${shipped.join(', ')}` });
+      expect(check(report, 'schema')).to.deep.include({
+        ok: false,
+        detail: `${shipped.length} of ${shipped.length} schema files not applied: ${shipped.join(', ')}`,
+      });
       expect(check(report, 'schema').fix).to.include('direct-callback migrate');
       // Read-only: the doctor created nothing in the empty database.
       const c = new Client({ connectionString: scratch.url });
@@ -110,7 +134,10 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       await database.db('knex_migrations').insert({ name: '999_from_the_future.sql', batch: 9, migration_time: new Date() });
       try {
         const report = await rig.run();
-        expect(check(report, 'schema')).to.deep.include({ ok: false, detail: 'the database has schema changes this version does not ship: 999_from_the_future.sql' });
+        expect(check(report, 'schema')).to.deep.include({
+          ok: false,
+          detail: 'the database has schema changes this version does not ship: 999_from_the_future.sql',
+        });
       } finally {
         await database.db('knex_migrations').where({ name: '999_from_the_future.sql' }).delete();
       }
@@ -148,14 +175,19 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       const prompts = check(report, 'prompts');
       expect(prompts.ok).to.equal(false);
       expect(prompts.detail).to.equal('1 sound(s) missing on the Asterisk host: callback/offer (en)');
-      expect(prompts.fix).to.match(/sudo install -m 0644 -o asterisk -g asterisk .*asterisk-config\/sounds\/en\/callback\/\*\.wav \/var\/lib\/asterisk\/sounds\/en\/callback\//);
+      expect(prompts.fix).to.match(
+        /sudo install -m 0644 -o asterisk -g asterisk .*asterisk-config\/sounds\/en\/callback\/\*\.wav \/var\/lib\/asterisk\/sounds\/en\/callback\//,
+      );
       expect(prompts.fix).to.include('asterisk -rx "core show sound callback/offer"');
       expect(prompts.fix).to.include('no restart');
       expect(report.ok).to.equal(false);
     });
 
     it('every configured language: a language without the prompts or the core digits is reported per sound', async () => {
-      const config = parseConfig({ ...exampleConfig(), queues: [{ id: 'billing', announcement: 'callback/queue-billing' }], agents: [] }, { ARI_PASSWORD: ARI_PASSWORD });
+      const config = parseConfig(
+        { ...exampleConfig(), queues: [{ id: 'billing', announcement: 'callback/queue-billing' }], agents: [] },
+        { ARI_PASSWORD: ARI_PASSWORD },
+      );
       const ari = createAriHttp({ url: rig.sim.url, user: 'direct-callback', password: ARI_PASSWORD });
       rig.sim.setSoundMissing('digits/7', true, 'en');
       rig.sim.setSoundMissing('callback/queue-billing', true, 'en');
@@ -163,10 +195,16 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       expect(result.ok).to.equal(false);
       // Every plugin prompt in fr, the queue's announcement and the ten digits: 12 named, the rest counted.
       const total = Object.keys(PROMPTS).length + 1 + 10;
-      expect(result.detail).to.match(new RegExp(`^${total} sound\\(s\\) missing on the Asterisk host: callback/queue-billing \\(en, fr\\), digits/7 \\(en, fr\\), callback/offer \\(fr\\), .*, and ${total - 12} more$`));
+      expect(result.detail).to.match(
+        new RegExp(
+          `^${total} sound\\(s\\) missing on the Asterisk host: callback/queue-billing \\(en, fr\\), digits/7 \\(en, fr\\), callback/offer \\(fr\\), .*, and ${total - 12} more$`,
+        ),
+      );
       // en: the queue's own announcement is not shipped (to be recorded); fr: no prompts are shipped yet.
       expect(result.fix).to.include('not shipped in en: callback/queue-billing: record each as /var/lib/asterisk/sounds/en/<id>.wav');
-      expect(result.fix).to.match(/not shipped in fr: callback\/offer, .*callback\/queue-billing: record each as \/var\/lib\/asterisk\/sounds\/fr\/<id>\.wav/);
+      expect(result.fix).to.match(
+        /not shipped in fr: callback\/offer, .*callback\/queue-billing: record each as \/var\/lib\/asterisk\/sounds\/fr\/<id>\.wav/,
+      );
       expect(result.fix).to.include("install Asterisk's core sounds for en");
       expect(result.fix).to.include("install Asterisk's core sounds for fr");
     });
@@ -174,10 +212,19 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
 
   it('agent-endpoints: an endpoint typed wrong is named with the endpoints that exist', async () => {
     const config = exampleConfig();
-    (config.agents as Record<string, unknown>[])[1] = { id: '1002', name: 'Agent 1002', endpoint: 'PJSIP/1020', queues: [{ id: 'support' }], personalNumber: '5551001' };
+    (config.agents as Record<string, unknown>[])[1] = {
+      id: '1002',
+      name: 'Agent 1002',
+      endpoint: 'PJSIP/1020',
+      queues: [{ id: 'support' }],
+      personalNumber: '5551001',
+    };
     rig.writeConfig(config);
     const report = await rig.run();
-    expect(check(report, 'agent-endpoints')).to.deep.include({ ok: false, detail: 'agents[1] Agent 1002: PJSIP/1020 does not exist (PJSIP endpoints: trunk, 1001, 1002)' });
+    expect(check(report, 'agent-endpoints')).to.deep.include({
+      ok: false,
+      detail: 'agents[1] Agent 1002: PJSIP/1020 does not exist (PJSIP endpoints: trunk, 1001, 1002)',
+    });
     expect(check(report, 'agent-endpoints').fix).to.include('pjsip show endpoints');
   });
 
@@ -185,14 +232,22 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     it("the dial template's endpoint does not exist", async () => {
       rig.writeConfig({ ...exampleConfig(), callback: { dialTemplate: 'PJSIP/{number}@provider' } });
       const report = await rig.run();
-      expect(check(report, 'trunk')).to.deep.include({ ok: false, detail: "callback.dialTemplate 'PJSIP/{number}@provider' dials through PJSIP/provider, which does not exist (PJSIP endpoints: trunk, 1001, 1002)" });
+      expect(check(report, 'trunk')).to.deep.include({
+        ok: false,
+        detail:
+          "callback.dialTemplate 'PJSIP/{number}@provider' dials through PJSIP/provider, which does not exist (PJSIP endpoints: trunk, 1001, 1002)",
+      });
     });
 
     it('a Local/ template is checked in the dialplan: the sample context exists, a typo does not', async () => {
       rig.writeConfig({ ...exampleConfig(), callback: { dialTemplate: 'Local/{number}@callback-outbound/n' } });
       expect(check(await rig.run(), 'trunk').ok).to.equal(true);
       rig.writeConfig({ ...exampleConfig(), callback: { dialTemplate: 'Local/{number}@callbak-outbound/n' } });
-      expect(check(await rig.run(), 'trunk')).to.deep.include({ ok: false, detail: "callback.dialTemplate 'Local/{number}@callbak-outbound/n' dials through the context 'callbak-outbound', which is not in the dialplan" });
+      expect(check(await rig.run(), 'trunk')).to.deep.include({
+        ok: false,
+        detail:
+          "callback.dialTemplate 'Local/{number}@callbak-outbound/n' dials through the context 'callbak-outbound', which is not in the dialplan",
+      });
     });
   });
 
@@ -200,19 +255,33 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     const other = await connectAri(rig.sim, 'direct-callback');
     try {
       const report = await rig.run();
-      expect(check(report, 'stasis-app')).to.deep.include({ ok: false, detail: "Stasis app 'direct-callback' is already registered: another connection holds it (a second one would silently take its calls over)" });
+      expect(check(report, 'stasis-app')).to.deep.include({
+        ok: false,
+        detail:
+          "Stasis app 'direct-callback' is already registered: another connection holds it (a second one would silently take its calls over)",
+      });
       // While an app is connected, res_stasis lists a context of its own in ShowDialPlan (measured on a
       // real Asterisk): its bare Stasis(direct-callback) is not a dialplan line the plugin would hang up.
       rig.ami.setDialplan([...rig.ami.dialplanLines(), ...stasisAppContext('direct-callback')]);
       const running = await rig.run({ expectRunning: true });
-      expect(running.checks.filter((c) => !c.ok), JSON.stringify(running)).to.deep.equal([]);
+      expect(
+        running.checks.filter((c) => !c.ok),
+        JSON.stringify(running),
+      ).to.deep.equal([]);
     } finally {
       other.close();
     }
-    const alone = await AriSimulator.start({ user: 'direct-callback', password: ARI_PASSWORD, endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'] });
+    const alone = await AriSimulator.start({
+      user: 'direct-callback',
+      password: ARI_PASSWORD,
+      endpoints: ['PJSIP/trunk', 'PJSIP/1001', 'PJSIP/1002'],
+    });
     try {
       const report = await rig.run({ expectRunning: true, env: { ARI_URL: alone.url } });
-      expect(check(report, 'stasis-app')).to.deep.include({ ok: false, detail: "Stasis app 'direct-callback' is not registered: no plugin is connected" });
+      expect(check(report, 'stasis-app')).to.deep.include({
+        ok: false,
+        detail: "Stasis app 'direct-callback' is not registered: no plugin is connected",
+      });
     } finally {
       await alone.stop();
     }
@@ -243,13 +312,17 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       rig.ami.setDialplan(
         sampleDialplan()
           .filter((l) => !('extension' in l) || l.extension !== '5552100')
-          .map((l) => ('extension' in l && l.extension === '5551000' && l.application === 'Stasis' ? { ...l, appData: 'direct-callback,direct,1002' } : l)),
+          .map((l) =>
+            'extension' in l && l.extension === '5551000' && l.application === 'Stasis'
+              ? { ...l, appData: 'direct-callback,direct,1002' }
+              : l,
+          ),
       );
       const report = await rig.run();
       const dialplan = check(report, 'dialplan');
       expect(dialplan.ok).to.equal(false);
       expect(dialplan.detail).to.equal(
-        'no extension sends queue sales to Stasis(direct-callback,queue,sales); personal number 5551000 of agent 1001 reaches Stasis(direct-callback,direct,1002) at 5551000@callback-entry, another agent\'s',
+        "no extension sends queue sales to Stasis(direct-callback,queue,sales); personal number 5551000 of agent 1001 reaches Stasis(direct-callback,direct,1002) at 5551000@callback-entry, another agent's",
       );
       expect(dialplan.fix).to.include('exten => 5551000,1,Stasis(direct-callback,direct,1001)');
       expect(dialplan.fix).to.include('dialplan reload');
@@ -257,7 +330,9 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
 
     it('dialplan: the app name differs between the dialplan and the plugin', async () => {
       const report = await rig.run({ env: { ARI_APP: 'callback-b' } });
-      expect(check(report, 'dialplan').detail).to.include("queue support goes to Stasis(direct-callback,…) at 5552000@callback-entry, but this plugin's app is 'callback-b'");
+      expect(check(report, 'dialplan').detail).to.include(
+        "queue support goes to Stasis(direct-callback,…) at 5552000@callback-entry, but this plugin's app is 'callback-b'",
+      );
     });
 
     it('dialplan: the feature codes the config lists (featureCodes) each reach their Stasis entry', async () => {
@@ -271,7 +346,10 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       expect(checkDialplanEntries(dialplanOf(sampleDialplan()), config, featureCodesOf(config)).ok).to.equal(true);
       rig.ami.setDialplan(sampleDialplan().filter((l) => !('extension' in l) || l.extension !== '*53'));
       const report = await rig.run();
-      expect(check(report, 'dialplan')).to.deep.include({ ok: false, detail: 'feature code *53 reaches no Stasis(direct-callback,agent-pause,…)' });
+      expect(check(report, 'dialplan')).to.deep.include({
+        ok: false,
+        detail: 'feature code *53 reaches no Stasis(direct-callback,agent-pause,…)',
+      });
       expect(check(report, 'dialplan').fix).to.include('exten => *53,1,Stasis(direct-callback,agent-pause,${CHANNEL(endpoint)})');
       // A config without featureCodes asks for none.
       rig.writeConfig({ ...exampleConfig(), featureCodes: {} });
@@ -282,7 +360,13 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       rig.ami.setDialplan([
         ...sampleDialplan(),
         { context: 'from-agents', extension: '*59', priority: 1, application: 'Stasis', appData: 'direct-callback,agent-login,1009' },
-        { context: 'from-agents', extension: '*58', priority: 1, application: 'Stasis', appData: 'direct-callback,agent-wrapup,${CHANNEL(endpoint)}' },
+        {
+          context: 'from-agents',
+          extension: '*58',
+          priority: 1,
+          application: 'Stasis',
+          appData: 'direct-callback,agent-wrapup,${CHANNEL(endpoint)}',
+        },
       ]);
       const args = check(await rig.run(), 'dialplan-arguments');
       expect(args.ok).to.equal(false);
@@ -295,10 +379,18 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     it('dialplan-arguments: an unknown queue id and route in a Stasis line', async () => {
       rig.ami.setDialplan([
         ...sampleDialplan(),
-        { context: 'callback-entry', extension: '5552999', priority: 1, application: 'Stasis', appData: 'direct-callback,queue,suport,route=vipp' },
+        {
+          context: 'callback-entry',
+          extension: '5552999',
+          priority: 1,
+          application: 'Stasis',
+          appData: 'direct-callback,queue,suport,route=vipp',
+        },
       ]);
       const detail = check(await rig.run(), 'dialplan-arguments').detail;
-      expect(detail).to.equal("5552999@callback-entry: queue 'suport' is not in the config (queues[].id); 5552999@callback-entry: route 'vipp' is not in the config's routes (the queue's own rule applies)");
+      expect(detail).to.equal(
+        "5552999@callback-entry: queue 'suport' is not in the config (queues[].id); 5552999@callback-entry: route 'vipp' is not in the config's routes (the queue's own rule applies)",
+      );
     });
   });
 });

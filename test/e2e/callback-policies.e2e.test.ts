@@ -4,8 +4,6 @@ import { bookCallback, queueConfig, startRig, Rig, sleep, useRig } from '../help
 
 /** Call stories for the callback policies (issue 5): retries, customer-first. */
 
-
-
 describe('e2e: callback policies', function () {
   this.timeout(40000);
   const rigs = useRig();
@@ -191,9 +189,19 @@ describe('e2e: operating hours and expiry', function () {
   });
 
   it('a pending callback older than expiryDays expires with its reason', async () => {
-    const rig = rigs.set(await startRig({ config: { ...queueConfig({ expiryDays: 7 }), callback: { dialTemplate: 'PJSIP/{number}@trunk', syncIntervalSec: 1, timeRulesIntervalSec: 1 } } }));
+    const rig = rigs.set(
+      await startRig({
+        config: {
+          ...queueConfig({ expiryDays: 7 }),
+          callback: { dialTemplate: 'PJSIP/{number}@trunk', syncIntervalSec: 1, timeRulesIntervalSec: 1 },
+        },
+      }),
+    );
     const id = await bookCallback(rig, '+15558882002');
-    await rig.database.db('callback_requests').where({ id }).update({ requested_at: new Date(Date.now() - 8 * 86400_000) });
+    await rig.database
+      .db('callback_requests')
+      .where({ id })
+      .update({ requested_at: new Date(Date.now() - 8 * 86400_000) });
     await rig.waitForMilestone('callback_expired', (d) => d.callbackId === id, 5000);
     const cb = await rig.store.get(id);
     expect([cb?.status, cb?.outcomeReason]).to.deep.equal(['expired', 'max_age_reached']);

@@ -14,7 +14,15 @@ describe('e2e: npm run demo -- --json', function () {
     const out = JSON.parse(lines[0] ?? '') as { ok: boolean; steps: { name: string; t_ms: number }[] };
     expect(out.ok).to.equal(true);
     const names = out.steps.map((s) => s.name);
-    const story = ['offer_played', 'callback_stored', 'caller_left', 'agent_leg_answered', 'agent_accepted', 'customer_leg_answered', 'bridged'];
+    const story = [
+      'offer_played',
+      'callback_stored',
+      'caller_left',
+      'agent_leg_answered',
+      'agent_accepted',
+      'customer_leg_answered',
+      'bridged',
+    ];
     for (const step of story) expect(names).to.include(step);
     const order = story.map((s) => names.indexOf(s));
     expect(order).to.deep.equal([...order].sort((a, b) => a - b));

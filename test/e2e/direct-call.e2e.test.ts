@@ -27,7 +27,6 @@ describe('e2e: direct calls to an agent personal number', function () {
     await sleep(100);
   }
 
-
   it('answered: the agent phone rings with the caller id, then both are bridged', async () => {
     const rig = rigs.set(await startRig({ config: directConfig(), agentsBusy: false }));
     await freeAgents(rig);
@@ -78,7 +77,9 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('an agent without a personal number gets no direct calls', async () => {
-    const rig = rigs.set(await startRig({ config: directConfig({}, [{ id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [] }]), agentsBusy: false }));
+    const rig = rigs.set(
+      await startRig({ config: directConfig({}, [{ id: 'a1001', name: 'Ann', endpoint: 'PJSIP/1001', queues: [] }]), agentsBusy: false }),
+    );
     await freeAgents(rig);
     const call = rig.sim.call({ from: '+15557770005', to: 'direct:a1001', args: ['direct', 'a1001'] });
     await call.waitForPlayback((m) => m === PROMPTS.noPersonalNumber, 3000);
@@ -118,7 +119,9 @@ describe('e2e: direct calls to an agent personal number', function () {
   });
 
   it('after the owner window the owed callback falls back to the configured queue', async () => {
-    const rig = rigs.set(await startRig({ config: directConfig({ overflow: true, ownerWindowSec: 1, fallbackQueueId: 'support' }), agentsBusy: false }));
+    const rig = rigs.set(
+      await startRig({ config: directConfig({ overflow: true, ownerWindowSec: 1, fallbackQueueId: 'support' }), agentsBusy: false }),
+    );
     const r = rig;
     await freeAgents(r);
     r.sim.endpoint('PJSIP/1001').ringsForever();

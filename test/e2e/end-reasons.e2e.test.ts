@@ -30,7 +30,10 @@ async function directRow(r: Rig, channelId: string): Promise<{ outcome: string |
 /** The stored place's close reason, once closed (closing does not hold up the call). */
 async function closeReason(r: Rig, channelId: string): Promise<string | null> {
   for (let i = 0; i < 50; i++) {
-    const row = await r.database.db('queue_entries').where({ channel_id: channelId }).first<{ close_reason: string | null } | undefined>('close_reason');
+    const row = await r.database
+      .db('queue_entries')
+      .where({ channel_id: channelId })
+      .first<{ close_reason: string | null } | undefined>('close_reason');
     if (row?.close_reason) return row.close_reason;
     await sleep(100);
   }
@@ -110,7 +113,7 @@ describe('e2e: who ended the call, stored and logged', function () {
     });
 
     it('the caller gives up while the phone rings: caller_abandoned, caller_hung_up', async () => {
-      const r = rigs.set(await startRig({ config: directConfig({ }), agentsBusy: false }));
+      const r = rigs.set(await startRig({ config: directConfig({}), agentsBusy: false }));
       r.sim.endpoint('PJSIP/1001').manual();
       const call = r.sim.call({ from: '+15557770016', to: 'direct:5551000', args: ['direct', '5551000'] });
       await call.entered();

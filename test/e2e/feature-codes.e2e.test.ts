@@ -22,11 +22,20 @@ function featureConfig(): Record<string, unknown> {
 /** A call from an agent's desk phone, as the sample dialplan's from-agents context sends it. */
 function dial(rig: Rig, endpoint: string, code: string, kind: string): SimCall {
   const resource = endpoint.replace(/^PJSIP\//, '');
-  return rig.sim.call({ from: resource, name: `Agent ${resource}`, to: code, exten: code, context: 'from-agents', endpoint, args: [kind, resource] });
+  return rig.sim.call({
+    from: resource,
+    name: `Agent ${resource}`,
+    to: code,
+    exten: code,
+    context: 'from-agents',
+    endpoint,
+    args: [kind, resource],
+  });
 }
 
 async function presenceRow(rig: Rig, agentId: string): Promise<{ logged_in: boolean; paused: boolean; changed_by: string } | undefined> {
-  return (await rig.database.db('agent_presence').where({ agent_id: agentId }).first()) as { logged_in: boolean; paused: boolean; changed_by: string } | undefined;
+  return (await rig.database.db('agent_presence').where({ agent_id: agentId }).first()) as
+    { logged_in: boolean; paused: boolean; changed_by: string } | undefined;
 }
 
 describe('e2e: agent feature codes (*51-*54)', function () {
@@ -49,7 +58,7 @@ describe('e2e: agent feature codes (*51-*54)', function () {
     expect(JSON.parse(line ?? '{}')).to.include({ level: 'info', agentId: 'a1001', endpoint: '1001', feature: 'agent-login' });
   });
 
-  it('*53 pauses and *54 resumes (still logged in); *52 logs out; each confirmed in the agent\'s language', async () => {
+  it("*53 pauses and *54 resumes (still logged in); *52 logs out; each confirmed in the agent's language", async () => {
     const rig = rigs.set(await startRig({ config: featureConfig(), agentsBusy: false }));
     const steps: [string, string, string, { logged_in: boolean; paused: boolean }][] = [
       ['*53', 'agent-pause', PROMPTS.agentPaused, { logged_in: true, paused: true }],
@@ -70,13 +79,20 @@ describe('e2e: agent feature codes (*51-*54)', function () {
 
   it('an agent id in the Stasis arguments works as well as the endpoint', async () => {
     const rig = rigs.set(await startRig({ config: featureConfig(), agentsBusy: false }));
-    const call = rig.sim.call({ from: '1001', to: '*51', exten: '*51', context: 'from-agents', endpoint: 'PJSIP/1001', args: ['agent-login', 'a1001'] });
+    const call = rig.sim.call({
+      from: '1001',
+      to: '*51',
+      exten: '*51',
+      context: 'from-agents',
+      endpoint: 'PJSIP/1001',
+      args: ['agent-login', 'a1001'],
+    });
     await call.waitForPlayback((m) => m === PROMPTS.agentLoggedIn, 5000);
     await call.waitFor('hungup', 5000);
     expect(rig.plugin.app.agents.get('a1001')?.loggedIn).to.equal(true);
   });
 
-  it('a phone that is no agent\'s: the failure prompt, the call ends, the error log names the endpoint, nothing stored', async () => {
+  it("a phone that is no agent's: the failure prompt, the call ends, the error log names the endpoint, nothing stored", async () => {
     const rig = rigs.set(await startRig({ config: featureConfig(), agentsBusy: false }));
     rig.sim.endpoint('PJSIP/1009');
     const call = dial(rig, 'PJSIP/1009', '*51', 'agent-login');

@@ -11,7 +11,9 @@ import { queueConfig, Rig, startRig, testConfigInput, useRig } from '../helpers/
 
 /** The `lang` of every play request the plugin sent for one channel, in order. */
 function playLanguages(r: Rig, channelId: string): (string | undefined)[] {
-  return r.sim.requests.filter((q) => q.operation === 'channels.play' && decodeURIComponent(q.path) === `/ari/channels/${channelId}/play`).map((q) => q.query.lang);
+  return r.sim.requests
+    .filter((q) => q.operation === 'channels.play' && decodeURIComponent(q.path) === `/ari/channels/${channelId}/play`)
+    .map((q) => q.query.lang);
 }
 
 /** The test configuration with the first agent's (a1001, PJSIP/1001) settings overridden. */
@@ -60,7 +62,7 @@ describe('e2e: languages', function () {
     expect(playLanguages(r, customer.id)).to.deep.equal(['es']);
   });
 
-  it("a queue with language es serves a caller whose channel language has no prompts (de) in Spanish; an agent with language es hears the whisper in Spanish", async () => {
+  it('a queue with language es serves a caller whose channel language has no prompts (de) in Spanish; an agent with language es hears the whisper in Spanish', async () => {
     const r = rigs.set(await startRig({ config: withFirstAgent(queueConfig({ language: 'es' }), { language: 'es' }) }));
     const caller = r.sim.call({ from: '+15559870102', to: 'queue:support', language: 'de' });
     await caller.entered();
@@ -101,8 +103,11 @@ describe('e2e: languages', function () {
     expect(playLanguages(r, customer.id)).to.deep.equal(['es']);
   });
 
-  it("a direct call from a Spanish caller to a busy agent: the offer and the confirmation in Spanish, the owed callback stored with es", async () => {
-    const config = withFirstAgent({ ...testConfigInput(), direct: { overflow: true, offerIntervalSec: 0.6 } }, { personalNumber: '5551000' });
+  it('a direct call from a Spanish caller to a busy agent: the offer and the confirmation in Spanish, the owed callback stored with es', async () => {
+    const config = withFirstAgent(
+      { ...testConfigInput(), direct: { overflow: true, offerIntervalSec: 0.6 } },
+      { personalNumber: '5551000' },
+    );
     const r = rigs.set(await startRig({ config }));
     const caller = r.sim.call({ from: '+15559870105', to: 'direct:5551000', args: ['direct', 'a1001'], language: 'es' });
     await caller.entered();

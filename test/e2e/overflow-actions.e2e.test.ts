@@ -22,7 +22,10 @@ function config(supportOverflow: Record<string, unknown>, extra: Record<string, 
   };
 }
 
-async function entries(r: Rig, channelId: string): Promise<{ queue_id: string; first_queue_id: string; close_reason: string | null; arrived_at: Date; first_arrived_at: Date }[]> {
+async function entries(
+  r: Rig,
+  channelId: string,
+): Promise<{ queue_id: string; first_queue_id: string; close_reason: string | null; arrived_at: Date; first_arrived_at: Date }[]> {
   return (await r.database.db('queue_entries').where({ channel_id: channelId }).orderBy('seq')) as never;
 }
 
@@ -94,7 +97,14 @@ describe('e2e: overflow actions and announcements', function () {
   });
 
   it('voicemail:<mailbox>: the call continues in the dialplan context for voicemail with the mailbox', async () => {
-    const r = rigs.set(await startRig({ config: { ...config({ actions: [{ when: { maxWaiting: 1 }, action: 'voicemail:1001' }] }), voicemail: { context: 'callback-voicemail' } } }));
+    const r = rigs.set(
+      await startRig({
+        config: {
+          ...config({ actions: [{ when: { maxWaiting: 1 }, action: 'voicemail:1001' }] }),
+          voicemail: { context: 'callback-voicemail' },
+        },
+      }),
+    );
     const call = r.sim.call({ from: '+15551110004', to: 'queue:support' });
     await call.entered();
     const cont = await r.sim.waitForRequest((q) => q.method === 'POST' && q.path === `/ari/channels/${call.id}/continue`, 5000);
@@ -142,7 +152,14 @@ describe('e2e: overflow actions and announcements', function () {
   });
 
   it('announcements: on entry the position counts a callback ahead, never over the offer, and stop once connected', async () => {
-    const r = rigs.set(await startRig({ config: config({ maxWaiting: 1 }, { announce: { onEntry: true, everySec: 10 }, offer: { initialDelaySec: 0.2, intervalSec: 30, thresholdPosition: 0 } }) }));
+    const r = rigs.set(
+      await startRig({
+        config: config(
+          { maxWaiting: 1 },
+          { announce: { onEntry: true, everySec: 10 }, offer: { initialDelaySec: 0.2, intervalSec: 30, thresholdPosition: 0 } },
+        ),
+      }),
+    );
     await r.plugin.app.admin.createCallback({ queueId: 'support', number: '+15551119999' });
     const call = r.sim.call({ from: '+15551110007', to: 'queue:support' });
     await call.entered();

@@ -19,7 +19,6 @@ async function waitForOffers(call: SimCall, n: number, timeoutMs: number): Promi
   }
 }
 
-
 describe('e2e: queue calls, overflow offer, durable callback, agent-first preview', function () {
   this.timeout(30000);
   const rigs = useRig();
@@ -36,7 +35,11 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('overflow by count: offers start after the initial delay and repeat at the interval', async () => {
-    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.3, intervalSec: 0.7, thresholdPosition: 0 } }) }));
+    const rig = rigs.set(
+      await startRig({
+        config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.3, intervalSec: 0.7, thresholdPosition: 0 } }),
+      }),
+    );
     const call = rig.sim.call({ from: '+15551234567', to: 'queue:support' });
     await call.entered();
     await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
@@ -49,7 +52,9 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
 
   it('overflow by estimated wait: a long estimate offers, a short one does not', async () => {
     // Cold start 180 s per call, 2 staffed agents both busy: position 1 waits ceil(180/2) = 90 s.
-    const first = await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 60 }, coldStartHandleSec: 180 }) });
+    const first = await startRig({
+      config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 60 }, coldStartHandleSec: 180 }),
+    });
     try {
       const long = first.sim.call({ from: '+15551230001', to: 'queue:support' });
       await long.entered();
@@ -58,7 +63,9 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     } finally {
       await first.stop();
     }
-    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 120 }, coldStartHandleSec: 180 }) }));
+    const rig = rigs.set(
+      await startRig({ config: queueConfig({ overflow: { maxWaiting: null, maxEstimatedWaitSec: 120 }, coldStartHandleSec: 180 }) }),
+    );
     const short = rig.sim.call({ from: '+15551230002', to: 'queue:support' });
     await short.entered();
     await sleep(1200);
@@ -66,7 +73,9 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('a route named in the Stasis arguments overrides the queue rule', async () => {
-    const rig = rigs.set(await startRig({ config: { ...queueConfig({ overflow: { maxWaiting: 10 } }), routes: { vip: { overflow: { maxWaiting: 1 } } } } }));
+    const rig = rigs.set(
+      await startRig({ config: { ...queueConfig({ overflow: { maxWaiting: 10 } }), routes: { vip: { overflow: { maxWaiting: 1 } } } } }),
+    );
     const plain = rig.sim.call({ from: '+15551230003', to: 'queue:support' });
     const vip = rig.sim.call({ from: '+15551230004', to: 'queue:support', args: ['queue', 'support', 'route=vip'] });
     await plain.entered();
@@ -76,7 +85,11 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
   });
 
   it('offers stop once the caller reaches the threshold position', async () => {
-    const rig = rigs.set(await startRig({ config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 0.5, thresholdPosition: 1 } }) }));
+    const rig = rigs.set(
+      await startRig({
+        config: queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 0.5, thresholdPosition: 1 } }),
+      }),
+    );
     const first = rig.sim.call({ from: '+15551230005', to: 'queue:support' });
     await first.entered();
     await first.waitFor('inBridge', 3000);
@@ -106,7 +119,13 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     const rowsAtConfirmation: Promise<number>[] = [];
     r.sim.onRequest((req) => {
       if (req.path.endsWith('/play') && JSON.stringify(req.query).includes('callback/confirm')) {
-        rowsAtConfirmation.push(r.database.db('callback_requests').where({ customer_number: '+15551110002' }).count<{ n: string }[]>({ n: '*' }).then((x) => Number(x[0]?.n)));
+        rowsAtConfirmation.push(
+          r.database
+            .db('callback_requests')
+            .where({ customer_number: '+15551110002' })
+            .count<{ n: string }[]>({ n: '*' })
+            .then((x) => Number(x[0]?.n)),
+        );
       }
     });
     await b.waitForPlayback((m) => m === PROMPTS.offer, 3000);
@@ -132,12 +151,26 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     // ari-client never settles a request sent on one: uncapped, such a burst opens a connection per
     // request in flight, and callers wait on requests that never answer (src/ari/http-connections.ts).
     const cap = 8;
-    const rig = rigs.set(await startRig({ config: { ...queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 30, thresholdPosition: 0 } }), ari: { maxConnections: cap } }, timing: { defaultSoundMs: 2000 } }));
-    const calls = Array.from({ length: 120 }, (_, i) => rig.sim.call({ from: `+1555222${String(i).padStart(4, '0')}`, to: 'queue:support' }));
+    const rig = rigs.set(
+      await startRig({
+        config: {
+          ...queueConfig({ overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 0.2, intervalSec: 30, thresholdPosition: 0 } }),
+          ari: { maxConnections: cap },
+        },
+        timing: { defaultSoundMs: 2000 },
+      }),
+    );
+    const calls = Array.from({ length: 120 }, (_, i) =>
+      rig.sim.call({ from: `+1555222${String(i).padStart(4, '0')}`, to: 'queue:support' }),
+    );
     await Promise.all(calls.map((c) => c.waitForPlayback((m) => m === PROMPTS.offer, 20000)));
     await Promise.all(calls.map((c) => c.pressDtmf('1')));
     await Promise.all(calls.map((c) => c.waitFor('hungup', 20000)));
-    for (const c of calls) expect(c.playbacks.some((p) => p.media.includes(PROMPTS.confirm)), `${c.id} confirmed`).to.equal(true);
+    for (const c of calls)
+      expect(
+        c.playbacks.some((p) => p.media.includes(PROMPTS.confirm)),
+        `${c.id} confirmed`,
+      ).to.equal(true);
     expect(await rig.store.listOpen()).to.have.length(120);
     const sessions = rig.sim.httpSessions;
     expect(sessions.refused).to.equal(0);
@@ -185,7 +218,6 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(offers(anonymous.playbacks)).to.have.length(0);
   });
 
-
   it('the full preview callback: agent leg first, whisper, 1, then the customer, one mixing bridge', async () => {
     const rig = rigs.set(await startRig());
     const r = rig;
@@ -201,7 +233,10 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(whisper.media).to.include('digits:15559876001');
     expect(whisper.media).to.include(PROMPTS.whisperOptions);
     await sleep(200);
-    expect(r.sim.requests.some((q) => q.path === '/ari/channels/create'), 'no customer leg before the agent accepts').to.equal(false);
+    expect(
+      r.sim.requests.some((q) => q.path === '/ari/channels/create'),
+      'no customer leg before the agent accepts',
+    ).to.equal(false);
     await agentLeg.pressDtmf('1');
     const customer = await r.sim.endpoint('PJSIP/15559876001@trunk').nextLeg(5000);
     expect(customer.displayedCaller).to.deep.include({ number: '5550100', name: 'Support Callback' });
@@ -219,7 +254,16 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     const cb = await r.store.get(id);
     expect(cb?.status).to.equal('completed');
     const history = (await r.store.history(id)).map((h) => h.type);
-    expect(history).to.deep.equal(['requested', 'offered_to_agent', 'agent_answered', 'agent_accepted', 'customer_dialled', 'customer_answered', 'bridged', 'completed']);
+    expect(history).to.deep.equal([
+      'requested',
+      'offered_to_agent',
+      'agent_answered',
+      'agent_accepted',
+      'customer_dialled',
+      'customer_answered',
+      'bridged',
+      'completed',
+    ]);
   });
 
   it('agent presses 2: the callback goes to the next agent, and not back to the first', async () => {

@@ -95,7 +95,10 @@ describe('e2e: round trips a person waits on', function () {
     const waitedOn = sqlPath.filter((_, i) => i !== entryClose);
     expect(waitedOn, path.join('\n')).to.have.length(1);
     expect(waitedOn[0]).to.match(/^SQL WITH p AS .* INSERT INTO callback_requests /);
-    expect(path.filter((e) => e.startsWith('ARI')), path.join('\n')).to.have.length(1);
+    expect(
+      path.filter((e) => e.startsWith('ARI')),
+      path.join('\n'),
+    ).to.have.length(1);
     expect(path.filter((e) => e.startsWith('ARI'))[0]).to.match(/^ARI DELETE \/ari\/playbacks\//);
     expect(call.playbacks.find((p) => p.media.includes(PROMPTS.offer))?.stoppedByApp).to.equal(true);
   });
@@ -176,7 +179,13 @@ describe('e2e: round trips a person waits on', function () {
     const written: Promise<string | null>[] = [];
     rig.sim.onRequest((req) => {
       if (req.method === 'POST' && req.path === '/ari/channels/create') {
-        written.push(rig.database.db('callback_attempts').whereNull('ended_at').first('customer_channel_id').then((r: { customer_channel_id: string | null } | undefined) => r?.customer_channel_id ?? null));
+        written.push(
+          rig.database
+            .db('callback_attempts')
+            .whereNull('ended_at')
+            .first('customer_channel_id')
+            .then((r: { customer_channel_id: string | null } | undefined) => r?.customer_channel_id ?? null),
+        );
       }
     });
     const t = timeline(rig);
@@ -190,8 +199,16 @@ describe('e2e: round trips a person waits on', function () {
     expect(written).to.have.length(1);
     expect(await written[0], 'the customer leg id is committed when the leg is created').to.equal(customer.id);
     const path = t.between(/^EVENT dtmf 1/, /^ARI POST \/ari\/channels\/create/);
-    expect(path.filter((e) => e.startsWith('SQL')), path.join('\n')).to.have.length(1);
-    expect(path.filter((e) => e.startsWith('ARI')).map((e) => e.replace(/\/[^/ ]+\/ring$/, '/{id}/ring').replace(/playbacks\/\S+/, 'playbacks/{id}')).sort()).to.deep.equal(['ARI DELETE /ari/playbacks/{id}', 'ARI POST /ari/channels/{id}/ring']);
+    expect(
+      path.filter((e) => e.startsWith('SQL')),
+      path.join('\n'),
+    ).to.have.length(1);
+    expect(
+      path
+        .filter((e) => e.startsWith('ARI'))
+        .map((e) => e.replace(/\/[^/ ]+\/ring$/, '/{id}/ring').replace(/playbacks\/\S+/, 'playbacks/{id}'))
+        .sort(),
+    ).to.deep.equal(['ARI DELETE /ari/playbacks/{id}', 'ARI POST /ari/channels/{id}/ring']);
     expect(order.slice(0, 3).sort()).to.deep.equal(['dial recorded', 'ring sent', 'whisper stop sent']);
     expect(order.slice(3)).to.have.members(['whisper stop answered', 'ring answered', 'customer leg created']);
     expect(order[order.length - 1]).to.equal('customer leg created');
@@ -207,7 +224,13 @@ describe('e2e: round trips a person waits on', function () {
     rig.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');
     await rig.sim.endpoint('PJSIP/1001').nextLeg(5000);
     const path = t.between(/^EVENT device PJSIP\/1001 NOT_INUSE/, /^ARI POST \/ari\/channels$/);
-    expect(path.filter((e) => e.startsWith('SQL')), path.join('\n')).to.have.length(1);
-    expect(path.filter((e) => e.startsWith('ARI')), path.join('\n')).to.deep.equal([]);
+    expect(
+      path.filter((e) => e.startsWith('SQL')),
+      path.join('\n'),
+    ).to.have.length(1);
+    expect(
+      path.filter((e) => e.startsWith('ARI')),
+      path.join('\n'),
+    ).to.deep.equal([]);
   });
 });

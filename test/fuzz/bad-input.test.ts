@@ -25,7 +25,24 @@ function prng(seed: number): () => number {
 }
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
-const WEIRD: readonly Json[] = [null, -1, 0, 1.5, 1e308, '', 'x', 'ünïcødé ☎', "'; DROP TABLE callback_requests; --", 'a'.repeat(10000), true, false, [], {}, [1, 'two'], { unexpected: 1 }];
+const WEIRD: readonly Json[] = [
+  null,
+  -1,
+  0,
+  1.5,
+  1e308,
+  '',
+  'x',
+  'ünïcødé ☎',
+  "'; DROP TABLE callback_requests; --",
+  'a'.repeat(10000),
+  true,
+  false,
+  [],
+  {},
+  [1, 'two'],
+  { unexpected: 1 },
+];
 
 function paths(v: Json, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [prefix];
@@ -49,7 +66,6 @@ function mutate(base: Json, r: () => number): Json {
   return copy;
 }
 
-
 /**
  * A password login to `db` on the server `admin` is connected to: the admin URL's own host and
  * port when it is TCP (an embedded server, DATABASE_URL), else 127.0.0.1 on the port the server
@@ -57,7 +73,13 @@ function mutate(base: Json, r: () => number): Json {
  * password login over TCP. Never another server: a fixed 127.0.0.1:5432 once pointed at whatever
  * listened there, and the fallback then sent this password as another user's.
  */
-async function passwordUrlOnServer(admin: Client, adminUrl: string, role: string, password: string, db: string): Promise<string | undefined> {
+async function passwordUrlOnServer(
+  admin: Client,
+  adminUrl: string,
+  role: string,
+  password: string,
+  db: string,
+): Promise<string | undefined> {
   const u = new URL(adminUrl);
   if (decodeURIComponent(u.hostname).startsWith('/')) {
     const { rows } = await admin.query<{ port: string }>('SHOW port');
@@ -93,7 +115,8 @@ describe('fuzz: bad input', function () {
         parseConfig(input, { ARI_PASSWORD: 'p4ss', DATABASE_URL: 'postgres://x@y/z' });
       } catch (e) {
         refused += 1;
-        if (!(e instanceof ConfigError)) throw new Error(`mutation ${i} threw ${String(e)} for ${JSON.stringify(input).slice(0, 300)}`, { cause: e });
+        if (!(e instanceof ConfigError))
+          throw new Error(`mutation ${i} threw ${String(e)} for ${JSON.stringify(input).slice(0, 300)}`, { cause: e });
         expect(e.message, `mutation ${i}`).to.match(/(\(root\)|[A-Za-z_]+(\[\d+\])?(\.[A-Za-z_0-9]+|\[\d+\])*): \S/);
       }
     }
@@ -119,7 +142,15 @@ describe('fuzz: bad input', function () {
       const live = rig.sim.call({ from: '+15556660001', to: 'queue:support' });
       await live.entered();
       await live.waitFor('inBridge', 3000);
-      const ch = { id: live.id, name: 'PJSIP/trunk-1', state: 'Up', caller: { name: 'A', number: '+15556660001' }, connected: { name: '', number: '' }, dialplan: { context: 'from-trunk', exten: '5552000', priority: 2, app_name: 'Stasis', app_data: 'direct-callback,queue,support' }, language: 'en' };
+      const ch = {
+        id: live.id,
+        name: 'PJSIP/trunk-1',
+        state: 'Up',
+        caller: { name: 'A', number: '+15556660001' },
+        connected: { name: '', number: '' },
+        dialplan: { context: 'from-trunk', exten: '5552000', priority: 2, app_name: 'Stasis', app_data: 'direct-callback,queue,support' },
+        language: 'en',
+      };
       const bases: Json[] = [
         { type: 'StasisStart', channel: { ...ch, id: 'fuzz-new-1' }, args: ['queue', 'support'] },
         { type: 'ChannelDtmfReceived', channel: ch, digit: '5', duration_ms: 100 },
@@ -136,7 +167,14 @@ describe('fuzz: bad input', function () {
       for (let i = 0; i < 2000; i++) {
         const base = pick(r, bases);
         const ev = r() < 0.8 ? mutate(base, r) : base;
-        if (ev && typeof ev === 'object' && !Array.isArray(ev) && (ev.type === 'ChannelDestroyed' || ev.type === 'StasisEnd' || ev.type === 'ChannelHangupRequest') && JSON.stringify(ev).includes(live.id)) continue; // keep the witness call alive
+        if (
+          ev &&
+          typeof ev === 'object' &&
+          !Array.isArray(ev) &&
+          (ev.type === 'ChannelDestroyed' || ev.type === 'StasisEnd' || ev.type === 'ChannelHangupRequest') &&
+          JSON.stringify(ev).includes(live.id)
+        )
+          continue; // keep the witness call alive
         try {
           rig.plugin.app.handleEvent(ev as unknown as AriEvent);
         } catch (e) {
@@ -144,7 +182,17 @@ describe('fuzz: bad input', function () {
         }
       }
       // Bare junk too.
-      for (const junk of [null, undefined, 42, 'StasisStart', [], {}, { type: 'StasisStart' }, { type: 'StasisStart', channel: null, args: null }]) rig.plugin.app.handleEvent(junk as unknown as AriEvent);
+      for (const junk of [
+        null,
+        undefined,
+        42,
+        'StasisStart',
+        [],
+        {},
+        { type: 'StasisStart' },
+        { type: 'StasisStart', channel: null, args: null },
+      ])
+        rig.plugin.app.handleEvent(junk as unknown as AriEvent);
       await sleep(1500);
       expect(rejections.map(String)).to.deep.equal([]);
       // Still working: the witness call is queued and a new call is held and offered.
@@ -159,10 +207,19 @@ describe('fuzz: bad input', function () {
       const call = rig.sim.call({ from: '+15556660003', to: 'queue:support' });
       await call.entered();
       await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
-      const ch = { id: call.id, name: 'PJSIP/trunk-1', state: 'Up', caller: { name: '', number: '+15556660003' }, connected: { name: '', number: '' } };
-      for (const digit of ['', 'x', '11', '１', '\u0000', 'a'.repeat(10000), '😀']) rig.plugin.app.handleEvent({ type: 'ChannelDtmfReceived', channel: ch, digit, duration_ms: 100 } as unknown as AriEvent);
+      const ch = {
+        id: call.id,
+        name: 'PJSIP/trunk-1',
+        state: 'Up',
+        caller: { name: '', number: '+15556660003' },
+        connected: { name: '', number: '' },
+      };
+      for (const digit of ['', 'x', '11', '１', '\u0000', 'a'.repeat(10000), '😀'])
+        rig.plugin.app.handleEvent({ type: 'ChannelDtmfReceived', channel: ch, digit, duration_ms: 100 } as unknown as AriEvent);
       for (let i = 0; i < 15; i++) {
-        const seq = Array.from({ length: 1 + Math.floor(r() * 4) }, () => pick(r, ['0', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D'])).join('');
+        const seq = Array.from({ length: 1 + Math.floor(r() * 4) }, () =>
+          pick(r, ['0', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D']),
+        ).join('');
         await call.pressDtmf(seq, { durationMs: 20, gapMs: 5 });
       }
       expect(call.alive).to.equal(true);
@@ -174,7 +231,12 @@ describe('fuzz: bad input', function () {
       try {
         await call.waitFor('hungup', 5000);
       } catch (e) {
-        process.stderr.write(rig.logLines.filter((l) => !l.includes('"debug"')).slice(-30).join(''));
+        process.stderr.write(
+          rig.logLines
+            .filter((l) => !l.includes('"debug"'))
+            .slice(-30)
+            .join(''),
+        );
         throw e;
       }
       expect((await rig.store.listOpen()).map((c) => c.customerNumber)).to.deep.equal(['+15556660003']);
@@ -182,7 +244,12 @@ describe('fuzz: bad input', function () {
     });
 
     it('caller ids: unicode, quotes, SQL, 10,000 characters, empty, anonymous: held, booked only when callable, stored verbatim (name capped at 200)', async () => {
-      rig = await startRig({ config: { ...testConfigInput(), queues: [{ ...(testConfigInput().queues as Record<string, unknown>[])[0], overflow: { maxWaiting: 1 } }] } });
+      rig = await startRig({
+        config: {
+          ...testConfigInput(),
+          queues: [{ ...(testConfigInput().queues as Record<string, unknown>[])[0], overflow: { maxWaiting: 1 } }],
+        },
+      });
       const cases: { from: string; name: string; callable: boolean }[] = [
         { from: '+15556661001', name: 'Zoë Ünïcødé ☎ 电话', callable: true },
         { from: '+15556661002', name: '"Quoted" <evil> \'single\'', callable: true },
@@ -235,29 +302,32 @@ describe('fuzz: bad input', function () {
 
     it('a full story with the ARI and database passwords known: no log line contains either', async () => {
       const dbPassword = `db-Secret-${randomBytes(6).toString('hex')}`;
-      rig = await splitRig({}, {
-        // The plugin logs in as a role with a password, on the same server the tests found.
-        databaseUrl: async (scratchUrl, name) => {
-          const server = await testPostgresServer();
-          const c = new Client({ connectionString: server.adminUrl });
-          await c.connect();
-          try {
-            role = `adc_fuzz_${randomBytes(3).toString('hex')}`;
-            ownDb = `${name}_pw`;
-            await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${dbPassword}'`);
-            await c.query(`CREATE DATABASE ${ownDb} OWNER ${role}`);
-            const withPassword = await passwordUrlOnServer(c, server.adminUrl, role, dbPassword, ownDb);
-            if (withPassword) return withPassword;
-            // A socket-only cluster with peer authentication: the password cannot be used, so it
-            // rides along in the socket URL (ignored by the server) and the logs are still scanned for it.
-            const u = new URL(scratchUrl);
-            u.password = dbPassword;
-            return u.toString();
-          } finally {
-            await c.end();
-          }
+      rig = await splitRig(
+        {},
+        {
+          // The plugin logs in as a role with a password, on the same server the tests found.
+          databaseUrl: async (scratchUrl, name) => {
+            const server = await testPostgresServer();
+            const c = new Client({ connectionString: server.adminUrl });
+            await c.connect();
+            try {
+              role = `adc_fuzz_${randomBytes(3).toString('hex')}`;
+              ownDb = `${name}_pw`;
+              await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${dbPassword}'`);
+              await c.query(`CREATE DATABASE ${ownDb} OWNER ${role}`);
+              const withPassword = await passwordUrlOnServer(c, server.adminUrl, role, dbPassword, ownDb);
+              if (withPassword) return withPassword;
+              // A socket-only cluster with peer authentication: the password cannot be used, so it
+              // rides along in the socket URL (ignored by the server) and the logs are still scanned for it.
+              const u = new URL(scratchUrl);
+              u.password = dbPassword;
+              return u.toString();
+            } finally {
+              await c.end();
+            }
+          },
         },
-      });
+      );
       const r = rig;
       const plugin = await r.start();
       // The story: book a callback, the agent takes it, the customer answers; plus a failed store.

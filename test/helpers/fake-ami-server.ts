@@ -93,9 +93,11 @@ export function dialplanFromExtensionsConf(text: string): FakeDialplanLine[] {
 }
 
 function serialize(fields: Fields): string {
-  return Object.entries(fields)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('') + '\r\n';
+  return (
+    Object.entries(fields)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('') + '\r\n'
+  );
 }
 
 export class Reply {
@@ -379,7 +381,9 @@ export class FakeAmiServer {
       action.session.username = user;
       this.loginSuccesses++;
       reply.success('Authentication accepted');
-      action.session.write(serialize({ Event: 'FullyBooted', Privilege: 'system,all', Uptime: '10', LastReload: '10', Status: 'Fully Booted' }));
+      action.session.write(
+        serialize({ Event: 'FullyBooted', Privilege: 'system,all', Uptime: '10', LastReload: '10', Status: 'Fully Booted' }),
+      );
     } else {
       reply.error('Authentication failed');
       action.session.socket.end();
@@ -404,7 +408,20 @@ export class FakeAmiServer {
     if (only && !queues.includes(only)) queues.push(only);
     const events: Fields[] = [];
     for (const q of queues) {
-      events.push({ Event: 'QueueParams', Queue: q, Max: '0', Strategy: 'ringall', Calls: '0', Holdtime: '0', TalkTime: '0', Completed: '0', Abandoned: '0', ServiceLevel: '0', ServicelevelPerf: '0.0', Weight: '0' });
+      events.push({
+        Event: 'QueueParams',
+        Queue: q,
+        Max: '0',
+        Strategy: 'ringall',
+        Calls: '0',
+        Holdtime: '0',
+        TalkTime: '0',
+        Completed: '0',
+        Abandoned: '0',
+        ServiceLevel: '0',
+        ServicelevelPerf: '0.0',
+        Weight: '0',
+      });
       for (const m of this.queueMembers.filter((x) => x.queue === q)) {
         events.push({
           Event: 'QueueMember',
@@ -445,15 +462,39 @@ export class FakeAmiServer {
         if (l.context !== context || 'include' in l) continue;
         extensions.add(`${context}/${l.extension}`);
         priorities++;
-        events.push({ Event: 'ListDialplan', Context: context, Extension: l.extension, ...(l.label ? { ExtensionLabel: l.label } : {}), Priority: String(l.priority), Application: l.application, AppData: l.appData, Registrar: l.registrar ?? 'pbx_config' });
+        events.push({
+          Event: 'ListDialplan',
+          Context: context,
+          Extension: l.extension,
+          ...(l.label ? { ExtensionLabel: l.label } : {}),
+          Priority: String(l.priority),
+          Application: l.application,
+          AppData: l.appData,
+          Registrar: l.registrar ?? 'pbx_config',
+        });
       }
       for (const l of this.dialplan) {
-        if (l.context === context && 'include' in l) events.push({ Event: 'ListDialplan', Context: context, IncludeContext: l.include, Registrar: 'pbx_config' });
+        if (l.context === context && 'include' in l)
+          events.push({ Event: 'ListDialplan', Context: context, IncludeContext: l.include, Registrar: 'pbx_config' });
       }
     }
-    let text = serialize({ Response: 'Success', ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), EventList: 'start', Message: 'DialPlan list will follow' });
-    for (const e of events) text += serialize({ Event: e.Event, ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), ...e });
-    text += serialize({ Event: 'ShowDialPlanComplete', ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), EventList: 'Complete', ListItems: String(events.length), ListExtensions: String(extensions.size), ListPriorities: String(priorities), ListContexts: String(contexts.length) });
+    let text = serialize({
+      Response: 'Success',
+      ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}),
+      EventList: 'start',
+      Message: 'DialPlan list will follow',
+    });
+    for (const e of events)
+      text += serialize({ Event: e.Event, ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}), ...e });
+    text += serialize({
+      Event: 'ShowDialPlanComplete',
+      ...(reply.actionId !== undefined ? { ActionID: reply.actionId } : {}),
+      EventList: 'Complete',
+      ListItems: String(events.length),
+      ListExtensions: String(extensions.size),
+      ListPriorities: String(priorities),
+      ListContexts: String(contexts.length),
+    });
     reply.raw(text);
   }
 

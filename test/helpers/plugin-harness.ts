@@ -42,8 +42,20 @@ export function testConfigInput(over: Record<string, unknown> = {}): Record<stri
   };
 }
 
-export async function startRig(opts: { config?: Record<string, unknown>; agentsBusy?: boolean; timing?: Record<string, number>; env?: NodeJS.ProcessEnv; wrapControl?: (control: CallControl) => CallControl } = {}): Promise<Rig> {
-  const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) } });
+export async function startRig(
+  opts: {
+    config?: Record<string, unknown>;
+    agentsBusy?: boolean;
+    timing?: Record<string, number>;
+    env?: NodeJS.ProcessEnv;
+    wrapControl?: (control: CallControl) => CallControl;
+  } = {},
+): Promise<Rig> {
+  const sim = await AriSimulator.start({
+    user: 'direct-callback',
+    password: TEST_ARI_PASSWORD,
+    timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) },
+  });
   // The agents' phones are configured endpoints before the plugin starts, as on a real Asterisk.
   for (const e of ['PJSIP/1001', 'PJSIP/1002']) sim.endpoint(e);
   if (opts.agentsBusy !== false) {
@@ -52,7 +64,13 @@ export async function startRig(opts: { config?: Record<string, unknown>; agentsB
     sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
   }
   const database = await freshDatabase();
-  const config = parseConfig(opts.config ?? testConfigInput(), { ...opts.env, ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: database.url, INSTANCE_ID: 'test-1' });
+  const config = parseConfig(opts.config ?? testConfigInput(), {
+    ...opts.env,
+    ARI_URL: sim.url,
+    ARI_PASSWORD: TEST_ARI_PASSWORD,
+    DATABASE_URL: database.url,
+    INSTANCE_ID: 'test-1',
+  });
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

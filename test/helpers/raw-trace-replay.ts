@@ -80,7 +80,9 @@ export async function replayTrace(sim: AriSimulator, lines: TraceLine[], opts: {
   const open = async (label: string): Promise<void> => {
     const list: ReplayedEvent[] = events.get(label) ?? [];
     events.set(label, list);
-    const ws = new WebSocket(`${sim.url.replace(/^http/, 'ws')}/ari/events?app=${encodeURIComponent(app)}&api_key=${encodeURIComponent(`${sim.user}:${sim.password}`)}`);
+    const ws = new WebSocket(
+      `${sim.url.replace(/^http/, 'ws')}/ari/events?app=${encodeURIComponent(app)}&api_key=${encodeURIComponent(`${sim.user}:${sim.password}`)}`,
+    );
     ws.on('message', (m: Buffer) => list.push({ event: JSON.parse(String(m)) as Ev, at: performance.now() }));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -113,7 +115,8 @@ export async function replayTrace(sim: AriSimulator, lines: TraceLine[], opts: {
       if (signal(l)) {
         realSignals += 1;
         const want = realSignals;
-        if (await until(() => simSignalCount() >= want, 2000)) anchor = l.t_ms > anchor.real ? { real: l.t_ms, sim: performance.now() } : anchor;
+        if (await until(() => simSignalCount() >= want, 2000))
+          anchor = l.t_ms > anchor.real ? { real: l.t_ms, sim: performance.now() } : anchor;
       }
       continue;
     }

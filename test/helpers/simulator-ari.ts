@@ -66,7 +66,12 @@ export async function ariError(p: Promise<unknown>): Promise<string> {
   throw new Error('expected the ARI call to fail');
 }
 
-export async function rawRequest(sim: AriSimulator, method: string, path: string, opts: { auth?: string; body?: unknown } = {}): Promise<{ status: number; body: unknown }> {
+export async function rawRequest(
+  sim: AriSimulator,
+  method: string,
+  path: string,
+  opts: { auth?: string; body?: unknown } = {},
+): Promise<{ status: number; body: unknown }> {
   const auth = opts.auth ?? `${sim.user}:${sim.password}`;
   const res = await fetch(`${sim.url}${path}`, {
     method,

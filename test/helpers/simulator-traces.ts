@@ -34,16 +34,27 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 export function loadTrace(file: string): TraceLine[] {
   const text = fs.readFileSync(path.join(TRACES_DIR, file), 'utf8');
-  return text.split('\n').filter((l) => l.trim()).map((l) => {
-    const raw: unknown = JSON.parse(l);
-    if (!isRecord(raw)) throw new Error(`bad trace line in ${file}`);
-    return {
-      t_ms: Number(raw.t_ms), dir: raw.dir as TraceLine['dir'], origin: raw.origin as string | undefined,
-      type: raw.type as string | undefined, text: raw.text as string | undefined, ws: raw.ws as string | undefined,
-      req_id: raw.req_id as number | undefined, method: raw.method as string | undefined, path: raw.path as string | undefined,
-      status: raw.status as number | undefined, body: raw.body, raw,
-    };
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const raw: unknown = JSON.parse(l);
+      if (!isRecord(raw)) throw new Error(`bad trace line in ${file}`);
+      return {
+        t_ms: Number(raw.t_ms),
+        dir: raw.dir as TraceLine['dir'],
+        origin: raw.origin as string | undefined,
+        type: raw.type as string | undefined,
+        text: raw.text as string | undefined,
+        ws: raw.ws as string | undefined,
+        req_id: raw.req_id as number | undefined,
+        method: raw.method as string | undefined,
+        path: raw.path as string | undefined,
+        status: raw.status as number | undefined,
+        body: raw.body,
+        raw,
+      };
+    });
 }
 
 /** Lines between the lab note starting with `from` (inclusive) and the next note starting with one of `to`. */
@@ -52,7 +63,7 @@ export function segment(lines: TraceLine[], from: string, to: string[] = []): Tr
   if (start < 0) throw new Error(`trace note '${from}' not found`);
   let end = lines.length;
   for (let i = start + 1; i < lines.length; i++) {
-    const t = lines[i].type === 'lab:note' ? lines[i].text ?? '' : '';
+    const t = lines[i].type === 'lab:note' ? (lines[i].text ?? '') : '';
     if (to.some((p) => t.startsWith(p))) {
       end = i;
       break;
@@ -83,21 +94,44 @@ export function signature(e: Record<string, unknown>): string {
     return v === undefined ? '-' : String(v);
   };
   switch (type) {
-    case 'StasisStart': return `StasisStart ${String(ch.state)} [${(e.args as unknown[]).join(',')}]`;
-    case 'ChannelStateChange': return `ChannelStateChange ${String(ch.state)}`;
-    case 'ChannelHangupRequest': return `ChannelHangupRequest cause=${opt('cause')} soft=${opt('soft')} tech=${opt('tech_cause')}`;
-    case 'ChannelDestroyed': return `ChannelDestroyed ${opt('cause')} "${opt('cause_txt')}" tech=${opt('tech_cause')} state=${String(ch.state)}`;
-    case 'Dial': return `Dial "${String(e.dialstatus)}"`;
-    case 'PlaybackStarted': case 'PlaybackContinuing': case 'PlaybackFinished':
+    case 'StasisStart':
+      return `StasisStart ${String(ch.state)} [${(e.args as unknown[]).join(',')}]`;
+    case 'ChannelStateChange':
+      return `ChannelStateChange ${String(ch.state)}`;
+    case 'ChannelHangupRequest':
+      return `ChannelHangupRequest cause=${opt('cause')} soft=${opt('soft')} tech=${opt('tech_cause')}`;
+    case 'ChannelDestroyed':
+      return `ChannelDestroyed ${opt('cause')} "${opt('cause_txt')}" tech=${opt('tech_cause')} state=${String(ch.state)}`;
+    case 'Dial':
+      return `Dial "${String(e.dialstatus)}"`;
+    case 'PlaybackStarted':
+    case 'PlaybackContinuing':
+    case 'PlaybackFinished':
       return `${type} ${String(pb.state)} ${String(pb.media_uri)}`;
-    case 'ChannelDtmfReceived': return `ChannelDtmfReceived ${String(e.digit)} ${String(e.duration_ms)}ms`;
-    case 'ChannelEnteredBridge': case 'ChannelLeftBridge': case 'BridgeDestroyed': return `${type} ${String(br.bridge_type)}`;
-    case 'ChannelVarset': return `ChannelVarset ${String(e.variable)}=${String(e.value)}`;
-    case 'ChannelDialplan': return `ChannelDialplan ${String(e.dialplan_app)}`;
-    case 'ChannelCallerId': { const c = chanOf(e); const cid = isRecord(c.caller) ? c.caller : {}; return `ChannelCallerId ${String(cid.name)}|${String(cid.number)}`; }
-    case 'ChannelConnectedLine': { const c = chanOf(e); const cid = isRecord(c.connected) ? c.connected : {}; return `ChannelConnectedLine ${String(cid.name)}|${String(cid.number)}`; }
-    case 'ChannelUserevent': return `ChannelUserevent ${String(e.eventname)}`;
-    default: return type;
+    case 'ChannelDtmfReceived':
+      return `ChannelDtmfReceived ${String(e.digit)} ${String(e.duration_ms)}ms`;
+    case 'ChannelEnteredBridge':
+    case 'ChannelLeftBridge':
+    case 'BridgeDestroyed':
+      return `${type} ${String(br.bridge_type)}`;
+    case 'ChannelVarset':
+      return `ChannelVarset ${String(e.variable)}=${String(e.value)}`;
+    case 'ChannelDialplan':
+      return `ChannelDialplan ${String(e.dialplan_app)}`;
+    case 'ChannelCallerId': {
+      const c = chanOf(e);
+      const cid = isRecord(c.caller) ? c.caller : {};
+      return `ChannelCallerId ${String(cid.name)}|${String(cid.number)}`;
+    }
+    case 'ChannelConnectedLine': {
+      const c = chanOf(e);
+      const cid = isRecord(c.connected) ? c.connected : {};
+      return `ChannelConnectedLine ${String(cid.name)}|${String(cid.number)}`;
+    }
+    case 'ChannelUserevent':
+      return `ChannelUserevent ${String(e.eventname)}`;
+    default:
+      return type;
   }
 }
 
@@ -124,11 +158,13 @@ export function canonical(sigs: string[]): string[] {
 
 /** ARI events of a trace segment (first socket only unless `ws` given), noise removed, as signatures. */
 export function expectedSignatures(lines: TraceLine[], opts: { ws?: string } = {}): string[] {
-  return canonical(lines
-    .filter((l) => l.dir === 'event' && l.origin === 'ari' && (opts.ws ? l.ws === opts.ws : l.ws === undefined))
-    .map((l) => l.raw)
-    .filter((e) => !isNoise(e))
-    .map(signature));
+  return canonical(
+    lines
+      .filter((l) => l.dir === 'event' && l.origin === 'ari' && (opts.ws ? l.ws === opts.ws : l.ws === undefined))
+      .map((l) => l.raw)
+      .filter((e) => !isNoise(e))
+      .map(signature),
+  );
 }
 
 export function actualSignatures(events: Array<Record<string, unknown>>): string[] {

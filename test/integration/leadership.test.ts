@@ -40,7 +40,13 @@ describe('integration: leadership of a standby group (PostgreSQL advisory lock)'
   });
 
   const make = (holder: string) => {
-    const l = new Leadership({ databaseUrl: (db as TestDatabase).url, groupKey: 'direct-callback@test', holder, logger: quiet, retryMs: 100 });
+    const l = new Leadership({
+      databaseUrl: (db as TestDatabase).url,
+      groupKey: 'direct-callback@test',
+      holder,
+      logger: quiet,
+      retryMs: 100,
+    });
     held.push(l);
     return l;
   };

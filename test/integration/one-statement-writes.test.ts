@@ -34,7 +34,9 @@ async function count(db: Knex, table: string): Promise<number> {
 async function someoneWaitsOnALock(db: Knex): Promise<void> {
   const deadline = Date.now() + 5000;
   for (;;) {
-    const r = await db.raw<{ rows: { n: string }[] }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    const r = await db.raw<{ rows: { n: string }[] }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
     if (Number(r.rows[0]?.n) > 0) return;
     if (Date.now() > deadline) throw new Error('no statement blocked on a lock');
     await new Promise((res) => setTimeout(res, 10));
@@ -73,7 +75,9 @@ describe('one-statement writes (real PostgreSQL)', function () {
       const id = stored(r);
       expect(await count(t.db, 'callback_requests')).to.equal(1);
       const history = await store.history(id);
-      expect(history.map((h) => [h.type, h.detail])).to.deep.equal([['requested', { queueId: 'support', routeId: null, sourceChannelId: 'chan-1' }]]);
+      expect(history.map((h) => [h.type, h.detail])).to.deep.equal([
+        ['requested', { queueId: 'support', routeId: null, sourceChannelId: 'chan-1' }],
+      ]);
     });
 
     it('a duplicate returns the open request, which keeps its place; nothing is written', async () => {
@@ -124,7 +128,9 @@ describe('one-statement writes (real PostgreSQL)', function () {
     it('20 parallel bookings of one number: exactly one row and one history event, 19 duplicates of it', async () => {
       for (let round = 0; round < 5; round++) {
         const number = `+1555000000${round}`;
-        const results = await Promise.all(Array.from({ length: 20 }, () => wideStore.requestCallback(request({ customerNumber: number, maxOpenElsewhere: 1 }))));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => wideStore.requestCallback(request({ customerNumber: number, maxOpenElsewhere: 1 }))),
+        );
         const ids = results.filter((r) => r.kind === 'stored').map(stored);
         expect(ids, `round ${round}`).to.have.length(1);
         const duplicates = results.filter((r) => r.kind === 'duplicate');
@@ -140,7 +146,15 @@ describe('one-statement writes (real PostgreSQL)', function () {
       // competitor commits the INSERT does nothing. The statement runs again and answers duplicate.
       const competitor = randomUUID();
       const trx = await wide.transaction();
-      await trx('callback_requests').insert({ id: competitor, queue_id: 'support', customer_number: '+15551234567', language: 'en', priority: 0, arrived_at: new Date('2026-11-24T08:00:00Z'), max_attempts: 3 });
+      await trx('callback_requests').insert({
+        id: competitor,
+        queue_id: 'support',
+        customer_number: '+15551234567',
+        language: 'en',
+        priority: 0,
+        arrived_at: new Date('2026-11-24T08:00:00Z'),
+        max_attempts: 3,
+      });
       const log = logStatements(t.db);
       const booking = store.requestCallback(request());
       await someoneWaitsOnALock(wide);
@@ -155,7 +169,15 @@ describe('one-statement writes (real PostgreSQL)', function () {
 
     it('a concurrent insert that rolls back: the waiting booking is stored', async () => {
       const trx = await wide.transaction();
-      await trx('callback_requests').insert({ id: randomUUID(), queue_id: 'support', customer_number: '+15551234567', language: 'en', priority: 0, arrived_at: new Date(), max_attempts: 3 });
+      await trx('callback_requests').insert({
+        id: randomUUID(),
+        queue_id: 'support',
+        customer_number: '+15551234567',
+        language: 'en',
+        priority: 0,
+        arrived_at: new Date(),
+        max_attempts: 3,
+      });
       const booking = store.requestCallback(request());
       await someoneWaitsOnALock(wide);
       await trx.rollback();
@@ -174,7 +196,14 @@ describe('one-statement writes (real PostgreSQL)', function () {
       expect(log.statements).to.have.length(1);
       expect(c?.callback).to.deep.include({ id, status: 'in_progress', claimedBy: 'i1' });
       expect(c?.callback.claimExpiresAt?.toISOString()).to.equal('2026-11-24T12:01:00.000Z');
-      expect(c?.attempt).to.deep.include({ callbackId: id, attemptNo: 1, agentId: 'a1', agentChannelId: 'ch-1', customerChannelId: null, endedAt: null });
+      expect(c?.attempt).to.deep.include({
+        callbackId: id,
+        attemptNo: 1,
+        agentId: 'a1',
+        agentChannelId: 'ch-1',
+        customerChannelId: null,
+        endedAt: null,
+      });
       expect(c?.attempt.startedAt.toISOString()).to.equal(now.toISOString());
       expect(await store.attempts(id)).to.deep.equal([c?.attempt]);
       const history = await store.history(id);
@@ -189,8 +218,12 @@ describe('one-statement writes (real PostgreSQL)', function () {
       const now = new Date();
       await store.claim({ callbackId: id, instanceId: 'i1', agentId: 'a1', agentChannelId: 'ch-1', leaseMs: 60000, now });
       const log = logStatements(t.db);
-      expect(await store.claim({ callbackId: id, instanceId: 'i2', agentId: 'a2', agentChannelId: 'ch-2', leaseMs: 60000, now })).to.equal(null);
-      expect(await store.claim({ callbackId: randomUUID(), instanceId: 'i2', agentId: 'a2', agentChannelId: 'ch-3', leaseMs: 60000, now })).to.equal(null);
+      expect(await store.claim({ callbackId: id, instanceId: 'i2', agentId: 'a2', agentChannelId: 'ch-2', leaseMs: 60000, now })).to.equal(
+        null,
+      );
+      expect(
+        await store.claim({ callbackId: randomUUID(), instanceId: 'i2', agentId: 'a2', agentChannelId: 'ch-3', leaseMs: 60000, now }),
+      ).to.equal(null);
       log.stop();
       expect(log.statements).to.have.length(2);
       expect(await count(t.db, 'callback_attempts')).to.equal(1);
@@ -201,9 +234,21 @@ describe('one-statement writes (real PostgreSQL)', function () {
         const id = stored(await store.requestCallback(request({ customerNumber: `+1555100000${round}` })));
         const now = new Date();
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => wideStore.claim({ callbackId: id, instanceId: `i${i}`, agentId: `a${i}`, agentChannelId: `ch-${round}-${i}`, leaseMs: 60000, now })),
+          Array.from({ length: 20 }, (_, i) =>
+            wideStore.claim({
+              callbackId: id,
+              instanceId: `i${i}`,
+              agentId: `a${i}`,
+              agentChannelId: `ch-${round}-${i}`,
+              leaseMs: 60000,
+              now,
+            }),
+          ),
         );
-        expect(results.filter((r) => r !== null), `round ${round}`).to.have.length(1);
+        expect(
+          results.filter((r) => r !== null),
+          `round ${round}`,
+        ).to.have.length(1);
         expect(await store.attempts(id)).to.have.length(1);
       }
     });
@@ -217,10 +262,24 @@ describe('one-statement writes (real PostgreSQL)', function () {
       await Promise.all(
         Array.from({ length: 4 }, async (_, w) => {
           for (let i = 0; i < 40; i++) {
-            const c = await wideStore.claim({ callbackId: id, instanceId: `w${w}`, agentId: `a${w}`, agentChannelId: `ch-${w}-${i}`, leaseMs: 60000, now: new Date() });
+            const c = await wideStore.claim({
+              callbackId: id,
+              instanceId: `w${w}`,
+              agentId: `a${w}`,
+              agentChannelId: `ch-${w}-${i}`,
+              leaseMs: 60000,
+              now: new Date(),
+            });
             if (!c) continue;
             wins += 1;
-            await wideStore.finishAttempt({ attemptId: c.attempt.id, callbackId: id, outcome: 'agent_declined', nextStatus: 'pending', countsAsAttempt: false, now: new Date() });
+            await wideStore.finishAttempt({
+              attemptId: c.attempt.id,
+              callbackId: id,
+              outcome: 'agent_declined',
+              nextStatus: 'pending',
+              countsAsAttempt: false,
+              now: new Date(),
+            });
           }
         }),
       );
@@ -235,7 +294,14 @@ describe('one-statement writes (real PostgreSQL)', function () {
       const t0 = new Date('2026-11-24T12:00:00Z');
       const c1 = await store.claim({ callbackId: id, instanceId: 'lost', agentId: 'a1', agentChannelId: 'x1', leaseMs: 1000, now: t0 });
       const log = logStatements(t.db);
-      const c2 = await store.claim({ callbackId: id, instanceId: 'other', agentId: 'a2', agentChannelId: 'x2', leaseMs: 1000, now: new Date(t0.getTime() + 1500) });
+      const c2 = await store.claim({
+        callbackId: id,
+        instanceId: 'other',
+        agentId: 'a2',
+        agentChannelId: 'x2',
+        leaseMs: 1000,
+        now: new Date(t0.getTime() + 1500),
+      });
       log.stop();
       expect(log.statements[0]).to.match(/^WITH p AS/);
       expect(log.statements[1]).to.equal('BEGIN;');
@@ -244,8 +310,22 @@ describe('one-statement writes (real PostgreSQL)', function () {
         [c1?.attempt.id, 'instance_lost'],
         [c2?.attempt.id, null],
       ]);
-      await store.finishAttempt({ attemptId: c2!.attempt.id, callbackId: id, outcome: 'busy', nextStatus: 'pending', countsAsAttempt: true, now: new Date() });
-      const c3 = await store.claim({ callbackId: id, instanceId: 'other', agentId: 'a2', agentChannelId: 'x3', leaseMs: 1000, now: new Date() });
+      await store.finishAttempt({
+        attemptId: c2!.attempt.id,
+        callbackId: id,
+        outcome: 'busy',
+        nextStatus: 'pending',
+        countsAsAttempt: true,
+        now: new Date(),
+      });
+      const c3 = await store.claim({
+        callbackId: id,
+        instanceId: 'other',
+        agentId: 'a2',
+        agentChannelId: 'x3',
+        leaseMs: 1000,
+        now: new Date(),
+      });
       expect(c3?.attempt.attemptNo).to.equal(3);
     });
 
@@ -259,10 +339,35 @@ describe('one-statement writes (real PostgreSQL)', function () {
         for (const f of fs.readdirSync(SQL_DIR).filter((n) => n < '006')) fs.copyFileSync(path.join(SQL_DIR, f), path.join(dir, f));
         await migrate(db, dir);
         const id = randomUUID();
-        await db('callback_requests').insert({ id, queue_id: 'support', customer_number: '+15551234567', language: 'en', priority: 0, arrived_at: new Date(), max_attempts: 3 });
-        await db('callback_attempts').insert([1, 2].map((n) => ({ callback_id: id, attempt_no: n, instance_id: 'old', agent_id: 'a', agent_channel_id: `old-${n}`, ended_at: new Date(), outcome: 'busy' })));
+        await db('callback_requests').insert({
+          id,
+          queue_id: 'support',
+          customer_number: '+15551234567',
+          language: 'en',
+          priority: 0,
+          arrived_at: new Date(),
+          max_attempts: 3,
+        });
+        await db('callback_attempts').insert(
+          [1, 2].map((n) => ({
+            callback_id: id,
+            attempt_no: n,
+            instance_id: 'old',
+            agent_id: 'a',
+            agent_channel_id: `old-${n}`,
+            ended_at: new Date(),
+            outcome: 'busy',
+          })),
+        );
         expect(await migrate(db)).to.deep.equal(['006_attempts_started.sql']);
-        const c = await new CallbackStore(db).claim({ callbackId: id, instanceId: 'new', agentId: 'a', agentChannelId: 'new-1', leaseMs: 60000, now: new Date() });
+        const c = await new CallbackStore(db).claim({
+          callbackId: id,
+          instanceId: 'new',
+          agentId: 'a',
+          agentChannelId: 'new-1',
+          leaseMs: 60000,
+          now: new Date(),
+        });
         expect(c?.attempt.attemptNo).to.equal(3);
       } finally {
         await announcementsSent(db); // the claim's announcement, not cut off by the destroy
@@ -276,14 +381,33 @@ describe('one-statement writes (real PostgreSQL)', function () {
   describe("the agent's 1 (accepted + customer dialled)", () => {
     it('marks both steps with the customer channel id and logs both events, in order, in one statement', async () => {
       const id = stored(await store.requestCallback(request()));
-      const c = await store.claim({ callbackId: id, instanceId: 'i', agentId: 'a1', agentChannelId: 'ag-1', leaseMs: 60000, now: new Date() });
+      const c = await store.claim({
+        callbackId: id,
+        instanceId: 'i',
+        agentId: 'a1',
+        agentChannelId: 'ag-1',
+        leaseMs: 60000,
+        now: new Date(),
+      });
       const now = new Date('2026-11-24T12:30:00Z');
       const log = logStatements(t.db);
-      await store.markAttemptSteps(c!.attempt.id, id, ['agent_accepted', 'customer_dialled'], { agentId: 'a1', customerChannelId: 'cust-1', now });
+      await store.markAttemptSteps(c!.attempt.id, id, ['agent_accepted', 'customer_dialled'], {
+        agentId: 'a1',
+        customerChannelId: 'cust-1',
+        now,
+      });
       log.stop();
       expect(log.statements).to.have.length(1);
-      const row = (await t.db('callback_attempts').where({ id: c!.attempt.id }).first()) as { agent_accepted_at: Date; customer_dialed_at: Date; customer_channel_id: string };
-      expect([row.agent_accepted_at.toISOString(), row.customer_dialed_at.toISOString(), row.customer_channel_id]).to.deep.equal([now.toISOString(), now.toISOString(), 'cust-1']);
+      const row = (await t.db('callback_attempts').where({ id: c!.attempt.id }).first()) as {
+        agent_accepted_at: Date;
+        customer_dialed_at: Date;
+        customer_channel_id: string;
+      };
+      expect([row.agent_accepted_at.toISOString(), row.customer_dialed_at.toISOString(), row.customer_channel_id]).to.deep.equal([
+        now.toISOString(),
+        now.toISOString(),
+        'cust-1',
+      ]);
       const history = (await store.history(id)).slice(2);
       expect(history.map((h) => [h.type, h.agentId, h.detail, h.at.toISOString()])).to.deep.equal([
         ['agent_accepted', 'a1', {}, now.toISOString()],
@@ -293,7 +417,14 @@ describe('one-statement writes (real PostgreSQL)', function () {
 
     it('one step (markAttempt) is one statement too', async () => {
       const id = stored(await store.requestCallback(request()));
-      const c = await store.claim({ callbackId: id, instanceId: 'i', agentId: 'a1', agentChannelId: 'ag-1', leaseMs: 60000, now: new Date() });
+      const c = await store.claim({
+        callbackId: id,
+        instanceId: 'i',
+        agentId: 'a1',
+        agentChannelId: 'ag-1',
+        leaseMs: 60000,
+        now: new Date(),
+      });
       const log = logStatements(t.db);
       await store.markAttempt(c!.attempt.id, id, 'agent_answered', { agentId: 'a1', now: new Date() });
       log.stop();

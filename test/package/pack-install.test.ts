@@ -21,9 +21,15 @@ interface Run {
   summary: string;
 }
 
-function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<Run> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number },
+): Promise<Run> {
   // Without the outer `npm test`'s npm_* variables: the nested npm must behave as on a shell.
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries({ ...process.env, ...opts.env }).filter(([k, v]) => v !== undefined && !k.startsWith('npm_')));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries({ ...process.env, ...opts.env }).filter(([k, v]) => v !== undefined && !k.startsWith('npm_')),
+  );
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: opts.cwd, env, timeout: opts.timeoutMs ?? 120000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -48,7 +54,10 @@ describe('package: npm pack, install into an empty folder, run direct-callback',
     expect(tarball, packed.stdout).to.be.a('string');
     const app = path.join(dir, 'app');
     fs.mkdirSync(app);
-    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tarball as string)], { cwd: app, timeoutMs: 240000 });
+    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tarball as string)], {
+      cwd: app,
+      timeoutMs: 240000,
+    });
     expect(installed.code, installed.summary).to.equal(0);
     bin = path.join(app, 'node_modules', '.bin', 'direct-callback');
   });
@@ -60,7 +69,14 @@ describe('package: npm pack, install into an empty folder, run direct-callback',
 
   it('ships compiled JavaScript, the SQL, the panel and the prompts, and no development tooling', () => {
     const pkg = path.join(dir, 'app', 'node_modules', 'asterisk-direct-callback');
-    for (const f of ['dist/src/cli/bin.js', 'dist/src/main.js', 'sql/001_callbacks.sql', 'src/panel/index.html', 'asterisk-config/sounds/en/callback/offer.wav', 'deploy/systemd/direct-callback.service']) {
+    for (const f of [
+      'dist/src/cli/bin.js',
+      'dist/src/main.js',
+      'sql/001_callbacks.sql',
+      'src/panel/index.html',
+      'asterisk-config/sounds/en/callback/offer.wav',
+      'deploy/systemd/direct-callback.service',
+    ]) {
       expect(fs.existsSync(path.join(pkg, f)), f).to.equal(true);
     }
     expect(fs.existsSync(path.join(pkg, 'src', 'main.ts')), 'TypeScript sources').to.equal(false);
@@ -72,10 +88,13 @@ describe('package: npm pack, install into an empty folder, run direct-callback',
   it('direct-callback --version and --help', async () => {
     const version = await run(bin, ['--version'], { cwd: dir });
     expect(version.code, version.summary).to.equal(0);
-    expect(version.stdout.trim()).to.equal((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    expect(version.stdout.trim()).to.equal(
+      (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    );
     const help = await run(bin, ['--help'], { cwd: dir });
     expect(help.code, help.summary).to.equal(0);
-    for (const command of ['migrate', 'doctor', 'status', 'callbacks', 'agent', 'token']) expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['migrate', 'doctor', 'status', 'callbacks', 'agent', 'token'])
+      expect(help.stdout).to.match(new RegExp(`^  ${command}\\b`, 'm'));
     const unknown = await run(bin, ['--asterisk'], { cwd: dir });
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.include("unknown option '--asterisk'");

@@ -46,9 +46,18 @@ describe('resilience: a caller adopted after a restart', function () {
     const fromSeq = rig.sim.events.length;
     const fromRequest = rig.sim.requests.length;
     await rig.start();
-    await until('the offer again after the restart', () => call.playbacks.some((p) => p.media.includes(PROMPTS.offer) && (p.startedAt ?? 0) > restartedAt), 10_000);
-    const bridgeEvents = rig.sim.events.slice(fromSeq).filter((e) => /Bridge$/.test(String(e.event.type)) && (e.event.channel as { id?: string } | undefined)?.id === channelId);
-    expect(bridgeEvents.map((e) => e.event.type), 'bridge events of the adopted caller').to.deep.equal([]);
+    await until(
+      'the offer again after the restart',
+      () => call.playbacks.some((p) => p.media.includes(PROMPTS.offer) && (p.startedAt ?? 0) > restartedAt),
+      10_000,
+    );
+    const bridgeEvents = rig.sim.events
+      .slice(fromSeq)
+      .filter((e) => /Bridge$/.test(String(e.event.type)) && (e.event.channel as { id?: string } | undefined)?.id === channelId);
+    expect(
+      bridgeEvents.map((e) => e.event.type),
+      'bridge events of the adopted caller',
+    ).to.deep.equal([]);
     const requests = rig.sim.requests.slice(fromRequest).map((r) => `${r.method} ${r.path}`);
     expect(requests.filter((r) => r.includes(`/bridges/hold-${channelId}`))).to.deep.equal([`POST /ari/bridges/hold-${channelId}/moh`]);
     const hold = rig.sim.bridges().find((b) => b.id === `hold-${channelId}`);
@@ -80,14 +89,23 @@ describe('resilience: a caller adopted after a restart', function () {
           },
         }),
     });
-    await until('the offer again after the restart', () => call.playbacks.some((p) => p.media.includes(PROMPTS.offer) && (p.startedAt ?? 0) > restartedAt), 10_000);
+    await until(
+      'the offer again after the restart',
+      () => call.playbacks.some((p) => p.media.includes(PROMPTS.offer) && (p.startedAt ?? 0) > restartedAt),
+      10_000,
+    );
     expect(timedOut, rig.logLines.filter((l) => /reconcile|adopt|hold|offer/.test(l)).join('')).to.include('startBridgeMoh');
     expect(call.state, 'the caller is still on the line').to.not.equal('hungup');
     expect(rig.logLines.some((l) => l.includes('could not put the caller on hold; queued anyway'))).to.equal(true);
     await call.pressDtmf('1');
     await call.waitFor('hungup', 10_000);
-    expect(call.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null), 'the confirmation played').to.equal(true);
-    const rows = await rig.database.db('callback_requests').select<{ customer_number: string; status: string }[]>('customer_number', 'status');
+    expect(
+      call.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null),
+      'the confirmation played',
+    ).to.equal(true);
+    const rows = await rig.database
+      .db('callback_requests')
+      .select<{ customer_number: string; status: string }[]>('customer_number', 'status');
     expect(rows).to.deep.equal([{ customer_number: number, status: 'pending' }]);
   });
 });

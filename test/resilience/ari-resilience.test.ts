@@ -12,7 +12,13 @@ describe('resilience: ARI connection', function () {
   let rig: SplitRig | undefined;
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && rig) process.stderr.write(rig.logLines.filter((l) => !l.includes('"debug"')).slice(-40).join(''));
+    if (this.currentTest?.state === 'failed' && rig)
+      process.stderr.write(
+        rig.logLines
+          .filter((l) => !l.includes('"debug"'))
+          .slice(-40)
+          .join(''),
+      );
     await rig?.stop();
     rig = undefined;
   });
@@ -55,7 +61,12 @@ describe('resilience: ARI connection', function () {
     // Reconciled: the vanished caller is closed out, the other one is still queued and offered.
     await until('the vanished caller to leave the queue', () => plugin.app.queueSnapshot('support')?.callers === 1, 5000);
     expect(plugin.app.liveSessions).to.equal(1);
-    expect(await r.database.db('callback_requests').count<{ n: string }[]>({ n: '*' }).then((x) => Number(x[0]?.n))).to.equal(0);
+    expect(
+      await r.database
+        .db('callback_requests')
+        .count<{ n: string }[]>({ n: '*' })
+        .then((x) => Number(x[0]?.n)),
+    ).to.equal(0);
     const heard = stay.playbacks.filter((p) => p.media.includes(PROMPTS.offer)).length;
     await until('a new offer after the gap', () => stay.playbacks.filter((p) => p.media.includes(PROMPTS.offer)).length > heard, 5000);
     await stay.pressDtmf('1');
@@ -64,7 +75,7 @@ describe('resilience: ARI connection', function () {
     r.sim.assertNoViolations();
   });
 
-  it('SLOW (~45 s): an ARI outage outlives ari-client\'s 10 retries; the plugin reconnects and a new call works', async function () {
+  it("SLOW (~45 s): an ARI outage outlives ari-client's 10 retries; the plugin reconnects and a new call works", async function () {
     this.timeout(120000);
     rig = await splitRig();
     const r = rig;
@@ -76,13 +87,20 @@ describe('resilience: ARI connection', function () {
     // outage lasts until it has (at most 60 s), and only the plugin's own reconnection is left.
     const outageStart = Date.now();
     await r.sim.outage(60000, () => r.logLines.some((l) => l.includes('WebSocketMaxRetries')));
-    expect(Date.now() - outageStart, 'the outage outlasted ari-client\'s retries').to.be.above(40000);
+    expect(Date.now() - outageStart, "the outage outlasted ari-client's retries").to.be.above(40000);
     await r.sim.waitForApp('direct-callback', 15000);
-    expect(r.logLines.some((l) => l.includes('WebSocketMaxRetries')), 'ari-client gave up during the outage').to.equal(true);
+    expect(
+      r.logLines.some((l) => l.includes('WebSocketMaxRetries')),
+      'ari-client gave up during the outage',
+    ).to.equal(true);
     // The caller who waited through the outage is still served by its session.
     // Its offer loop had a play request out when the connection came back: that request times out
     // (8 s) and the next offer follows.
-    await until('the waiting caller to be offered again', () => waiting.playbacks.some((p) => p.media.includes(PROMPTS.offer) && (p.startedAt ?? 0) > 0), 15000);
+    await until(
+      'the waiting caller to be offered again',
+      () => waiting.playbacks.some((p) => p.media.includes(PROMPTS.offer) && (p.startedAt ?? 0) > 0),
+      15000,
+    );
     expect(plugin.app.queueSnapshot('support')?.callers).to.equal(1);
     const fresh = r.sim.call({ from: '+15557770005', to: 'queue:support' });
     await fresh.entered(3000);

@@ -79,7 +79,10 @@ describe('resilience: PostgreSQL outage', function () {
       await later.pressDtmf('1');
       await sleep(700);
       stored = later.playbacks.some((p) => p.media.includes(PROMPTS.confirm));
-      if (!stored) await until('another offer', () => later.playbacks.filter((p) => p.media.includes(PROMPTS.offer)).length > i + 1, 5000).catch(() => undefined);
+      if (!stored)
+        await until('another offer', () => later.playbacks.filter((p) => p.media.includes(PROMPTS.offer)).length > i + 1, 5000).catch(
+          () => undefined,
+        );
     }
     expect(stored, 'a callback is confirmed after the database came back').to.equal(true);
     await later.waitFor('hungup', 5000);

@@ -16,7 +16,10 @@ describe('resilience: crash points (plugin child process killed and restarted)',
     it(`${point}: nothing lost, no false confirmation, no double dial, nothing stuck`, async () => {
       const r = await runCrashPoint(point, { server: await testPostgresServer() });
       expect(r.crashed, 'the crash point was reached').to.equal(true);
-      expect({ lost: r.lost, false_confirmations: r.false_confirmations, double_dials: r.double_dials, stuck: r.stuck }, r.notes.join('; ')).to.deep.equal({
+      expect(
+        { lost: r.lost, false_confirmations: r.false_confirmations, double_dials: r.double_dials, stuck: r.stuck },
+        r.notes.join('; '),
+      ).to.deep.equal({
         lost: 0,
         false_confirmations: 0,
         double_dials: 0,

@@ -19,13 +19,23 @@ export interface SplitRig {
   stop(): Promise<void>;
 }
 
-export async function splitRig(over: Record<string, unknown> = {}, opts: { databaseUrl?: (scratchUrl: string, name: string) => Promise<string> } = {}): Promise<SplitRig> {
-  const sim = await AriSimulator.start({ user: 'direct-callback', password: TEST_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10 } });
+export async function splitRig(
+  over: Record<string, unknown> = {},
+  opts: { databaseUrl?: (scratchUrl: string, name: string) => Promise<string> } = {},
+): Promise<SplitRig> {
+  const sim = await AriSimulator.start({
+    user: 'direct-callback',
+    password: TEST_ARI_PASSWORD,
+    timing: { defaultSoundMs: 150, perDigitMs: 10 },
+  });
   sim.endpoint('PJSIP/1001').setDeviceState('INUSE');
   sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
   const database = await freshDatabase();
   const databaseUrl = opts.databaseUrl ? await opts.databaseUrl(database.url, database.scratch.name) : database.url;
-  const config = parseConfig({ ...testConfigInput(), ...over }, { ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: databaseUrl, INSTANCE_ID: 'resilience' });
+  const config = parseConfig(
+    { ...testConfigInput(), ...over },
+    { ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: databaseUrl, INSTANCE_ID: 'resilience' },
+  );
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

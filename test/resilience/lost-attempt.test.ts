@@ -47,6 +47,11 @@ describe('resilience: a lost attempt whose customer answered but never talked', 
     await again.pressDtmf('1');
     const agent = await r.sim.endpoint('PJSIP/1001').nextLeg(5000);
     agent.answer();
-    await until('the callback completed', async () => ((await r.database.db('callback_requests').where({ id: callbackId }).first()) as { status: string }).status === 'completed', 10_000);
+    await until(
+      'the callback completed',
+      async () =>
+        ((await r.database.db('callback_requests').where({ id: callbackId }).first()) as { status: string }).status === 'completed',
+      10_000,
+    );
   });
 });

@@ -37,10 +37,24 @@ describe('resilience: three instances serve one backlog, every customer dialled 
     const store = new CallbackStore(database.db);
     const numbers = Array.from({ length: CALLBACKS }, (_, i) => `+1555777${String(1000 + i)}`);
     for (const [i, number] of numbers.entries()) {
-      await store.requestCallback({ id: randomUUID(), queueId: 'support', customerNumber: number, language: 'en', priority: 0, arrivedAt: new Date(Date.now() - (CALLBACKS - i) * 1000), maxAttempts: 3 });
+      await store.requestCallback({
+        id: randomUUID(),
+        queueId: 'support',
+        customerNumber: number,
+        language: 'en',
+        priority: 0,
+        arrivedAt: new Date(Date.now() - (CALLBACKS - i) * 1000),
+        maxAttempts: 3,
+      });
     }
     // The phones are ready (the robot plays agents and customers) before the instances start.
-    const agentsOf = (instance: string) => [1, 2].map((n) => ({ id: `${instance}${n}`, name: `Agent ${instance}${n}`, endpoint: `PJSIP/3${instance.charCodeAt(0)}${n}`, queues: [{ id: 'support' }] }));
+    const agentsOf = (instance: string) =>
+      [1, 2].map((n) => ({
+        id: `${instance}${n}`,
+        name: `Agent ${instance}${n}`,
+        endpoint: `PJSIP/3${instance.charCodeAt(0)}${n}`,
+        queues: [{ id: 'support' }],
+      }));
     const agentEndpoints = ['a', 'b', 'c'].flatMap((i) => agentsOf(i).map((a) => a.endpoint));
     const customerEndpoints = numbers.map((n) => `PJSIP/${n.slice(1)}@trunk`);
     robot = new CallRobot(sim, { agentEndpoints, customerEndpoints, answerAfterMs: 30, talkMs: 100 });
@@ -53,9 +67,21 @@ describe('resilience: three instances serve one backlog, every customer dialled 
         {
           queues: [{ id: 'support', maxAttempts: 3, retryMinGapSec: 0, wrapUpSec: 0, guard: { enabled: true, timeoutSec: 5 } }],
           agents,
-          callback: { dialTemplate: 'PJSIP/{number}@trunk', agentRingTimeoutSec: 5, customerRingTimeoutSec: 5, syncIntervalSec: 1, leaseSec: 30 },
+          callback: {
+            dialTemplate: 'PJSIP/{number}@trunk',
+            agentRingTimeoutSec: 5,
+            customerRingTimeoutSec: 5,
+            syncIntervalSec: 1,
+            leaseSec: 30,
+          },
         },
-        { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, ARI_APP: `direct-callback-${instance}`, DATABASE_URL: database.url, INSTANCE_ID: `instance-${instance}` },
+        {
+          ARI_URL: sim.url,
+          ARI_PASSWORD: PASSWORD,
+          ARI_APP: `direct-callback-${instance}`,
+          DATABASE_URL: database.url,
+          INSTANCE_ID: `instance-${instance}`,
+        },
       );
       plugins.push(await startPlugin(config, createLogger({ stream: quiet })));
     }
@@ -71,12 +97,23 @@ describe('resilience: three instances serve one backlog, every customer dialled 
     // One attempt per callback (a second one would be a retry after a timeout, which a starved
     // machine can cause), then exactly one customer leg per customer (a second leg within one
     // attempt would be a double dial).
-    const attempts = await database.db('callback_attempts').select('callback_id').count<{ callback_id: string; n: string }[]>({ n: '*' }).groupBy('callback_id');
+    const attempts = await database
+      .db('callback_attempts')
+      .select('callback_id')
+      .count<{ callback_id: string; n: string }[]>({ n: '*' })
+      .groupBy('callback_id');
     expect(attempts).to.have.length(CALLBACKS);
-    expect(attempts.filter((a) => Number(a.n) !== 1), 'callbacks with more than one attempt').to.deep.equal([]);
+    expect(
+      attempts.filter((a) => Number(a.n) !== 1),
+      'callbacks with more than one attempt',
+    ).to.deep.equal([]);
     for (const endpoint of customerEndpoints) expect(sim.endpoint(endpoint).legs.length, endpoint).to.equal(1);
     // The work was shared: every instance dialled some of it.
-    const byInstance = await database.db('callback_attempts').select('instance_id').count<{ instance_id: string; n: string }[]>({ n: '*' }).groupBy('instance_id');
+    const byInstance = await database
+      .db('callback_attempts')
+      .select('instance_id')
+      .count<{ instance_id: string; n: string }[]>({ n: '*' })
+      .groupBy('instance_id');
     expect(byInstance.map((r) => r.instance_id).sort()).to.deep.equal(['instance-a', 'instance-b', 'instance-c']);
     expect(sim.violations).to.deep.equal([]);
   });

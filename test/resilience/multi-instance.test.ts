@@ -52,7 +52,11 @@ describe('resilience: several instances on one PostgreSQL', function () {
       const instanceId = `instance-${n}`;
       for (;;) {
         // Every instance looks at the same head of the queue: maximum contention.
-        const head = await pool('callback_requests').where('status', 'pending').orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id']).limit(WORKERS * 8).select<{ id: string }[]>('id');
+        const head = await pool('callback_requests')
+          .where('status', 'pending')
+          .orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'id'])
+          .limit(WORKERS * 8)
+          .select<{ id: string }[]>('id');
         if (head.length === 0) return;
         const ids = head.map((h) => h.id);
         await Promise.all(
@@ -60,13 +64,28 @@ describe('resilience: several instances on one PostgreSQL', function () {
             for (let i = w; i < ids.length; i += WORKERS) {
               const id = ids[i];
               const now = new Date();
-              const claimed = await store.claim({ callbackId: id, instanceId, agentId: `agent-${n}-${w}`, agentChannelId: `chan-${randomUUID()}`, leaseMs: 60000, now });
+              const claimed = await store.claim({
+                callbackId: id,
+                instanceId,
+                agentId: `agent-${n}-${w}`,
+                agentChannelId: `chan-${randomUUID()}`,
+                leaseMs: 60000,
+                now,
+              });
               if (!claimed) {
                 claimsRefused += 1;
                 continue;
               }
               dials.set(id, [...(dials.get(id) ?? []), instanceId]); // the customer leg
-              await store.finishAttempt({ attemptId: claimed.attempt.id, callbackId: id, outcome: 'answered', nextStatus: 'completed', countsAsAttempt: true, reason: 'bridged', now: new Date() });
+              await store.finishAttempt({
+                attemptId: claimed.attempt.id,
+                callbackId: id,
+                outcome: 'answered',
+                nextStatus: 'completed',
+                countsAsAttempt: true,
+                reason: 'bridged',
+                now: new Date(),
+              });
             }
           }),
         );
@@ -80,10 +99,18 @@ describe('resilience: several instances on one PostgreSQL', function () {
     const perInstance = new Map<string, number>();
     for (const [, who] of dials) perInstance.set(who[0], (perInstance.get(who[0]) ?? 0) + 1);
     expect(perInstance.size, 'every instance took part').to.equal(INSTANCES);
-    const status = (await db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status')).map((r) => [r.status, Number(r.n)]);
+    const status = (
+      await db('callback_requests').select('status').count<{ status: string; n: string }[]>({ n: '*' }).groupBy('status')
+    ).map((r) => [r.status, Number(r.n)]);
     expect(status).to.deep.equal([['completed', CALLBACKS]]);
-    const attempts = (await db('callback_attempts').select('callback_id').count<{ callback_id: string; n: string }[]>({ n: '*' }).groupBy('callback_id').havingRaw('count(*) <> 1')) as unknown[];
+    const attempts = (await db('callback_attempts')
+      .select('callback_id')
+      .count<{ callback_id: string; n: string }[]>({ n: '*' })
+      .groupBy('callback_id')
+      .havingRaw('count(*) <> 1')) as unknown[];
     expect(attempts, 'exactly one attempt row per callback').to.deep.equal([]);
-    process.stderr.write(`      (${CALLBACKS} callbacks, ${INSTANCES} instances x ${WORKERS} workers: ${elapsed} ms, ${claimsRefused} claims refused, per instance ${JSON.stringify(Object.fromEntries(perInstance))})\n`);
+    process.stderr.write(
+      `      (${CALLBACKS} callbacks, ${INSTANCES} instances x ${WORKERS} workers: ${elapsed} ms, ${claimsRefused} claims refused, per instance ${JSON.stringify(Object.fromEntries(perInstance))})\n`,
+    );
   });
 });

@@ -38,10 +38,24 @@ describe('resilience: a preview attempt taken up after a restart', function () {
   }
 
   async function expectCompletedOnce(r: SplitRig, callbackId: string, agent: OutboundLeg, customer: OutboundLeg): Promise<void> {
-    await until('agent and customer in one mixing bridge', () => r.sim.bridges().some((b) => b.bridge_type === 'mixing' && b.channels.includes(agent.id) && b.channels.includes(customer.id)), 10_000);
-    await until('the callback completed', async () => (await r.database.db('callback_requests').where({ id: callbackId }).first<{ status: string } | undefined>())?.status === 'completed', 10_000);
+    await until(
+      'agent and customer in one mixing bridge',
+      () => r.sim.bridges().some((b) => b.bridge_type === 'mixing' && b.channels.includes(agent.id) && b.channels.includes(customer.id)),
+      10_000,
+    );
+    await until(
+      'the callback completed',
+      async () =>
+        (await r.database.db('callback_requests').where({ id: callbackId }).first<{ status: string } | undefined>())?.status ===
+        'completed',
+      10_000,
+    );
     expect(r.sim.endpoint(trunk).legs, 'the customer dialled once').to.have.length(1);
-    const attempts = (await r.database.db('callback_attempts').where({ callback_id: callbackId })) as { outcome: string; customer_answered_at: Date | null; instance_id: string }[];
+    const attempts = (await r.database.db('callback_attempts').where({ callback_id: callbackId })) as {
+      outcome: string;
+      customer_answered_at: Date | null;
+      instance_id: string;
+    }[];
     expect(attempts.map((a) => a.outcome)).to.deep.equal(['answered']);
     expect(attempts[0]?.customer_answered_at, 'the answer stored').to.not.equal(null);
     expect(customer.state).to.equal('Up');
@@ -57,7 +71,11 @@ describe('resilience: a preview attempt taken up after a restart', function () {
     await rig.plugin?.stop();
     const restartedAt = Date.now();
     await rig.start();
-    await until('the guard asked again after the restart', () => customer.playbacks.some((p) => p.media.includes(PROMPTS.guard) && (p.startedAt ?? 0) > restartedAt), 10_000);
+    await until(
+      'the guard asked again after the restart',
+      () => customer.playbacks.some((p) => p.media.includes(PROMPTS.guard) && (p.startedAt ?? 0) > restartedAt),
+      10_000,
+    );
     expect(rig.logLines.some((l) => l.includes('reconcile: callback attempt taken up again'))).to.equal(true);
     await customer.pressDtmf('1');
     await expectCompletedOnce(rig, callbackId, agent, customer);
@@ -68,11 +86,19 @@ describe('resilience: a preview attempt taken up after a restart', function () {
     const { callbackId, agent, customer } = await untilCustomerDialled(rig);
     await rig.plugin?.stop();
     await rig.start();
-    await until('the attempt taken up', () => rig?.logLines.some((l) => l.includes('reconcile: callback attempt taken up again')) === true, 10_000);
+    await until(
+      'the attempt taken up',
+      () => rig?.logLines.some((l) => l.includes('reconcile: callback attempt taken up again')) === true,
+      10_000,
+    );
     // The restarted process has its predecessor's instance id, whose claims it releases as a dead
     // process's once it runs: not the one it has taken up, which another instance could otherwise
     // claim and dial while this customer's phone still rings.
-    const claim = (await rig.database.db('callback_requests').where({ id: callbackId }).first()) as { status: string; claimed_by: string; claim_expires_at: Date };
+    const claim = (await rig.database.db('callback_requests').where({ id: callbackId }).first()) as {
+      status: string;
+      claimed_by: string;
+      claim_expires_at: Date;
+    };
     expect(claim).to.include({ status: 'in_progress', claimed_by: rig.config.instanceId });
     expect(new Date(claim.claim_expires_at).getTime(), 'the lease runs on').to.be.above(Date.now() + 5000);
     customer.answer();
@@ -88,11 +114,17 @@ describe('resilience: a preview attempt taken up after a restart', function () {
     await customer.waitForPlayback((m) => m === PROMPTS.guard, 5000);
     await rig.plugin?.stop();
     // Another instance reclaims the lease (as after its expiry) and starts its own attempt.
-    await rig.database.db('callback_requests').where({ id: callbackId }).update({ claimed_by: 'other', attempts_started: rig.database.db.raw('attempts_started + 1') });
+    await rig.database
+      .db('callback_requests')
+      .where({ id: callbackId })
+      .update({ claimed_by: 'other', attempts_started: rig.database.db.raw('attempts_started + 1') });
     await rig.start();
     await until('both legs hung up', () => agent.state === 'hungup' && customer.state === 'hungup', 10_000);
     expect(rig.logLines.some((l) => l.includes('reconcile: callback attempt cannot be taken up'))).to.equal(true);
     expect(rig.sim.endpoint(trunk).legs).to.have.length(1);
-    expect(((await rig.database.db('callback_requests').where({ id: callbackId }).first()) as { claimed_by: string }).claimed_by, 'the other instance keeps it').to.equal('other');
+    expect(
+      ((await rig.database.db('callback_requests').where({ id: callbackId }).first()) as { claimed_by: string }).claimed_by,
+      'the other instance keeps it',
+    ).to.equal('other');
   });
 });

@@ -63,7 +63,12 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     await callers[0]?.waitForPlayback((m) => m === PROMPTS.offer, 3000);
     // The queue's order is the channel's arrival (seq only breaks ties): the inserts themselves
     // may land in either order on a busy machine, which is not a place lost.
-    const before = (await database.db('queue_entries').whereNull('closed_at').orderBy(['arrived_at', 'seq'])) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
+    const before = (await database.db('queue_entries').whereNull('closed_at').orderBy(['arrived_at', 'seq'])) as {
+      id: string;
+      channel_id: string;
+      arrived_at: Date;
+      seq: string;
+    }[];
     expect(before.map((e) => e.channel_id)).to.deep.equal(callers.map((c) => c.id));
     first.kill();
     await first.exited;
@@ -76,10 +81,19 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     await late.waitFor('mohOn', 3000);
     for (const c of callers) expect(c.state, 'no caller was hung up').to.equal('Up');
     // Nothing re-answered an Up channel (a real Asterisk holds that behind the running prompt).
-    const answers = sim.requests.filter((r) => r.method === 'POST' && /\/answer$/.test(r.path) && callers.some((c) => r.path.includes(c.id)));
+    const answers = sim.requests.filter(
+      (r) => r.method === 'POST' && /\/answer$/.test(r.path) && callers.some((c) => r.path.includes(c.id)),
+    );
     expect(answers, 'answer requests for the three first callers').to.have.length(3);
-    const after = (await database.db('queue_entries').whereNull('closed_at').orderBy(['arrived_at', 'seq'])) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
-    expect(after.slice(0, 3).map((e) => [e.id, e.channel_id, e.arrived_at.getTime(), e.seq])).to.deep.equal(before.map((e) => [e.id, e.channel_id, e.arrived_at.getTime(), e.seq]));
+    const after = (await database.db('queue_entries').whereNull('closed_at').orderBy(['arrived_at', 'seq'])) as {
+      id: string;
+      channel_id: string;
+      arrived_at: Date;
+      seq: string;
+    }[];
+    expect(after.slice(0, 3).map((e) => [e.id, e.channel_id, e.arrived_at.getTime(), e.seq])).to.deep.equal(
+      before.map((e) => [e.id, e.channel_id, e.arrived_at.getTime(), e.seq]),
+    );
     expect(after[3]?.channel_id).to.equal(late.id);
     // Agents free up one by one: the callers are served in their original order.
     const served: string[] = [];
@@ -94,7 +108,10 @@ describe('resilience: queue state shared through PostgreSQL', function () {
       await sleep(100);
     }
     expect(served).to.deep.equal(['+15556660001', '+15556660002', '+15556660003', '+15556660004']);
-    const closed = (await database.db('queue_entries').select('channel_id', 'close_reason').orderBy('seq')) as { channel_id: string; close_reason: string }[];
+    const closed = (await database.db('queue_entries').select('channel_id', 'close_reason').orderBy('seq')) as {
+      channel_id: string;
+      close_reason: string;
+    }[];
     expect(closed.map((e) => e.close_reason)).to.deep.equal(['connected', 'connected', 'connected', 'connected']);
   });
 
@@ -103,7 +120,10 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     sims.push(sim);
     database = await freshDatabase();
     const port = 18000 + Math.floor(Math.random() * 2000);
-    const config = pluginConfig({ http: { enabled: true, port }, api: { tokens: [{ sha256: createHash('sha256').update(ADMIN_TOKEN).digest('hex'), scope: 'admin' }] } });
+    const config = pluginConfig({
+      http: { enabled: true, port },
+      api: { tokens: [{ sha256: createHash('sha256').update(ADMIN_TOKEN).digest('hex'), scope: 'admin' }] },
+    });
     const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: database.url, INSTANCE_ID: 'presence-test', LOG_LEVEL: 'warn' };
     const api = async (method: string, path: string) => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -130,11 +150,20 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     database = await freshDatabase();
     const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     const start = async (name: string, entity: string, agents: [string, string, string][]) => {
-      const sim = await AriSimulator.start({ user: 'direct-callback', password: PASSWORD, asteriskId: entity, timing: { defaultSoundMs: 200, perDigitMs: 5 } });
+      const sim = await AriSimulator.start({
+        user: 'direct-callback',
+        password: PASSWORD,
+        asteriskId: entity,
+        timing: { defaultSoundMs: 200, perDigitMs: 5 },
+      });
       sims.push(sim);
       for (const [, , endpoint] of agents) sim.endpoint(endpoint).setDeviceState('INUSE');
       const config = parseConfig(
-        storyConfig({ agents, queue: { offer: { initialDelaySec: 30, intervalSec: 30, thresholdPosition: 0 }, wrapUpSec: 0 }, callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, syncIntervalSec: 60 } }),
+        storyConfig({
+          agents,
+          queue: { offer: { initialDelaySec: 30, intervalSec: 30, thresholdPosition: 0 }, wrapUpSec: 0 },
+          callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, syncIntervalSec: 60 },
+        }),
         { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: (database as TestDatabase).url, INSTANCE_ID: name },
       );
       const plugin = await startPlugin(config, createLogger({ stream: quiet }));

@@ -13,12 +13,23 @@ describe('resilience: hot standby takes over from a killed leader', function () 
   it('two kills (offer playing, agent in preview): nothing lost, no place lost, no false confirmation, no double dial', async () => {
     const r = await runStandbyFaults({ server: await testPostgresServer(), kills: 2 });
     expect(r.kills, r.notes.join('; ')).to.equal(2);
-    expect({ callers_lost: r.callers_lost, places_lost: r.places_lost, false_confirmations: r.false_confirmations, double_dials: r.double_dials }, r.notes.join('; ')).to.deep.equal({
+    expect(
+      {
+        callers_lost: r.callers_lost,
+        places_lost: r.places_lost,
+        false_confirmations: r.false_confirmations,
+        double_dials: r.double_dials,
+      },
+      r.notes.join('; '),
+    ).to.deep.equal({
       callers_lost: 0,
       places_lost: 0,
       false_confirmations: 0,
       double_dials: 0,
     });
-    expect(r.notes.filter((n) => /ended|still open/.test(n)), 'every callback completed').to.deep.equal([]);
+    expect(
+      r.notes.filter((n) => /ended|still open/.test(n)),
+      'every callback completed',
+    ).to.deep.equal([]);
   });
 });

@@ -24,7 +24,20 @@ describe('simulator CLI (npm run sim)', function () {
   before(async () => {
     const port = await freePort();
     const root = path.resolve(__dirname, '..', '..');
-    child = spawn(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'tools/simulator/cli.ts', '--port', String(port), '--user', 'u', '--password', 'p'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        'tools/simulator/cli.ts',
+        '--port',
+        String(port),
+        '--user',
+        'u',
+        '--password',
+        'p',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`CLI did not print its URL; output: ${out}`)), 15000);
@@ -35,7 +48,9 @@ describe('simulator CLI (npm run sim)', function () {
           resolve(out.split('\n')[0]);
         }
       });
-      child?.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+      child?.stderr?.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
       child?.on('exit', (code) => reject(new Error(`CLI exited with ${code}: ${out}`)));
     });
     expect(line).to.equal(`ARI simulator listening on http://127.0.0.1:${port}/ari (user u)`);

@@ -11,7 +11,11 @@ describe('simulator scenario driver', function () {
   let c: ConnectedAri | null = null;
 
   beforeEach(async () => {
-    sim = await AriSimulator.start({ user: 'u', password: 'p', timing: { defaultSoundMs: 50, perDigitMs: 10, ringMs: 2, answerMs: 30, rejectMs: 10, secondsToMs: 20 } });
+    sim = await AriSimulator.start({
+      user: 'u',
+      password: 'p',
+      timing: { defaultSoundMs: 50, perDigitMs: 10, ringMs: 2, answerMs: 30, rejectMs: 10, secondsToMs: 20 },
+    });
   });
   afterEach(async () => {
     c?.close();
@@ -26,7 +30,9 @@ describe('simulator scenario driver', function () {
     expect(call.declined).to.equal(true);
     expect(call.state).to.equal('declined');
     let msg = '';
-    await call.entered(100).catch((e: Error) => { msg = e.message; });
+    await call.entered(100).catch((e: Error) => {
+      msg = e.message;
+    });
     expect(msg).to.match(/declined with SIP 603/);
   });
 
@@ -38,7 +44,9 @@ describe('simulator scenario driver', function () {
     expect(call.channel.dialplan.app_data).to.equal('direct-callback,queue,support,route=vip');
     expect(call.channel.state).to.equal('Ring');
     let msg = '';
-    await call.waitFor('Up', 50).catch((e: Error) => { msg = e.message; });
+    await call.waitFor('Up', 50).catch((e: Error) => {
+      msg = e.message;
+    });
     expect(msg).to.match(/timed out after 50 ms waiting for call .* to be 'Up'; instead: .*state=Ring.*events=\[StasisStart\]/);
     await c.ari.channels.answer({ channelId: call.id });
     await c.ari.bridges.create({ type: 'mixing', bridgeId: 'b1' });
@@ -71,7 +79,10 @@ describe('simulator scenario driver', function () {
     expect((await call.waitForPlayback((m) => m === 'digits:12', 1000, { until: 'finished' })).language).to.equal('en');
     await sleep(20);
     const started = c.received.filter((e) => e.type === 'PlaybackStarted').map((e) => e.playback as { id: string; language: string });
-    expect(started.map((p) => [p.id, p.language])).to.deep.equal([['p-channel', 'es'], ['p-named', 'en']]);
+    expect(started.map((p) => [p.id, p.language])).to.deep.equal([
+      ['p-channel', 'es'],
+      ['p-named', 'en'],
+    ]);
     expect(sim.call({ from: '+15551234568', to: 'queue:support' }).channel.language, 'default').to.equal('en');
   });
 
@@ -97,7 +108,10 @@ describe('simulator scenario driver', function () {
     const app = (await c.ari.applications.get({ applicationName: APP })) as { endpoint_ids: string[]; device_names: string[] };
     expect(app.endpoint_ids).to.deep.equal(['PJSIP/1001']);
     expect(app.device_names).to.deep.equal(['PJSIP/1001']);
-    expect(await rawRequest(sim, 'GET', '/ari/deviceStates/PJSIP%2F1001')).to.deep.equal({ status: 200, body: { name: 'PJSIP/1001', state: 'NOT_INUSE' } });
+    expect(await rawRequest(sim, 'GET', '/ari/deviceStates/PJSIP%2F1001')).to.deep.equal({
+      status: 200,
+      body: { name: 'PJSIP/1001', state: 'NOT_INUSE' },
+    });
     await c.ari.channels.originate({ endpoint: 'PJSIP/1001', app: APP, appArgs: 'agent', channelId: 'a1' });
     const leg = await phone.nextLeg(500);
     await leg.waitFor('Ringing');
@@ -113,12 +127,21 @@ describe('simulator scenario driver', function () {
     expect(states).to.deep.equal(['RINGING', 'INUSE', 'NOT_INUSE', 'UNAVAILABLE']);
     const ep = c.received.filter((e) => e.type === 'EndpointStateChange').map((e) => (e.endpoint as { state: string }).state);
     expect(ep).to.deep.equal(['offline']);
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/9999')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
-    expect(await rawRequest(sim, 'PUT', '/ari/deviceStates/PJSIP%2F1001?deviceState=BUSY')).to.deep.equal({ status: 409, body: { message: 'Uncontrolled device specified' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/9999')).to.deep.equal({
+      status: 404,
+      body: { message: 'Endpoint not found' },
+    });
+    expect(await rawRequest(sim, 'PUT', '/ari/deviceStates/PJSIP%2F1001?deviceState=BUSY')).to.deep.equal({
+      status: 409,
+      body: { message: 'Uncontrolled device specified' },
+    });
     expect((await rawRequest(sim, 'PUT', '/ari/deviceStates/Stasis:agent-1001?deviceState=NOT_INUSE')).status).to.equal(204);
     expect((await rawRequest(sim, 'GET', '/ari/deviceStates')).body).to.deep.equal([{ name: 'Stasis:agent-1001', state: 'NOT_INUSE' }]);
     phone.unregistered();
-    expect(await rawRequest(sim, 'POST', '/ari/channels?endpoint=PJSIP/1001&app=direct-callback')).to.deep.equal({ status: 500, body: { error: 'Allocation failed' } });
+    expect(await rawRequest(sim, 'POST', '/ari/channels?endpoint=PJSIP/1001&app=direct-callback')).to.deep.equal({
+      status: 500,
+      body: { error: 'Allocation failed' },
+    });
   });
 
   it('congestion, and a manual leg rejected busy by the test', async () => {
@@ -144,7 +167,9 @@ describe('simulator scenario driver', function () {
     const down = sim.outage(150);
     await sleep(30);
     let failed = false;
-    await fetch(`${sim.url}/ari/asterisk/info`).catch(() => { failed = true; });
+    await fetch(`${sim.url}/ari/asterisk/info`).catch(() => {
+      failed = true;
+    });
     expect(failed).to.equal(true);
     await down;
     expect(sim.port).to.equal(port);

@@ -20,10 +20,23 @@ const WAITED_MS = 100;
 const AT_ONCE_MS = 20;
 
 /** Fields whose values differ per call or per machine (not behaviour): left out of the body comparison. */
-const IGNORED = new Set(['creationtime', 'protocol_id', 'name', 'caller', 'connected', 'accountcode', 'dialplan', 'language', 'channelvars', 'timestamp', 'asterisk_id']);
+const IGNORED = new Set([
+  'creationtime',
+  'protocol_id',
+  'name',
+  'caller',
+  'connected',
+  'accountcode',
+  'dialplan',
+  'language',
+  'channelvars',
+  'timestamp',
+  'asterisk_id',
+]);
 
 type Ev = Record<string, unknown>;
-const pb = (e: Ev): { id?: string; media_uri?: string; state?: string } => (typeof e.playback === 'object' && e.playback !== null ? e.playback : {});
+const pb = (e: Ev): { id?: string; media_uri?: string; state?: string } =>
+  typeof e.playback === 'object' && e.playback !== null ? e.playback : {};
 
 /** How long each medium played to its end on the real Asterisk (PlaybackStarted → PlaybackFinished(done), never stopped). */
 function mediaDurations(lines: TraceLine[]): Map<string, number> {
@@ -31,8 +44,10 @@ function mediaDurations(lines: TraceLine[]): Map<string, number> {
   const stopped = new Set<string>();
   const out = new Map<string, number>();
   for (const l of lines) {
-    if (l.dir === 'request' && l.method === 'DELETE' && /^\/ari\/playbacks\//.test(l.path ?? '')) stopped.add((l.path ?? '').split('/')[3] ?? '');
-    if (l.dir === 'request' && l.method === 'DELETE' && /^\/ari\/channels\/[^/]+(\?|$)/.test(l.path ?? '')) for (const id of started.keys()) stopped.add(id);
+    if (l.dir === 'request' && l.method === 'DELETE' && /^\/ari\/playbacks\//.test(l.path ?? ''))
+      stopped.add((l.path ?? '').split('/')[3] ?? '');
+    if (l.dir === 'request' && l.method === 'DELETE' && /^\/ari\/channels\/[^/]+(\?|$)/.test(l.path ?? ''))
+      for (const id of started.keys()) stopped.add(id);
     if (l.type === 'PlaybackStarted') started.set(pb(l.raw).id ?? '', l.t_ms);
     if (l.type === 'PlaybackFinished' && pb(l.raw).state === 'done' && !stopped.has(pb(l.raw).id ?? '')) {
       const id = pb(l.raw).id ?? '';
@@ -121,14 +136,23 @@ function differences(lines: TraceLine[], replay: Replay): string[] {
     if (r.real.body !== undefined) bodyDiffs(racyPlayState(r), r.sim.body, replay.ids, what, out);
     if (r.real.ms >= WAITED_MS) {
       const playback = finishedWhileWaiting(lines, r);
-      const simFinished = [...replay.events.values()].flat().find((e) => e.event.type === 'PlaybackFinished' && pb(e.event).id === playback);
-      if (r.sim.ms < (0.6 * r.real.ms) / SCALE) out.push(`${what}: held ${Math.round(r.real.ms)} ms on Asterisk (until ${playback} finished), ${Math.round(r.sim.ms)} ms on the simulator (expected ≈ ${Math.round(r.real.ms / SCALE)})`);
-      else if (!simFinished || simFinished.at > r.sim.doneAt) out.push(`${what}: answered after PlaybackFinished ${playback} on Asterisk, before it on the simulator`);
+      const simFinished = [...replay.events.values()]
+        .flat()
+        .find((e) => e.event.type === 'PlaybackFinished' && pb(e.event).id === playback);
+      if (r.sim.ms < (0.6 * r.real.ms) / SCALE)
+        out.push(
+          `${what}: held ${Math.round(r.real.ms)} ms on Asterisk (until ${playback} finished), ${Math.round(r.sim.ms)} ms on the simulator (expected ≈ ${Math.round(r.real.ms / SCALE)})`,
+        );
+      else if (!simFinished || simFinished.at > r.sim.doneAt)
+        out.push(`${what}: answered after PlaybackFinished ${playback} on Asterisk, before it on the simulator`);
     } else if (r.real.ms < AT_ONCE_MS) {
       // Had the simulator held it behind the playback running then, it would have taken the rest
       // of that playback: half of that is the limit (timers and load cannot add that much).
       const rest = runningRest(lines, r.real.t_ms);
-      if (rest !== undefined && r.sim.ms > rest / SCALE / 2) out.push(`${what}: answered in ${r.real.ms.toFixed(1)} ms on Asterisk while a playback had ${Math.round(rest)} ms to go, held ${Math.round(r.sim.ms)} ms on the simulator`);
+      if (rest !== undefined && r.sim.ms > rest / SCALE / 2)
+        out.push(
+          `${what}: answered in ${r.real.ms.toFixed(1)} ms on Asterisk while a playback had ${Math.round(rest)} ms to go, held ${Math.round(r.sim.ms)} ms on the simulator`,
+        );
     }
   }
   const labels = new Set(lines.filter((l) => l.dir === 'event' && l.origin === 'ari').map((l) => l.ws ?? ''));
@@ -167,8 +191,15 @@ describe('replay of the traces recorded by npm run record-traces (g, h, i) again
     const r = await replayOnSimulator('g-answer-waits-behind-playback.jsonl');
     sim = r.sim;
     // The facts the trace must hold, or the comparison below proves nothing.
-    const waited = r.replay.requests.filter((q) => q.real.ms >= WAITED_MS).map((q) => `${q.method} ${q.path.replace(/\/channels\/[^/?]+/, '/channels/X').replace(/\?.*/, '')}`);
-    expect(waited).to.deep.equal(['POST /ari/channels/X/answer', 'POST /ari/channels/X/variable', 'POST /ari/bridges/g-mix/addChannel', 'POST /ari/channels/X/answer']);
+    const waited = r.replay.requests
+      .filter((q) => q.real.ms >= WAITED_MS)
+      .map((q) => `${q.method} ${q.path.replace(/\/channels\/[^/?]+/, '/channels/X').replace(/\?.*/, '')}`);
+    expect(waited).to.deep.equal([
+      'POST /ari/channels/X/answer',
+      'POST /ari/channels/X/variable',
+      'POST /ari/bridges/g-mix/addChannel',
+      'POST /ari/channels/X/answer',
+    ]);
     expect(r.replay.requests.length).to.be.greaterThan(25);
     expect(differences(r.lines, r.replay)).to.deep.equal([]);
   });
@@ -176,7 +207,9 @@ describe('replay of the traces recorded by npm run record-traces (g, h, i) again
   it('h: bridge and playback outlive the WebSocket; a new socket gets their events; 409 on the bridge id; addChannel of the bridged channel waits, leaves and re-enters', async () => {
     const r = await replayOnSimulator('h-bridge-and-playback-outlive-websocket.jsonl');
     sim = r.sim;
-    const add = r.replay.requests.find((q) => q.path === '/ari/bridges/h-hold/addChannel' || q.path.startsWith('/ari/bridges/h-hold/addChannel?'));
+    const add = r.replay.requests.find(
+      (q) => q.path === '/ari/bridges/h-hold/addChannel' || q.path.startsWith('/ari/bridges/h-hold/addChannel?'),
+    );
     expect(r.replay.requests.filter((q) => q.path.startsWith('/ari/bridges/h-hold/addChannel')).length).to.equal(2);
     expect(add?.real.ms).to.be.lessThan(AT_ONCE_MS);
     expect(r.replay.requests.filter((q) => q.real.status === 409)).to.have.length(2);

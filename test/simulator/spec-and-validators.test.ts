@@ -20,7 +20,14 @@ describe('simulator compact ARI spec', () => {
     const text = fs.readFileSync(COMPACT_SPEC_PATH, 'utf8');
     expect(text).to.not.match(/"(description|notes|summary)": "/);
     const spec = loadCompactSpec();
-    expect(spec.eventModels).to.include.members(['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'Dial', 'PlaybackFinished', 'ApplicationReplaced']);
+    expect(spec.eventModels).to.include.members([
+      'StasisStart',
+      'StasisEnd',
+      'ChannelDestroyed',
+      'Dial',
+      'PlaybackFinished',
+      'ApplicationReplaced',
+    ]);
     const channels = spec.resources.find((r) => r.name === 'channels');
     const play = channels?.apis.find((a) => a.path === '/channels/{channelId}/play')?.operations[0];
     expect(play?.parameters.find((p) => p.name === 'media')).to.deep.include({ required: true, allowMultiple: true, dataType: 'string' });
@@ -64,8 +71,16 @@ describe('simulator request validator', () => {
 describe('simulator event validator', () => {
   const ev = new EventValidator(loadCompactSpec());
   const channel = {
-    id: '1.0', name: 'PJSIP/trunk-00000000', state: 'Up', protocol_id: 'x', caller: { name: '', number: '1' }, connected: { name: '', number: '' },
-    accountcode: '', dialplan: { context: 'c', exten: 's', priority: 1, app_name: 'Stasis', app_data: 'a' }, creationtime: '2026-11-24T19:14:49.110+0000', language: 'en',
+    id: '1.0',
+    name: 'PJSIP/trunk-00000000',
+    state: 'Up',
+    protocol_id: 'x',
+    caller: { name: '', number: '1' },
+    connected: { name: '', number: '' },
+    accountcode: '',
+    dialplan: { context: 'c', exten: 's', priority: 1, app_name: 'Stasis', app_data: 'a' },
+    creationtime: '2026-11-24T19:14:49.110+0000',
+    language: 'en',
   };
   const base = { timestamp: '2026-11-24T19:14:49.111+0000', application: 'a', asterisk_id: 'x' };
 
@@ -75,36 +90,67 @@ describe('simulator event validator', () => {
 
   it('catches a missing required field, a wrong type, an unknown property, a bad enum and an unknown type', () => {
     expect(ev.validate({ type: 'StasisStart', ...base, channel })).to.deep.equal(['StasisStart.args: required property missing']);
-    expect(ev.validate({ type: 'ChannelDtmfReceived', ...base, digit: '1', duration_ms: '280', channel })[0]).to.match(/duration_ms: expected integer/);
+    expect(ev.validate({ type: 'ChannelDtmfReceived', ...base, digit: '1', duration_ms: '280', channel })[0]).to.match(
+      /duration_ms: expected integer/,
+    );
     expect(ev.validate({ type: 'StasisEnd', ...base, channel, extra: 1 })[0]).to.match(/extra: property not defined/);
-    expect(ev.validate({ type: 'StasisEnd', ...base, channel: { ...channel, state: 'Talking' } })[0]).to.match(/state: 'Talking' not one of/);
+    expect(ev.validate({ type: 'StasisEnd', ...base, channel: { ...channel, state: 'Talking' } })[0]).to.match(
+      /state: 'Talking' not one of/,
+    );
     const { caller: _c, ...noCaller } = channel;
     void _c;
     expect(ev.validate({ type: 'StasisEnd', ...base, channel: noCaller })[0]).to.match(/channel.caller: required property missing/);
     expect(ev.validate({ type: 'NoSuchEvent', ...base })[0]).to.match(/unknown event type/);
-    expect(ev.validate({ type: 'StasisEnd', ...base, timestamp: '2026-11-24T19:14:49Z', channel })[0]).to.match(/timestamp: expected Asterisk date/);
+    expect(ev.validate({ type: 'StasisEnd', ...base, timestamp: '2026-11-24T19:14:49Z', channel })[0]).to.match(
+      /timestamp: expected Asterisk date/,
+    );
   });
 });
 
 describe('simulator REST strictness over HTTP', () => {
   let sim: AriSimulator;
-  beforeEach(async () => { sim = await AriSimulator.start({ user: 'u', password: 'p' }); });
-  afterEach(async () => { await sim.stop(); });
+  beforeEach(async () => {
+    sim = await AriSimulator.start({ user: 'u', password: 'p' });
+  });
+  afterEach(async () => {
+    await sim.stop();
+  });
 
   it('answers the probes.md bodies and records violations for what the plugin must never send', async () => {
-    expect(await rawRequest(sim, 'GET', '/ari/asterisk/info', { auth: 'u:wrong' })).to.deep.equal({ status: 401, body: { message: 'Authentication required' } });
-    expect(await rawRequest(sim, 'GET', '/ari/api-docs/resources.json', { auth: 'u:wrong' })).to.deep.equal({ status: 401, body: { message: 'Authentication required' } });
+    expect(await rawRequest(sim, 'GET', '/ari/asterisk/info', { auth: 'u:wrong' })).to.deep.equal({
+      status: 401,
+      body: { message: 'Authentication required' },
+    });
+    expect(await rawRequest(sim, 'GET', '/ari/api-docs/resources.json', { auth: 'u:wrong' })).to.deep.equal({
+      status: 401,
+      body: { message: 'Authentication required' },
+    });
     expect(await rawRequest(sim, 'PUT', '/ari/asterisk/info')).to.deep.equal({ status: 405, body: { message: 'Invalid method' } });
     expect(await rawRequest(sim, 'GET', '/ari/nosuchresource')).to.deep.equal({ status: 404, body: { message: 'Resource not found' } });
     expect(await rawRequest(sim, 'POST', '/ari/channels')).to.deep.equal({ status: 400, body: { message: 'Endpoint must be specified' } });
-    expect(await rawRequest(sim, 'POST', '/ari/channels?endpoint=PJSIP/1001')).to.deep.equal({ status: 400, body: { message: 'Application or extension must be specified' } });
-    expect(await rawRequest(sim, 'POST', '/ari/channels/nochan/play')).to.deep.equal({ status: 404, body: { message: 'Channel not found' } });
+    expect(await rawRequest(sim, 'POST', '/ari/channels?endpoint=PJSIP/1001')).to.deep.equal({
+      status: 400,
+      body: { message: 'Application or extension must be specified' },
+    });
+    expect(await rawRequest(sim, 'POST', '/ari/channels/nochan/play')).to.deep.equal({
+      status: 404,
+      body: { message: 'Channel not found' },
+    });
     expect(await rawRequest(sim, 'DELETE', '/ari/channels/nochan')).to.deep.equal({ status: 404, body: { message: 'Channel not found' } });
-    expect(await rawRequest(sim, 'POST', '/ari/bridges?type=bogus')).to.deep.equal({ status: 500, body: { message: "Unable to create bridge. Possible duplicate bridge id '(null)'" } });
+    expect(await rawRequest(sim, 'POST', '/ari/bridges?type=bogus')).to.deep.equal({
+      status: 500,
+      body: { message: "Unable to create bridge. Possible duplicate bridge id '(null)'" },
+    });
     // A live bridge's id: 409 on both create routes, whatever the type (measured, probes.md).
     expect((await rawRequest(sim, 'POST', '/ari/bridges?bridgeId=dup-1&type=holding')).status).to.equal(200);
-    expect(await rawRequest(sim, 'POST', '/ari/bridges?bridgeId=dup-1&type=mixing')).to.deep.equal({ status: 409, body: { message: "Bridge with id 'dup-1' already exists" } });
-    expect(await rawRequest(sim, 'POST', '/ari/bridges/dup-1?type=holding')).to.deep.equal({ status: 409, body: { message: "Bridge with id 'dup-1' already exists" } });
+    expect(await rawRequest(sim, 'POST', '/ari/bridges?bridgeId=dup-1&type=mixing')).to.deep.equal({
+      status: 409,
+      body: { message: "Bridge with id 'dup-1' already exists" },
+    });
+    expect(await rawRequest(sim, 'POST', '/ari/bridges/dup-1?type=holding')).to.deep.equal({
+      status: 409,
+      body: { message: "Bridge with id 'dup-1' already exists" },
+    });
     sim.endpoint('PJSIP/1001');
     const strictTimeout = await rawRequest(sim, 'POST', '/ari/channels?endpoint=PJSIP/1001&app=a&timeout=abc');
     expect(strictTimeout.status).to.equal(400);
@@ -126,16 +172,37 @@ describe('simulator REST strictness over HTTP', () => {
       expect(String(page.body)).to.match(/^<!DOCTYPE HTML PUBLIC[\s\S]*<title>404 Not Found<\/title>[\s\S]*<address>Asterisk<\/address>/);
     }
     // /ari twice (ARI_URL ending in /ari): ARI's own 404, after the credentials.
-    expect(await rawRequest(sim, 'GET', '/ari/ari/asterisk/info', { auth: 'u:wrong' })).to.deep.equal({ status: 401, body: { message: 'Authentication required' } });
+    expect(await rawRequest(sim, 'GET', '/ari/ari/asterisk/info', { auth: 'u:wrong' })).to.deep.equal({
+      status: 401,
+      body: { message: 'Authentication required' },
+    });
     expect(await rawRequest(sim, 'GET', '/ari/ari/asterisk/info')).to.deep.equal({ status: 404, body: { message: 'Resource not found' } });
     sim.endpoint('PJSIP/1001');
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/nope')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/SIP')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech SIP' } });
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/Local')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech Local' } });
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/pjsip')).to.deep.equal({ status: 404, body: { message: 'No Endpoints found - invalid tech pjsip' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/nope')).to.deep.equal({
+      status: 404,
+      body: { message: 'Endpoint not found' },
+    });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/SIP')).to.deep.equal({
+      status: 404,
+      body: { message: 'No Endpoints found - invalid tech SIP' },
+    });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/Local')).to.deep.equal({
+      status: 404,
+      body: { message: 'No Endpoints found - invalid tech Local' },
+    });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/pjsip')).to.deep.equal({
+      status: 404,
+      body: { message: 'No Endpoints found - invalid tech pjsip' },
+    });
     expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001')).to.include({ status: 200 });
-    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001A')).to.deep.equal({ status: 404, body: { message: 'Endpoint not found' } });
-    expect(await rawRequest(sim, 'GET', '/ari/sounds/callback/offer')).to.deep.equal({ status: 404, body: { message: 'Resource not found' } });
+    expect(await rawRequest(sim, 'GET', '/ari/endpoints/PJSIP/1001A')).to.deep.equal({
+      status: 404,
+      body: { message: 'Endpoint not found' },
+    });
+    expect(await rawRequest(sim, 'GET', '/ari/sounds/callback/offer')).to.deep.equal({
+      status: 404,
+      body: { message: 'Resource not found' },
+    });
   });
 
   it('api_key query auth works, and api-docs can be made to answer 503/401', async () => {

@@ -7,9 +7,7 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { connectAri, rawRequest, sleep, ariError, type ConnectedAri } from '../helpers/simulator-ari';
-import {
-  actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment,
-} from '../helpers/simulator-traces';
+import { actualSignatures, expectedSignatures, loadTrace, requestsWithResponses, segment } from '../helpers/simulator-traces';
 
 const APP = 'direct-callback';
 const TIMING = { defaultSoundMs: 80, perDigitMs: 15, ringMs: 2, answerMs: 40, rejectMs: 15, secondsToMs: 20, playbackStopMs: 3 };
@@ -22,7 +20,8 @@ const chanId = (e: Ev): string | undefined => {
   }
   return undefined;
 };
-const pbOf = (e: Ev): Record<string, unknown> => (typeof e.playback === 'object' && e.playback !== null ? (e.playback as Record<string, unknown>) : {});
+const pbOf = (e: Ev): Record<string, unknown> =>
+  typeof e.playback === 'object' && e.playback !== null ? (e.playback as Record<string, unknown>) : {};
 
 /** Events the client received from index `from`, optionally only those about some channel ids (+ bridge/playback events). */
 function received(c: ConnectedAri, from = 0, ids?: string[]): Ev[] {
@@ -161,7 +160,13 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
       void (async () => {
         await ari.playbacks.stop({ playbackId: 'pb-preview' });
         await ari.channels.startMoh({ channelId: agentId, mohClass: 'default' });
-        await ari.channels.create({ endpoint: 'PJSIP/5559876@trunk', app: APP, appArgs: 'customer,cb-42', channelId: custId, originator: agentId });
+        await ari.channels.create({
+          endpoint: 'PJSIP/5559876@trunk',
+          app: APP,
+          appArgs: 'customer,cb-42',
+          channelId: custId,
+          originator: agentId,
+        });
         await ari.channels.dial({ channelId: custId, caller: agentId, timeout: 30 });
       })();
     });
@@ -184,7 +189,12 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
       })();
     });
     await ari.channels.originate({
-      endpoint: 'PJSIP/1001', app: APP, appArgs: 'agent,cb-42', callerId: '"Callback 5559876" <5559876>', timeout: 30, channelId: agentId,
+      endpoint: 'PJSIP/1001',
+      app: APP,
+      appArgs: 'agent,cb-42',
+      callerId: '"Callback 5559876" <5559876>',
+      timeout: 30,
+      channelId: agentId,
       variables: { CALLBACK_ID: 'cb-42' },
     });
     const agent = await sim.endpoint('PJSIP/1001').nextLeg(1000);
@@ -192,7 +202,11 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
     await agent.entered(1000);
     expect(agent.variables.get('CALLBACK_ID')).to.equal('cb-42');
     await agent.waitForPlayback((m) => m.startsWith('digits:'), 1000);
-    await waitUntil(() => c.received.some((e) => e.type === 'PlaybackStarted' && pbOf(e).media_uri === 'digits:5559876'), 1000, 'digits started');
+    await waitUntil(
+      () => c.received.some((e) => e.type === 'PlaybackStarted' && pbOf(e).media_uri === 'digits:5559876'),
+      1000,
+      'digits started',
+    );
     await agent.pressDtmf('1', { durationMs: 280 });
     const cust = await sim.endpoint('PJSIP/5559876@trunk').nextLeg(1000);
     expect(cust.displayedCaller).to.deep.equal({ name: 'Callback 5559876', number: '5559876' });
@@ -214,7 +228,14 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
 
     it('d1: originate, rings, no answer at timeout → only ChannelDestroyed(19/480)', async () => {
       sim.endpoint('PJSIP/1002').ringsForever();
-      await c.ari.channels.originate({ endpoint: 'PJSIP/1002', app: APP, appArgs: 'agent,cb-d1', callerId: '"Callback" <5559876>', timeout: 5, channelId: 'd1' });
+      await c.ari.channels.originate({
+        endpoint: 'PJSIP/1002',
+        app: APP,
+        appArgs: 'agent,cb-d1',
+        callerId: '"Callback" <5559876>',
+        timeout: 5,
+        channelId: 'd1',
+      });
       const leg = await sim.endpoint('PJSIP/1002').nextLeg(500);
       await leg.waitFor('hungup', 1000);
       await sleep(20);
@@ -280,7 +301,9 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
         const got = await rawRequest(sim, r.method, r.path);
         expect(got, r.path).to.deep.equal({ status: r.status, body: r.body });
       }
-      expect(await ariError(c.ari.channels.originate({ endpoint: 'PJSIP/9999', app: APP, timeout: 5 }))).to.equal('{"error":"Allocation failed"}');
+      expect(await ariError(c.ari.channels.originate({ endpoint: 'PJSIP/9999', app: APP, timeout: 5 }))).to.equal(
+        '{"error":"Allocation failed"}',
+      );
       expect(c.received).to.deep.equal([]);
     });
   });
@@ -318,7 +341,9 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
     expect(second.declined).to.equal(true);
     expect(second.sipCode).to.equal(603);
     let declinedMsg = '';
-    await second.entered(200).catch((e: Error) => { declinedMsg = e.message; });
+    await second.entered(200).catch((e: Error) => {
+      declinedMsg = e.message;
+    });
     expect(declinedMsg).to.match(/603/);
     expect((await rawRequest(sim, 'GET', `/ari/applications/${APP}`)).body).to.include({ name: APP });
     expect((await rawRequest(sim, 'POST', `/ari/events/user/probe-gap?application=${APP}`)).status).to.equal(204);
@@ -329,8 +354,7 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
     await ari.channels.stopMoh({ channelId: call.id });
     await ari.channels.play({ channelId: call.id, media: 'sound:queue-thankyou', playbackId: 'pb-after-reconnect' });
     await waitUntil(() => c.received.some((e) => e.type === 'PlaybackStarted'), 1000, 'PlaybackStarted');
-    expect(actualSignatures(received(c, afterReconnect))).to.deep.equal(
-      expectedSignatures(segment(trace, 'e2: reconnect', ['e3:'])));
+    expect(actualSignatures(received(c, afterReconnect))).to.deep.equal(expectedSignatures(segment(trace, 'e2: reconnect', ['e3:'])));
     expect(actualSignatures(received(c, 0, [call.id]))).to.not.include('ChannelDtmfReceived 1 20ms');
     // e3: a second socket takes the app: the old one gets ApplicationReplaced and then nothing
     const ws2Events: Ev[] = [];
@@ -372,7 +396,8 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
     });
 
     const play = (media: string, playbackId: string): Promise<unknown> => c.ari.channels.play({ channelId: agentId, media, playbackId });
-    const finished = (id: string): Promise<void> => waitUntil(() => c.received.some((e) => e.type === 'PlaybackFinished' && pbOf(e).id === id), 3000, `PlaybackFinished ${id}`);
+    const finished = (id: string): Promise<void> =>
+      waitUntil(() => c.received.some((e) => e.type === 'PlaybackFinished' && pbOf(e).id === id), 3000, `PlaybackFinished ${id}`);
 
     it('originated agent leg: Dial/Ringing/Up/ANSWER → STASISSTATUS → StasisStart(Up)', () => {
       expect(actualSignatures(received(c))).to.deep.equal(expectedSignatures(segment(trace, 'trace start', ['f1:'])));
@@ -405,7 +430,11 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
       sim.setMediaDuration('sound:queue-thankyou', 40);
       const from = c.received.length;
       await play('sound:queue-thankyou,digits:5551234', 'f3');
-      await waitUntil(() => c.received.some((e) => e.type === 'PlaybackStarted' && pbOf(e).media_uri === 'digits:5551234'), 1000, 'digits part');
+      await waitUntil(
+        () => c.received.some((e) => e.type === 'PlaybackStarted' && pbOf(e).media_uri === 'digits:5551234'),
+        1000,
+        'digits part',
+      );
       expect((await rawRequest(sim, 'DELETE', '/ari/playbacks/f3')).status).to.equal(204);
       const t0 = Date.now();
       await finished('f3');
@@ -441,10 +470,16 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
       await sleep(30);
       expect((await rawRequest(sim, 'POST', '/ari/playbacks/f6/control?operation=pause')).status).to.equal(204);
       await sleep(200);
-      expect(c.received.some((e) => e.type === 'PlaybackFinished' && pbOf(e).id === 'f6'), 'paused playback must not finish').to.equal(false);
+      expect(
+        c.received.some((e) => e.type === 'PlaybackFinished' && pbOf(e).id === 'f6'),
+        'paused playback must not finish',
+      ).to.equal(false);
       expect((await rawRequest(sim, 'POST', '/ari/playbacks/f6/control?operation=unpause')).status).to.equal(204);
       await finished('f6');
-      expect(await rawRequest(sim, 'POST', '/ari/playbacks/f6/control?operation=pause')).to.deep.equal({ status: 404, body: { message: 'Playback not found' } });
+      expect(await rawRequest(sim, 'POST', '/ari/playbacks/f6/control?operation=pause')).to.deep.equal({
+        status: 404,
+        body: { message: 'Playback not found' },
+      });
       expect((await rawRequest(sim, 'DELETE', `/ari/channels/${agentId}?reason_code=16`)).status).to.equal(204);
       await waitUntil(() => c.received.some((e) => e.type === 'ChannelDestroyed'), 1000, 'ChannelDestroyed');
       expect(actualSignatures(received(c, from))).to.deep.equal(seg('f6:', ['f7:']));
@@ -453,7 +488,13 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
     it('f7: create with CALLERID() variables: ChannelCallerId events, phone still shows Anonymous; 486', async () => {
       sim.endpoint('PJSIP/1002').busy();
       const from = c.received.length;
-      await c.ari.channels.create({ endpoint: 'PJSIP/1002', app: APP, appArgs: 'agent,cb-f7', channelId: 'f7', variables: { 'CALLERID(num)': '5550100', 'CALLERID(name)': 'Support Callback' } });
+      await c.ari.channels.create({
+        endpoint: 'PJSIP/1002',
+        app: APP,
+        appArgs: 'agent,cb-f7',
+        channelId: 'f7',
+        variables: { 'CALLERID(num)': '5550100', 'CALLERID(name)': 'Support Callback' },
+      });
       await c.ari.channels.dial({ channelId: 'f7', timeout: 10 });
       const leg = await sim.endpoint('PJSIP/1002').nextLeg(500);
       await leg.waitFor('hungup', 1000);
@@ -465,7 +506,13 @@ describe('trace replay against the recorded Asterisk 22.10.1 traces', function (
     it('f7b: create with CONNECTEDLINE() variables: the phone shows them', async () => {
       sim.endpoint('PJSIP/1002').busy();
       const from = c.received.length;
-      await c.ari.channels.create({ endpoint: 'PJSIP/1002', app: APP, appArgs: 'agent,cb-f7b', channelId: 'f7b', variables: { 'CONNECTEDLINE(num)': '5550100', 'CONNECTEDLINE(name)': 'Support Callback' } });
+      await c.ari.channels.create({
+        endpoint: 'PJSIP/1002',
+        app: APP,
+        appArgs: 'agent,cb-f7b',
+        channelId: 'f7b',
+        variables: { 'CONNECTEDLINE(num)': '5550100', 'CONNECTEDLINE(name)': 'Support Callback' },
+      });
       await c.ari.channels.dial({ channelId: 'f7b', timeout: 10 });
       const leg = await sim.endpoint('PJSIP/1002').nextLeg(500);
       await leg.waitFor('hungup', 1000);

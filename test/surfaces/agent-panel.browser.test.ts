@@ -42,12 +42,24 @@ describe('surfaces: agent panel in headless Chromium', function () {
   it('shows the preview card with the customer record; Accept dials the customer', async () => {
     crm = http.createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ account: 'ACME-4411', plan: 'Business Gold', openTickets: 2, lookup: decodeURIComponent((req.url ?? '').split('=')[1] ?? '') }));
+      res.end(
+        JSON.stringify({
+          account: 'ACME-4411',
+          plan: 'Business Gold',
+          openTickets: 2,
+          lookup: decodeURIComponent((req.url ?? '').split('=')[1] ?? ''),
+        }),
+      );
     });
     await new Promise<void>((r) => crm?.listen(0, '127.0.0.1', () => r()));
     const crmPort = (crm.address() as AddressInfo).port;
     const base = testConfigInput();
-    rig = await startSurfaceRig({ over: { callback: { ...(base.callback as Record<string, unknown>), previewDecisionSec: 20 }, crm: { urlTemplate: `http://127.0.0.1:${crmPort}/lookup?phone={number}`, timeoutMs: 1000 } } });
+    rig = await startSurfaceRig({
+      over: {
+        callback: { ...(base.callback as Record<string, unknown>), previewDecisionSec: 20 },
+        crm: { urlTemplate: `http://127.0.0.1:${crmPort}/lookup?phone={number}`, timeoutMs: 1000 },
+      },
+    });
     const r = rig;
     const created = await r.api('POST', '/callbacks', { body: { queueId: 'support', number: '+15559870001', name: 'Dana Whitfield' } });
     expect(created.status).to.equal(201);
@@ -60,7 +72,16 @@ describe('surfaces: agent panel in headless Chromium', function () {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 900, height: 760 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors: string[] = [];
@@ -90,12 +111,17 @@ describe('surfaces: agent panel in headless Chromium', function () {
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' });
 
-    expect(r.sim.requests.some((q) => q.path === '/ari/channels/create'), 'no customer leg before Accept').to.equal(false);
+    expect(
+      r.sim.requests.some((q) => q.path === '/ari/channels/create'),
+      'no customer leg before Accept',
+    ).to.equal(false);
     await page.click('#accept');
     const customer = await r.sim.endpoint('PJSIP/15559870001@trunk').nextLeg(5000);
     expect(customer.displayedCaller).to.deep.include({ number: '5550100' });
     await page.waitForSelector('#preview-card', { state: 'hidden', timeout: 5000 });
-    await page.waitForFunction("document.getElementById('idle-text').textContent.includes('Calling Dana Whitfield')", undefined, { timeout: 5000 });
+    await page.waitForFunction("document.getElementById('idle-text').textContent.includes('Calling Dana Whitfield')", undefined, {
+      timeout: 5000,
+    });
     await r.waitForMilestone('customer_leg_dialled', (d) => d.callbackId === callbackId, 5000);
     const history = (await r.store.history(callbackId)).map((h) => h.type);
     expect(history).to.include.members(['agent_answered', 'agent_accepted', 'customer_dialled']);

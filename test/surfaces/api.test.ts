@@ -48,7 +48,10 @@ describe('surfaces: REST API', function () {
     });
 
     it('an admin token acts on /me only naming the agent', async () => {
-      expect((await r.api('GET', '/me')).json).to.deep.equal({ error: 'agentId: an admin token must name the agent (?agentId=)', field: 'agentId' });
+      expect((await r.api('GET', '/me')).json).to.deep.equal({
+        error: 'agentId: an admin token must name the agent (?agentId=)',
+        field: 'agentId',
+      });
       expect((await r.api('GET', '/me?agentId=a1002')).json).to.include({ id: 'a1002' });
     });
   });
@@ -59,7 +62,13 @@ describe('surfaces: REST API', function () {
       ['a missing number', 'POST', '/callbacks', { queueId: 'support' }, 'number'],
       ['an unknown queue', 'POST', '/callbacks', { queueId: 'sales', number: '+15551230000' }, 'queueId'],
       ['a bad date', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', notBefore: 'tomorrow at 3' }, 'notBefore'],
-      ['an impossible date', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', notBefore: '2030-02-31T25:00:00Z' }, 'notBefore'],
+      [
+        'an impossible date',
+        'POST',
+        '/callbacks',
+        { queueId: 'support', number: '+15551230000', notBefore: '2030-02-31T25:00:00Z' },
+        'notBefore',
+      ],
       ['an unknown field', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', colour: 'red' }, 'colour'],
       ['an unknown owner agent', 'POST', '/callbacks', { queueId: 'support', number: '+15551230000', ownerAgentId: 'zed' }, 'ownerAgentId'],
       ['a premium-rate number (toll-fraud guard)', 'POST', '/callbacks', { queueId: 'support', number: '+19005550123' }, 'number'],
@@ -82,7 +91,11 @@ describe('surfaces: REST API', function () {
     }
 
     it('a body that is not JSON', async () => {
-      const res = await fetch(`${r.base}/api/v1/callbacks`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json' }, body: '{"queueId":' });
+      const res = await fetch(`${r.base}/api/v1/callbacks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json' },
+        body: '{"queueId":',
+      });
       expect(res.status).to.equal(400);
       expect(((await res.json()) as { error: string }).error).to.match(/JSON/);
     });
@@ -168,7 +181,10 @@ describe('surfaces: REST API', function () {
       expect((await r.api('POST', '/agents/zed/login')).status).to.equal(404);
       const self = await r.api('POST', '/me/presence', { token: TOKENS.a1001, body: { paused: true } });
       expect(self.json).to.include({ id: 'a1001', paused: true });
-      expect((await r.api('POST', '/me/presence', { token: TOKENS.a1001, body: { loggedIn: false, paused: false } })).json).to.include({ loggedIn: false, paused: false });
+      expect((await r.api('POST', '/me/presence', { token: TOKENS.a1001, body: { loggedIn: false, paused: false } })).json).to.include({
+        loggedIn: false,
+        paused: false,
+      });
       await r.api('POST', '/me/presence', { token: TOKENS.a1001, body: { loggedIn: true } });
     });
   });
@@ -177,7 +193,11 @@ describe('surfaces: REST API', function () {
     it('is served without a token and lists every route', async () => {
       const res = await fetch(`${r.base}/api/v1/openapi.json`);
       expect(res.status).to.equal(200);
-      const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { securitySchemes: Record<string, unknown> } };
+      const doc = (await res.json()) as {
+        openapi: string;
+        paths: Record<string, Record<string, unknown>>;
+        components: { securitySchemes: Record<string, unknown> };
+      };
       expect(doc.openapi).to.match(/^3\./);
       const ops = Object.entries(doc.paths).flatMap(([p, m]) => Object.keys(m).map((k) => `${k.toUpperCase()} ${p}`));
       expect(ops).to.include.members([

@@ -28,8 +28,14 @@ describe('surfaces: tokens and configuration', () => {
   });
 
   it('a plaintext token, a bad scope or a CRM template without {number} stops start-up naming the field', () => {
-    expect(() => parseConfig({ api: { tokens: [{ sha256: 'my-secret-token', scope: 'admin' }] } }, ENV)).to.throw(ConfigError, /api\.tokens\[0\]\.sha256/);
-    expect(() => parseConfig({ api: { tokens: [{ sha256: hashToken('t'), scope: 'root' }] } }, ENV)).to.throw(ConfigError, /api\.tokens\[0\]\.scope/);
+    expect(() => parseConfig({ api: { tokens: [{ sha256: 'my-secret-token', scope: 'admin' }] } }, ENV)).to.throw(
+      ConfigError,
+      /api\.tokens\[0\]\.sha256/,
+    );
+    expect(() => parseConfig({ api: { tokens: [{ sha256: hashToken('t'), scope: 'root' }] } }, ENV)).to.throw(
+      ConfigError,
+      /api\.tokens\[0\]\.scope/,
+    );
     expect(() => parseConfig({ crm: { urlTemplate: 'http://crm/lookup' } }, ENV)).to.throw(ConfigError, /crm\.urlTemplate/);
     expect(() => parseConfig({ http: { enabled: true, port: 70000 } }, ENV)).to.throw(ConfigError, /http\.port/);
   });

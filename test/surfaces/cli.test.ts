@@ -86,14 +86,26 @@ describe('surfaces: direct-callback CLI', function () {
       const store = new CallbackStore(db);
       const ids = [randomUUID(), randomUUID()];
       for (const [i, id] of ids.entries()) {
-        await store.requestCallback({ id, queueId: i === 0 ? 'support' : 'sales', customerNumber: `+1555888000${i}`, customerName: `Customer ${i}`, language: 'en', priority: 0, arrivedAt: new Date(), maxAttempts: 3 });
+        await store.requestCallback({
+          id,
+          queueId: i === 0 ? 'support' : 'sales',
+          customerNumber: `+1555888000${i}`,
+          customerName: `Customer ${i}`,
+          language: 'en',
+          priority: 0,
+          arrivedAt: new Date(),
+          maxAttempts: 3,
+        });
       }
       const list = await cli(['callbacks', 'list', '--status', 'pending', '--queue', 'support', '--json'], env);
       expect(list.code, list.stderr).to.equal(0);
       const parsed = JSON.parse(list.stdout) as { callbacks: { id: string; customerNumber: string }[] };
       expect(parsed.callbacks.map((c) => c.id)).to.deep.equal([ids[0]]);
       const table = await cli(['callbacks', 'list'], env);
-      expect(table.stdout).to.include('+15558880001').and.to.include('+15558880000').and.to.match(/^id\s+queue\s+status/);
+      expect(table.stdout)
+        .to.include('+15558880001')
+        .and.to.include('+15558880000')
+        .and.to.match(/^id\s+queue\s+status/);
 
       const cancel = await cli(['callbacks', 'cancel', ids[0] ?? '', '--reason', 'duplicate ticket'], env);
       expect(cancel.code, cancel.stderr).to.equal(0);

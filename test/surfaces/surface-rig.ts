@@ -6,7 +6,11 @@ export const TOKENS = { admin: 'adm-6f1c0e3b9a-test', a1001: 'agt-ann-5d2e77-tes
 
 export interface SurfaceRig extends Rig {
   base: string;
-  api(method: 'GET' | 'POST', path: string, opts?: { token?: string | null; body?: unknown }): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
+  api(
+    method: 'GET' | 'POST',
+    path: string,
+    opts?: { token?: string | null; body?: unknown },
+  ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
 }
 
 export async function startSurfaceRig(opts: { over?: Record<string, unknown>; agentsBusy?: boolean } = {}): Promise<SurfaceRig> {
@@ -32,7 +36,11 @@ export async function startSurfaceRig(opts: { over?: Record<string, unknown>; ag
       const headers: Record<string, string> = {};
       if (token !== null) headers.authorization = `Bearer ${token}`;
       if (o.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${base}/api/v1${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
+      const res = await fetch(`${base}/api/v1${path}`, {
+        method,
+        headers,
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      });
       const text = await res.text();
       let json: Record<string, unknown>;
       try {

@@ -132,13 +132,25 @@ export class AsteriskServer {
 
     write('http.conf', project('http.conf').set('general', 'bindaddr', '127.0.0.1').set('general', 'bindport', String(ports.http)));
     write('ari.conf', project('ari.conf').set('direct-callback', 'password', this.opts.ariPassword));
-    write('manager.conf', project('manager.conf').set('general', 'bindaddr', '127.0.0.1').set('general', 'port', String(ports.ami)).set('direct-callback', 'secret', this.opts.amiPassword));
-    write('rtp.conf', project('rtp.conf').set('general', 'rtpstart', String(ports.rtpStart)).set('general', 'rtpend', String(ports.rtpEnd)));
-    write('modules.conf', (() => {
-      const m = project('modules.conf');
-      for (const mod of NETWORK_MODULES) if (!m.toString().includes(`noload = ${mod}`)) m.appendLines('modules', [`noload = ${mod}`]);
-      return m;
-    })());
+    write(
+      'manager.conf',
+      project('manager.conf')
+        .set('general', 'bindaddr', '127.0.0.1')
+        .set('general', 'port', String(ports.ami))
+        .set('direct-callback', 'secret', this.opts.amiPassword),
+    );
+    write(
+      'rtp.conf',
+      project('rtp.conf').set('general', 'rtpstart', String(ports.rtpStart)).set('general', 'rtpend', String(ports.rtpEnd)),
+    );
+    write(
+      'modules.conf',
+      (() => {
+        const m = project('modules.conf');
+        for (const mod of NETWORK_MODULES) if (!m.toString().includes(`noload = ${mod}`)) m.appendLines('modules', [`noload = ${mod}`]);
+        return m;
+      })(),
+    );
     write('pjsip.conf', this.renderPjsip(project('pjsip.conf')));
     for (const name of ['extensions.conf', 'musiconhold.conf', 'queues.conf', 'voicemail.conf', 'websocket_client.conf']) {
       if (fs.existsSync(path.join(PROJECT_CONFIG_DIR, name))) fs.copyFileSync(path.join(PROJECT_CONFIG_DIR, name), d(`etc/${name}`));
@@ -160,8 +172,23 @@ export class AsteriskServer {
       const user = phone.endpoint;
       const contact = `sip:${user}@${phone.ip ?? '127.0.0.1'}:${phone.port}`;
       if (!p.has(user, 'endpoint')) {
-        p.append(user, [['auth', user], ['aors', user], ['callerid', `"Agent ${user}" <${user}>`]], '(agent-endpoint)');
-        p.append(user, [['username', user], ['password', 'x']], '(agent-auth)');
+        p.append(
+          user,
+          [
+            ['auth', user],
+            ['aors', user],
+            ['callerid', `"Agent ${user}" <${user}>`],
+          ],
+          '(agent-endpoint)',
+        );
+        p.append(
+          user,
+          [
+            ['username', user],
+            ['password', 'x'],
+          ],
+          '(agent-auth)',
+        );
         p.append(user, [], '(agent-aor)');
       }
       const password = randomBytes(12).toString('hex');
@@ -195,7 +222,11 @@ export class AsteriskServer {
     const out = fs.openSync(path.join(this.dir, 'log', 'console.log'), 'a');
     // stdin stays an open pipe: with /dev/null, `asterisk -f` never reports itself fully booted
     // (ARI answers "Asterisk not booted" for ever).
-    const proc = spawn(this.opts.runtime.binary, ['-f', '-n', '-C', this.confFile], { env: this.env, stdio: ['pipe', out, out], cwd: this.dir });
+    const proc = spawn(this.opts.runtime.binary, ['-f', '-n', '-C', this.confFile], {
+      env: this.env,
+      stdio: ['pipe', out, out],
+      cwd: this.dir,
+    });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.on('exit', () => resolve()));
     fs.closeSync(out);
@@ -204,7 +235,8 @@ export class AsteriskServer {
     const bootMs = 90_000;
     const deadline = Date.now() + bootMs;
     for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`Asterisk exited at start (${proc.exitCode ?? proc.signalCode}): ${this.tail()}`);
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        throw new Error(`Asterisk exited at start (${proc.exitCode ?? proc.signalCode}): ${this.tail()}`);
       const r = await this.ari('GET', '/asterisk/info').catch(() => undefined);
       if (r?.status === 200) return;
       if (Date.now() > deadline) {
@@ -247,7 +279,12 @@ export class AsteriskServer {
   }
 
   /** One ARI request with the plugin's credentials (the lab's own checks and the observer's). */
-  async ari<T = unknown>(method: string, resource: string, query: Record<string, string | number | boolean> = {}, body?: unknown): Promise<AriAnswer<T>> {
+  async ari<T = unknown>(
+    method: string,
+    resource: string,
+    query: Record<string, string | number | boolean> = {},
+    body?: unknown,
+  ): Promise<AriAnswer<T>> {
     const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
     const auth = Buffer.from(`direct-callback:${this.opts.ariPassword}`).toString('base64');
     const t0 = performance.now();
@@ -270,7 +307,12 @@ export class AsteriskServer {
   /** `asterisk -rx <command>` against this instance's control socket. */
   cli(command: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(this.opts.runtime.binary, ['-C', this.confFile, '-rx', command], { env: this.env, timeout: 15_000 }, (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout)));
+      execFile(
+        this.opts.runtime.binary,
+        ['-C', this.confFile, '-rx', command],
+        { env: this.env, timeout: 15_000 },
+        (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout)),
+      );
     });
   }
 

@@ -47,7 +47,9 @@ export class ConfFile {
 
   /** Sections with this name (and, when given, whose `type` option equals `type`). */
   private find(name: string, type?: string): Section[] {
-    return this.sections.filter((s) => s.name === name && (type === undefined || this.optionIn(s, 'type') === type || this.templateType(s) === type));
+    return this.sections.filter(
+      (s) => s.name === name && (type === undefined || this.optionIn(s, 'type') === type || this.templateType(s) === type),
+    );
   }
 
   /** A section inheriting a template (`[1001](agent-auth)`) takes its type from the template. */

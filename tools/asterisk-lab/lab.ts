@@ -181,7 +181,10 @@ export class Lab {
     const config = {
       ...this.opts.pluginConfig,
       ...(this.httpPort !== undefined
-        ? { http: { enabled: true, host: '127.0.0.1', port: this.httpPort }, api: { tokens: [{ name: 'lab', sha256: createHash('sha256').update(this.adminToken).digest('hex'), scope: 'admin' }] } }
+        ? {
+            http: { enabled: true, host: '127.0.0.1', port: this.httpPort },
+            api: { tokens: [{ name: 'lab', sha256: createHash('sha256').update(this.adminToken).digest('hex'), scope: 'admin' }] },
+          }
         : {}),
       agents: this.opts.agents.map((a) => ({
         id: a.id,
@@ -204,7 +207,14 @@ export class Lab {
       DATABASE_URL: this.database.url,
       INSTANCE_ID: this.opts.instanceId ?? 'lab',
       LOG_LEVEL: 'debug',
-      ...(this.opts.ami ? { AMI_USER: 'direct-callback', AMI_PASSWORD: this.amiPassword, AMI_HOST: '127.0.0.1', AMI_PORT: String(this.asterisk.opts.ports.ami) } : {}),
+      ...(this.opts.ami
+        ? {
+            AMI_USER: 'direct-callback',
+            AMI_PASSWORD: this.amiPassword,
+            AMI_HOST: '127.0.0.1',
+            AMI_PORT: String(this.asterisk.opts.ports.ami),
+          }
+        : {}),
       ...extra,
     };
   }
@@ -218,7 +228,10 @@ export class Lab {
   async startPlugin(opts: { crashAt?: string; env?: Record<string, string>; wait?: boolean } = {}): Promise<PluginProcess> {
     const env = this.pluginEnv(opts.env);
     const beside = this.plugins.some((p) => p.running);
-    const logFile = path.join(this.dir, beside ? `plugin-${(env.INSTANCE_ID ?? 'standby').replace(/[^0-9a-z_-]/gi, '_')}.log` : 'plugin.log');
+    const logFile = path.join(
+      this.dir,
+      beside ? `plugin-${(env.INSTANCE_ID ?? 'standby').replace(/[^0-9a-z_-]/gi, '_')}.log` : 'plugin.log',
+    );
     const plugin = PluginProcess.start({ configFile: this.configFile, env, crashAt: opts.crashAt, logFile });
     this.plugin = plugin;
     this.plugins.push(plugin);
@@ -246,7 +259,11 @@ export class Lab {
   }
 
   /** Places calls to a DID from SIPp callers (one process; `count` calls at `rate`/s). */
-  async call(did: string, script: CallerScript, opts: { count?: number; rate?: number; injection?: readonly (readonly string[])[]; ip?: string } = {}): Promise<SippProcess> {
+  async call(
+    did: string,
+    script: CallerScript,
+    opts: { count?: number; rate?: number; injection?: readonly (readonly string[])[]; ip?: string } = {},
+  ): Promise<SippProcess> {
     // Taken before the first await: calls placed at once (Promise.all) each get their own folder.
     const seq = ++this.callerSeq;
     const p = {
@@ -280,7 +297,11 @@ export class Lab {
    * trunk's address, and pjsip.conf identifies by address before user name.
    */
   callFromPhone(agentId: string, number: string, steps: CallerScript['steps']): Promise<SippProcess> {
-    return this.call(number, { from: agentId, fromName: `Agent ${agentId}`, steps, auth: { user: agentId, password: this.asterisk.agentPassword(agentId) } }, { ip: AGENT_PHONE_CALLER_IP });
+    return this.call(
+      number,
+      { from: agentId, fromName: `Agent ${agentId}`, steps, auth: { user: agentId, password: this.asterisk.agentPassword(agentId) } },
+      { ip: AGENT_PHONE_CALLER_IP },
+    );
   }
 
   /** Rows of a table in the lab's database. */

@@ -12,7 +12,14 @@ export interface ObservedEvent {
   /** When this process received it, epoch ms. */
   receivedAt: number;
   raw: Record<string, unknown> & {
-    channel?: { id: string; name: string; state: string; caller?: { number: string; name: string }; dialplan?: { app_data?: string; app_name?: string }; language?: string };
+    channel?: {
+      id: string;
+      name: string;
+      state: string;
+      caller?: { number: string; name: string };
+      dialplan?: { app_data?: string; app_name?: string };
+      language?: string;
+    };
     playback?: { id: string; media_uri: string; target_uri: string; state: string; language?: string };
     bridge?: { id: string; bridge_type: string; channels: string[] };
     peer?: { id: string };
@@ -45,7 +52,10 @@ export class AriObserver {
   ) {}
 
   static async start(ariUrl: string, user: string, password: string, app = 'lab-observer'): Promise<AriObserver> {
-    const o = new AriObserver(`${ariUrl.replace(/^http/, 'ws')}/ari/events?app=${encodeURIComponent(app)}&subscribeAll=true&api_key=${encodeURIComponent(`${user}:${password}`)}`, app);
+    const o = new AriObserver(
+      `${ariUrl.replace(/^http/, 'ws')}/ari/events?app=${encodeURIComponent(app)}&subscribeAll=true&api_key=${encodeURIComponent(`${user}:${password}`)}`,
+      app,
+    );
     await o.connect();
     return o;
   }
@@ -59,7 +69,9 @@ export class AriObserver {
       ws.on('message', (data) => {
         let raw: ObservedEvent['raw'];
         try {
-          raw = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8')) as ObservedEvent['raw'];
+          raw = JSON.parse(
+            (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8'),
+          ) as ObservedEvent['raw'];
         } catch {
           return;
         }
@@ -92,7 +104,14 @@ export class AriObserver {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`${what} not observed within ${timeoutMs} ms (last events: ${this.events.slice(-8).map((e) => e.type).join(', ')})`));
+        reject(
+          new Error(
+            `${what} not observed within ${timeoutMs} ms (last events: ${this.events
+              .slice(-8)
+              .map((e) => e.type)
+              .join(', ')})`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(check);
     });
@@ -117,7 +136,8 @@ export class AriObserver {
 
 // ---- predicates -------------------------------------------------------------------------------
 
-export const channelOf = (e: ObservedEvent): string | undefined => e.raw.channel?.id ?? (e.raw.playback ? /^channel:(.+)$/.exec(e.raw.playback.target_uri)?.[1] : undefined);
+export const channelOf = (e: ObservedEvent): string | undefined =>
+  e.raw.channel?.id ?? (e.raw.playback ? /^channel:(.+)$/.exec(e.raw.playback.target_uri)?.[1] : undefined);
 
 /**
  * A channel from the given caller number entering `app` through the dialplan. Matched on the
@@ -125,7 +145,13 @@ export const channelOf = (e: ObservedEvent): string | undefined => e.raw.channel
  * subscribeAll or not (measured; README.md).
  */
 export const isStasisEntryFrom = (app: string, callerNumber: string) => (e: ObservedEvent) =>
-  e.type === 'ChannelDialplan' && e.raw.dialplan_app === 'Stasis' && typeof e.raw.dialplan_app_data === 'string' && e.raw.dialplan_app_data.split(',')[0] === app && e.raw.channel?.caller?.number === callerNumber;
+  e.type === 'ChannelDialplan' &&
+  e.raw.dialplan_app === 'Stasis' &&
+  typeof e.raw.dialplan_app_data === 'string' &&
+  e.raw.dialplan_app_data.split(',')[0] === app &&
+  e.raw.channel?.caller?.number === callerNumber;
 
-export const isPlaybackOf = (channelId: string, media: string, type: 'PlaybackStarted' | 'PlaybackFinished' = 'PlaybackStarted') => (e: ObservedEvent) =>
-  e.type === type && e.raw.playback?.target_uri === `channel:${channelId}` && e.raw.playback.media_uri === media;
+export const isPlaybackOf =
+  (channelId: string, media: string, type: 'PlaybackStarted' | 'PlaybackFinished' = 'PlaybackStarted') =>
+  (e: ObservedEvent) =>
+    e.type === type && e.raw.playback?.target_uri === `channel:${channelId}` && e.raw.playback.media_uri === media;

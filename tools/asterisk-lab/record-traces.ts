@@ -33,8 +33,17 @@ const COMMAND = {
   usage: 'npm run record-traces --',
   summary: "Record real-Asterisk ARI traces (the lab's Asterisk from asterisk-config/, SIPp callers, raw ARI) into test/fixtures/.",
   options: {
-    out: { type: 'string', valueName: 'dir', description: `where the .jsonl files go (default test/fixtures/asterisk-${ASTERISK_VERSION}/traces)` },
-    only: { type: 'string', multiple: true, valueName: 'name', description: 'record only this story: g, h, i or a file name without .jsonl' },
+    out: {
+      type: 'string',
+      valueName: 'dir',
+      description: `where the .jsonl files go (default test/fixtures/asterisk-${ASTERISK_VERSION}/traces)`,
+    },
+    only: {
+      type: 'string',
+      multiple: true,
+      valueName: 'name',
+      description: 'record only this story: g, h, i or a file name without .jsonl',
+    },
     keep: { type: 'boolean', description: "keep Asterisk's folder (logs, SIPp files) after the run" },
   },
 } as const;
@@ -73,10 +82,17 @@ async function call(rig: Rig, trace: Trace, did: string, steps: readonly SippSte
   return sipp;
 }
 
-const socket = (rig: Rig, trace: Trace, label?: string): Promise<AppSocket> => AppSocket.open(trace, rig.asterisk.ariUrl, APP, 'direct-callback', rig.password, label);
+const socket = (rig: Rig, trace: Trace, label?: string): Promise<AppSocket> =>
+  AppSocket.open(trace, rig.asterisk.ariUrl, APP, 'direct-callback', rig.password, label);
 
-const isFinished = (id: string) => (e: AriEvent): boolean => e.type === 'PlaybackFinished' && playbackOf(e).id === id;
-const isStarted = (id: string) => (e: AriEvent): boolean => e.type === 'PlaybackStarted' && playbackOf(e).id === id;
+const isFinished =
+  (id: string) =>
+  (e: AriEvent): boolean =>
+    e.type === 'PlaybackFinished' && playbackOf(e).id === id;
+const isStarted =
+  (id: string) =>
+  (e: AriEvent): boolean =>
+    e.type === 'PlaybackStarted' && playbackOf(e).id === id;
 
 /** An inbound caller in Stasis, answered, in a holding bridge with music on hold (probes.md's setup). */
 async function callerInHoldingBridge(rig: Rig, trace: Trace, ws: AppSocket, bridgeId: string): Promise<string> {
@@ -110,7 +126,9 @@ const STORIES: Story[] = [
   {
     name: 'g-answer-waits-behind-playback',
     async run(rig, trace) {
-      trace.note('g: caller dials 5552000 (Stasis direct-callback,queue,support); app answers, holding bridge g-hold + bridge MOH; then channel commands while channel-targeted playbacks run');
+      trace.note(
+        'g: caller dials 5552000 (Stasis direct-callback,queue,support); app answers, holding bridge g-hold + bridge MOH; then channel commands while channel-targeted playbacks run',
+      );
       const ws = await socket(rig, trace);
       const bridge = 'g-hold';
       const id = await callerInHoldingBridge(rig, trace, ws, bridge);
@@ -161,20 +179,32 @@ const STORIES: Story[] = [
       await time('stop_queued_ms', 'DELETE', '/playbacks/g6-queued');
       await time('stop_running_ms', 'DELETE', '/playbacks/g6-long');
       await ws.waitFor(isFinished('g6-long'), 5000, 'PlaybackFinished g6-long');
-      await ws.waitFor(isFinished('g6-queued'), 5000, 'PlaybackFinished g6-queued').catch(() => trace.note('not observed: PlaybackFinished g6-queued'));
+      await ws
+        .waitFor(isFinished('g6-queued'), 5000, 'PlaybackFinished g6-queued')
+        .catch(() => trace.note('not observed: PlaybackFinished g6-queued'));
       trace.note('g6: measured', timed);
 
-      trace.note(`g7: another bridge g-mix (mixing); play ${MID_SOUND} on the channel (still in g-hold), 300 ms later POST /bridges/g-mix/addChannel (a move)`);
+      trace.note(
+        `g7: another bridge g-mix (mixing); play ${MID_SOUND} on the channel (still in g-hold), 300 ms later POST /bridges/g-mix/addChannel (a move)`,
+      );
       await ari.request('POST', '/bridges', { type: 'mixing', bridgeId: 'g-mix', name: 'g-mix-name' });
       await playOn(rig, ws, id, 'g7-mid', MID_SOUND, 300);
       const g7 = await ari.request('POST', '/bridges/g-mix/addChannel', { channel: id });
       trace.note('g7: measured', { add_channel_ms: g7.ms });
       await ws.waitFor(isFinished('g7-mid'), 5000, 'PlaybackFinished g7-mid');
-      await ws.waitFor((e) => e.type === 'ChannelEnteredBridge' && JSON.stringify(e.bridge).includes('"g-mix"'), 5000, 'ChannelEnteredBridge g-mix');
+      await ws.waitFor(
+        (e) => e.type === 'ChannelEnteredBridge' && JSON.stringify(e.bridge).includes('"g-mix"'),
+        5000,
+        'ChannelEnteredBridge g-mix',
+      );
 
       trace.note(`g8: the channel out of any bridge: POST /bridges/g-mix/removeChannel, play ${MID_SOUND}, 300 ms later POST /answer`);
       await ari.request('POST', '/bridges/g-mix/removeChannel', { channel: id });
-      await ws.waitFor((e) => e.type === 'ChannelLeftBridge' && JSON.stringify(e.bridge).includes('"g-mix"'), 5000, 'ChannelLeftBridge g-mix');
+      await ws.waitFor(
+        (e) => e.type === 'ChannelLeftBridge' && JSON.stringify(e.bridge).includes('"g-mix"'),
+        5000,
+        'ChannelLeftBridge g-mix',
+      );
       await playOn(rig, ws, id, 'g8-mid', MID_SOUND, 300);
       const g8 = await ari.request('POST', `/channels/${id}/answer`);
       trace.note('g8: measured', { answer_ms: g8.ms });
@@ -194,7 +224,9 @@ const STORIES: Story[] = [
   {
     name: 'h-bridge-and-playback-outlive-websocket',
     async run(rig, trace) {
-      trace.note('h: caller dials 5552000; app answers, holding bridge h-hold + bridge MOH, a channel playback of 7.8 s; then its WebSocket drops without a close frame');
+      trace.note(
+        'h: caller dials 5552000; app answers, holding bridge h-hold + bridge MOH, a channel playback of 7.8 s; then its WebSocket drops without a close frame',
+      );
       const ws1 = await socket(rig, trace);
       const bridge = 'h-hold';
       const id = await callerInHoldingBridge(rig, trace, ws1, bridge);
@@ -216,14 +248,18 @@ const STORIES: Story[] = [
       await ari.request('GET', `/applications/${APP}`);
       await ari.request('GET', '/playbacks/h-offer');
 
-      trace.note('h3: the new process recreates its bridge: POST /bridges/{same id} and POST /bridges?bridgeId=same, then addChannel of the channel already in it');
+      trace.note(
+        'h3: the new process recreates its bridge: POST /bridges/{same id} and POST /bridges?bridgeId=same, then addChannel of the channel already in it',
+      );
       await ari.request('POST', `/bridges/${bridge}`, { type: 'holding', name: `${bridge}-again` });
       await ari.request('POST', '/bridges', { type: 'holding', bridgeId: bridge, name: `${bridge}-again` });
       const add = await ari.request('POST', `/bridges/${bridge}/addChannel`, { channel: id });
       trace.note('h3: measured', { add_channel_ms: add.ms, add_channel_status: add.status });
 
       trace.note("h4: the old connection's playback runs on: wait for its PlaybackFinished on ws2");
-      await ws2.waitFor(isFinished('h-offer'), 15_000, 'PlaybackFinished h-offer on ws2').catch(() => trace.note('not observed: PlaybackFinished h-offer on ws2'));
+      await ws2
+        .waitFor(isFinished('h-offer'), 15_000, 'PlaybackFinished h-offer on ws2')
+        .catch(() => trace.note('not observed: PlaybackFinished h-offer on ws2'));
 
       trace.note('h5: the new connection controls the channel: play, then hang up, destroy the bridge');
       await ari.request('POST', `/channels/${id}/play/h-after`, { media: SHORT_SOUND });
@@ -284,17 +320,29 @@ async function main(): Promise<void> {
     ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
     ariPassword: password,
     amiPassword: randomBytes(16).toString('hex'),
-    agentPhones: [{ endpoint: '1001', port: await ports.take() }, { endpoint: '1002', port: await ports.take() }],
+    agentPhones: [
+      { endpoint: '1001', port: await ports.take() },
+      { endpoint: '1002', port: await ports.take() },
+    ],
     trunkPort: await ports.take(),
   });
-  const rig: Rig = { asterisk, ari: new RawAri(asterisk.ariUrl, 'direct-callback', password), ports, runtime: found.runtime, password, callers: [] };
+  const rig: Rig = {
+    asterisk,
+    ari: new RawAri(asterisk.ariUrl, 'direct-callback', password),
+    ports,
+    runtime: found.runtime,
+    password,
+    callers: [],
+  };
   let failed = false;
   try {
     const info = await asterisk.ari<{ system?: { version?: string } }>('GET', '/asterisk/info');
     const version = info.body.system?.version ?? '?';
     for (const story of stories) {
       const trace = new Trace(story.name);
-      trace.note(`recorded by npm run record-traces on Asterisk ${version} (the lab's, from asterisk-config/), raw ARI HTTP + app WebSocket`);
+      trace.note(
+        `recorded by npm run record-traces on Asterisk ${version} (the lab's, from asterisk-config/), raw ARI HTTP + app WebSocket`,
+      );
       rig.ari.trace = trace;
       await story.run(rig, trace);
       for (const c of rig.callers.splice(0)) {

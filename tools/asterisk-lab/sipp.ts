@@ -73,8 +73,18 @@ function cdata(text: string): string {
 
 /** Response to a request Asterisk sent inside the dialog (re-INVITE, UPDATE, BYE). */
 function okTo(withSdp: boolean): string {
-  const lines = ['SIP/2.0 200 OK', '[last_Via:]', '[last_From:]', '[last_To:]', '[last_Call-ID:]', '[last_CSeq:]', 'Contact: <sip:[local_ip]:[local_port];transport=[transport]>'];
-  return withSdp ? [...lines, 'Content-Type: application/sdp', 'Content-Length: [len]', '', SDP].join('\n') : [...lines, 'Content-Length: 0'].join('\n');
+  const lines = [
+    'SIP/2.0 200 OK',
+    '[last_Via:]',
+    '[last_From:]',
+    '[last_To:]',
+    '[last_Call-ID:]',
+    '[last_CSeq:]',
+    'Contact: <sip:[local_ip]:[local_port];transport=[transport]>',
+  ];
+  return withSdp
+    ? [...lines, 'Content-Type: application/sdp', 'Content-Length: [len]', '', SDP].join('\n')
+    : [...lines, 'Content-Length: 0'].join('\n');
 }
 
 interface Role {
@@ -124,7 +134,9 @@ class ScriptWriter {
     const id = `w${++this.label}`;
     const done = `${id}_done`;
     this.emit(`<label id="${id}"/>`);
-    this.emit(`<recv request="BYE" optional="true" next="got_bye" timeout="${Math.max(1, Math.round(ms))}" ontimeout="${onTimeout ?? done}"/>`);
+    this.emit(
+      `<recv request="BYE" optional="true" next="got_bye" timeout="${Math.max(1, Math.round(ms))}" ontimeout="${onTimeout ?? done}"/>`,
+    );
     this.emit(`<recv request="INVITE" optional="true" next="${id}_reinvite"/>`);
     this.emit('<recv request="UPDATE"/>');
     this.emit(`<send>${cdata(okTo(false))}</send>`);
@@ -188,7 +200,17 @@ export function callerScenario(script: CallerScript): Scenario {
   const from = `From: "${display}" <sip:${user}@${host}>;tag=[pid]SIPpTag00[call_number]`;
   const role: Role = {
     inDialog: (method, cseq) =>
-      [`${method} [next_url] SIP/2.0`, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', from, 'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]', 'Call-ID: [call_id]', `CSeq: ${cseq} ${method}`, '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n'),
+      [
+        `${method} [next_url] SIP/2.0`,
+        'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]',
+        from,
+        'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]',
+        'Call-ID: [call_id]',
+        `CSeq: ${cseq} ${method}`,
+        '[routes]',
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+      ].join('\n'),
   };
   const w = new ScriptWriter(role);
   const invite = (cseq: number, credentials: string[]) =>
@@ -217,7 +239,16 @@ export function callerScenario(script: CallerScript): Scenario {
     w.emit('<recv response="401" auth="true" optional="true" next="challenged"/>');
     w.emit('<recv response="407" auth="true"/>');
     w.emit('<label id="challenged"/>');
-    const ackChallenge = ['ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0', '[last_Via:]', '[last_From:]', '[last_To:]', '[last_Call-ID:]', 'CSeq: 1 ACK', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n');
+    const ackChallenge = [
+      'ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0',
+      '[last_Via:]',
+      '[last_From:]',
+      '[last_To:]',
+      '[last_Call-ID:]',
+      'CSeq: 1 ACK',
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+    ].join('\n');
     w.emit(`<send>${cdata(ackChallenge)}</send>`);
     w.log('challenged');
     cseq = 2;
@@ -229,7 +260,17 @@ export function callerScenario(script: CallerScript): Scenario {
   w.emit('<recv response="180" optional="true"/>');
   w.emit('<recv response="183" optional="true"/>');
   w.emit('<recv response="200" rtd="true" rrs="true"/>');
-  const ack = ['ACK [next_url] SIP/2.0', 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', from, 'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]', 'Call-ID: [call_id]', `CSeq: ${cseq} ACK`, '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n');
+  const ack = [
+    'ACK [next_url] SIP/2.0',
+    'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]',
+    from,
+    'To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]',
+    'Call-ID: [call_id]',
+    `CSeq: ${cseq} ACK`,
+    '[routes]',
+    'Max-Forwards: 70',
+    'Content-Length: 0',
+  ].join('\n');
   w.emit(`<send>${cdata(ack)}</send>`);
   // One element, then straight into the first wait: a re-INVITE that comes between two elements
   // that do not expect it aborts the call.
@@ -242,7 +283,17 @@ export function callerScenario(script: CallerScript): Scenario {
 export function phoneScenario(script: PhoneScript): Scenario {
   const role: Role = {
     inDialog: (method, cseq) =>
-      [`${method} [next_url] SIP/2.0`, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]', 'From: [$local_to];tag=[pid]SIPpTag01[call_number]', 'To: [$remote_from]', 'Call-ID: [call_id]', `CSeq: ${cseq} ${method}`, '[routes]', 'Max-Forwards: 70', 'Content-Length: 0'].join('\n'),
+      [
+        `${method} [next_url] SIP/2.0`,
+        'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]',
+        'From: [$local_to];tag=[pid]SIPpTag01[call_number]',
+        'To: [$remote_from]',
+        'Call-ID: [call_id]',
+        `CSeq: ${cseq} ${method}`,
+        '[routes]',
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+      ].join('\n'),
   };
   const w = new ScriptWriter(role);
   w.emit(
@@ -256,7 +307,15 @@ export function phoneScenario(script: PhoneScript): Scenario {
   // Every captured variable is used at least twice (SIPp refuses a scenario otherwise).
   w.log('invited [$ruri] from [$remote_from] to [$local_to] cseq [$invite_cseq]');
   const tagged = (code: string) =>
-    [`SIP/2.0 ${code}`, '[last_Via:]', '[last_From:]', '[last_To:];tag=[pid]SIPpTag01[call_number]', '[last_Call-ID:]', '[last_CSeq:]', 'Contact: <sip:' + script.user + '@[local_ip]:[local_port];transport=[transport]>'].join('\n');
+    [
+      `SIP/2.0 ${code}`,
+      '[last_Via:]',
+      '[last_From:]',
+      '[last_To:];tag=[pid]SIPpTag01[call_number]',
+      '[last_Call-ID:]',
+      '[last_CSeq:]',
+      'Contact: <sip:' + script.user + '@[local_ip]:[local_port];transport=[transport]>',
+    ].join('\n');
   w.emit(`<send>${cdata(`${tagged('180 Ringing')}\nContent-Length: 0`)}</send>`);
   const a = script.answer;
   const cancelled = 'cancelled';
@@ -286,7 +345,15 @@ export function phoneScenario(script: PhoneScript): Scenario {
   }
   w.emit(`<label id="${cancelled}"/>`);
   w.emit(`<send>${cdata(okTo(false))}</send>`);
-  const terminated = ['SIP/2.0 487 Request Terminated', '[last_Via:]', '[last_From:]', '[last_To:];tag=[pid]SIPpTag01[call_number]', '[last_Call-ID:]', 'CSeq: [$invite_cseq] INVITE', 'Content-Length: 0'].join('\n');
+  const terminated = [
+    'SIP/2.0 487 Request Terminated',
+    '[last_Via:]',
+    '[last_From:]',
+    '[last_To:];tag=[pid]SIPpTag01[call_number]',
+    '[last_Call-ID:]',
+    'CSeq: [$invite_cseq] INVITE',
+    'Content-Length: 0',
+  ].join('\n');
   w.emit(`<send>${cdata(terminated)}</send>`);
   w.emit('<recv request="ACK"/>');
   w.log('cancelled');
@@ -353,19 +420,38 @@ export class SippProcess {
     if (opts.injection) fs.writeFileSync(injectionFile, ['SEQUENTIAL', ...opts.injection.map((row) => row.join(';'))].join('\n') + '\n');
     const args = [
       ...(opts.remote ? [opts.remote] : []),
-      '-sf', scenarioFile,
-      '-i', ip, '-p', String(opts.sipPort),
-      '-mi', ip, '-mp', String(opts.mediaPort),
-      '-cp', String(opts.controlPort),
+      '-sf',
+      scenarioFile,
+      '-i',
+      ip,
+      '-p',
+      String(opts.sipPort),
+      '-mi',
+      ip,
+      '-mp',
+      String(opts.mediaPort),
+      '-cp',
+      String(opts.controlPort),
       '-nostdin',
-      '-trace_stat', '-stf', path.join(this.dir, 'stats.csv'), '-fd', '1',
-      '-trace_logs', '-log_file', path.join(this.dir, 'calls.log'),
-      '-trace_err', '-error_file', path.join(this.dir, 'errors.log'),
+      '-trace_stat',
+      '-stf',
+      path.join(this.dir, 'stats.csv'),
+      '-fd',
+      '1',
+      '-trace_logs',
+      '-log_file',
+      path.join(this.dir, 'calls.log'),
+      '-trace_err',
+      '-error_file',
+      path.join(this.dir, 'errors.log'),
       // A re-sent request Asterisk never answers must not keep a test waiting.
-      '-recv_timeout', '120000',
+      '-recv_timeout',
+      '120000',
       ...(opts.service ? ['-s', opts.service] : []),
       ...(opts.injection ? ['-inf', injectionFile] : []),
-      ...(opts.calls !== undefined ? ['-m', String(opts.calls), '-r', String(opts.rate ?? 10), '-l', String(opts.limit ?? opts.calls)] : []),
+      ...(opts.calls !== undefined
+        ? ['-m', String(opts.calls), '-r', String(opts.rate ?? 10), '-l', String(opts.limit ?? opts.calls)]
+        : []),
     ];
     this.proc = spawn(opts.sipp, args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr?.on('data', (d: Buffer) => this.stderr.push(d.toString('utf8')));
@@ -393,7 +479,10 @@ export class SippProcess {
   /** Resolves with SIPp's exit code (0: every call succeeded) or undefined on timeout. */
   async finished(timeoutMs: number): Promise<number | null | undefined> {
     let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.exitPromise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+    const r = await Promise.race([
+      this.exitPromise,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
     if (timer) clearTimeout(timer);
     return r;
   }

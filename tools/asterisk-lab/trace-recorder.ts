@@ -145,7 +145,9 @@ export class AppSocket {
       ws.on('message', (data) => {
         let raw: unknown;
         try {
-          raw = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8'));
+          raw = JSON.parse(
+            (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data))).toString('utf8'),
+          );
         } catch {
           return;
         }
@@ -174,7 +176,14 @@ export class AppSocket {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`${what}: not received within ${timeoutMs} ms (last: ${this.events.slice(-6).map((e) => e.type).join(', ')})`));
+        reject(
+          new Error(
+            `${what}: not received within ${timeoutMs} ms (last: ${this.events
+              .slice(-6)
+              .map((e) => e.type)
+              .join(', ')})`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(check);
     });
@@ -202,10 +211,10 @@ export class AppSocket {
 
 export const channelIdOf = (e: AriEvent): string | undefined => {
   const c = e.channel;
-  return typeof c === 'object' && c !== null && 'id' in c ? String((c).id) : undefined;
+  return typeof c === 'object' && c !== null && 'id' in c ? String(c.id) : undefined;
 };
 
 export const playbackOf = (e: AriEvent): { id?: string; state?: string; media_uri?: string } =>
-  typeof e.playback === 'object' && e.playback !== null ? (e.playback) : {};
+  typeof e.playback === 'object' && e.playback !== null ? e.playback : {};
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -202,10 +202,22 @@ export class AsteriskBench {
     try {
       // The plugin's default log level (info), as an administrator runs it: the lab's usual debug
       // would bill the plugin for log lines no production runs with.
-      await lab.startPlugin({ env: { LOG_LEVEL: process.env.BENCH_PLUGIN_LOG_LEVEL ?? 'info', ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}) } });
+      await lab.startPlugin({
+        env: {
+          LOG_LEVEL: process.env.BENCH_PLUGIN_LOG_LEVEL ?? 'info',
+          ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}),
+        },
+      });
       floor = PluginProcess.start({
         entry: path.resolve(__dirname, 'floor-app.ts'),
-        env: { ARI_URL: lab.asterisk.ariUrl, ARI_USER: 'direct-callback', ARI_PASSWORD: lab.ariPassword, FLOOR_APP, FLOOR_PROMPT: PROMPTS.offer, FLOOR_REPLY: PROMPTS.confirm },
+        env: {
+          ARI_URL: lab.asterisk.ariUrl,
+          ARI_USER: 'direct-callback',
+          ARI_PASSWORD: lab.ariPassword,
+          FLOOR_APP,
+          FLOOR_PROMPT: PROMPTS.offer,
+          FLOOR_REPLY: PROMPTS.confirm,
+        },
       });
       await floor.ready(30000);
       o.say(`lab: ready in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -240,11 +252,15 @@ export class AsteriskBench {
     const mainFailed = Math.max(failedCalls(main.sipp), main.unconfirmed);
     const p95 = round2(percentile(main.plugin, 95));
     const floorP95 = round2(percentile(main.floor, 95));
-    o.say(`  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}; GET /asterisk/info ms ${JSON.stringify(mainPing)}`);
+    o.say(
+      `  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}; GET /asterisk/info ms ${JSON.stringify(mainPing)}`,
+    );
 
     const booking = this.bookingTimes();
     const p50p95 = (xs: number[]): string => `${round2(percentile(xs, 50))}/${round2(percentile(xs, 95))}`;
-    o.say(`  the plugin's booking (its log: storing -> stored) p50/p95 ${p50p95(booking.span)} ms: the statement ${p50p95(booking.store)} ms, Asterisk's answer to the offer's stop ${p50p95(booking.stop)} ms; its sessions waited on ${JSON.stringify(mainWaits)}; its event loop ran late by p99/max ${main.pluginLoopLag.p99}/${main.pluginLoopLag.max} ms`);
+    o.say(
+      `  the plugin's booking (its log: storing -> stored) p50/p95 ${p50p95(booking.span)} ms: the statement ${p50p95(booking.store)} ms, Asterisk's answer to the offer's stop ${p50p95(booking.stop)} ms; its sessions waited on ${JSON.stringify(mainWaits)}; its event loop ran late by p99/max ${main.pluginLoopLag.p99}/${main.pluginLoopLag.max} ms`,
+    );
 
     // 2. The agents' accept -> the customer dialled.
     const accept = await this.agentAccepts(Math.min(o.agentSamples, o.callers));
@@ -295,7 +311,12 @@ export class AsteriskBench {
       asterisk_cpu_ms_per_held_caller_min: held.asteriskCpuMsPerHeldCallerMin,
       held_steps: steps,
       failed_calls_total: failedCalls(this.sippGroups.callers),
-      machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, load_average_1m_at_end: round2(os.loadavg()[0] ?? NaN) },
+      machine: {
+        nproc: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        load_average_1m_at_end: round2(os.loadavg()[0] ?? NaN),
+      },
     };
   }
 
@@ -312,7 +333,13 @@ export class AsteriskBench {
     await this.pluginLoopLag(); // read, so that the next read covers the plugin's party only
     const plugin = await this.party(QUEUE_DID, count, rate);
     const loopLag = await this.pluginLoopLag();
-    return { plugin: plugin.times, floor: floor.times, unconfirmed: plugin.unconfirmed + floor.unconfirmed, sipp: [floor.sipp, plugin.sipp], pluginLoopLag: loopLag };
+    return {
+      plugin: plugin.times,
+      floor: floor.times,
+      unconfirmed: plugin.unconfirmed + floor.unconfirmed,
+      sipp: [floor.sipp, plugin.sipp],
+      pluginLoopLag: loopLag,
+    };
   }
 
   /**
@@ -321,8 +348,13 @@ export class AsteriskBench {
    * every event late, whatever Asterisk and the database do.
    */
   private async pluginLoopLag(): Promise<{ p99: number; max: number }> {
-    const text = await fetch(`http://127.0.0.1:${this.lab.httpPort ?? 0}/metrics`).then((r) => r.text()).catch(() => '');
-    const read = (name: string): number => round2(Number(new RegExp(`^direct_callback_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000);
+    const text = await fetch(`http://127.0.0.1:${this.lab.httpPort ?? 0}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+    const read = (name: string): number =>
+      round2(
+        Number(new RegExp(`^direct_callback_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000,
+      );
     return { p99: read('p99'), max: read('max') };
   }
 
@@ -357,16 +389,21 @@ export class AsteriskBench {
   private async agentAccepts(count: number): Promise<number[]> {
     const { lab } = this;
     await lab.customers.use({ answer: { answerAfterMs: 200 }, steps: [{ wait: 1500 }, { dtmf: '1' }, { wait: 500 }, { hangup: true }] });
-    for (const id of AGENT_IDS) await lab.phone(id).use({ answer: { answerAfterMs: 100 }, steps: [{ wait: 1200 }, { dtmf: '1' }, { waitForBye: 60000 }] });
+    for (const id of AGENT_IDS)
+      await lab.phone(id).use({ answer: { answerAfterMs: 100 }, steps: [{ wait: 1200 }, { dtmf: '1' }, { waitForBye: 60000 }] });
     for (const id of AGENT_IDS) await lab.api('POST', `/agents/${id}/login`);
     const dialled = async (): Promise<{ agent_channel_id: string; customer_channel_id: string }[]> =>
-      lab.db('callback_attempts').whereNotNull('customer_channel_id').select<{ agent_channel_id: string; customer_channel_id: string }[]>('agent_channel_id', 'customer_channel_id');
+      lab
+        .db('callback_attempts')
+        .whereNotNull('customer_channel_id')
+        .select<{ agent_channel_id: string; customer_channel_id: string }[]>('agent_channel_id', 'customer_channel_id');
     const deadline = Date.now() + 90000;
     while ((await dialled()).length < count && Date.now() < deadline) await sleep(500);
     for (const id of AGENT_IDS) await lab.api('POST', `/agents/${id}/logout`);
     // The calls under way end (a logged-out agent finishes the callback in hand).
     const quiet = Date.now() + 30000;
-    while (Date.now() < quiet && (await lab.db('callback_attempts').whereNull('ended_at').count<{ n: string }[]>({ n: '*' }))[0]?.n !== '0') await sleep(500);
+    while (Date.now() < quiet && (await lab.db('callback_attempts').whereNull('ended_at').count<{ n: string }[]>({ n: '*' }))[0]?.n !== '0')
+      await sleep(500);
     await sleep(1000);
     this.book.update();
     const times = (await dialled()).flatMap((a) => {
@@ -412,7 +449,11 @@ export class AsteriskBench {
     this.heldNumbers.push(...numbers);
     // Long enough to outlast the run; the SIPp processes are killed at its end.
     const holdMs = Math.ceil((o.heldMax / o.heldStep) * (o.holdWindowSec + 60) + 300) * 1000;
-    const sipp = await this.lab.call(QUEUE_DID, { from: '[field0]', steps: [{ wait: holdMs }, { hangup: true }] }, { count: add, rate: Math.max(o.rate, 25), injection: numbers.map((n) => [n]) });
+    const sipp = await this.lab.call(
+      QUEUE_DID,
+      { from: '[field0]', steps: [{ wait: holdMs }, { hangup: true }] },
+      { count: add, rate: Math.max(o.rate, 25), injection: numbers.map((n) => [n]) },
+    );
     this.sippGroups.held.push(sipp);
     // Held: answered by the plugin and in its holding bridge, with music on hold.
     const deadline = Date.now() + (add / Math.max(o.rate, 25)) * 1000 + 30000;
@@ -479,8 +520,18 @@ export class AsteriskBench {
     if (dropped > 0) reasons.push(`${dropped} held callers dropped`);
     if (failed > 0) reasons.push(`${failed} calls failed`);
     const passed = reasons.length === 0;
-    const why = passed ? '' : `${reasons.join('; ')} at ${target} held; CPU in the sample (percent of one core, 2 cores = 200): ${cpuText(sampleCpu)}; while holding: ${cpuText(holdCpu)}`;
-    return { passed, failed: failed > 0 || dropped > 0 || onHold < target, why, figures, allHeld: onHold >= target, pluginCpuMsPerHeldCallerMin: perHeldCallerMin, asteriskCpuMsPerHeldCallerMin: perMinute(holdCpu.asterisk) };
+    const why = passed
+      ? ''
+      : `${reasons.join('; ')} at ${target} held; CPU in the sample (percent of one core, 2 cores = 200): ${cpuText(sampleCpu)}; while holding: ${cpuText(holdCpu)}`;
+    return {
+      passed,
+      failed: failed > 0 || dropped > 0 || onHold < target,
+      why,
+      figures,
+      allHeld: onHold >= target,
+      pluginCpuMsPerHeldCallerMin: perHeldCallerMin,
+      asteriskCpuMsPerHeldCallerMin: perMinute(holdCpu.asterisk),
+    };
   }
 
   private readonly heldNumbers: string[] = [];
@@ -520,7 +571,9 @@ export class AsteriskBench {
     const loop = async (): Promise<void> => {
       while (running) {
         const r = (await this.lab.db
-          .raw("SELECT coalesce(wait_event_type, 'CPU') AS t, coalesce(wait_event, 'running') AS e FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'")
+          .raw(
+            "SELECT coalesce(wait_event_type, 'CPU') AS t, coalesce(wait_event, 'running') AS e FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'",
+          )
           .catch(() => ({ rows: [] }))) as { rows: { t: string; e: string }[] };
         for (const w of r.rows) counts[`${w.t}:${w.e}`] = (counts[`${w.t}:${w.e}`] ?? 0) + 1;
         await sleep(250);
@@ -557,7 +610,9 @@ export class AsteriskBench {
 
   /** The plugin's database backends (its pool), whose queries are PostgreSQL's share of the work. */
   private async refreshPostgresPids(): Promise<void> {
-    const rows = (await this.lab.db.raw('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()').catch(() => ({ rows: [] }))) as { rows: { pid: number }[] };
+    const rows = (await this.lab.db
+      .raw('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+      .catch(() => ({ rows: [] }))) as { rows: { pid: number }[] };
     this.postgresPids = rows.rows.map((r) => r.pid);
   }
 

@@ -39,17 +39,39 @@ const COMMAND = {
   options: {
     json: { type: 'boolean', description: 'print one JSON line with every figure' },
     runs: { type: 'string', valueName: 'n', description: 'runs of each part; figures are medians with their spread (default 3)' },
-    callers: { type: 'string', valueName: 'n', description: 'waiting callers with offer loops (default 10000); with --asterisk, callers pressing 1 at once (default 100)' },
+    callers: {
+      type: 'string',
+      valueName: 'n',
+      description: 'waiting callers with offer loops (default 10000); with --asterisk, callers pressing 1 at once (default 100)',
+    },
     window: { type: 'string', valueName: 's', description: 'seconds of measured arrivals and DTMF (default 20)' },
     warmup: { type: 'string', valueName: 's', description: 'seconds of unmeasured load before the window (default 5)' },
     pending: { type: 'string', valueName: 'n', description: 'pending callbacks for the dispatch figures (default 100000)' },
-    'wait-accuracy': { type: 'boolean', description: 'only the announced wait against the actual wait, on a replayed day of calls (no simulator)' },
-    asterisk: { type: 'boolean', description: 'on the real Asterisk of the lab with SIPp instead of the simulator (tools/bench/asterisk-bench.ts)' },
+    'wait-accuracy': {
+      type: 'boolean',
+      description: 'only the announced wait against the actual wait, on a replayed day of calls (no simulator)',
+    },
+    asterisk: {
+      type: 'boolean',
+      description: 'on the real Asterisk of the lab with SIPp instead of the simulator (tools/bench/asterisk-bench.ts)',
+    },
     'held-step': { type: 'string', valueName: 'n', description: '--asterisk: held callers added at each step (default 100)' },
     'held-max': { type: 'string', valueName: 'n', description: '--asterisk: the last step of held callers (default 800)' },
-    'hold-window': { type: 'string', valueName: 's', description: '--asterisk: seconds of CPU measured at each step with callers only held (default 20)' },
-    'sample-callers': { type: 'string', valueName: 'n', description: '--asterisk: callers pressing 1 at each step, and as many floor callers (default 20)' },
-    'agent-samples': { type: 'string', valueName: 'n', description: '--asterisk: callbacks dialled through the agents\' phones (default 30)' },
+    'hold-window': {
+      type: 'string',
+      valueName: 's',
+      description: '--asterisk: seconds of CPU measured at each step with callers only held (default 20)',
+    },
+    'sample-callers': {
+      type: 'string',
+      valueName: 'n',
+      description: '--asterisk: callers pressing 1 at each step, and as many floor callers (default 20)',
+    },
+    'agent-samples': {
+      type: 'string',
+      valueName: 'n',
+      description: "--asterisk: callbacks dialled through the agents' phones (default 30)",
+    },
   },
 } as const;
 
@@ -70,7 +92,14 @@ function benchConfig(agents: string[]): Record<string, unknown> {
     queueId: 'bench',
     agents: agents.map((e, i) => [`b${i}`, `Agent ${i}`, e] as const),
     queue: { offer: { initialDelaySec: 1, intervalSec: 20, thresholdPosition: 0 }, outboundCallerId: { name: 'Bench', number: '5550100' } },
-    callback: { agentRingTimeoutSec: 5, customerRingTimeoutSec: 5, declineWindowSec: 0, previewDecisionSec: 5, leaseSec: 120, syncIntervalSec: 5 },
+    callback: {
+      agentRingTimeoutSec: 5,
+      customerRingTimeoutSec: 5,
+      declineWindowSec: 0,
+      previewDecisionSec: 5,
+      leaseSec: 120,
+      syncIntervalSec: 5,
+    },
   });
 }
 
@@ -81,13 +110,21 @@ interface PartAOptions {
 }
 
 async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> {
-  const sim = await AriSimulator.start({ user: 'direct-callback', password: PASSWORD, timing: { defaultSoundMs: 3000, perDigitMs: 10 }, keepHistory: false });
+  const sim = await AriSimulator.start({
+    user: 'direct-callback',
+    password: PASSWORD,
+    timing: { defaultSoundMs: 3000, perDigitMs: 10 },
+    keepHistory: false,
+  });
   const scratch = await createScratchDatabase(server, 'adc_bench');
   const agents = ['PJSIP/1001', 'PJSIP/1002'];
   for (const a of agents) sim.endpoint(a).setDeviceState('INUSE');
   const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: 'bench', LOG_LEVEL: 'warn' };
   const plugin = PluginProcess.start({ config: benchConfig(agents), env });
-  const floor = PluginProcess.start({ entry: FLOOR_ENTRY, env: { ARI_URL: sim.url, ARI_USER: 'direct-callback', ARI_PASSWORD: PASSWORD, FLOOR_APP: 'bench-floor' } });
+  const floor = PluginProcess.start({
+    entry: FLOOR_ENTRY,
+    env: { ARI_URL: sim.url, ARI_USER: 'direct-callback', ARI_PASSWORD: PASSWORD, FLOOR_APP: 'bench-floor' },
+  });
   try {
     await plugin.ready(60000);
     await floor.ready(30000);
@@ -143,7 +180,8 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     const inFlight = (): number => calls.filter((c) => c.bridge === null && c.alive).length;
     const deadline = Date.now() + 300000;
     while (n < o.callers && Date.now() < deadline) {
-      for (let i = 0; i < 20 && n < o.callers; i++, n++) calls.push(sim.call({ from: `+1444${String(n).padStart(7, '0')}`, to: 'queue:bench', app: 'direct-callback' }));
+      for (let i = 0; i < 20 && n < o.callers; i++, n++)
+        calls.push(sim.call({ from: `+1444${String(n).padStart(7, '0')}`, to: 'queue:bench', app: 'direct-callback' }));
       await sleep(40);
       while (inFlight() > RAMP_AHEAD && Date.now() < deadline) await sleep(100);
     }
@@ -152,8 +190,11 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     say(`  ramp: ${callersHeld} of ${o.callers} callers held in ${Math.round(performance.now() - t0)} ms`);
     if (callersHeld < o.callers) {
       const states = new Map<string, number>();
-      for (const c of calls) states.set(`${c.state}${c.bridge ? ' held' : ''}`, (states.get(`${c.state}${c.bridge ? ' held' : ''}`) ?? 0) + 1);
-      say(`  warning: not every caller was held; this run measured less than the load it describes. Callers: ${JSON.stringify(Object.fromEntries(states))}`);
+      for (const c of calls)
+        states.set(`${c.state}${c.bridge ? ' held' : ''}`, (states.get(`${c.state}${c.bridge ? ' held' : ''}`) ?? 0) + 1);
+      say(
+        `  warning: not every caller was held; this run measured less than the load it describes. Callers: ${JSON.stringify(Object.fromEntries(states))}`,
+      );
       say(`  plugin's last log lines: ${plugin.tail(5) || 'none'}`);
     }
     await sleep(3000);
@@ -188,7 +229,11 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     await sleep(o.windowSec * 1000);
     const wall = performance.now() - cpuAt.wall;
     const cpuPercent = (now: number, then: number): number => round2(((now - then) / wall) * 100);
-    const cpu = { plugin: cpuPercent(cpuMs(plugin.pid), cpuAt.plugin), floor: cpuPercent(cpuMs(floor.pid), cpuAt.floor), sim: cpuPercent(cpuMs(process.pid), cpuAt.sim) };
+    const cpu = {
+      plugin: cpuPercent(cpuMs(plugin.pid), cpuAt.plugin),
+      floor: cpuPercent(cpuMs(floor.pid), cpuAt.floor),
+      sim: cpuPercent(cpuMs(process.pid), cpuAt.sim),
+    };
     clearInterval(tick);
     await sleep(1000);
     measuring = false;
@@ -242,15 +287,46 @@ async function insertPending(db: Knex, count: number): Promise<void> {
 function noControl(): CallControl {
   const no = (): Promise<never> => Promise.reject(new Error('bench: no ARI'));
   return {
-    answer: no, hangup: no, play: no, stopPlayback: no, ring: no, ringStop: no, startMoh: no, stopMoh: no, createBridge: no, addToBridge: no, destroyBridge: no,
-    startBridgeMoh: no, stopBridgeMoh: no, originate: no, createChannel: no, dial: no, getDeviceState: no, subscribe: no, applicationChannelIds: no, listChannels: no, listBridges: no, asteriskInfo: no, continueInDialplan: no,
+    answer: no,
+    hangup: no,
+    play: no,
+    stopPlayback: no,
+    ring: no,
+    ringStop: no,
+    startMoh: no,
+    stopMoh: no,
+    createBridge: no,
+    addToBridge: no,
+    destroyBridge: no,
+    startBridgeMoh: no,
+    stopBridgeMoh: no,
+    originate: no,
+    createChannel: no,
+    dial: no,
+    getDeviceState: no,
+    subscribe: no,
+    applicationChannelIds: no,
+    listChannels: no,
+    listBridges: no,
+    asteriskInfo: no,
+    continueInDialplan: no,
   };
 }
 
 /** A CallbackApp (no ARI) holding every open callback of a database: for timing position queries. */
-async function loadedApp(db: Knex, url: string, count: number): Promise<{ app: CallbackApp; last: NonNullable<ReturnType<CallbackApp['queueSnapshot']>>['items'][number] }> {
+async function loadedApp(
+  db: Knex,
+  url: string,
+  count: number,
+): Promise<{ app: CallbackApp; last: NonNullable<ReturnType<CallbackApp['queueSnapshot']>>['items'][number] }> {
   const config = parseConfig(benchConfig(['PJSIP/1001']), { ARI_PASSWORD: PASSWORD, DATABASE_URL: url });
-  const app = new CallbackApp({ config, control: noControl(), store: new CallbackStore(db), clock: systemClock, logger: createLogger({ silent: true }) });
+  const app = new CallbackApp({
+    config,
+    control: noControl(),
+    store: new CallbackStore(db),
+    clock: systemClock,
+    logger: createLogger({ silent: true }),
+  });
   await app.start();
   app.stop();
   const items = app.queueSnapshot('bench')?.items ?? [];
@@ -328,7 +404,8 @@ async function partB(s: PartBSetup): Promise<Figures> {
     let measuring = false;
     sim.onEvent((rec) => {
       const ev = rec.event as { type?: string; device_state?: { name?: string; state?: string } };
-      if (rec.delivered && ev.type === 'DeviceStateChanged' && ev.device_state?.state === 'NOT_INUSE' && ev.device_state.name) freedAt.set(ev.device_state.name, rec.atMs);
+      if (rec.delivered && ev.type === 'DeviceStateChanged' && ev.device_state?.state === 'NOT_INUSE' && ev.device_state.name)
+        freedAt.set(ev.device_state.name, rec.atMs);
     });
     sim.onRequest((req) => {
       if (req.method !== 'POST' || req.path !== '/ari/channels') return;
@@ -345,7 +422,9 @@ async function partB(s: PartBSetup): Promise<Figures> {
       const a = agents[i % agents.length];
       const before = sim.requests.length;
       sim.endpoint(a).setDeviceState(null);
-      await sim.waitForRequest((r) => r.method === 'POST' && r.path === '/ari/channels' && r.query.endpoint === a && r.seq > before, 5000).catch(() => undefined);
+      await sim
+        .waitForRequest((r) => r.method === 'POST' && r.path === '/ari/channels' && r.query.endpoint === a && r.seq > before, 5000)
+        .catch(() => undefined);
       sim.endpoint(a).setDeviceState('INUSE');
       await sleep(60);
     }
@@ -380,7 +459,10 @@ async function main(): Promise<void> {
   const o = parseCommandLine('bench', COMMAND, (v) => {
     const asterisk = v.asterisk === true;
     const wrongMode = (asterisk ? SIMULATOR_ONLY : ASTERISK_ONLY).find((k) => v[k] !== undefined);
-    if (wrongMode) throw new UsageError(`--${wrongMode} ${asterisk ? 'applies to the simulator benchmark, not --asterisk' : 'applies only with --asterisk'}`);
+    if (wrongMode)
+      throw new UsageError(
+        `--${wrongMode} ${asterisk ? 'applies to the simulator benchmark, not --asterisk' : 'applies only with --asterisk'}`,
+      );
     const options = {
       json: v.json === true,
       asterisk,
@@ -396,14 +478,21 @@ async function main(): Promise<void> {
       agentSamples: numberOption('agent-samples', v['agent-samples'], { integer: true, min: 1 }) ?? 30,
       waitAccuracy: v['wait-accuracy'] === true,
     };
-    if (options.heldMax < options.heldStep) throw new UsageError(`--held-max ${options.heldMax} is below --held-step ${options.heldStep}: the ramp would have no step`);
+    if (options.heldMax < options.heldStep)
+      throw new UsageError(`--held-max ${options.heldMax} is below --held-step ${options.heldStep}: the ramp would have no step`);
     return options;
   });
   if (o.waitAccuracy) {
     // Pure and seeded: one run is the figure (nothing here depends on the machine).
     const figures = replayDay(OFFICE_DAY);
     const out = { ...figures, day: OFFICE_DAY };
-    process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${Object.entries(figures).map(([k, v]) => `${k.padEnd(30)} ${v}`).join('\n')}\n`);
+    process.stdout.write(
+      o.json
+        ? `${JSON.stringify(out)}\n`
+        : `${Object.entries(figures)
+            .map(([k, v]) => `${k.padEnd(30)} ${v}`)
+            .join('\n')}\n`,
+    );
     process.exit(0);
   }
   if (o.asterisk) {
@@ -449,7 +538,9 @@ async function main(): Promise<void> {
     if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else {
       process.stdout.write(`${figuresTable(figures)}\n`);
-      process.stdout.write(`${o.runs} runs; ${o.callers} waiting callers, ${o.pending} pending callbacks; ${JSON.stringify(out.machine)}\n`);
+      process.stdout.write(
+        `${o.runs} runs; ${o.callers} waiting callers, ${o.pending} pending callbacks; ${JSON.stringify(out.machine)}\n`,
+      );
     }
     await server.stop();
     process.exit(0);
@@ -461,7 +552,15 @@ async function main(): Promise<void> {
 }
 
 /** `--asterisk`: one run on the real Asterisk; without its runtime, the lab's reason and exit 1. */
-async function asteriskMain(o: { json: boolean; callers: number; heldStep: number; heldMax: number; holdWindowSec: number; sampleCallers: number; agentSamples: number }): Promise<void> {
+async function asteriskMain(o: {
+  json: boolean;
+  callers: number;
+  heldStep: number;
+  heldMax: number;
+  holdWindowSec: number;
+  sampleCallers: number;
+  agentSamples: number;
+}): Promise<void> {
   const found = findAsteriskRuntime();
   if (!found.ok) {
     say(`bench --asterisk: cannot run: ${found.reason}`);
@@ -470,11 +569,24 @@ async function asteriskMain(o: { json: boolean; callers: number; heldStep: numbe
   let server: PostgresServer | undefined;
   try {
     server = await findPostgresServer();
-    const figures = await AsteriskBench.run(found.runtime, server, { callers: o.callers, rate: 20, heldStep: o.heldStep, heldMax: o.heldMax, holdWindowSec: o.holdWindowSec, sampleCallers: o.sampleCallers, agentSamples: o.agentSamples, say });
+    const figures = await AsteriskBench.run(found.runtime, server, {
+      callers: o.callers,
+      rate: 20,
+      heldStep: o.heldStep,
+      heldMax: o.heldMax,
+      holdWindowSec: o.holdWindowSec,
+      sampleCallers: o.sampleCallers,
+      agentSamples: o.agentSamples,
+      say,
+    });
     if (o.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
     else {
       const flat = Object.fromEntries(Object.entries(figures).filter((e): e is [string, number] => typeof e[1] === 'number'));
-      process.stdout.write(`${Object.entries(flat).map(([k, v]) => `${k.padEnd(42)} ${v}`).join('\n')}\n`);
+      process.stdout.write(
+        `${Object.entries(flat)
+          .map(([k, v]) => `${k.padEnd(42)} ${v}`)
+          .join('\n')}\n`,
+      );
       process.stdout.write(`asterisk ${String(figures.asterisk)}; held callers bounded by: ${String(figures.held_callers_bound)}\n`);
       for (const step of figures.held_steps as unknown[]) process.stdout.write(`  ${JSON.stringify(step)}\n`);
     }

@@ -34,7 +34,7 @@ export function summarise(runs: readonly Figures[]): Record<string, Spread> {
     if (xs.length === 0) continue;
     const s = [...xs].sort((a, b) => a - b);
     const mid = s.length >> 1;
-    const median = s.length % 2 === 1 ? (s[mid]) : ((s[mid - 1]) + (s[mid])) / 2;
+    const median = s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
     out[key] = { median: round2(median), min: s[0], max: s[s.length - 1] };
   }
   return out;

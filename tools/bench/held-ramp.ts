@@ -45,7 +45,8 @@ export class HeldRamp {
     private readonly step: number,
     private readonly cap: number,
   ) {
-    if (!(step > 0) || !(cap >= step)) throw new Error(`held callers: step ${step} and cap ${cap} must be positive, the cap at least one step`);
+    if (!(step > 0) || !(cap >= step))
+      throw new Error(`held callers: step ${step} and cap ${cap} must be positive, the cap at least one step`);
     this.failureBound = `not reached: no call failed up to the cap of ${cap}`;
   }
 

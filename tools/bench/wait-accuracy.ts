@@ -89,7 +89,7 @@ export function replayDay(day: DayProfile = OFFICE_DAY): WaitAccuracy {
       const next = waiting[0];
       if (!next) return;
       let agent = 0;
-      for (let i = 1; i < freeAt.length; i++) if ((freeAt[i]) < (freeAt[agent])) agent = i;
+      for (let i = 1; i < freeAt.length; i++) if (freeAt[i] < freeAt[agent]) agent = i;
       const start = Math.max(next.at, freeAt[agent]);
       if (start > now) return;
       waiting.shift();
@@ -109,7 +109,12 @@ export function replayDay(day: DayProfile = OFFICE_DAY): WaitAccuracy {
     ends.sort((a, b) => a.at - b.at);
     while (ends[0] && ends[0].at <= at) aht.record((ends.shift() as { sec: number }).sec);
     const available = freeAt.filter((f) => f <= at).length;
-    const estimate = estimateWaitSec({ position: waiting.length + 1, averageHandleSec: aht.averageSec(), availableAgents: available, staffedAgents: day.agents });
+    const estimate = estimateWaitSec({
+      position: waiting.length + 1,
+      averageHandleSec: aht.averageSec(),
+      availableAgents: available,
+      staffedAgents: day.agents,
+    });
     waiting.push({ at, estimate, announced: spokenWaitSec(spokenWait(estimate)) });
   }
   serveUntil(Infinity);

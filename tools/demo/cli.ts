@@ -71,7 +71,15 @@ async function main(): Promise<number> {
   sim.endpoint('PJSIP/15551234567@trunk').answersAfter(800);
   const config = parseConfig(
     {
-      queues: [{ id: 'support', overflow: { maxWaiting: 1 }, offer: { initialDelaySec: 1, intervalSec: 5, thresholdPosition: 0 }, outboundCallerId: { name: 'Support', number: '5550100' }, wrapUpSec: 0 }],
+      queues: [
+        {
+          id: 'support',
+          overflow: { maxWaiting: 1 },
+          offer: { initialDelaySec: 1, intervalSec: 5, thresholdPosition: 0 },
+          outboundCallerId: { name: 'Support', number: '5550100' },
+          wrapUpSec: 0,
+        },
+      ],
       agents: [{ id: 'ann', name: 'Ann', endpoint: 'PJSIP/1001', queues: [{ id: 'support' }] }],
     },
     { ARI_URL: sim.url, ARI_PASSWORD: password, DATABASE_URL: scratch.url, INSTANCE_ID: 'demo' },
@@ -116,7 +124,12 @@ async function main(): Promise<number> {
   }
   const ok = REQUIRED_STEPS.every((s) => steps.some((x) => x.name === s));
   if (json) process.stdout.write(`${JSON.stringify({ ok, steps })}\n`);
-  else say(ok ? 'demo complete: every step happened' : `demo INCOMPLETE: missing ${REQUIRED_STEPS.filter((s) => !steps.some((x) => x.name === s)).join(', ')}`);
+  else
+    say(
+      ok
+        ? 'demo complete: every step happened'
+        : `demo INCOMPLETE: missing ${REQUIRED_STEPS.filter((s) => !steps.some((x) => x.name === s)).join(', ')}`,
+    );
   return ok ? 0 : 1;
 }
 

@@ -58,7 +58,14 @@ export function asteriskFaultsConfig(): Record<string, unknown> {
   return storyConfig({
     agents: [],
     queue: { offer: { initialDelaySec: 1, intervalSec: 20, thresholdPosition: 0 }, maxAttempts: 5, retryMinGapSec: 0 },
-    callback: { agentRingTimeoutSec: 10, customerRingTimeoutSec: 10, previewDecisionSec: 20, declineWindowSec: 1, leaseSec: 30, syncIntervalSec: 1 },
+    callback: {
+      agentRingTimeoutSec: 10,
+      customerRingTimeoutSec: 10,
+      previewDecisionSec: 20,
+      declineWindowSec: 1,
+      leaseSec: 30,
+      syncIntervalSec: 1,
+    },
   });
 }
 
@@ -71,7 +78,10 @@ export function callerPressingOne(from: string, firstPressMs: number, presses = 
 }
 
 /** An agent who answers, presses 1 during the whisper and stays on until the plugin hangs up. */
-export const AGENT_ACCEPTING: Omit<PhoneScript, 'user'> = { answer: { answerAfterMs: 600 }, steps: [{ wait: 2500 }, { dtmf: '1' }, { waitForBye: 120_000 }] };
+export const AGENT_ACCEPTING: Omit<PhoneScript, 'user'> = {
+  answer: { answerAfterMs: 600 },
+  steps: [{ wait: 2500 }, { dtmf: '1' }, { waitForBye: 120_000 }],
+};
 /** A customer who answers, presses 1 at the guard prompt, talks `talkMs` and hangs up. */
 export function customerTalking(talkMs: number): Omit<PhoneScript, 'user'> {
   return { answer: { answerAfterMs: 800 }, steps: [{ wait: 2000 }, { dtmf: '1' }, { wait: talkMs }, { hangup: true }] };
@@ -118,7 +128,8 @@ export function ariRequestsOf(plugin: Pick<PluginProcess, 'lines'>): AriRequestS
 }
 
 /** A request is about a channel when its target names it (the channel, its playbacks, its bridge). */
-export const isAbout = (r: AriRequestSeen, channelId: string): boolean => r.target.split(/[ ,]/).some((t) => t === channelId || t === `hold-${channelId}` || t.startsWith(`${channelId}-pb`));
+export const isAbout = (r: AriRequestSeen, channelId: string): boolean =>
+  r.target.split(/[ ,]/).some((t) => t === channelId || t === `hold-${channelId}` || t.startsWith(`${channelId}-pb`));
 
 // ---- re-adoption checks --------------------------------------------------------------------------
 
@@ -157,11 +168,14 @@ export interface AdoptionChecks {
  * ARI requests and Asterisk's events after `since`.
  */
 export function adoptionChecks(plugin: Pick<PluginProcess, 'lines'>, events: readonly ObservedEvent[], since: number): AdoptionChecks {
-  const ids = (message: string): string[] => plugin.lines.filter((l) => l.message === message && typeof l.channelId === 'string').map((l) => l.channelId as string);
+  const ids = (message: string): string[] =>
+    plugin.lines.filter((l) => l.message === message && typeof l.channelId === 'string').map((l) => l.channelId as string);
   const adopted = ids('reconcile: adopting a caller left in Stasis into its queue again');
   const confirmedAgain = ids('reconcile: caller already has a stored callback; confirming again and hanging up');
   const pairs = plugin.lines.filter((l) => l.message === 'reconcile: two answered legs without a session; keeping them connected');
-  const pairChannels = pairs.flatMap((l) => (Array.isArray(l.channels) ? l.channels.filter((c): c is string => typeof c === 'string') : []));
+  const pairChannels = pairs.flatMap((l) =>
+    Array.isArray(l.channels) ? l.channels.filter((c): c is string => typeof c === 'string') : [],
+  );
   const requests = ariRequestsOf(plugin);
   const all = [...adopted, ...confirmedAgain, ...pairChannels];
   const about = requests.filter((r) => all.some((c) => isAbout(r, c)));
@@ -169,20 +183,36 @@ export function adoptionChecks(plugin: Pick<PluginProcess, 'lines'>, events: rea
   const callers = [...adopted, ...confirmedAgain];
   const unjustified: string[] = [];
   for (const h of requests.filter((r) => r.op === 'hangup' && callers.includes(r.target))) {
-    const confirmed = events.some((e) => e.type === 'PlaybackStarted' && channelOf(e) === h.target && e.raw.playback?.media_uri === PROMPTS.confirm && e.at >= since && e.at <= h.at + 1000);
-    const agentLeft = plugin.lines.some((l) => l.message === 'caller session ended' && l.callId === h.target && l.reason === 'agent_hung_up');
+    const confirmed = events.some(
+      (e) =>
+        e.type === 'PlaybackStarted' &&
+        channelOf(e) === h.target &&
+        e.raw.playback?.media_uri === PROMPTS.confirm &&
+        e.at >= since &&
+        e.at <= h.at + 1000,
+    );
+    const agentLeft = plugin.lines.some(
+      (l) => l.message === 'caller session ended' && l.callId === h.target && l.reason === 'agent_hung_up',
+    );
     if (!confirmed && !agentLeft) unjustified.push(h.target);
   }
-  const kept = (c: string): boolean => plugin.lines.some((l) => l.message === 'adopted caller kept in its holding bridge' && l.callId === c);
+  const kept = (c: string): boolean =>
+    plugin.lines.some((l) => l.message === 'adopted caller kept in its holding bridge' && l.callId === c);
   const foundAndAdded = (c: string): boolean =>
-    requests.some((r) => r.op === 'createBridge' && r.target === `hold-${c}` && r.result === 'conflict') && requests.some((r) => r.op === 'addToBridge' && r.target.startsWith(`hold-${c} `) && r.result === 'ok');
+    requests.some((r) => r.op === 'createBridge' && r.target === `hold-${c}` && r.result === 'conflict') &&
+    requests.some((r) => r.op === 'addToBridge' && r.target.startsWith(`hold-${c} `) && r.result === 'ok');
   const reused = adopted.filter((c) => kept(c) || foundAndAdded(c));
-  const inHold = (type: string, c: string) => (e: ObservedEvent): boolean => e.type === type && e.at >= since && e.raw.bridge?.id === `hold-${c}` && channelOf(e) === c;
+  const inHold =
+    (type: string, c: string) =>
+    (e: ObservedEvent): boolean =>
+      e.type === type && e.at >= since && e.raw.bridge?.id === `hold-${c}` && channelOf(e) === c;
   const reentered = adopted.filter((c) => {
     const left = events.find(inHold('ChannelLeftBridge', c));
     return left !== undefined && events.some((e) => inHold('ChannelEnteredBridge', c)(e) && e.at >= left.at);
   });
-  const stopped = requests.filter((r) => r.op === 'stopPlayback' && r.result === 'ok' && all.some((c) => r.target.startsWith(`${c}-pb`))).length;
+  const stopped = requests.filter(
+    (r) => r.op === 'stopPlayback' && r.result === 'ok' && all.some((c) => r.target.startsWith(`${c}-pb`)),
+  ).length;
   const first = about.length > 0 ? Math.min(...about.map((r) => r.at)) - since : undefined;
   return {
     adopted,
@@ -205,8 +235,10 @@ export function adoptionViolations(c: AdoptionChecks): string[] {
   if (c.answers > 0) v.push(`${c.answers} answer request(s) for an adopted Up channel`);
   if (c.slow_requests.length > 0) v.push(`requests about adopted channels waited: ${c.slow_requests.join('; ')}`);
   if (c.unjustified_hangups.length > 0) v.push(`adopted callers hung up without a reason: ${c.unjustified_hangups.join(', ')}`);
-  if (c.holding_bridges_reused < c.adopted.length) v.push(`holding bridge reused for ${c.holding_bridges_reused} of ${c.adopted.length} adopted callers`);
-  if (c.holding_bridge_reentered.length > 0) v.push(`adopted callers taken out of their holding bridge and put back: ${c.holding_bridge_reentered.join(', ')}`);
+  if (c.holding_bridges_reused < c.adopted.length)
+    v.push(`holding bridge reused for ${c.holding_bridges_reused} of ${c.adopted.length} adopted callers`);
+  if (c.holding_bridge_reentered.length > 0)
+    v.push(`adopted callers taken out of their holding bridge and put back: ${c.holding_bridge_reentered.join(', ')}`);
   return v;
 }
 
@@ -294,7 +326,14 @@ export async function callerChannel(lab: Lab, number: string, timeoutMs: number)
 export async function startLab(opts: { runtime: AsteriskRuntime; server: PostgresServer }): Promise<Lab> {
   // Agent 1001 starts logged out: a waiting caller overflows (and is not put through to the
   // agent); the story logs the agent in when a callback is to be served.
-  return Lab.start({ runtime: opts.runtime, postgres: opts.server, agents: [{ id: AGENT, loggedIn: false }], pluginConfig: asteriskFaultsConfig(), http: true, startPlugin: false });
+  return Lab.start({
+    runtime: opts.runtime,
+    postgres: opts.server,
+    agents: [{ id: AGENT, loggedIn: false }],
+    pluginConfig: asteriskFaultsConfig(),
+    http: true,
+    startPlugin: false,
+  });
 }
 
 export async function runAsteriskPoint(point: AsteriskFaultPoint, opts: AsteriskRunOptions): Promise<AsteriskRunResult> {
@@ -325,7 +364,11 @@ export async function runAsteriskPoint(point: AsteriskFaultPoint, opts: Asterisk
         callers.push(await lab.call(SUPPORT_DID, callerPressingOne(CALLER, point === 'kill.prompt_to_held_caller' ? 9000 : 3000)));
         if (point === 'kill.prompt_to_held_caller') {
           const ch = await callerChannel(lab, CALLER, 20_000);
-          await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.offer, 20_000, 'the offer playing');
+          await lab.observer.waitFor(
+            (e) => e.type === 'PlaybackStarted' && channelOf(e) === ch && e.raw.playback?.media_uri === PROMPTS.offer,
+            20_000,
+            'the offer playing',
+          );
           await sleep(1000);
           first.kill();
         }
@@ -339,11 +382,23 @@ export async function runAsteriskPoint(point: AsteriskFaultPoint, opts: Asterisk
           if (exit?.signal !== 'SIGKILL') throw e;
         });
         if (point === 'kill.agent_in_preview') {
-          await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && isAgentLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.whisperIntro, 30_000, 'the whisper on the agent leg');
+          await lab.observer.waitFor(
+            (e) => e.type === 'PlaybackStarted' && isAgentLeg(channelOf(e)) && e.raw.playback?.media_uri === PROMPTS.whisperIntro,
+            30_000,
+            'the whisper on the agent leg',
+          );
           await sleep(300);
           first.kill();
         } else if (point === 'kill.pair_bridged') {
-          await lab.observer.waitForCount((e) => e.type === 'ChannelEnteredBridge' && e.raw.bridge?.bridge_type === 'mixing' && (isAgentLeg(channelOf(e)) || isCustomerLeg(channelOf(e))), 2, 40_000, 'agent and customer in a mixing bridge');
+          await lab.observer.waitForCount(
+            (e) =>
+              e.type === 'ChannelEnteredBridge' &&
+              e.raw.bridge?.bridge_type === 'mixing' &&
+              (isAgentLeg(channelOf(e)) || isCustomerLeg(channelOf(e))),
+            2,
+            40_000,
+            'agent and customer in a mixing bridge',
+          );
           await sleep(300);
           first.kill();
         }
@@ -366,23 +421,45 @@ export async function runAsteriskPoint(point: AsteriskFaultPoint, opts: Asterisk
     const events = lab.observer.events;
     const callerNumberOf = new Map<string, string>();
     for (const e of events) if (isQueueEntry(e) && e.raw.channel) callerNumberOf.set(e.raw.channel.id, e.raw.channel.caller?.number ?? '');
-    const confirmedChannels = new Set(events.filter((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.confirm).map((e) => channelOf(e) ?? ''));
+    const confirmedChannels = new Set(
+      events.filter((e) => e.type === 'PlaybackStarted' && e.raw.playback?.media_uri === PROMPTS.confirm).map((e) => channelOf(e) ?? ''),
+    );
     const confirmedNumbers = [...confirmedChannels].filter((c) => callerNumberOf.has(c)).map((c) => callerNumberOf.get(c) as string);
-    const attempts = (await lab.db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null; bridged_at: Date | null }[];
+    const attempts = (await lab
+      .db('callback_attempts')
+      .select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at')
+      .orderBy('id')) as {
+      callback_id: string;
+      customer_channel_id: string | null;
+      customer_dialed_at: Date | null;
+      customer_answered_at: Date | null;
+      bridged_at: Date | null;
+    }[];
     const legs = events.filter((e) => e.type === 'ChannelCreated' && isCustomerLeg(e.raw.channel?.id));
     const dials = new Map<string, Set<number>>();
     for (const e of events) {
       const peer = e.raw.peer?.id;
-      if (e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(peer)) dials.set(peer as string, (dials.get(peer as string) ?? new Set()).add(e.at));
+      if (e.type === 'Dial' && e.raw.dialstatus === '' && isCustomerLeg(peer))
+        dials.set(peer as string, (dials.get(peer as string) ?? new Set()).add(e.at));
     }
     const completedAt = new Map<string, number>();
-    for (const h of await lab.db('callback_events').where({ type: 'completed' }).select<{ callback_id: string; at: Date }[]>('callback_id', 'at')) completedAt.set(h.callback_id, new Date(h.at).getTime());
+    for (const h of await lab
+      .db('callback_events')
+      .where({ type: 'completed' })
+      .select<{ callback_id: string; at: Date }[]>('callback_id', 'at'))
+      completedAt.set(h.callback_id, new Date(h.at).getTime());
     const counts = countInvariants({
       storedBeforeRestart: storedBefore,
       rows,
       confirmedNumbers,
       attempts,
-      customerLegs: legs.map((e) => ({ id: e.raw.channel?.id as string, createdAt: e.at, answered: events.some((x) => x.type === 'ChannelStateChange' && x.raw.channel?.id === e.raw.channel?.id && x.raw.channel?.state === 'Up') })),
+      customerLegs: legs.map((e) => ({
+        id: e.raw.channel?.id as string,
+        createdAt: e.at,
+        answered: events.some(
+          (x) => x.type === 'ChannelStateChange' && x.raw.channel?.id === e.raw.channel?.id && x.raw.channel?.state === 'Up',
+        ),
+      })),
       dialsPerChannel: new Map([...dials].map(([k, v]) => [k, v.size])),
       completedAt,
       channelsLeft: (await liveChannels(lab)).map((c) => `${c.name}(${c.state})`),
@@ -426,7 +503,8 @@ async function settle(lab: Lab, opts: { deadline: number; loginWhenCallersGone: 
       await login(lab, AGENT);
       loggedIn = true;
     }
-    const settled = rows.length > 0 && rows.every((r) => r.status === 'completed' || r.status === 'failed') && callersDone && channels.length === 0;
+    const settled =
+      rows.length > 0 && rows.every((r) => r.status === 'completed' || r.status === 'failed') && callersDone && channels.length === 0;
     if (settled || Date.now() > opts.deadline) return;
     await sleep(500);
   }
@@ -437,19 +515,31 @@ async function settle(lab: Lab, opts: { deadline: number; loginWhenCallersGone: 
  * and a caller held with the offer playing when Asterisk goes; the plugin must reconnect by
  * itself, take a new caller's request, and complete both callbacks.
  */
-async function restartAsteriskStory(lab: Lab, callers: SippProcess[], notes: string[]): Promise<{ reached: boolean; restartAt: number; storedBefore: string[]; plugin: PluginProcess }> {
+async function restartAsteriskStory(
+  lab: Lab,
+  callers: SippProcess[],
+  notes: string[],
+): Promise<{ reached: boolean; restartAt: number; storedBefore: string[]; plugin: PluginProcess }> {
   const plugin = await lab.startPlugin();
   const first = await lab.call(SUPPORT_DID, callerPressingOne(CALLER, 3000));
   callers.push(first);
   const firstCh = await callerChannel(lab, CALLER, 20_000);
-  await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === firstCh && e.raw.playback?.media_uri === PROMPTS.confirm, 40_000, 'the first caller confirmed');
+  await lab.observer.waitFor(
+    (e) => e.type === 'PlaybackStarted' && channelOf(e) === firstCh && e.raw.playback?.media_uri === PROMPTS.confirm,
+    40_000,
+    'the first caller confirmed',
+  );
   await first.finished(40_000);
   // A second caller waits on hold, the offer playing, while Asterisk goes away under it.
   const heldNumber = '+15550001002';
   // Not among the callers the run waits for: Asterisk takes this call with it.
   const held = await lab.call(SUPPORT_DID, { from: heldNumber, steps: [{ waitForBye: 120_000 }] });
   const heldCh = await callerChannel(lab, heldNumber, 20_000);
-  await lab.observer.waitFor((e) => e.type === 'PlaybackStarted' && channelOf(e) === heldCh && e.raw.playback?.media_uri === PROMPTS.offer, 20_000, 'the offer to the held caller');
+  await lab.observer.waitFor(
+    (e) => e.type === 'PlaybackStarted' && channelOf(e) === heldCh && e.raw.playback?.media_uri === PROMPTS.offer,
+    20_000,
+    'the offer to the held caller',
+  );
   const storedBefore = (await callbackRows(lab)).map((r) => r.id);
   const restartAt = Date.now();
   await lab.asterisk.restart();

@@ -32,19 +32,37 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
-export async function measureCrossInstance(opts: { server: PostgresServer; samples?: number; log?: (line: string) => void }): Promise<CrossInstanceReport> {
+export async function measureCrossInstance(opts: {
+  server: PostgresServer;
+  samples?: number;
+  log?: (line: string) => void;
+}): Promise<CrossInstanceReport> {
   const samples = opts.samples ?? 40;
   const scratch = await createScratchDatabase(opts.server, 'adc_cross');
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   const sims: AriSimulator[] = [];
   const plugins: RunningPlugin[] = [];
   try {
-    const start = async (name: string, entity: string, agent: [string, string, string]): Promise<{ sim: AriSimulator; plugin: RunningPlugin }> => {
-      const sim = await AriSimulator.start({ user: 'direct-callback', password: PASSWORD, asteriskId: entity, timing: { defaultSoundMs: 200, perDigitMs: 5 }, keepHistory: false });
+    const start = async (
+      name: string,
+      entity: string,
+      agent: [string, string, string],
+    ): Promise<{ sim: AriSimulator; plugin: RunningPlugin }> => {
+      const sim = await AriSimulator.start({
+        user: 'direct-callback',
+        password: PASSWORD,
+        asteriskId: entity,
+        timing: { defaultSoundMs: 200, perDigitMs: 5 },
+        keepHistory: false,
+      });
       sims.push(sim);
       sim.endpoint(agent[2]).setDeviceState('INUSE');
       const config = parseConfig(
-        storyConfig({ agents: [agent], queue: { wrapUpSec: 0 }, callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, declineWindowSec: 0, syncIntervalSec: 60 } }),
+        storyConfig({
+          agents: [agent],
+          queue: { wrapUpSec: 0 },
+          callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, declineWindowSec: 0, syncIntervalSec: 60 },
+        }),
         { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: name },
       );
       const plugin = await startPlugin(config, createLogger({ stream: quiet }));

@@ -132,5 +132,12 @@ export function countInvariants(input: InvariantInput): InvariantCounts {
     const answeredLegs = mine.filter((a) => customerLegs.some((l) => l.id === a.customer_channel_id && l.answered)).length;
     if (answeredLegs > 1) redialsAfterAnswer += answeredLegs - 1;
   }
-  return { lost, false_confirmations: falseConfirmations, double_dials: doubleDials, stuck, redials_after_answer: redialsAfterAnswer, notes };
+  return {
+    lost,
+    false_confirmations: falseConfirmations,
+    double_dials: doubleDials,
+    stuck,
+    redials_after_answer: redialsAfterAnswer,
+    notes,
+  };
 }

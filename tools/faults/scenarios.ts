@@ -54,7 +54,14 @@ export function faultsConfig(): Record<string, unknown> {
     logLevel: 'info',
     queue: { maxAttempts: 5 },
     // Short leases and syncs: a killed instance's claims are reclaimed within the run.
-    callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, declineWindowSec: 1, previewDecisionSec: 4, leaseSec: 2, syncIntervalSec: 1 },
+    callback: {
+      agentRingTimeoutSec: 4,
+      customerRingTimeoutSec: 4,
+      declineWindowSec: 1,
+      previewDecisionSec: 4,
+      leaseSec: 2,
+      syncIntervalSec: 1,
+    },
   });
 }
 
@@ -88,7 +95,11 @@ export interface RunOptions {
 export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
   const notes: string[] = [];
-  const sim = await AriSimulator.start({ user: 'direct-callback', password: FAULTS_ARI_PASSWORD, timing: { defaultSoundMs: 150, perDigitMs: 10 } });
+  const sim = await AriSimulator.start({
+    user: 'direct-callback',
+    password: FAULTS_ARI_PASSWORD,
+    timing: { defaultSoundMs: 150, perDigitMs: 10 },
+  });
   const scratch = await createScratchDatabase(opts.server, 'adc_faults');
   const db: Knex = createDatabase(scratch.url, { poolMax: 2 });
   const env = { ARI_URL: sim.url, ARI_PASSWORD: FAULTS_ARI_PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: 'faults', LOG_LEVEL: 'info' };
@@ -96,7 +107,11 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
   const children: PluginProcess[] = [];
   const caller = '+15550001001';
   const other = '+15550001002';
-  const robot = new CallRobot(sim, { agentEndpoints: AGENTS, customerEndpoints: [`PJSIP/${caller.slice(1)}@trunk`, `PJSIP/${other.slice(1)}@trunk`], talkMs: opts.talkMs ?? 3000 });
+  const robot = new CallRobot(sim, {
+    agentEndpoints: AGENTS,
+    customerEndpoints: [`PJSIP/${caller.slice(1)}@trunk`, `PJSIP/${other.slice(1)}@trunk`],
+    talkMs: opts.talkMs ?? 3000,
+  });
   let crashed: boolean;
   try {
     for (const a of AGENTS) sim.endpoint(a).setDeviceState('INUSE');
@@ -145,8 +160,12 @@ export async function runCrashPoint(point: CrashPoint, opts: RunOptions): Promis
       await sleep(200);
     }
     // ---- invariants (tools/faults/invariants.ts)
-    const confirmedNumbers = sim.calls.filter((c: SimCall) => c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null)).map((c) => c.channel.caller.number);
-    const attempts = (await db('callback_attempts').select('id', 'callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as AttemptDb[];
+    const confirmedNumbers = sim.calls
+      .filter((c: SimCall) => c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null))
+      .map((c) => c.channel.caller.number);
+    const attempts = (await db('callback_attempts')
+      .select('id', 'callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at')
+      .orderBy('id')) as AttemptDb[];
     const dialsPerChannel = new Map<string, number>();
     for (const r of sim.requests) {
       const m = /^\/ari\/channels\/([^/]+)\/dial$/.exec(r.path);

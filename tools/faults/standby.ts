@@ -43,10 +43,20 @@ function standbyConfig(): Record<string, unknown> {
       ['a1002', 'Bob', SUPPORT_AGENT],
     ],
     queue: { offer: { initialDelaySec: 0.2, intervalSec: 1, thresholdPosition: 0 }, maxAttempts: 5 },
-    callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, declineWindowSec: 0, previewDecisionSec: 4, leaseSec: 20, syncIntervalSec: 5 },
+    callback: {
+      agentRingTimeoutSec: 4,
+      customerRingTimeoutSec: 4,
+      declineWindowSec: 0,
+      previewDecisionSec: 4,
+      leaseSec: 20,
+      syncIntervalSec: 5,
+    },
   });
   const [support] = base.queues as Record<string, unknown>[];
-  const agents = (base.agents as Record<string, unknown>[]).map((a) => ({ ...a, queues: [{ id: a.id === 'a1001' ? 'sales' : 'support' }] }));
+  const agents = (base.agents as Record<string, unknown>[]).map((a) => ({
+    ...a,
+    queues: [{ id: a.id === 'a1001' ? 'sales' : 'support' }],
+  }));
   return { ...base, queues: [support, { ...support, id: 'sales' }], agents };
 }
 
@@ -87,7 +97,11 @@ function firstRequestAbout(sim: AriSimulator, ids: string[], since: number, time
   });
 }
 
-export async function runStandbyFaults(opts: { server: PostgresServer; kills?: number; log?: (line: string) => void }): Promise<StandbyReport> {
+export async function runStandbyFaults(opts: {
+  server: PostgresServer;
+  kills?: number;
+  log?: (line: string) => void;
+}): Promise<StandbyReport> {
   const kills = opts.kills ?? 10;
   const log = opts.log ?? (() => undefined);
   const notes: string[] = [];
@@ -100,12 +114,20 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
   let instance = 0;
   const startProcess = (): PluginProcess => {
     instance += 1;
-    const child = PluginProcess.start({ config, milestones: true, env: { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: `standby-${instance}`, LOG_LEVEL: 'info' } });
+    const child = PluginProcess.start({
+      config,
+      milestones: true,
+      env: { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: `standby-${instance}`, LOG_LEVEL: 'info' },
+    });
     children.push(child);
     return child;
   };
   const customers = Array.from({ length: kills }, (_, i) => `+1555880${String(1000 + i)}`);
-  const robot = new CallRobot(sim, { agentEndpoints: [SALES_AGENT], customerEndpoints: customers.map((n) => `PJSIP/${n.slice(1)}@trunk`), talkMs: 3000 });
+  const robot = new CallRobot(sim, {
+    agentEndpoints: [SALES_AGENT],
+    customerEndpoints: customers.map((n) => `PJSIP/${n.slice(1)}@trunk`),
+    talkMs: 3000,
+  });
   const waiting: SimCall[] = [];
   const takeovers: number[] = [];
   try {
@@ -127,7 +149,15 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
       const callbackId = randomUUID();
       if (inPreview) {
         // A callback in sales, and its agent free: the kill lands in the preview or the talk.
-        await store.requestCallback({ id: callbackId, queueId: 'sales', customerNumber: customers[k], language: 'en', priority: 0, arrivedAt: new Date(), maxAttempts: 5 });
+        await store.requestCallback({
+          id: callbackId,
+          queueId: 'sales',
+          customerNumber: customers[k],
+          language: 'en',
+          priority: 0,
+          arrivedAt: new Date(),
+          maxAttempts: 5,
+        });
         const marker = sim.legs.length;
         sim.endpoint(SALES_AGENT).setDeviceState(null);
         const leg = await newLegOf(sim, SALES_AGENT, marker, 15000);
@@ -148,11 +178,14 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
       const firstAt = await first;
       if (firstAt === undefined) notes.push(`kill ${k + 1}: no request for an adopted caller seen`);
       else takeovers.push(firstAt - killedAt);
-      log(`kill ${k + 1}/${kills}${inPreview ? (k % 4 === 1 ? ' (in preview)' : ' (talking)') : ' (offer playing)'}: takeover ${firstAt !== undefined ? firstAt - killedAt : '?'} ms`);
+      log(
+        `kill ${k + 1}/${kills}${inPreview ? (k % 4 === 1 ? ' (in preview)' : ' (talking)') : ' (offer playing)'}: takeover ${firstAt !== undefined ? firstAt - killedAt : '?'} ms`,
+      );
       if (inPreview) {
         // The new leader finishes this callback (adopting the talk, or calling again) before the next round.
         const until = Date.now() + 40000;
-        while (Date.now() < until && ['pending', 'in_progress'].includes(((await store.get(callbackId))?.status as string) ?? '')) await sleep(200);
+        while (Date.now() < until && ['pending', 'in_progress'].includes(((await store.get(callbackId))?.status as string) ?? ''))
+          await sleep(200);
         const status = (await store.get(callbackId))?.status;
         if (status !== 'completed') notes.push(`kill ${k + 1}: the callback ended ${status}`);
       }
@@ -162,14 +195,19 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
       await sleep(300);
     }
     // The end: everybody is served; the support callers in their order.
-    const entries = (await db('queue_entries').whereNull('closed_at').orderBy([{ column: 'arrived_at' }, { column: 'seq' }])) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
+    const entries = (await db('queue_entries')
+      .whereNull('closed_at')
+      .orderBy([{ column: 'arrived_at' }, { column: 'seq' }])) as { id: string; channel_id: string; arrived_at: Date; seq: string }[];
     const served: string[] = [];
     sim.endpoint(SUPPORT_AGENT).manual();
     sim.endpoint(SUPPORT_AGENT).setDeviceState(null);
     sim.endpoint(SALES_AGENT).setDeviceState(null);
     const toServe = waiting.filter((c) => c.alive).length;
     for (let i = 0; i < toServe; i++) {
-      const leg = await sim.endpoint(SUPPORT_AGENT).nextLeg(15000).catch(() => undefined);
+      const leg = await sim
+        .endpoint(SUPPORT_AGENT)
+        .nextLeg(15000)
+        .catch(() => undefined);
       if (!leg) break;
       served.push(leg.displayedCaller.number);
       leg.answer();
@@ -185,21 +223,40 @@ export async function runStandbyFaults(opts: { server: PostgresServer; kills?: n
     }
     // ---- counts
     const arrival = waiting.map((c) => c.channel.caller.number);
-    const stillWaiting = entries.map((e) => waiting.find((c) => c.id === e.channel_id)?.channel.caller.number).filter((n): n is string => n !== undefined);
+    const stillWaiting = entries
+      .map((e) => waiting.find((c) => c.id === e.channel_id)?.channel.caller.number)
+      .filter((n): n is string => n !== undefined);
     let placesLost = 0;
     // Entries must still be the callers' original ones, in arrival order, and served in it.
     if (JSON.stringify(stillWaiting) !== JSON.stringify(arrival.filter((n) => stillWaiting.includes(n)))) placesLost += 1;
     served.forEach((n, i) => {
       if (arrival[i] !== n) placesLost += 1;
     });
-    const firstEntries = await db('queue_entries').select('channel_id').count<{ channel_id: string; n: string }[]>({ n: '*' }).groupBy('channel_id');
+    const firstEntries = await db('queue_entries')
+      .select('channel_id')
+      .count<{ channel_id: string; n: string }[]>({ n: '*' })
+      .groupBy('channel_id');
     placesLost += firstEntries.filter((e) => Number(e.n) !== 1).length; // a caller's place re-created, not found again
-    const callersLost = waiting.filter((c) => c.hungUpBy === 'app' && !served.includes(c.channel.caller.number)).length + (arrival.length - served.length);
+    const callersLost =
+      waiting.filter((c) => c.hungUpBy === 'app' && !served.includes(c.channel.caller.number)).length + (arrival.length - served.length);
     if (served.length !== arrival.length) notes.push(`served ${served.length} of ${arrival.length} waiting callers: ${served.join(',')}`);
     const rows = await db('callback_requests').select<{ customer_number: string; status: string }[]>('customer_number', 'status');
     let falseConfirmations = 0;
-    for (const c of sim.calls) if (c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null) && !rows.some((r) => r.customer_number === c.channel.caller.number)) falseConfirmations += 1;
-    const attempts = (await db('callback_attempts').select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at').orderBy('id')) as { callback_id: string; customer_channel_id: string | null; customer_dialed_at: Date | null; customer_answered_at: Date | null; bridged_at: Date | null }[];
+    for (const c of sim.calls)
+      if (
+        c.playbacks.some((p) => p.media.includes(PROMPTS.confirm) && p.startedAt !== null) &&
+        !rows.some((r) => r.customer_number === c.channel.caller.number)
+      )
+        falseConfirmations += 1;
+    const attempts = (await db('callback_attempts')
+      .select('callback_id', 'customer_channel_id', 'customer_dialed_at', 'customer_answered_at', 'bridged_at')
+      .orderBy('id')) as {
+      callback_id: string;
+      customer_channel_id: string | null;
+      customer_dialed_at: Date | null;
+      customer_answered_at: Date | null;
+      bridged_at: Date | null;
+    }[];
     let doubleDials = 0;
     const dials = new Map<string, number>();
     for (const r of sim.requests) {

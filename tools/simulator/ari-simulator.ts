@@ -137,12 +137,16 @@ export class AriSimulator {
       onChange: () => this.signal.notify(),
       makeApplicationReplaced: (app) => this.stamp(app, { type: 'ApplicationReplaced' }),
     });
-    this.model = new AsteriskModel(this.timing, {
-      emit: (app, ev) => this.emit(app, ev),
-      isAppActive: (app) => this.stream.isActive(app),
-      onNewLeg: (ch) => this.registerLeg(ch),
-      onChange: () => this.signal.notify(),
-    }, { missingSounds: opts.missingSounds, endpoints: opts.endpoints, soundLanguages: opts.soundLanguages });
+    this.model = new AsteriskModel(
+      this.timing,
+      {
+        emit: (app, ev) => this.emit(app, ev),
+        isAppActive: (app) => this.stream.isActive(app),
+        onNewLeg: (ch) => this.registerLeg(ch),
+        onChange: () => this.signal.notify(),
+      },
+      { missingSounds: opts.missingSounds, endpoints: opts.endpoints, soundLanguages: opts.soundLanguages },
+    );
     this.ctx = {
       model: this.model,
       signal: this.signal,
@@ -208,7 +212,8 @@ export class AriSimulator {
     if (problems.length) {
       this.eventViolations.push({ event, problems });
       console.error(`[ari-simulator] invalid ${String(event.type)} event: ${problems.join('; ')}`);
-      if (this.opts.throwOnInvalidEvent) throw new Error(`ARI simulator produced an invalid ${String(event.type)} event: ${problems.join('; ')}`);
+      if (this.opts.throwOnInvalidEvent)
+        throw new Error(`ARI simulator produced an invalid ${String(event.type)} event: ${problems.join('; ')}`);
     }
     const delivered = this.stream.send(app, event);
     const rec: EventRecord = { seq: ++this.eventSeq, atMs: this.elapsed(), app, delivered, event };
@@ -260,7 +265,14 @@ export class AriSimulator {
     const exten = o.exten ?? (/^\+?\d+$/.test(to) ? to : to.startsWith('direct:') ? '5551000' : '5552000');
     const app = o.app ?? this.stream.activeApps()[0] ?? null;
     const ch = this.model.inboundCall({
-      from: o.from, name: o.name ?? '', app, args, exten, context: o.context ?? 'from-trunk', endpointKey: o.endpoint ?? 'PJSIP/trunk', language: o.language,
+      from: o.from,
+      name: o.name ?? '',
+      app,
+      args,
+      exten,
+      context: o.context ?? 'from-trunk',
+      endpointKey: o.endpoint ?? 'PJSIP/trunk',
+      language: o.language,
     });
     const call = new SimCall(this.ctx, ch);
     this.calls.push(call);
@@ -295,23 +307,42 @@ export class AriSimulator {
 
   waitForRequest(pred: (r: RecordedRequest) => boolean, timeoutMs = 2000): Promise<RecordedRequest> {
     let from = 0;
-    return this.signal.waitUntil(() => {
-      for (; from < this.requests.length; from++) {
-        const r = this.requests[from];
-        if (r.status === null) break;
-        if (pred(r)) return r;
-      }
-      return undefined;
-    }, timeoutMs, 'a matching request', () => {
-      const last = this.requests.slice(-6).map((r) => `${r.method} ${r.path}${Object.keys(r.query).length ? '?' + new URLSearchParams(r.query).toString() : ''} → ${r.status}`);
-      return `${this.requests.length} request(s); last: ${last.join(' | ') || 'none'}`;
-    });
+    return this.signal.waitUntil(
+      () => {
+        for (; from < this.requests.length; from++) {
+          const r = this.requests[from];
+          if (r.status === null) break;
+          if (pred(r)) return r;
+        }
+        return undefined;
+      },
+      timeoutMs,
+      'a matching request',
+      () => {
+        const last = this.requests
+          .slice(-6)
+          .map(
+            (r) => `${r.method} ${r.path}${Object.keys(r.query).length ? '?' + new URLSearchParams(r.query).toString() : ''} → ${r.status}`,
+          );
+        return `${this.requests.length} request(s); last: ${last.join(' | ') || 'none'}`;
+      },
+    );
   }
 
   /** Waits for an event already sent or sent later (from index `since`, default 0). */
   waitForEvent(pred: (e: EventRecord) => boolean, timeoutMs = 2000, since = 0): Promise<EventRecord> {
-    return this.signal.waitUntil(() => this.events.slice(since).find(pred), timeoutMs, 'a matching event',
-      () => `events so far: ${this.events.slice(-8).map((e) => String(e.event.type)).join(', ') || 'none'}`);
+    return this.signal.waitUntil(
+      () => this.events.slice(since).find(pred),
+      timeoutMs,
+      'a matching event',
+      () =>
+        `events so far: ${
+          this.events
+            .slice(-8)
+            .map((e) => String(e.event.type))
+            .join(', ') || 'none'
+        }`,
+    );
   }
 
   /** Called when a request arrives (before it is handled). Returns an unsubscribe function. */
@@ -340,8 +371,14 @@ export class AriSimulator {
   }
 
   waitForApp(app: string, timeoutMs = 2000): Promise<void> {
-    return this.signal.waitUntil(() => (this.stream.isActive(app) ? true : undefined), timeoutMs, `app '${app}' to have an active WebSocket`,
-      () => `active apps: [${this.stream.activeApps().join(', ')}]`).then(() => undefined);
+    return this.signal
+      .waitUntil(
+        () => (this.stream.isActive(app) ? true : undefined),
+        timeoutMs,
+        `app '${app}' to have an active WebSocket`,
+        () => `active apps: [${this.stream.activeApps().join(', ')}]`,
+      )
+      .then(() => undefined);
   }
 
   /** Throws listing every REST violation, invalid event and internal error recorded so far. */

@@ -17,7 +17,12 @@ const COMMAND = {
     'sound-ms': { type: 'string', valueName: 'ms', description: 'duration of every sound: prompt' },
     'digit-ms': { type: 'string', valueName: 'ms', description: 'duration of each spoken digit' },
     'answer-ms': { type: 'string', valueName: 'ms', description: 'how long an originated phone rings before answering' },
-    endpoint: { type: 'string', multiple: true, valueName: 'tech/resource', description: 'an endpoint that exists from the start, e.g. PJSIP/1001' },
+    endpoint: {
+      type: 'string',
+      multiple: true,
+      valueName: 'tech/resource',
+      description: 'an endpoint that exists from the start, e.g. PJSIP/1001',
+    },
   },
 } as const;
 
@@ -33,7 +38,14 @@ async function main(): Promise<void> {
     if (soundMs !== undefined) timing.defaultSoundMs = soundMs;
     if (digitMs !== undefined) timing.perDigitMs = digitMs;
     if (answerMs !== undefined) timing.answerMs = answerMs;
-    return { user, password, timing, port: numberOption('port', v.port, { integer: true, min: 0 }) ?? 8088, host: v.host ?? '127.0.0.1', endpoints: v.endpoint ?? [] };
+    return {
+      user,
+      password,
+      timing,
+      port: numberOption('port', v.port, { integer: true, min: 0 }) ?? 8088,
+      host: v.host ?? '127.0.0.1',
+      endpoints: v.endpoint ?? [],
+    };
   });
   const sim = await AriSimulator.start({ port: o.port, host: o.host, user: o.user, password: o.password, timing: o.timing });
   for (const e of o.endpoints) sim.endpoint(e);

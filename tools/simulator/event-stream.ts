@@ -21,13 +21,15 @@ export class EventStream {
   /** Apps in the order they first connected. */
   readonly appOrder: string[] = [];
 
-  constructor(private readonly hooks: {
-    onAppsConnected(apps: string[]): void;
-    /** Called when an app loses its active socket or gets one. */
-    onChange(): void;
-    /** Event sent to a socket being replaced. */
-    makeApplicationReplaced(app: string): Record<string, unknown>;
-  }) {}
+  constructor(
+    private readonly hooks: {
+      onAppsConnected(apps: string[]): void;
+      /** Called when an app loses its active socket or gets one. */
+      onChange(): void;
+      /** Event sent to a socket being replaced. */
+      makeApplicationReplaced(app: string): Record<string, unknown>;
+    },
+  ) {}
 
   isActive(app: string): boolean {
     return this.owners.has(app);

@@ -90,7 +90,8 @@ export class EventValidator {
         if (typeof v !== 'boolean') problems.push(`${where}: expected boolean, got ${JSON.stringify(v)}`);
         return;
       case 'Date':
-        if (typeof v !== 'string' || !ASTERISK_DATE.test(v)) problems.push(`${where}: expected Asterisk date string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string' || !ASTERISK_DATE.test(v))
+          problems.push(`${where}: expected Asterisk date string, got ${JSON.stringify(v)}`);
         return;
       case 'object':
         if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push(`${where}: expected object`);

@@ -251,7 +251,8 @@ export class AriHttpServer {
         return;
       }
       const basePath = `http://${req.headers.host ?? `${this.host}:${this.port}`}/ari`;
-      const doc = docs[1] === 'resources' ? renderResourceListing(this.o.spec, basePath) : renderApiDeclaration(this.o.spec, docs[1], basePath);
+      const doc =
+        docs[1] === 'resources' ? renderResourceListing(this.o.spec, basePath) : renderApiDeclaration(this.o.spec, docs[1], basePath);
       if (!doc) this.finish(res, r, 404, { message: 'Resource not found' });
       else this.finish(res, r, 200, doc);
       return;
@@ -263,7 +264,11 @@ export class AriHttpServer {
       return;
     }
     if (route.kind === 'bad-method') {
-      this.o.onViolation({ method, path: url.pathname, message: `method ${method} not allowed on ${ariPath} (allowed: ${route.allowed.join(', ')})` });
+      this.o.onViolation({
+        method,
+        path: url.pathname,
+        message: `method ${method} not allowed on ${ariPath} (allowed: ${route.allowed.join(', ')})`,
+      });
       this.finish(res, r, 405, { message: 'Invalid method' });
       return;
     }
@@ -271,7 +276,8 @@ export class AriHttpServer {
     r.operation = `${match.resource}.${match.operation.nickname}`;
     const query = parseQuery(url.searchParams);
     const problems = bodyError ? [bodyError] : this.validator.check(match.operation, query, body);
-    for (const message of problems) this.o.onViolation({ method, path: url.pathname + url.search.replace(/api_key=[^&]*/, 'api_key=REDACTED'), message });
+    for (const message of problems)
+      this.o.onViolation({ method, path: url.pathname + url.search.replace(/api_key=[^&]*/, 'api_key=REDACTED'), message });
     if (match.operation.upgrade === 'websocket') {
       this.finish(res, r, 400, { message: 'WebSocket upgrade required' });
       return;
@@ -307,7 +313,9 @@ export class AriHttpServer {
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const reject = (status: number, text: string, body: Record<string, unknown>): void => {
       const b = JSON.stringify(body);
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`);
+      socket.write(
+        `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`,
+      );
       socket.destroy();
     };
     const r = this.record(req, url, undefined, performance.now());
@@ -332,7 +340,10 @@ export class AriHttpServer {
         this.o.onViolation({ method: 'GET', path: '/ari/events', message });
       }
     }
-    const apps = url.searchParams.getAll('app').flatMap((a) => a.split(',')).filter(Boolean);
+    const apps = url.searchParams
+      .getAll('app')
+      .flatMap((a) => a.split(','))
+      .filter(Boolean);
     if (!apps.length) {
       reject(400, 'Bad Request', { message: "Missing parameter 'app'" });
       done(400);

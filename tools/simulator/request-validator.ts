@@ -11,10 +11,7 @@ export interface RouteMatch {
   pathParams: Record<string, string>;
 }
 
-export type RouteResult =
-  | { kind: 'ok'; match: RouteMatch }
-  | { kind: 'not-found' }
-  | { kind: 'bad-method'; allowed: string[] };
+export type RouteResult = { kind: 'ok'; match: RouteMatch } | { kind: 'not-found' } | { kind: 'bad-method'; allowed: string[] };
 
 interface CompiledApi {
   resource: string;
@@ -42,9 +39,16 @@ export class RequestValidator {
    * segment wins over a {param} segment.
    */
   route(method: string, ariPath: string): RouteResult {
-    const segs = ariPath.split('/').filter(Boolean).map((s) => {
-      try { return decodeURIComponent(s); } catch { return s; }
-    });
+    const segs = ariPath
+      .split('/')
+      .filter(Boolean)
+      .map((s) => {
+        try {
+          return decodeURIComponent(s);
+        } catch {
+          return s;
+        }
+      });
     let candidates = this.apis.filter((a) => a.segments.length === segs.length);
     for (let i = 0; i < segs.length && candidates.length; i++) {
       const literal = candidates.filter((a) => a.segments[i] === segs[i]);

@@ -73,7 +73,14 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
   h.set('asterisk.getInfo', (req) => {
     strict(req);
     const info: Record<string, unknown> = {
-      build: { os: 'Linux', kernel: os.release(), machine: os.arch() === 'x64' ? 'x86_64' : os.arch(), options: 'OPTIONAL_API', date: asteriskTime(env.startedAt).replace('T', ' ').slice(0, 19) + ' UTC', user: 'root' },
+      build: {
+        os: 'Linux',
+        kernel: os.release(),
+        machine: os.arch() === 'x64' ? 'x86_64' : os.arch(),
+        options: 'OPTIONAL_API',
+        date: asteriskTime(env.startedAt).replace('T', ' ').slice(0, 19) + ' UTC',
+        user: 'root',
+      },
       system: { version: '22.10.1', entity_id: env.asteriskId },
       config: { name: '', default_language: 'en', setid: { user: '', group: '' } },
       status: { startup_time: asteriskTime(env.startedAt), last_reload_time: asteriskTime(env.startedAt) },
@@ -102,9 +109,19 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     if (!a) throw notFound('Application not found');
     return a;
   };
-  h.set('applications.list', (req) => { strict(req); return ok([...model.apps.values()].map((a) => model.appJson(a))); });
-  h.set('applications.get', (req) => { const a = app(req.pathParams.applicationName); strict(req); return ok(model.appJson(a)); });
-  for (const [nick, unsub] of [['subscribe', false], ['unsubscribe', true]] as const) {
+  h.set('applications.list', (req) => {
+    strict(req);
+    return ok([...model.apps.values()].map((a) => model.appJson(a)));
+  });
+  h.set('applications.get', (req) => {
+    const a = app(req.pathParams.applicationName);
+    strict(req);
+    return ok(model.appJson(a));
+  });
+  for (const [nick, unsub] of [
+    ['subscribe', false],
+    ['unsubscribe', true],
+  ] as const) {
     h.set(`applications.${nick}`, (req) => {
       const a = app(req.pathParams.applicationName);
       strict(req);
@@ -114,7 +131,10 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
   }
 
   // ------------------------------------------------------------ channels
-  h.set('channels.list', (req) => { strict(req); return ok([...model.channels.values()].filter((c) => c.alive).map((c) => c.snapshot())); });
+  h.set('channels.list', (req) => {
+    strict(req);
+    return ok([...model.channels.values()].filter((c) => c.alive).map((c) => c.snapshot()));
+  });
   const originate = (req: RestRequest, channelId: string | undefined): RestResponse => {
     const endpoint = q(req, 'endpoint');
     if (!endpoint) throw new AriHttpError(400, { message: 'Endpoint must be specified' });
@@ -123,10 +143,17 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     if (!appName && !extension) throw new AriHttpError(400, { message: 'Application or extension must be specified' });
     strict(req);
     const ch = model.originate({
-      endpoint, app: appName, appArgs: q(req, 'appArgs'), extension, context: q(req, 'context'),
+      endpoint,
+      app: appName,
+      appArgs: q(req, 'appArgs'),
+      extension,
+      context: q(req, 'context'),
       priority: q(req, 'priority') ? qInt(req, 'priority', 1) : undefined,
-      callerId: q(req, 'callerId'), timeoutSec: qInt(req, 'timeout', 30), channelId,
-      originator: q(req, 'originator'), variables: vars(req),
+      callerId: q(req, 'callerId'),
+      timeoutSec: qInt(req, 'timeout', 30),
+      channelId,
+      originator: q(req, 'originator'),
+      variables: vars(req),
     });
     return ok(ch.snapshot());
   };
@@ -136,15 +163,27 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     const endpoint = q(req, 'endpoint');
     if (!endpoint) throw new AriHttpError(400, { message: 'Endpoint must be specified' });
     strict(req);
-    const r = model.create({ endpoint, app: q(req, 'app') ?? '', appArgs: q(req, 'appArgs'), channelId: q(req, 'channelId'), originator: q(req, 'originator'), variables: vars(req) });
+    const r = model.create({
+      endpoint,
+      app: q(req, 'app') ?? '',
+      appArgs: q(req, 'appArgs'),
+      channelId: q(req, 'channelId'),
+      originator: q(req, 'originator'),
+      variables: vars(req),
+    });
     return { status: 200, body: r.snapshot, after: r.enterBeforeResponse ? undefined : () => model.timers.soon(r.enterStasis) };
   });
-  h.set('channels.get', (req) => { const ch = chan(req); strict(req); return ok(ch.snapshot()); });
+  h.set('channels.get', (req) => {
+    const ch = chan(req);
+    strict(req);
+    return ok(ch.snapshot());
+  });
   h.set('channels.hangup', (req) => {
     const ch = chan(req);
     const reason = q(req, 'reason');
     const code = q(req, 'reason_code');
-    if (reason !== undefined && code !== undefined) throw new AriHttpError(400, { message: "The reason and reason_code can't both be specified" });
+    if (reason !== undefined && code !== undefined)
+      throw new AriHttpError(400, { message: "The reason and reason_code can't both be specified" });
     strict(req);
     let cause = 16;
     if (reason !== undefined) cause = HANGUP_REASON_CAUSE[reason] ?? 16;
@@ -152,28 +191,51 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     model.appHangup(ch, cause);
     return noContent;
   });
-  h.set('channels.continueInDialplan', (req) => { const ch = chan(req); controlled(ch); strict(req); model.continueInDialplan(ch); return noContent; });
+  h.set('channels.continueInDialplan', (req) => {
+    const ch = chan(req);
+    controlled(ch);
+    strict(req);
+    model.continueInDialplan(ch);
+    return noContent;
+  });
   h.set('channels.answer', async (req) => {
-    const ch = chan(req); controlled(ch); strict(req);
+    const ch = chan(req);
+    controlled(ch);
+    strict(req);
     await model.waitChannelPlaybacks(ch);
     if (ch.alive) model.answer(ch);
     return noContent;
   });
   for (const nick of ['ring', 'ringStop', 'progress', 'mute', 'unmute', 'hold', 'unhold', 'startSilence', 'stopSilence', 'sendDTMF']) {
-    h.set(`channels.${nick}`, (req) => { const ch = chan(req); controlled(ch); strict(req); return noContent; });
+    h.set(`channels.${nick}`, (req) => {
+      const ch = chan(req);
+      controlled(ch);
+      strict(req);
+      return noContent;
+    });
   }
   h.set('channels.startMoh', (req) => {
-    const ch = chan(req); controlled(ch); strict(req);
-    ch.mohActive = true; ch.mohClass = q(req, 'mohClass') ?? 'default'; model.changed();
+    const ch = chan(req);
+    controlled(ch);
+    strict(req);
+    ch.mohActive = true;
+    ch.mohClass = q(req, 'mohClass') ?? 'default';
+    model.changed();
     return noContent;
   });
   h.set('channels.stopMoh', (req) => {
-    const ch = chan(req); controlled(ch); strict(req);
-    ch.mohActive = false; ch.mohClass = null; model.changed();
+    const ch = chan(req);
+    controlled(ch);
+    strict(req);
+    ch.mohActive = false;
+    ch.mohClass = null;
+    model.changed();
     return noContent;
   });
   const playOnChannel = (req: RestRequest, playbackId: string | undefined): RestResponse => {
-    const ch = chan(req); controlled(ch); strict(req);
+    const ch = chan(req);
+    controlled(ch);
+    strict(req);
     const pb = model.play({ kind: 'channel', channel: ch }, qList(req, 'media'), playbackId, q(req, 'lang'));
     return { status: 201, body: pb.snapshot() };
   };
@@ -187,31 +249,52 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return ok({ value: v });
   });
   h.set('channels.setChannelVar', async (req) => {
-    const ch = chan(req); strict(req);
+    const ch = chan(req);
+    strict(req);
     await model.waitChannelPlaybacks(ch);
     model.setVariable(ch, q(req, 'variable') ?? '', q(req, 'value') ?? '');
     return noContent;
   });
   h.set('channels.dial', (req) => {
-    const ch = chan(req); controlled(ch); strict(req);
+    const ch = chan(req);
+    controlled(ch);
+    strict(req);
     model.dial(ch, q(req, 'caller'), qInt(req, 'timeout', 0));
     return noContent;
   });
 
   // ------------------------------------------------------------ bridges
-  h.set('bridges.list', (req) => { strict(req); return ok([...model.bridges.values()].filter((b) => b.alive).map((b) => b.snapshot())); });
+  h.set('bridges.list', (req) => {
+    strict(req);
+    return ok([...model.bridges.values()].filter((b) => b.alive).map((b) => b.snapshot()));
+  });
   h.set('bridges.create', (req) => {
     const b = model.createBridge(q(req, 'type'), q(req, 'bridgeId'), q(req, 'name'));
-    if (req.problems.length) { model.bridges.delete(b.id); strict(req); }
+    if (req.problems.length) {
+      model.bridges.delete(b.id);
+      strict(req);
+    }
     return ok(b.snapshot());
   });
   h.set('bridges.createWithId', (req) => {
     const b = model.createBridge(q(req, 'type'), req.pathParams.bridgeId, q(req, 'name'));
-    if (req.problems.length) { model.bridges.delete(b.id); strict(req); }
+    if (req.problems.length) {
+      model.bridges.delete(b.id);
+      strict(req);
+    }
     return ok(b.snapshot());
   });
-  h.set('bridges.get', (req) => { const b = model.requireBridge(req.pathParams.bridgeId); strict(req); return ok(b.snapshot()); });
-  h.set('bridges.destroy', (req) => { const b = model.requireBridge(req.pathParams.bridgeId); strict(req); model.destroyBridge(b); return noContent; });
+  h.set('bridges.get', (req) => {
+    const b = model.requireBridge(req.pathParams.bridgeId);
+    strict(req);
+    return ok(b.snapshot());
+  });
+  h.set('bridges.destroy', (req) => {
+    const b = model.requireBridge(req.pathParams.bridgeId);
+    strict(req);
+    model.destroyBridge(b);
+    return noContent;
+  });
   h.set('bridges.addChannel', async (req) => {
     const b = model.requireBridge(req.pathParams.bridgeId);
     const ids = qList(req, 'channel');
@@ -225,7 +308,10 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     // traces c, g, h: addChannel is queued behind a channel playback and answered when it finished
     await Promise.all(chans.map((c) => model.waitChannelPlaybacks(c)));
     if (!b.alive) throw notFound('Bridge not found');
-    model.addToBridge(b, chans.filter((c) => c.alive));
+    model.addToBridge(
+      b,
+      chans.filter((c) => c.alive),
+    );
     return noContent;
   });
   h.set('bridges.removeChannel', (req) => {
@@ -241,17 +327,24 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     return noContent;
   });
   h.set('bridges.startMoh', (req) => {
-    const b = model.requireBridge(req.pathParams.bridgeId); strict(req);
-    b.mohActive = true; b.mohClass = q(req, 'mohClass') ?? 'default'; model.changed();
+    const b = model.requireBridge(req.pathParams.bridgeId);
+    strict(req);
+    b.mohActive = true;
+    b.mohClass = q(req, 'mohClass') ?? 'default';
+    model.changed();
     return noContent;
   });
   h.set('bridges.stopMoh', (req) => {
-    const b = model.requireBridge(req.pathParams.bridgeId); strict(req);
-    b.mohActive = false; b.mohClass = null; model.changed();
+    const b = model.requireBridge(req.pathParams.bridgeId);
+    strict(req);
+    b.mohActive = false;
+    b.mohClass = null;
+    model.changed();
     return noContent;
   });
   const playOnBridge = (req: RestRequest, playbackId: string | undefined): RestResponse => {
-    const b = model.requireBridge(req.pathParams.bridgeId); strict(req);
+    const b = model.requireBridge(req.pathParams.bridgeId);
+    strict(req);
     const pb = model.play({ kind: 'bridge', bridge: b }, qList(req, 'media'), playbackId, q(req, 'lang'));
     return { status: 201, body: pb.snapshot() };
   };
@@ -259,10 +352,20 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
   h.set('bridges.playWithId', (req) => playOnBridge(req, req.pathParams.playbackId));
 
   // ------------------------------------------------------------ playbacks
-  h.set('playbacks.get', (req) => { const p = model.requirePlayback(req.pathParams.playbackId); strict(req); return ok(p.snapshot()); });
-  h.set('playbacks.stop', (req) => { const p = model.requirePlayback(req.pathParams.playbackId); strict(req); model.stopPlayback(p); return noContent; });
+  h.set('playbacks.get', (req) => {
+    const p = model.requirePlayback(req.pathParams.playbackId);
+    strict(req);
+    return ok(p.snapshot());
+  });
+  h.set('playbacks.stop', (req) => {
+    const p = model.requirePlayback(req.pathParams.playbackId);
+    strict(req);
+    model.stopPlayback(p);
+    return noContent;
+  });
   h.set('playbacks.control', (req) => {
-    const p = model.requirePlayback(req.pathParams.playbackId); strict(req);
+    const p = model.requirePlayback(req.pathParams.playbackId);
+    strict(req);
     model.controlPlayback(p, q(req, 'operation') ?? '');
     return noContent;
   });
@@ -308,7 +411,10 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
   });
 
   // ------------------------------------------------------------ endpoints
-  h.set('endpoints.list', (req) => { strict(req); return ok([...model.endpoints.values()].map((e) => model.endpointJson(e))); });
+  h.set('endpoints.list', (req) => {
+    strict(req);
+    return ok([...model.endpoints.values()].map((e) => model.endpointJson(e)));
+  });
   h.set('endpoints.listByTech', (req) => {
     strict(req);
     const tech = req.pathParams.tech;

@@ -77,14 +77,19 @@ export interface PlaybackRecord {
 
 function record(pb: SimPlayback): PlaybackRecord {
   return {
-    id: pb.id, media: [...pb.media], state: pb.state, startedAt: pb.startedAt, finishedAt: pb.finishedAt,
-    stoppedByApp: pb.stoppedByApp, target: pb.targetUri, language: pb.language,
+    id: pb.id,
+    media: [...pb.media],
+    state: pb.state,
+    startedAt: pb.startedAt,
+    finishedAt: pb.finishedAt,
+    stoppedByApp: pb.stoppedByApp,
+    target: pb.targetUri,
+    language: pb.language,
   };
 }
 
 export type CallCondition =
-  | 'inStasis' | 'leftStasis' | 'Ring' | 'Ringing' | 'Up' | 'answered' | 'hungup'
-  | 'inBridge' | 'notInBridge' | 'mohOn' | 'mohOff';
+  'inStasis' | 'leftStasis' | 'Ring' | 'Ringing' | 'Up' | 'answered' | 'hungup' | 'inBridge' | 'notInBridge' | 'mohOn' | 'mohOff';
 
 export interface SimContext {
   model: AsteriskModel;
@@ -98,7 +103,10 @@ export class SimCall {
   private lastSnapshot: ChannelJson;
   private everInStasis = false;
 
-  constructor(protected readonly ctx: SimContext, protected readonly ch: SimChannel) {
+  constructor(
+    protected readonly ctx: SimContext,
+    protected readonly ch: SimChannel,
+  ) {
     this.lastSnapshot = ch.snapshot();
     this.everInStasis = ch.inStasis;
   }
@@ -169,62 +177,98 @@ export class SimCall {
 
   protected explain(): string {
     const c = this.ch;
-    return `call ${c.id} state=${this.state} inStasis=${c.inStasis} bridge=${c.bridge?.id ?? 'none'} moh=${this.mohActive} hungUpBy=${c.hungUpBy ?? 'nobody'}` +
-      ` events=[${this.eventTypes.slice(-8).join(', ')}]`;
+    return (
+      `call ${c.id} state=${this.state} inStasis=${c.inStasis} bridge=${c.bridge?.id ?? 'none'} moh=${this.mohActive} hungUpBy=${c.hungUpBy ?? 'nobody'}` +
+      ` events=[${this.eventTypes.slice(-8).join(', ')}]`
+    );
   }
 
   /** StasisStart delivered for this channel. Rejects when the call was declined or is gone. */
   entered(timeoutMs = 2000): Promise<void> {
-    return this.ctx.signal.waitUntil(() => {
-      if (this.ch.inStasis) {
-        this.everInStasis = true;
-        return true;
-      }
-      if (this.declined) throw new Error(`call ${this.ch.id} did not enter Stasis: declined with SIP 603 (no active Stasis app)`);
-      if (!this.ch.alive) throw new Error(`call ${this.ch.id} ended before entering Stasis (${this.explain()})`);
-      return undefined;
-    }, timeoutMs, `call ${this.ch.id} to enter Stasis`, () => this.explain()).then(() => undefined);
+    return this.ctx.signal
+      .waitUntil(
+        () => {
+          if (this.ch.inStasis) {
+            this.everInStasis = true;
+            return true;
+          }
+          if (this.declined) throw new Error(`call ${this.ch.id} did not enter Stasis: declined with SIP 603 (no active Stasis app)`);
+          if (!this.ch.alive) throw new Error(`call ${this.ch.id} ended before entering Stasis (${this.explain()})`);
+          return undefined;
+        },
+        timeoutMs,
+        `call ${this.ch.id} to enter Stasis`,
+        () => this.explain(),
+      )
+      .then(() => undefined);
   }
 
   private conditionMet(cond: CallCondition): boolean {
     const c = this.ch;
     if (c.inStasis) this.everInStasis = true;
     switch (cond) {
-      case 'inStasis': return c.alive && c.inStasis;
-      case 'leftStasis': return this.everInStasis && !c.inStasis;
-      case 'Ring': case 'Ringing': case 'Up': return c.alive && c.state === cond;
-      case 'answered': return c.answered || (c.alive && c.state === 'Up');
-      case 'hungup': return !c.alive;
-      case 'inBridge': return c.alive && c.bridge !== null;
-      case 'notInBridge': return c.bridge === null;
-      case 'mohOn': return this.mohActive;
-      case 'mohOff': return !this.mohActive;
+      case 'inStasis':
+        return c.alive && c.inStasis;
+      case 'leftStasis':
+        return this.everInStasis && !c.inStasis;
+      case 'Ring':
+      case 'Ringing':
+      case 'Up':
+        return c.alive && c.state === cond;
+      case 'answered':
+        return c.answered || (c.alive && c.state === 'Up');
+      case 'hungup':
+        return !c.alive;
+      case 'inBridge':
+        return c.alive && c.bridge !== null;
+      case 'notInBridge':
+        return c.bridge === null;
+      case 'mohOn':
+        return this.mohActive;
+      case 'mohOff':
+        return !this.mohActive;
     }
   }
 
   waitFor(cond: CallCondition, timeoutMs = 2000): Promise<void> {
-    return this.ctx.signal.waitUntil(() => {
-      if (this.conditionMet(cond)) return true;
-      const impossibleAfterHangup = !['hungup', 'leftStasis', 'notInBridge', 'mohOff', 'answered'].includes(cond);
-      if (!this.ch.alive && impossibleAfterHangup) {
-        throw new Error(`call ${this.ch.id} can no longer become '${cond}': ${this.explain()}`);
-      }
-      return undefined;
-    }, timeoutMs, `call ${this.ch.id} to be '${cond}'`, () => this.explain()).then(() => undefined);
+    return this.ctx.signal
+      .waitUntil(
+        () => {
+          if (this.conditionMet(cond)) return true;
+          const impossibleAfterHangup = !['hungup', 'leftStasis', 'notInBridge', 'mohOff', 'answered'].includes(cond);
+          if (!this.ch.alive && impossibleAfterHangup) {
+            throw new Error(`call ${this.ch.id} can no longer become '${cond}': ${this.explain()}`);
+          }
+          return undefined;
+        },
+        timeoutMs,
+        `call ${this.ch.id} to be '${cond}'`,
+        () => this.explain(),
+      )
+      .then(() => undefined);
   }
 
   /**
    * A playback on this channel (or its bridge) with a media matching `match`.
    * `until`: 'started' (default) or 'finished'.
    */
-  waitForPlayback(match: (media: string) => boolean, timeoutMs = 2000, opts: { until?: 'started' | 'finished' } = {}): Promise<PlaybackRecord> {
+  waitForPlayback(
+    match: (media: string) => boolean,
+    timeoutMs = 2000,
+    opts: { until?: 'started' | 'finished' } = {},
+  ): Promise<PlaybackRecord> {
     const until = opts.until ?? 'started';
-    return this.ctx.signal.waitUntil(() => {
-      const pb = this.ch.playbackHistory.find((p) => p.media.some(match) && (until === 'started' || p.finished));
-      if (pb) return record(pb);
-      if (!this.ch.alive) throw new Error(`call ${this.ch.id} hung up while waiting for a playback (${this.describePlaybacks()})`);
-      return undefined;
-    }, timeoutMs, `a playback ${until} on call ${this.ch.id}`, () => `${this.explain()} playbacks=${this.describePlaybacks()}`);
+    return this.ctx.signal.waitUntil(
+      () => {
+        const pb = this.ch.playbackHistory.find((p) => p.media.some(match) && (until === 'started' || p.finished));
+        if (pb) return record(pb);
+        if (!this.ch.alive) throw new Error(`call ${this.ch.id} hung up while waiting for a playback (${this.describePlaybacks()})`);
+        return undefined;
+      },
+      timeoutMs,
+      `a playback ${until} on call ${this.ch.id}`,
+      () => `${this.explain()} playbacks=${this.describePlaybacks()}`,
+    );
   }
 
   private describePlaybacks(): string {
@@ -251,7 +295,11 @@ export class SimCall {
 }
 
 export class OutboundLeg extends SimCall {
-  constructor(ctx: SimContext, ch: SimChannel, readonly endpointName: string) {
+  constructor(
+    ctx: SimContext,
+    ch: SimChannel,
+    readonly endpointName: string,
+  ) {
     super(ctx, ch);
   }
 
@@ -289,7 +337,10 @@ export class SimEndpoint {
   readonly legs: OutboundLeg[] = [];
   private consumed = 0;
 
-  constructor(private readonly ctx: SimContext, readonly name: string) {
+  constructor(
+    private readonly ctx: SimContext,
+    readonly name: string,
+  ) {
     const parsed = parseDialTarget(name);
     if (!parsed) throw new Error(`endpoint name must look like TECH/resource or TECH/number@endpoint, got '${name}'`);
     this.baseKey = parsed.endpointKey;
@@ -305,14 +356,26 @@ export class SimEndpoint {
     return this;
   }
 
-  answersAfter(ms: number): this { return this.script({ kind: 'answer', afterMs: ms }); }
-  ringsForever(): this { return this.script({ kind: 'ringForever' }); }
-  busy(afterMs?: number): this { return this.script({ kind: 'busy', afterMs }); }
-  congestion(afterMs?: number): this { return this.script({ kind: 'congestion', afterMs }); }
+  answersAfter(ms: number): this {
+    return this.script({ kind: 'answer', afterMs: ms });
+  }
+  ringsForever(): this {
+    return this.script({ kind: 'ringForever' });
+  }
+  busy(afterMs?: number): this {
+    return this.script({ kind: 'busy', afterMs });
+  }
+  congestion(afterMs?: number): this {
+    return this.script({ kind: 'congestion', afterMs });
+  }
   /** Static contact but nothing listening (trace d5): no ringing; originate timeout or SIP timer B (32 s). */
-  unreachable(): this { return this.script({ kind: 'unreachable' }); }
+  unreachable(): this {
+    return this.script({ kind: 'unreachable' });
+  }
   /** The test answers/rejects each leg itself (`nextLeg()` then `leg.answer()`). */
-  manual(): this { return this.script({ kind: 'manual' }); }
+  manual(): this {
+    return this.script({ kind: 'manual' });
+  }
 
   /** No registered contact: originate/create answer 500 {"error":"Allocation failed"}; device UNAVAILABLE. */
   unregistered(): this {
@@ -365,9 +428,14 @@ export class SimEndpoint {
 
   /** The next leg dialled to this endpoint that nextLeg() has not returned yet. */
   nextLeg(timeoutMs = 2000): Promise<OutboundLeg> {
-    return this.ctx.signal.waitUntil(() => {
-      if (this.legs.length > this.consumed) return this.legs[this.consumed++];
-      return undefined;
-    }, timeoutMs, `a leg dialled to ${this.name}`, () => `${this.legs.length} leg(s) so far, ${this.consumed} already taken`);
+    return this.ctx.signal.waitUntil(
+      () => {
+        if (this.legs.length > this.consumed) return this.legs[this.consumed++];
+        return undefined;
+      },
+      timeoutMs,
+      `a leg dialled to ${this.name}`,
+      () => `${this.legs.length} leg(s) so far, ${this.consumed} already taken`,
+    );
   }
 }

@@ -33,11 +33,7 @@ interface CommonOptions {
 }
 
 export type PluginProcessOptions = CommonOptions &
-  (
-    | { configFile: string }
-    | { config: Record<string, unknown>; milestones?: boolean }
-    | { entry: string }
-  );
+  ({ configFile: string } | { config: Record<string, unknown>; milestones?: boolean } | { entry: string });
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const PLUGIN_ENTRY = path.resolve(__dirname, 'plugin-entry.ts');
@@ -174,7 +170,8 @@ export class PluginProcess {
       const check = (): void => {
         const found = this.lines.find(pred);
         if (found) return done(() => resolve(found));
-        if (this.exitInfo) return done(() => reject(new Error(`plugin exited (${JSON.stringify(this.exitInfo)}) before ${what}: ${this.tail()}`)));
+        if (this.exitInfo)
+          return done(() => reject(new Error(`plugin exited (${JSON.stringify(this.exitInfo)}) before ${what}: ${this.tail()}`)));
       };
       const timer = setTimeout(() => done(() => reject(new Error(`${what}: not within ${timeoutMs} ms: ${this.tail()}`))), timeoutMs);
       const done = (f: () => void): void => {
@@ -200,7 +197,10 @@ export class PluginProcess {
   /** Waits for the process to end (e.g. at its crash point); undefined on timeout. */
   async waitExit(timeoutMs: number): Promise<PluginExit | undefined> {
     let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+    const r = await Promise.race([
+      this.exited,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
     clearTimeout(timer);
     return r;
   }

@@ -85,7 +85,8 @@ export async function findPostgresServer(env: NodeJS.ProcessEnv = process.env): 
   // The Unix socket with peer authentication: the OS user is the database user.
   const socketDir = env.PGHOST ?? '/var/run/postgresql';
   const local = `postgres://${encodeURIComponent(os.userInfo().username)}@${encodeURIComponent(socketDir)}/postgres`;
-  if (fs.existsSync(socketDir) && (await canConnect(local))) return { adminUrl: local, source: 'local-cluster', stop: async () => undefined };
+  if (fs.existsSync(socketDir) && (await canConnect(local)))
+    return { adminUrl: local, source: 'local-cluster', stop: async () => undefined };
   return startEmbedded();
 }
 

@@ -44,9 +44,7 @@ export interface OwedCallbackInput {
 
 export type OwedCallbackDecision =
   /** untilMs: when the owner's exclusivity ends (schedule the re-decision then). */
-  | { kind: 'owner_only'; untilMs: number }
-  | { kind: 'fallback_to_queue'; queueId: string }
-  | { kind: 'expire'; reason: string };
+  { kind: 'owner_only'; untilMs: number } | { kind: 'fallback_to_queue'; queueId: string } | { kind: 'expire'; reason: string };
 
 /**
  * A callback owed on a direct call: the owner alone within [requestedAt, requestedAt + window);

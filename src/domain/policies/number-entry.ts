@@ -1,4 +1,11 @@
-import { checkNumberPolicy, NormalizeFailureReason, normalizeNumber, NumberPolicyConfig, NumberPolicyRefusal, assertValidNumberPolicy } from './number-policy';
+import {
+  checkNumberPolicy,
+  NormalizeFailureReason,
+  normalizeNumber,
+  NumberPolicyConfig,
+  NumberPolicyRefusal,
+  assertValidNumberPolicy,
+} from './number-policy';
 
 /**
  * "Press 2 to be called back at a different number": the caller types a number, hears it read
@@ -32,7 +39,13 @@ import { checkNumberPolicy, NormalizeFailureReason, normalizeNumber, NumberPolic
 
 export type NumberEntryAction = 'prompt_enter' | 'read_back' | 'prompt_invalid' | 'prompt_refused' | 'give_up' | 'accepted';
 export type NumberEntryPhase = 'entering' | 'confirming' | 'accepted' | 'gave_up';
-export type NumberEntryRejection = 'no_input' | 'too_few_digits' | 'too_many_digits' | 'bad_confirmation' | NormalizeFailureReason | Exclude<NumberPolicyRefusal, 'too_many_pending'>;
+export type NumberEntryRejection =
+  | 'no_input'
+  | 'too_few_digits'
+  | 'too_many_digits'
+  | 'bad_confirmation'
+  | NormalizeFailureReason
+  | Exclude<NumberPolicyRefusal, 'too_many_pending'>;
 
 export interface NumberEntryConfig {
   /** Failed tries before giving up (default 3). */
@@ -47,7 +60,10 @@ export interface NumberEntryConfig {
 export const DEFAULT_NUMBER_ENTRY_MAX_TRIES = 3;
 
 /** Defaults derived from the queue's number policy, with overrides. */
-export function numberEntryConfig(policy: NumberPolicyConfig, overrides: Partial<Omit<NumberEntryConfig, 'policy'>> = {}): NumberEntryConfig {
+export function numberEntryConfig(
+  policy: NumberPolicyConfig,
+  overrides: Partial<Omit<NumberEntryConfig, 'policy'>> = {},
+): NumberEntryConfig {
   return {
     maxTries: overrides.maxTries ?? DEFAULT_NUMBER_ENTRY_MAX_TRIES,
     minDigits: overrides.minDigits ?? policy.nationalNumberLength?.min ?? 7,
@@ -81,9 +97,12 @@ export interface NumberEntryStep {
 /** Starts an entry; throws RangeError on a bad config (including bad policy patterns). */
 export function createNumberEntry(config: NumberEntryConfig): NumberEntryStep {
   const { maxTries, minDigits, maxDigits } = config;
-  if (!(Number.isInteger(maxTries) && maxTries >= 1)) throw new RangeError(`number entry: maxTries must be an integer >= 1, got ${maxTries}`);
-  if (!(Number.isInteger(minDigits) && minDigits >= 1)) throw new RangeError(`number entry: minDigits must be an integer >= 1, got ${minDigits}`);
-  if (!(Number.isInteger(maxDigits) && maxDigits >= minDigits)) throw new RangeError(`number entry: maxDigits must be an integer >= minDigits, got ${maxDigits}`);
+  if (!(Number.isInteger(maxTries) && maxTries >= 1))
+    throw new RangeError(`number entry: maxTries must be an integer >= 1, got ${maxTries}`);
+  if (!(Number.isInteger(minDigits) && minDigits >= 1))
+    throw new RangeError(`number entry: minDigits must be an integer >= 1, got ${minDigits}`);
+  if (!(Number.isInteger(maxDigits) && maxDigits >= minDigits))
+    throw new RangeError(`number entry: maxDigits must be an integer >= minDigits, got ${maxDigits}`);
   assertValidNumberPolicy(config.policy);
   return { state: { config, phase: 'entering', typed: '', overflowed: false, failedTries: 0 }, actions: ['prompt_enter'] };
 }
@@ -97,10 +116,19 @@ function unchanged(state: NumberEntryState): NumberEntryStep {
 }
 
 /** One failed try: re-prompt with `prompts`, or give up when the tries are used up. */
-function failTry(state: NumberEntryState, rejection: NumberEntryRejection, prompts: NumberEntryAction[], next: Partial<NumberEntryState>): NumberEntryStep {
+function failTry(
+  state: NumberEntryState,
+  rejection: NumberEntryRejection,
+  prompts: NumberEntryAction[],
+  next: Partial<NumberEntryState>,
+): NumberEntryStep {
   const failedTries = state.failedTries + 1;
   if (failedTries >= state.config.maxTries) {
-    return { state: { ...state, phase: 'gave_up', typed: '', overflowed: false, candidate: undefined, failedTries }, actions: ['give_up'], rejection };
+    return {
+      state: { ...state, phase: 'gave_up', typed: '', overflowed: false, candidate: undefined, failedTries },
+      actions: ['give_up'],
+      rejection,
+    };
   }
   return { state: { ...state, ...next, failedTries }, actions: prompts, rejection };
 }
@@ -121,7 +149,11 @@ function submit(state: NumberEntryState): NumberEntryStep {
     const reason = verdict.reason === 'too_many_pending' ? 'denied_pattern' : verdict.reason;
     return failTry(state, reason, ['prompt_refused', 'prompt_enter'], RESTART_ENTRY);
   }
-  return { state: { ...state, phase: 'confirming', typed: '', overflowed: false, candidate: n.e164 }, actions: ['read_back'], number: n.e164 };
+  return {
+    state: { ...state, phase: 'confirming', typed: '', overflowed: false, candidate: n.e164 },
+    actions: ['read_back'],
+    number: n.e164,
+  };
 }
 
 export function step(state: NumberEntryState, input: NumberEntryInput): NumberEntryStep {

@@ -77,14 +77,41 @@ export const DEFAULT_NUMBER_POLICY: Readonly<NumberPolicyConfig> = Object.freeze
   maxPendingPerNumber: 1,
 });
 
-type NumberingPlan = Pick<NumberPolicyConfig, 'countryCode' | 'nationalPrefix' | 'internationalPrefix' | 'nationalNumberLength' | 'premiumPrefixes'>;
+type NumberingPlan = Pick<
+  NumberPolicyConfig,
+  'countryCode' | 'nationalPrefix' | 'internationalPrefix' | 'nationalNumberLength' | 'premiumPrefixes'
+>;
 
 /** Numbering-plan presets to spread into a queue's policy (documented in the file header). */
 export const NUMBERING_PLAN_PRESETS: Readonly<Record<'nanp' | 'uk' | 'fr' | 'de', Readonly<NumberingPlan>>> = {
-  nanp: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011', nationalNumberLength: { min: 10, max: 10 }, premiumPrefixes: ['900', '976'] },
-  uk: { countryCode: '44', nationalPrefix: '0', internationalPrefix: '00', nationalNumberLength: { min: 9, max: 10 }, premiumPrefixes: ['9', '70', '871', '872', '873'] },
-  fr: { countryCode: '33', nationalPrefix: '0', internationalPrefix: '00', nationalNumberLength: { min: 9, max: 9 }, premiumPrefixes: ['81', '82', '89'] },
-  de: { countryCode: '49', nationalPrefix: '0', internationalPrefix: '00', nationalNumberLength: { min: 6, max: 13 }, premiumPrefixes: ['900', '137', '118'] },
+  nanp: {
+    countryCode: '1',
+    nationalPrefix: '1',
+    internationalPrefix: '011',
+    nationalNumberLength: { min: 10, max: 10 },
+    premiumPrefixes: ['900', '976'],
+  },
+  uk: {
+    countryCode: '44',
+    nationalPrefix: '0',
+    internationalPrefix: '00',
+    nationalNumberLength: { min: 9, max: 10 },
+    premiumPrefixes: ['9', '70', '871', '872', '873'],
+  },
+  fr: {
+    countryCode: '33',
+    nationalPrefix: '0',
+    internationalPrefix: '00',
+    nationalNumberLength: { min: 9, max: 9 },
+    premiumPrefixes: ['81', '82', '89'],
+  },
+  de: {
+    countryCode: '49',
+    nationalPrefix: '0',
+    internationalPrefix: '00',
+    nationalNumberLength: { min: 6, max: 13 },
+    premiumPrefixes: ['900', '137', '118'],
+  },
 };
 
 /** A full config from the defaults plus per-queue overrides (arrays are copied, not shared). */
@@ -251,7 +278,8 @@ const DIGIT_MASK = (from: number, to: number): number => {
  */
 export function compileDialPattern(pattern: string): (digits: string) => boolean {
   if (typeof pattern !== 'string' || pattern === '') throw new InvalidDialPatternError(String(pattern), 'empty pattern');
-  if (pattern.length > MAX_DIAL_PATTERN_LENGTH) throw new InvalidDialPatternError(pattern.slice(0, 32) + '…', `longer than ${MAX_DIAL_PATTERN_LENGTH} characters`);
+  if (pattern.length > MAX_DIAL_PATTERN_LENGTH)
+    throw new InvalidDialPatternError(pattern.slice(0, 32) + '…', `longer than ${MAX_DIAL_PATTERN_LENGTH} characters`);
   const masks: number[] = [];
   let tail: 'none' | 'one_or_more' | 'zero_or_more' = 'none';
   let i = pattern[0] === '_' ? 1 : 0;
@@ -275,7 +303,10 @@ export function compileDialPattern(pattern: string): (digits: string) => boolean
     } else if (ch === '+') {
       throw new InvalidDialPatternError(pattern, 'patterns match E.164 digits without "+" (write 1555XXXXXXX, not +1555XXXXXXX)');
     } else {
-      throw new InvalidDialPatternError(pattern, `unexpected ${JSON.stringify(ch)} at position ${i} (digits, X, Z, N, [..], trailing . or ! only)`);
+      throw new InvalidDialPatternError(
+        pattern,
+        `unexpected ${JSON.stringify(ch)} at position ${i} (digits, X, Z, N, [..], trailing . or ! only)`,
+      );
     }
     i++;
   }
@@ -332,18 +363,30 @@ function isDigitString(s: unknown): s is string {
 /** Config errors, empty when the config is usable (patterns compiled, fields sane). */
 export function validateNumberPolicy(cfg: NumberPolicyConfig): string[] {
   const errors: string[] = [];
-  if (!isDigitString(cfg.countryCode) || cfg.countryCode[0] === '0' || cfg.countryCode.length > 3) errors.push(`countryCode must be 1-3 digits not starting with 0, got ${JSON.stringify(cfg.countryCode)}`);
-  if (cfg.nationalPrefix !== '' && !isDigitString(cfg.nationalPrefix)) errors.push(`nationalPrefix must be digits or '', got ${JSON.stringify(cfg.nationalPrefix)}`);
-  if (cfg.internationalPrefix !== '' && !isDigitString(cfg.internationalPrefix)) errors.push(`internationalPrefix must be digits or '', got ${JSON.stringify(cfg.internationalPrefix)}`);
-  if (cfg.internationalPrefix !== '' && cfg.internationalPrefix === cfg.nationalPrefix) errors.push('internationalPrefix and nationalPrefix must differ');
+  if (!isDigitString(cfg.countryCode) || cfg.countryCode[0] === '0' || cfg.countryCode.length > 3)
+    errors.push(`countryCode must be 1-3 digits not starting with 0, got ${JSON.stringify(cfg.countryCode)}`);
+  if (cfg.nationalPrefix !== '' && !isDigitString(cfg.nationalPrefix))
+    errors.push(`nationalPrefix must be digits or '', got ${JSON.stringify(cfg.nationalPrefix)}`);
+  if (cfg.internationalPrefix !== '' && !isDigitString(cfg.internationalPrefix))
+    errors.push(`internationalPrefix must be digits or '', got ${JSON.stringify(cfg.internationalPrefix)}`);
+  if (cfg.internationalPrefix !== '' && cfg.internationalPrefix === cfg.nationalPrefix)
+    errors.push('internationalPrefix and nationalPrefix must differ');
   const r = cfg.nationalNumberLength;
-  if (r !== undefined && !(Number.isInteger(r.min) && Number.isInteger(r.max) && r.min >= 1 && r.min <= r.max && r.max <= E164_MAX_DIGITS)) {
+  if (
+    r !== undefined &&
+    !(Number.isInteger(r.min) && Number.isInteger(r.max) && r.min >= 1 && r.min <= r.max && r.max <= E164_MAX_DIGITS)
+  ) {
     errors.push(`nationalNumberLength must be integers with 1 <= min <= max <= ${E164_MAX_DIGITS}, got ${JSON.stringify(r)}`);
   }
-  for (const p of cfg.premiumPrefixes) if (!isDigitString(p)) errors.push(`premiumPrefixes entries must be digits, got ${JSON.stringify(p)}`);
+  for (const p of cfg.premiumPrefixes)
+    if (!isDigitString(p)) errors.push(`premiumPrefixes entries must be digits, got ${JSON.stringify(p)}`);
   const m = cfg.maxPendingPerNumber;
-  if (!(m === Infinity || (Number.isInteger(m) && m >= 1))) errors.push(`maxPendingPerNumber must be an integer >= 1 or Infinity, got ${m}`);
-  for (const [list, patterns] of [['allow', cfg.allow], ['deny', cfg.deny]] as const) {
+  if (!(m === Infinity || (Number.isInteger(m) && m >= 1)))
+    errors.push(`maxPendingPerNumber must be an integer >= 1 or Infinity, got ${m}`);
+  for (const [list, patterns] of [
+    ['allow', cfg.allow],
+    ['deny', cfg.deny],
+  ] as const) {
     for (const p of patterns) {
       try {
         compileDialPattern(p);
@@ -378,7 +421,8 @@ function compiled(cfg: NumberPolicyConfig): CompiledNumberPolicy {
 export function checkNumberPolicy(e164: string, cfg: NumberPolicyConfig, ctx: { pendingForNumber: number }): NumberPolicyDecision {
   const policy = compiled(cfg);
   const digits = typeof e164 === 'string' && e164.startsWith('+') ? e164.slice(1) : e164;
-  if (!isDigitString(digits) || digits.length > E164_MAX_DIGITS) throw new RangeError(`checkNumberPolicy: not an E.164 number: ${JSON.stringify(e164)}`);
+  if (!isDigitString(digits) || digits.length > E164_MAX_DIGITS)
+    throw new RangeError(`checkNumberPolicy: not an E.164 number: ${JSON.stringify(e164)}`);
   if (policy.deny.some((m) => m(digits))) return { allowed: false, reason: 'denied_pattern' };
   const domestic = digits.startsWith(cfg.countryCode);
   if (cfg.denyInternational && !domestic) return { allowed: false, reason: 'international' };

@@ -104,17 +104,21 @@ export function validateOperatingHours(h: OperatingHours): string[] {
   else {
     h.weekly.forEach((r, i) => {
       const where = `weekly[${i}]`;
-      if (!WEEKDAYS.includes(r.day)) errors.push(`${where}: day must be one of mon, tue, wed, thu, fri, sat, sun, got ${JSON.stringify(r.day)}`);
+      if (!WEEKDAYS.includes(r.day))
+        errors.push(`${where}: day must be one of mon, tue, wed, thu, fri, sat, sun, got ${JSON.stringify(r.day)}`);
       const open = parseHHMM(r.open, false);
       const close = parseHHMM(r.close, true);
       if (open === null) errors.push(`${where}: open must be HH:MM between 00:00 and 23:59, got ${JSON.stringify(r.open)}`);
       if (close === null) errors.push(`${where}: close must be HH:MM between 00:00 and 24:00, got ${JSON.stringify(r.close)}`);
-      if (open !== null && close !== null && open === close) errors.push(`${where}: open equals close (${r.open}); write 00:00-24:00 for a whole day`);
+      if (open !== null && close !== null && open === close)
+        errors.push(`${where}: open equals close (${r.open}); write 00:00-24:00 for a whole day`);
     });
   }
   if (h.closedDates !== undefined) {
     if (!Array.isArray(h.closedDates)) errors.push('closedDates must be a list of YYYY-MM-DD');
-    else for (const d of h.closedDates) if (parseLocalDate(d) === null) errors.push(`closedDates: not a YYYY-MM-DD calendar date: ${JSON.stringify(d)}`);
+    else
+      for (const d of h.closedDates)
+        if (parseLocalDate(d) === null) errors.push(`closedDates: not a YYYY-MM-DD calendar date: ${JSON.stringify(d)}`);
   }
   return errors;
 }

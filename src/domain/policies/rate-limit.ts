@@ -31,7 +31,11 @@ export interface RateLimitDecision {
   retryAfterMs: number;
 }
 
-export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimitOptions>> = Object.freeze({ limit: 3, windowMs: 60 * 60 * 1000, maxKeys: 10_000 });
+export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimitOptions>> = Object.freeze({
+  limit: 3,
+  windowMs: 60 * 60 * 1000,
+  maxKeys: 10_000,
+});
 
 export class SlidingWindowRateLimiter {
   private readonly limit: number;
@@ -42,8 +46,10 @@ export class SlidingWindowRateLimiter {
 
   constructor(opts: RateLimitOptions) {
     const maxKeys = opts.maxKeys ?? DEFAULT_RATE_LIMIT.maxKeys;
-    if (!(Number.isInteger(opts.limit) && opts.limit >= 1)) throw new RangeError(`rate limit: limit must be an integer >= 1, got ${opts.limit}`);
-    if (!(Number.isFinite(opts.windowMs) && opts.windowMs > 0)) throw new RangeError(`rate limit: windowMs must be > 0, got ${opts.windowMs}`);
+    if (!(Number.isInteger(opts.limit) && opts.limit >= 1))
+      throw new RangeError(`rate limit: limit must be an integer >= 1, got ${opts.limit}`);
+    if (!(Number.isFinite(opts.windowMs) && opts.windowMs > 0))
+      throw new RangeError(`rate limit: windowMs must be > 0, got ${opts.windowMs}`);
     if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) throw new RangeError(`rate limit: maxKeys must be an integer >= 1, got ${maxKeys}`);
     this.limit = opts.limit;
     this.windowMs = opts.windowMs;

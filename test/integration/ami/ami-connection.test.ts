@@ -217,7 +217,13 @@ describe('AMI connection (fake AMI server)', function () {
     expect(list.response.eventlist).to.equal('start');
     expect(list.events.map((e) => e.name)).to.deep.equal(['QueueParams', 'QueueMember']);
     expect(seen).to.deep.equal(['QueueParams', 'QueueMember']);
-    expect(list.events[1]?.fields).to.include({ queue: 'support', name: 'Alice', location: 'PJSIP/1001', paused: '1', pausedreason: 'lunch' });
+    expect(list.events[1]?.fields).to.include({
+      queue: 'support',
+      name: 'Alice',
+      location: 'PJSIP/1001',
+      paused: '1',
+      pausedreason: 'lunch',
+    });
     expect(list.complete.name).to.equal('QueueStatusComplete');
 
     server.pushEvent({ Event: 'PresenceStateChange', Presentity: 'CustomPresence:1001', Status: 'dnd', Subtype: '', Message: '' });

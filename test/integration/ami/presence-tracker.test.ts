@@ -25,7 +25,14 @@ function waitUntil(test: () => boolean, timeoutMs = 3000, what = 'condition'): P
   });
 }
 
-function memberEvent(event: string, queue: string, iface: string, paused: boolean, reason = '', stateInterface = iface): Record<string, string> {
+function memberEvent(
+  event: string,
+  queue: string,
+  iface: string,
+  paused: boolean,
+  reason = '',
+  stateInterface = iface,
+): Record<string, string> {
   return {
     Event: event,
     Queue: queue,
@@ -97,22 +104,65 @@ describe('AMI presence (fake AMI server)', function () {
     expect(server.actions('presencestate').map((a) => a.headers.provider)).to.deep.equal(['CustomPresence:1001', 'CustomPresence:1002']);
 
     expect(presenceOf('alice')).to.deep.equal([
-      { kind: 'presence', agentId: 'alice', presentity: 'CustomPresence:1001', presence: 'dnd', available: false, message: 'In a meeting', source: 'startup' },
+      {
+        kind: 'presence',
+        agentId: 'alice',
+        presentity: 'CustomPresence:1001',
+        presence: 'dnd',
+        available: false,
+        message: 'In a meeting',
+        source: 'startup',
+      },
     ]);
-    expect(presenceOf('bob')).to.deep.equal([{ kind: 'presence', agentId: 'bob', presentity: 'CustomPresence:1002', presence: 'available', available: true, source: 'startup' }]);
+    expect(presenceOf('bob')).to.deep.equal([
+      { kind: 'presence', agentId: 'bob', presentity: 'CustomPresence:1002', presence: 'available', available: true, source: 'startup' },
+    ]);
 
     expect(memberOf('alice', 'support')).to.deep.equal([
-      { kind: 'queue_member', agentId: 'alice', agentInterface: 'PJSIP/1001', queue: 'support', loggedIn: true, paused: false, source: 'startup' },
+      {
+        kind: 'queue_member',
+        agentId: 'alice',
+        agentInterface: 'PJSIP/1001',
+        queue: 'support',
+        loggedIn: true,
+        paused: false,
+        source: 'startup',
+      },
     ]);
     expect(memberOf('bob', 'support')).to.deep.equal([
-      { kind: 'queue_member', agentId: 'bob', agentInterface: 'PJSIP/1002', queue: 'support', loggedIn: true, paused: true, pausedReason: 'lunch', source: 'startup' },
+      {
+        kind: 'queue_member',
+        agentId: 'bob',
+        agentInterface: 'PJSIP/1002',
+        queue: 'support',
+        loggedIn: true,
+        paused: true,
+        pausedReason: 'lunch',
+        source: 'startup',
+      },
     ]);
     expect(memberOf('carol', 'sales')).to.deep.include.members([
-      { kind: 'queue_member', agentId: 'carol', agentInterface: 'PJSIP/1003', queue: 'sales', loggedIn: true, paused: false, source: 'startup' },
+      {
+        kind: 'queue_member',
+        agentId: 'carol',
+        agentInterface: 'PJSIP/1003',
+        queue: 'sales',
+        loggedIn: true,
+        paused: false,
+        source: 'startup',
+      },
     ]);
     // Watched queues an agent is absent from: reported logged out. Unwatched queues: not reported.
     expect(memberOf('alice', 'sales')).to.deep.equal([
-      { kind: 'queue_member', agentId: 'alice', agentInterface: 'PJSIP/1001', queue: 'sales', loggedIn: false, paused: false, source: 'startup' },
+      {
+        kind: 'queue_member',
+        agentId: 'alice',
+        agentInterface: 'PJSIP/1001',
+        queue: 'sales',
+        loggedIn: false,
+        paused: false,
+        source: 'startup',
+      },
     ]);
     expect(memberOf('carol', 'support')[0]).to.include({ loggedIn: false });
     expect(updates.some((u) => u.kind === 'queue_member' && u.queue === 'unwatched')).to.equal(false);
@@ -127,15 +177,35 @@ describe('AMI presence (fake AMI server)', function () {
     const p = await start();
     updates.length = 0;
 
-    server.pushEvent({ Event: 'PresenceStateChange', Privilege: 'call,all', Presentity: 'CustomPresence:1001', Status: 'dnd', Subtype: '', Message: '' });
+    server.pushEvent({
+      Event: 'PresenceStateChange',
+      Privilege: 'call,all',
+      Presentity: 'CustomPresence:1001',
+      Status: 'dnd',
+      Subtype: '',
+      Message: '',
+    });
     await waitUntil(() => presenceOf('alice').length === 1, 3000, 'dnd update');
-    expect(presenceOf('alice')[0]).to.deep.equal({ kind: 'presence', agentId: 'alice', presentity: 'CustomPresence:1001', presence: 'dnd', available: false, source: 'event' });
+    expect(presenceOf('alice')[0]).to.deep.equal({
+      kind: 'presence',
+      agentId: 'alice',
+      presentity: 'CustomPresence:1001',
+      presence: 'dnd',
+      available: false,
+      source: 'event',
+    });
     expect(p.summary('alice').presenceAllowsCalls).to.equal(false);
 
     // Repeated state: no update. Presentity matched case-insensitively. Unknown presentity: ignored.
     server.pushEvent({ Event: 'PresenceStateChange', Presentity: 'custompresence:1001', Status: 'dnd', Subtype: '', Message: '' });
     server.pushEvent({ Event: 'PresenceStateChange', Presentity: 'CustomPresence:9999', Status: 'away', Subtype: '', Message: '' });
-    server.pushEvent({ Event: 'PresenceStateChange', Presentity: 'CustomPresence:1002', Status: 'away', Subtype: 'temporary', Message: 'Out to lunch' });
+    server.pushEvent({
+      Event: 'PresenceStateChange',
+      Presentity: 'CustomPresence:1002',
+      Status: 'away',
+      Subtype: 'temporary',
+      Message: 'Out to lunch',
+    });
     await waitUntil(() => presenceOf('bob').length === 1, 3000, 'away update');
     expect(presenceOf('bob')[0]).to.include({ presence: 'away', available: false, message: 'Out to lunch' });
 
@@ -149,7 +219,15 @@ describe('AMI presence (fake AMI server)', function () {
   it('follows app_queue members: added, paused with reason, unpaused, removed', async () => {
     await start({ queues: ['support'] });
     expect(memberOf('alice', 'support')).to.deep.equal([
-      { kind: 'queue_member', agentId: 'alice', agentInterface: 'PJSIP/1001', queue: 'support', loggedIn: false, paused: false, source: 'startup' },
+      {
+        kind: 'queue_member',
+        agentId: 'alice',
+        agentInterface: 'PJSIP/1001',
+        queue: 'support',
+        loggedIn: false,
+        paused: false,
+        source: 'startup',
+      },
     ]);
     updates.length = 0;
 
@@ -202,7 +280,15 @@ describe('AMI presence (fake AMI server)', function () {
 
     expect(connections).to.deep.equal([false, true]);
     expect(memberOf('alice')).to.deep.equal([
-      { kind: 'queue_member', agentId: 'alice', agentInterface: 'PJSIP/1001', queue: 'support', loggedIn: false, paused: false, source: 'startup' },
+      {
+        kind: 'queue_member',
+        agentId: 'alice',
+        agentInterface: 'PJSIP/1001',
+        queue: 'support',
+        loggedIn: false,
+        paused: false,
+        source: 'startup',
+      },
     ]);
     expect(presenceOf('alice')).to.have.length(1);
     expect(presenceOf('alice')[0]).to.include({ presence: 'dnd', available: false });
@@ -239,23 +325,62 @@ describe('PresenceTracker (pure mapping)', () => {
 
   it('maps every presence value to call availability', () => {
     const t = tracker();
-    const expected: Record<string, boolean> = { available: true, chat: true, not_set: true, invisible: true, dnd: false, away: false, xa: false, unavailable: false };
+    const expected: Record<string, boolean> = {
+      available: true,
+      chat: true,
+      not_set: true,
+      invisible: true,
+      dnd: false,
+      away: false,
+      xa: false,
+      unavailable: false,
+    };
     for (const [status, available] of Object.entries(expected)) {
-      const [u] = t.handleEvent({ name: 'PresenceStateChange', fields: { event: 'PresenceStateChange', presentity: 'CustomPresence:1001', status } });
+      const [u] = t.handleEvent({
+        name: 'PresenceStateChange',
+        fields: { event: 'PresenceStateChange', presentity: 'CustomPresence:1001', status },
+      });
       expect(u, status).to.include({ kind: 'presence', presence: status, available });
     }
-    expect(t.handleEvent({ name: 'PresenceStateChange', fields: { presentity: 'CustomPresence:1001', status: 'bogus' } })).to.deep.equal([]);
+    expect(t.handleEvent({ name: 'PresenceStateChange', fields: { presentity: 'CustomPresence:1001', status: 'bogus' } })).to.deep.equal(
+      [],
+    );
   });
 
   it('reads the PresenceState answer from State and PresenceMessage (Message is "Presence State")', () => {
     const t = tracker();
-    const [u] = t.handlePresenceStateResponse('CustomPresence:1002', { response: 'Success', message: 'Presence State', state: 'xa', presencemessage: 'Holiday' });
-    expect(u).to.deep.equal({ kind: 'presence', agentId: 'bob', presentity: 'CustomPresence:1002', presence: 'xa', available: false, message: 'Holiday', source: 'startup' });
+    const [u] = t.handlePresenceStateResponse('CustomPresence:1002', {
+      response: 'Success',
+      message: 'Presence State',
+      state: 'xa',
+      presencemessage: 'Holiday',
+    });
+    expect(u).to.deep.equal({
+      kind: 'presence',
+      agentId: 'bob',
+      presentity: 'CustomPresence:1002',
+      presence: 'xa',
+      available: false,
+      message: 'Holiday',
+      source: 'startup',
+    });
   });
 
   it('accepts the Asterisk 12/13 `Reason` header of QueueMemberPause and "true" booleans', () => {
     const t = tracker();
-    const [u] = t.handleEvent({ name: 'QueueMemberPause', fields: { queue: 'q', interface: 'pjsip/1003', paused: 'true', reason: 'training' } });
-    expect(u).to.deep.equal({ kind: 'queue_member', agentId: 'carol', agentInterface: 'PJSIP/1003', queue: 'q', loggedIn: true, paused: true, pausedReason: 'training', source: 'event' });
+    const [u] = t.handleEvent({
+      name: 'QueueMemberPause',
+      fields: { queue: 'q', interface: 'pjsip/1003', paused: 'true', reason: 'training' },
+    });
+    expect(u).to.deep.equal({
+      kind: 'queue_member',
+      agentId: 'carol',
+      agentInterface: 'PJSIP/1003',
+      queue: 'q',
+      loggedIn: true,
+      paused: true,
+      pausedReason: 'training',
+      source: 'event',
+    });
   });
 });

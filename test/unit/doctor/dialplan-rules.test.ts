@@ -10,14 +10,40 @@ import { FEATURE_CODE_KINDS } from '../../../src/domain/feature-codes';
 describe('doctor: reading the dialplan and the config', () => {
   it('parses ShowDialPlan events as main/pbx.c sends them, whatever the header case, and ignores the rest', () => {
     const dp = parseShowDialPlan([
-      { event: 'ListDialplan', actionid: 'x', context: 'callback-entry', extension: '5552000', priority: '2', application: 'Stasis', appdata: 'direct-callback,queue,support', registrar: 'pbx_config' },
-      { Event: 'ListDialplan', Context: 'callback-fallback', Extension: 'queue', ExtensionLabel: 'sorry', Priority: '6', Application: 'Playback', AppData: 'callback/agent-unavailable', Registrar: 'pbx_config' },
+      {
+        event: 'ListDialplan',
+        actionid: 'x',
+        context: 'callback-entry',
+        extension: '5552000',
+        priority: '2',
+        application: 'Stasis',
+        appdata: 'direct-callback,queue,support',
+        registrar: 'pbx_config',
+      },
+      {
+        Event: 'ListDialplan',
+        Context: 'callback-fallback',
+        Extension: 'queue',
+        ExtensionLabel: 'sorry',
+        Priority: '6',
+        Application: 'Playback',
+        AppData: 'callback/agent-unavailable',
+        Registrar: 'pbx_config',
+      },
       { Event: 'ListDialplan', Context: 'from-trunk', IncludeContext: 'callback-entry', Registrar: 'pbx_config' },
       { Event: 'ListDialplan', Context: 'from-trunk', IncludeContext: 'unassigned-number', Registrar: 'pbx_config' },
       { Event: 'ListDialplan', Context: 'default', IgnorePattern: '9', Registrar: 'pbx_config' },
       { Event: 'ListDialplan', Context: 'default', Switch: 'Realtime/@', Registrar: 'pbx_config' },
       { Event: 'ListDialplan', Context: 'hints', Extension: '1001', Priority: 'hint', Application: 'PJSIP/1001', Registrar: 'pbx_config' },
-      { Event: 'ListDialplan', Context: 'blank', Extension: 's', Priority: '1', Application: 'Answer', AppData: '', Registrar: 'pbx_config' },
+      {
+        Event: 'ListDialplan',
+        Context: 'blank',
+        Extension: 's',
+        Priority: '1',
+        Application: 'Answer',
+        AppData: '',
+        Registrar: 'pbx_config',
+      },
     ]);
     expect(dp.priorities.map((p) => `${p.extension}@${p.context}:${p.priority}:${p.application}(${p.appData})`)).to.deep.equal([
       '5552000@callback-entry:2:Stasis(direct-callback,queue,support)',
@@ -36,11 +62,35 @@ describe('doctor: reading the dialplan and the config', () => {
     expect(stasisLines(dp).map((l) => [l.app, l.args])).to.deep.equal([['direct-callback', ['queue', 'support', 'route=vip']]]);
   });
 
-  it("leaves out the context res_stasis adds for a connected app (as a real Asterisk lists it)", () => {
+  it('leaves out the context res_stasis adds for a connected app (as a real Asterisk lists it)', () => {
     const dp = parseShowDialPlan([
-      { event: 'ListDialplan', context: 'stasis-direct-callback', extension: 'h', priority: '1', application: 'NoOp', appdata: '(null)', registrar: 'res_stasis' },
-      { event: 'ListDialplan', context: 'stasis-direct-callback', extension: '_.', priority: '1', application: 'Stasis', appdata: 'direct-callback', registrar: 'res_stasis' },
-      { event: 'ListDialplan', context: 'callback-entry', extension: '5552000', priority: '2', application: 'Stasis', appdata: 'direct-callback,queue,support', registrar: 'pbx_config' },
+      {
+        event: 'ListDialplan',
+        context: 'stasis-direct-callback',
+        extension: 'h',
+        priority: '1',
+        application: 'NoOp',
+        appdata: '(null)',
+        registrar: 'res_stasis',
+      },
+      {
+        event: 'ListDialplan',
+        context: 'stasis-direct-callback',
+        extension: '_.',
+        priority: '1',
+        application: 'Stasis',
+        appdata: 'direct-callback',
+        registrar: 'res_stasis',
+      },
+      {
+        event: 'ListDialplan',
+        context: 'callback-entry',
+        extension: '5552000',
+        priority: '2',
+        application: 'Stasis',
+        appdata: 'direct-callback,queue,support',
+        registrar: 'pbx_config',
+      },
     ]);
     expect(dp.priorities.map((p) => p.registrar)).to.deep.equal(['res_stasis', 'res_stasis', 'pbx_config']);
     expect(stasisLines(dp).map((l) => l.where.context)).to.deep.equal(['callback-entry']);
@@ -84,12 +134,19 @@ describe('doctor: reading the dialplan and the config', () => {
     expect(schemaDifference(['001_a.sql'], ['001_a.sql', '002_b.sql'])).to.deep.equal({ pending: ['002_b.sql'], unknown: [] });
     expect(schemaDifference(['001_a.sql', '009_z.sql'], ['001_a.sql'])).to.deep.equal({ pending: [], unknown: ['009_z.sql'] });
     expect(describeDatabaseUrl('postgres://dc:s3cret@db.example:5433/callbacks')).to.equal('dc@db.example:5433/callbacks');
-    expect(describeDatabaseUrl('postgres://direct-callback@%2Fvar%2Frun%2Fpostgresql/direct_callback')).to.equal('direct-callback@/var/run/postgresql/direct_callback');
+    expect(describeDatabaseUrl('postgres://direct-callback@%2Fvar%2Frun%2Fpostgresql/direct_callback')).to.equal(
+      'direct-callback@/var/run/postgresql/direct_callback',
+    );
   });
 
   it('prints ✓/✗ with the fix, and --json as one line with name, ok and fix', () => {
-    const report = reportOf([passed('config', 'ok file'), failed('ari', 'refused (401)', 'set the password')], [{ name: 'prompts', reason: 'ARI is not reachable' }]);
-    expect(reportText(report)).to.equal('✓ config: ok file\n✗ ari: refused (401)\n    fix: set the password\n- prompts: not checked (ARI is not reachable)\n\n1 of 2 checks failed');
+    const report = reportOf(
+      [passed('config', 'ok file'), failed('ari', 'refused (401)', 'set the password')],
+      [{ name: 'prompts', reason: 'ARI is not reachable' }],
+    );
+    expect(reportText(report)).to.equal(
+      '✓ config: ok file\n✗ ari: refused (401)\n    fix: set the password\n- prompts: not checked (ARI is not reachable)\n\n1 of 2 checks failed',
+    );
     const json = reportJson(report);
     expect(json).to.not.include('\n');
     expect(JSON.parse(json)).to.deep.equal({

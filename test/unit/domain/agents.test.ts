@@ -52,7 +52,13 @@ describe('domain/agents', () => {
     });
 
     it('uses the priority for the queue asked about, not another membership', () => {
-      const x = { ...agent('x'), queues: [{ queueId: 'q1', priority: 1 }, { queueId: 'q2', priority: 9 }] };
+      const x = {
+        ...agent('x'),
+        queues: [
+          { queueId: 'q1', priority: 1 },
+          { queueId: 'q2', priority: 9 },
+        ],
+      };
       const y = { ...agent('y'), queues: [{ queueId: 'q1', priority: 5 }] };
       expect(pickAgent([x, y], 'q1', NOW)?.id).to.equal('y');
       expect(queuePriority(x, 'q2')).to.equal(9);

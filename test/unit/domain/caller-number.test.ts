@@ -10,7 +10,20 @@ describe('domain/caller-number', () => {
   });
 
   it('isWithheld: missing and the usual withheld words, any case', () => {
-    for (const v of [undefined, null, '', '   ', 'anonymous', 'Anonymous', 'ANONYMOUS', 'unknown', 'restricted', 'Withheld', 'private', 'unavailable']) {
+    for (const v of [
+      undefined,
+      null,
+      '',
+      '   ',
+      'anonymous',
+      'Anonymous',
+      'ANONYMOUS',
+      'unknown',
+      'restricted',
+      'Withheld',
+      'private',
+      'unavailable',
+    ]) {
       expect(isWithheld(v), String(v)).to.equal(true);
     }
   });

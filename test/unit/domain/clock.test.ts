@@ -115,7 +115,12 @@ describe('domain/clock', () => {
       let cleared = 0;
       const h = systemClock.setTimer(() => cleared++, 5);
       systemClock.clearTimer(h);
-      await new Promise<void>((resolve) => systemClock.setTimer(() => { fired++; resolve(); }, 10));
+      await new Promise<void>((resolve) =>
+        systemClock.setTimer(() => {
+          fired++;
+          resolve();
+        }, 10),
+      );
       await new Promise<void>((resolve) => setTimeout(resolve, 10));
       expect(fired).to.equal(1);
       expect(cleared).to.equal(0);

@@ -16,7 +16,12 @@ function cb(itemId: string, over: Partial<PendingCallback> = {}, queueId = 'q1')
   return { itemId, queueId, declinedBy: [], inFlight: false, ...over };
 }
 
-function input(items: WorkItem[], agents: AgentState[], callbacks: PendingCallback[] = [], over: Partial<AssignmentInput> = {}): AssignmentInput {
+function input(
+  items: WorkItem[],
+  agents: AgentState[],
+  callbacks: PendingCallback[] = [],
+  over: Partial<AssignmentInput> = {},
+): AssignmentInput {
   const byQueue = new Map<string, QueueOrder>();
   for (const it of items) {
     let q = byQueue.get(it.queueId);
@@ -64,7 +69,13 @@ describe('domain/dispatch planAssignments / planDispatch', () => {
 
   it('never starts more calls than free agents, and uses each agent once', () => {
     const items = Array.from({ length: 10 }, (_, i) => wi(`cb${i}`, i, 'callback'));
-    const res = planAssignments(input(items, [agent('a'), agent('b'), agent('c', { paused: true })], items.map((i) => cb(i.id))));
+    const res = planAssignments(
+      input(
+        items,
+        [agent('a'), agent('b'), agent('c', { paused: true })],
+        items.map((i) => cb(i.id)),
+      ),
+    );
     expect(pairs(res)).to.deep.equal(['cb0->a', 'cb1->b']);
   });
 
@@ -93,13 +104,19 @@ describe('domain/dispatch planAssignments / planDispatch', () => {
   });
 
   it('a callback every free agent declined keeps its place but does not block the caller behind', () => {
-    const inp = input([wi('cb1', 100, 'callback'), wi('c2', 200)], [agent('a')], [cb('cb1', { declinedBy: [{ agentId: 'a', until: NOW + 60_000 }] })]);
+    const inp = input(
+      [wi('cb1', 100, 'callback'), wi('c2', 200)],
+      [agent('a')],
+      [cb('cb1', { declinedBy: [{ agentId: 'a', until: NOW + 60_000 }] })],
+    );
     expect(pairs(planAssignments(inp))).to.deep.equal(['c2->a']);
     expect(inp.queues[0].order.position('cb1')).to.equal(1);
   });
 
   it('excludes reserved agents', () => {
-    const inp = input([wi('c1', 1), wi('c2', 2)], [agent('a', { idleSince: 1 }), agent('b', { idleSince: 2 })], [], { agentsReserved: new Set(['a']) });
+    const inp = input([wi('c1', 1), wi('c2', 2)], [agent('a', { idleSince: 1 }), agent('b', { idleSince: 2 })], [], {
+      agentsReserved: new Set(['a']),
+    });
     expect(pairs(planAssignments(inp))).to.deep.equal(['c1->b']);
   });
 
@@ -131,10 +148,12 @@ describe('domain/dispatch planAssignments / planDispatch', () => {
   it('skips items already in service and honours caller declines', () => {
     const agents = [agent('a', { idleSince: 1 }), agent('b', { idleSince: 2 })];
     const items = [wi('c1', 1), wi('c2', 2), wi('c3', 3)];
-    const res = planAssignments(input(items, agents, [], {
-      itemsInService: new Set(['c1']),
-      callerDeclines: new Map([['c2', [{ agentId: 'a', until: NOW + 10 }]]]),
-    }));
+    const res = planAssignments(
+      input(items, agents, [], {
+        itemsInService: new Set(['c1']),
+        callerDeclines: new Map([['c2', [{ agentId: 'a', until: NOW + 10 }]]]),
+      }),
+    );
     expect(pairs(res)).to.deep.equal(['c2->b', 'c3->a']);
   });
 
@@ -177,12 +196,17 @@ describe('domain/dispatch planAssignments / planDispatch', () => {
     let leftWaiting = 0;
     for (let round = 0; round < 300; round++) {
       const agents: AgentState[] = Array.from({ length: 1 + Math.floor(rnd() * 5) }, (_, i) =>
-        agent(`a${i}`, {
-          idleSince: Math.floor(rnd() * 5),
-          paused: rnd() < 0.15,
-          deviceState: rnd() < 0.2 ? 'INUSE' : 'NOT_INUSE',
-          wrapUpUntil: rnd() < 0.1 ? NOW + 1 : 0,
-        }, queueIds.filter(() => rnd() < 0.6)));
+        agent(
+          `a${i}`,
+          {
+            idleSince: Math.floor(rnd() * 5),
+            paused: rnd() < 0.15,
+            deviceState: rnd() < 0.2 ? 'INUSE' : 'NOT_INUSE',
+            wrapUpUntil: rnd() < 0.1 ? NOW + 1 : 0,
+          },
+          queueIds.filter(() => rnd() < 0.6),
+        ),
+      );
       const items: WorkItem[] = [];
       const cbs: PendingCallback[] = [];
       for (let i = 0; i < Math.floor(rnd() * 12); i++) {
@@ -190,12 +214,18 @@ describe('domain/dispatch planAssignments / planDispatch', () => {
         const it = wi(`r${round}i${i}`, Math.floor(rnd() * 10), kind, pickOf(queueIds), rnd() < 0.2 ? 1 : 0);
         items.push(it);
         if (kind === 'callback' && rnd() < 0.95) {
-          cbs.push(cb(it.id, {
-            inFlight: rnd() < 0.15,
-            notBefore: rnd() < 0.15 ? NOW + 1 : undefined,
-            ownerAgentId: rnd() < 0.2 ? pickOf(agents).id : undefined,
-            declinedBy: rnd() < 0.3 ? [{ agentId: pickOf(agents).id, until: NOW + (rnd() < 0.5 ? 1 : 0) }] : [],
-          }, it.queueId));
+          cbs.push(
+            cb(
+              it.id,
+              {
+                inFlight: rnd() < 0.15,
+                notBefore: rnd() < 0.15 ? NOW + 1 : undefined,
+                ownerAgentId: rnd() < 0.2 ? pickOf(agents).id : undefined,
+                declinedBy: rnd() < 0.3 ? [{ agentId: pickOf(agents).id, until: NOW + (rnd() < 0.5 ? 1 : 0) }] : [],
+              },
+              it.queueId,
+            ),
+          );
         }
       }
       const reserved = new Set(agents.filter(() => rnd() < 0.1).map((a) => a.id));
@@ -280,8 +310,25 @@ describe('planAssignments: owed callbacks given apart, queue time floors', () =>
       ['cb1', { itemId: 'cb1', queueId: 'q', ownerAgentId: 'b', declinedBy: [], inFlight: false }],
       ['cb2', { itemId: 'cb2', queueId: 'q', declinedBy: [], inFlight: false }],
     ]);
-    const agent = (id: string, idleSince: number): AgentState => ({ id, name: id, endpoint: `PJSIP/${id}`, queues: [{ queueId: 'q', priority: 0 }], loggedIn: true, paused: false, deviceState: 'NOT_INUSE' as const, onPluginCall: false, wrapUpUntil: 0, idleSince });
-    const base = { now: 10, queues: [{ queueId: 'q', order }], callbacks, agents: [agent('a', 1), agent('b', 2)], agentsReserved: new Set<string>() };
+    const agent = (id: string, idleSince: number): AgentState => ({
+      id,
+      name: id,
+      endpoint: `PJSIP/${id}`,
+      queues: [{ queueId: 'q', priority: 0 }],
+      loggedIn: true,
+      paused: false,
+      deviceState: 'NOT_INUSE' as const,
+      onPluginCall: false,
+      wrapUpUntil: 0,
+      idleSince,
+    });
+    const base = {
+      now: 10,
+      queues: [{ queueId: 'q', order }],
+      callbacks,
+      agents: [agent('a', 1), agent('b', 2)],
+      agentsReserved: new Set<string>(),
+    };
     const full = plan(base);
     const apart = plan({ ...base, owedCallbacks: [callbacks.get('cb1')!] });
     expect(apart).to.deep.equal(full);

@@ -7,7 +7,9 @@ describe('domain/language: which language a call hears', () => {
   it("the caller's channel language when prompts exist for it", () => {
     expect(choosePromptLanguage({ preferred: 'es', available })).to.equal('es');
     expect(choosePromptLanguage({ preferred: 'es', queueLanguage: 'en', available }), 'the caller wins over the queue').to.equal('es');
-    expect(choosePromptLanguage({ preferred: 'en', queueLanguage: 'es', available }), 'an English channel in a Spanish queue').to.equal('en');
+    expect(choosePromptLanguage({ preferred: 'en', queueLanguage: 'es', available }), 'an English channel in a Spanish queue').to.equal(
+      'en',
+    );
   });
 
   it('a regional variant plays its base language, as Asterisk falls back for sound files', () => {
@@ -28,7 +30,10 @@ describe('domain/language: which language a call hears', () => {
     expect(choosePromptLanguage({ preferred: undefined, available })).to.equal('en');
     expect(choosePromptLanguage({ preferred: null, queueLanguage: undefined, available })).to.equal('en');
     expect(choosePromptLanguage({ preferred: '', available }), 'a channel without a language').to.equal('en');
-    expect(choosePromptLanguage({ preferred: 'de', queueLanguage: 'fr', available }), 'a queue language without prompts is no choice either').to.equal('en');
+    expect(
+      choosePromptLanguage({ preferred: 'de', queueLanguage: 'fr', available }),
+      'a queue language without prompts is no choice either',
+    ).to.equal('en');
   });
 
   it("no channel language: the queue's", () => {

@@ -38,10 +38,17 @@ describe('domain/overflow-actions', () => {
       expect(actionInForce(ladder, state)).to.equal(undefined);
     });
     it('the first condition: the callback offer', () => {
-      expect(actionInForce(ladder, { ...state, waitingCount: 3 })).to.deep.equal({ index: 0, action: { kind: 'callback' }, reasons: ['waiting_count'] });
+      expect(actionInForce(ladder, { ...state, waitingCount: 3 })).to.deep.equal({
+        index: 0,
+        action: { kind: 'callback' },
+        reasons: ['waiting_count'],
+      });
     });
     it('past the second condition: voicemail, whatever the first says', () => {
-      expect(actionInForce(ladder, { ...state, waitingCount: 3, waitedSec: 600 })?.action).to.deep.equal({ kind: 'voicemail', mailbox: '100' });
+      expect(actionInForce(ladder, { ...state, waitingCount: 3, waitedSec: 600 })?.action).to.deep.equal({
+        kind: 'voicemail',
+        mailbox: '100',
+      });
       expect(actionInForce(ladder, { ...state, waitingCount: 1, waitedSec: 601 })?.reasons).to.deep.equal(['waited']);
     });
     it('out of hours and the estimated wait are conditions too', () => {

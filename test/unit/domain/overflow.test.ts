@@ -13,7 +13,10 @@ describe('domain/overflow', () => {
     });
 
     it('overrides field by field, inheriting the fields the route leaves out', () => {
-      expect(resolveOverflowRule({ maxWaiting: 5, maxEstimatedWaitSec: 120 }, { maxWaiting: 2 })).to.deep.equal({ maxWaiting: 2, maxEstimatedWaitSec: 120 });
+      expect(resolveOverflowRule({ maxWaiting: 5, maxEstimatedWaitSec: 120 }, { maxWaiting: 2 })).to.deep.equal({
+        maxWaiting: 2,
+        maxEstimatedWaitSec: 120,
+      });
     });
 
     it('adds a condition the queue does not have', () => {
@@ -22,7 +25,9 @@ describe('domain/overflow', () => {
     });
 
     it('null in the override disables the condition', () => {
-      expect(resolveOverflowRule({ maxWaiting: 5, maxEstimatedWaitSec: 120 }, { maxWaiting: null })).to.deep.equal({ maxEstimatedWaitSec: 120 });
+      expect(resolveOverflowRule({ maxWaiting: 5, maxEstimatedWaitSec: 120 }, { maxWaiting: null })).to.deep.equal({
+        maxEstimatedWaitSec: 120,
+      });
       expect(resolveOverflowRule({ maxWaiting: 5 }, { maxWaiting: null, maxEstimatedWaitSec: null })).to.deep.equal({});
     });
 
@@ -43,7 +48,10 @@ describe('domain/overflow', () => {
     it('uses >= for the waiting count, counting the evaluated caller', () => {
       const rule = { maxWaiting: 3 };
       // Two others waiting + this caller = 3 -> overflow.
-      expect(evaluateOverflow(rule, { waitingCount: 3, estimatedWaitSec: 0 })).to.deep.equal({ overflowing: true, reasons: ['waiting_count'] });
+      expect(evaluateOverflow(rule, { waitingCount: 3, estimatedWaitSec: 0 })).to.deep.equal({
+        overflowing: true,
+        reasons: ['waiting_count'],
+      });
       expect(evaluateOverflow(rule, { waitingCount: 2, estimatedWaitSec: 0 }).overflowing).to.equal(false);
     });
 
@@ -54,18 +62,28 @@ describe('domain/overflow', () => {
     });
 
     it('reports every tripped condition, waiting_count first', () => {
-      expect(evaluateOverflow({ maxWaiting: 1, maxEstimatedWaitSec: 10 }, { waitingCount: 1, estimatedWaitSec: 10 }))
-        .to.deep.equal({ overflowing: true, reasons: ['waiting_count', 'estimated_wait'] });
-      expect(evaluateOverflow({ maxWaiting: 10, maxEstimatedWaitSec: 10 }, { waitingCount: 1, estimatedWaitSec: 11 }).reasons)
-        .to.deep.equal(['estimated_wait']);
+      expect(evaluateOverflow({ maxWaiting: 1, maxEstimatedWaitSec: 10 }, { waitingCount: 1, estimatedWaitSec: 10 })).to.deep.equal({
+        overflowing: true,
+        reasons: ['waiting_count', 'estimated_wait'],
+      });
+      expect(
+        evaluateOverflow({ maxWaiting: 10, maxEstimatedWaitSec: 10 }, { waitingCount: 1, estimatedWaitSec: 11 }).reasons,
+      ).to.deep.equal(['estimated_wait']);
     });
 
     it('ignores non-finite thresholds instead of overflowing everything', () => {
-      expect(evaluateOverflow({ maxWaiting: Number.NaN, maxEstimatedWaitSec: Number.POSITIVE_INFINITY }, { waitingCount: 99, estimatedWaitSec: 1e9 }).overflowing).to.equal(false);
+      expect(
+        evaluateOverflow(
+          { maxWaiting: Number.NaN, maxEstimatedWaitSec: Number.POSITIVE_INFINITY },
+          { waitingCount: 99, estimatedWaitSec: 1e9 },
+        ).overflowing,
+      ).to.equal(false);
     });
 
     it('a zero threshold means always overflow (e.g. always offer callbacks on a route)', () => {
-      expect(evaluateOverflow(resolveOverflowRule({ maxWaiting: 10 }, { maxWaiting: 0 }), { waitingCount: 1, estimatedWaitSec: 0 }).overflowing).to.equal(true);
+      expect(
+        evaluateOverflow(resolveOverflowRule({ maxWaiting: 10 }, { maxWaiting: 0 }), { waitingCount: 1, estimatedWaitSec: 0 }).overflowing,
+      ).to.equal(true);
     });
   });
 });

@@ -4,7 +4,12 @@ import { compareWorkItems, WorkItem, WorkItemKind } from '../../../src/domain/wo
 
 let seq = 0;
 const mk = (id: string, arrivedAt: number, kind: WorkItemKind = 'caller', priority = 0): WorkItem => ({
-  id, queueId: 'q1', kind, priority, arrivedAt, seq: ++seq,
+  id,
+  queueId: 'q1',
+  kind,
+  priority,
+  arrivedAt,
+  seq: ++seq,
 });
 
 /** Deterministic PRNG so a failing randomized run can be reproduced. */
@@ -136,8 +141,12 @@ describe('domain/queue-order QueueOrder', () => {
       } else {
         // Small value ranges force many priority and arrival ties.
         const it: WorkItem = {
-          id: `i${n++}`, queueId: 'q', kind: rnd() < 0.3 ? 'callback' : 'caller',
-          priority: Math.floor(rnd() * 3), arrivedAt: Math.floor(rnd() * 20), seq: Math.floor(rnd() * 5) + n * 10,
+          id: `i${n++}`,
+          queueId: 'q',
+          kind: rnd() < 0.3 ? 'callback' : 'caller',
+          priority: Math.floor(rnd() * 3),
+          arrivedAt: Math.floor(rnd() * 20),
+          seq: Math.floor(rnd() * 5) + n * 10,
         };
         q.add(it);
         naive.set(it.id, it);
@@ -157,7 +166,15 @@ describe('domain/queue-order QueueOrder', () => {
     const q = new QueueOrder();
     const N = 100_000;
     // Mostly tail appends like real arrivals, plus a few high-priority inserts at the front.
-    for (let i = 0; i < N; i++) q.add({ id: `x${i}`, queueId: 'q', kind: i % 3 === 0 ? 'callback' : 'caller', priority: i % 1000 === 0 ? 1 : 0, arrivedAt: i, seq: i });
+    for (let i = 0; i < N; i++)
+      q.add({
+        id: `x${i}`,
+        queueId: 'q',
+        kind: i % 3 === 0 ? 'callback' : 'caller',
+        priority: i % 1000 === 0 ? 1 : 0,
+        arrivedAt: i,
+        seq: i,
+      });
     for (let i = 0; i < N; i += 7) expect(q.position(`x${i}`)).to.be.a('number');
     for (let i = 1; i < 2_000; i++) q.remove(`x${i * 37}`);
     expect(q.size).to.equal(N - 1_999);

@@ -22,7 +22,10 @@ describe('domain/retry decideRetry', () => {
   it('gives up once customer attempts reach the maximum (attemptsMade includes this one)', () => {
     expect(decideRetry({ ...base, attemptsMade: 2 }).kind).to.equal('retry');
     expect(decideRetry({ ...base, attemptsMade: 3 })).to.deep.equal({ kind: 'give_up', reason: 'max_attempts_reached' });
-    expect(decideRetry({ ...base, attemptsMade: 1, maxAttempts: 1, outcome: 'no_answer' })).to.deep.equal({ kind: 'give_up', reason: 'max_attempts_reached' });
+    expect(decideRetry({ ...base, attemptsMade: 1, maxAttempts: 1, outcome: 'no_answer' })).to.deep.equal({
+      kind: 'give_up',
+      reason: 'max_attempts_reached',
+    });
   });
 
   it('agent-side outcomes do not consume customer attempts and are eligible immediately', () => {

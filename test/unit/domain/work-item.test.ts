@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import { compareWorkItems, createSeqCounter, WorkItem } from '../../../src/domain/work-item';
 
 const item = (over: Partial<WorkItem>): WorkItem => ({
-  id: 'x', queueId: 'q', kind: 'caller', priority: 0, arrivedAt: 0, seq: 0, ...over,
+  id: 'x',
+  queueId: 'q',
+  kind: 'caller',
+  priority: 0,
+  arrivedAt: 0,
+  seq: 0,
+  ...over,
 });
 
 describe('domain/work-item compareWorkItems', () => {

@@ -26,12 +26,20 @@ describe('benchmark figures', () => {
 
   it('summarise: an even number of runs takes the mean of the middle two; unmeasured values are left out', () => {
     expect(summarise([{ a: 1 }, { a: 4 }, { a: 2 }, { a: 3 }])).to.deep.equal({ a: { median: 2.5, min: 1, max: 4 } });
-    expect(summarise([{ a: NaN, b: 1 }, { a: 5, b: 2 }])).to.deep.equal({ a: { median: 5, min: 5, max: 5 }, b: { median: 1.5, min: 1, max: 2 } });
+    expect(
+      summarise([
+        { a: NaN, b: 1 },
+        { a: 5, b: 2 },
+      ]),
+    ).to.deep.equal({ a: { median: 5, min: 5, max: 5 }, b: { median: 1.5, min: 1, max: 2 } });
     expect(summarise([{ a: NaN }])).to.deep.equal({});
   });
 
   it('figuresTable: one aligned row per figure', () => {
-    const text = figuresTable({ event_to_command_p99_ms: { median: 4.5, min: 3.9, max: 12 }, samples: { median: 2000, min: 1990, max: 2010 } });
+    const text = figuresTable({
+      event_to_command_p99_ms: { median: 4.5, min: 3.9, max: 12 },
+      samples: { median: 2000, min: 1990, max: 2010 },
+    });
     expect(text.split('\n')).to.deep.equal([
       'figure                   median   min   max',
       'event_to_command_p99_ms     4.5   3.9    12',

@@ -20,7 +20,13 @@ describe('config', () => {
   it('applies documented defaults (30 s offer delay and interval)', () => {
     const c = parseConfig({ queues: [{ id: 'support' }] }, env);
     expect(c.queues[0]?.offer).to.deep.equal({ initialDelaySec: 30, intervalSec: 30, thresholdPosition: 1 });
-    expect(c.ari).to.deep.include({ url: 'http://127.0.0.1:8088', user: 'direct-callback', app: 'direct-callback', password: 'pw-from-env', maxConnections: 50 });
+    expect(c.ari).to.deep.include({
+      url: 'http://127.0.0.1:8088',
+      user: 'direct-callback',
+      app: 'direct-callback',
+      password: 'pw-from-env',
+      maxConnections: 50,
+    });
     expect(c.callback.dialTemplate).to.equal('PJSIP/{number}@trunk');
   });
 
@@ -31,7 +37,9 @@ describe('config', () => {
   });
 
   it('names the bad field', () => {
-    expect(errorOf(() => parseConfig({ queues: [{ id: 'support', overflow: { maxWaiting: 'x' } }] }, env))).to.match(/queues\[0\]\.overflow\.maxWaiting/);
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'support', overflow: { maxWaiting: 'x' } }] }, env))).to.match(
+      /queues\[0\]\.overflow\.maxWaiting/,
+    );
     expect(errorOf(() => parseConfig({ queues: [{ id: 'sup port' }] }, env))).to.match(/queues\[0\]\.id/);
     expect(errorOf(() => parseConfig({ agents: [{ id: 'a', name: 'A', endpoint: '1001' }] }, env))).to.match(/agents\[0\]\.endpoint/);
     expect(errorOf(() => parseConfig({ callback: { dialTemplate: 'PJSIP/trunk' } }, env))).to.match(/callback\.dialTemplate/);
@@ -39,16 +47,33 @@ describe('config', () => {
   });
 
   it('rejects agents in unknown queues and duplicate ids', () => {
-    expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }], agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', queues: [{ id: 'nope' }] }] }, env))).to.match(/agents\[0\]\.queues\[0\]\.id: unknown queue 'nope'/);
+    expect(
+      errorOf(() =>
+        parseConfig({ queues: [{ id: 'q' }], agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', queues: [{ id: 'nope' }] }] }, env),
+      ),
+    ).to.match(/agents\[0\]\.queues\[0\]\.id: unknown queue 'nope'/);
     expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }, { id: 'q' }] }, env))).to.match(/queues\[1\]\.id: duplicate/);
   });
 
   it("languages: a queue's and an agent's must be shipped (a prompt folder); agents default to English", () => {
-    const c = parseConfig({ queues: [{ id: 'q', language: 'es' }, { id: 'r' }], agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', language: 'es' }, { id: 'b', name: 'B', endpoint: 'PJSIP/2' }] }, env);
+    const c = parseConfig(
+      {
+        queues: [{ id: 'q', language: 'es' }, { id: 'r' }],
+        agents: [
+          { id: 'a', name: 'A', endpoint: 'PJSIP/1', language: 'es' },
+          { id: 'b', name: 'B', endpoint: 'PJSIP/2' },
+        ],
+      },
+      env,
+    );
     expect(c.queues.map((q) => q.language)).to.deep.equal(['es', undefined]);
     expect(c.agents.map((a) => a.language)).to.deep.equal(['es', 'en']);
-    expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }, { id: 'r', language: 'de' }] }, env))).to.match(/queues\[1\]\.language: no prompts for language 'de' \(shipped: en, es; /);
-    expect(errorOf(() => parseConfig({ agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', language: 'es_MX' }] }, env))).to.match(/agents\[0\]\.language: no prompts for language 'es_MX'/);
+    expect(errorOf(() => parseConfig({ queues: [{ id: 'q' }, { id: 'r', language: 'de' }] }, env))).to.match(
+      /queues\[1\]\.language: no prompts for language 'de' \(shipped: en, es; /,
+    );
+    expect(errorOf(() => parseConfig({ agents: [{ id: 'a', name: 'A', endpoint: 'PJSIP/1', language: 'es_MX' }] }, env))).to.match(
+      /agents\[0\]\.language: no prompts for language 'es_MX'/,
+    );
     expect(errorOf(() => parseConfig({ queues: [{ id: 'q', language: 3 }] }, env))).to.match(/queues\[0\]\.language/);
   });
 
@@ -66,16 +91,24 @@ describe('config', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
     const file = path.join(dir, 'database-url');
     fs.writeFileSync(file, 'postgres://dc:s3cret@db.example/callbacks\n');
-    expect(parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL_FILE: file }).databaseUrl).to.equal('postgres://dc:s3cret@db.example/callbacks');
-    expect(parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL: 'postgres://x@y/z', DATABASE_URL_FILE: file }).databaseUrl).to.equal('postgres://x@y/z');
-    expect(errorOf(() => parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL_FILE: path.join(dir, 'missing') }))).to.match(/DATABASE_URL_FILE: cannot read/);
+    expect(parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL_FILE: file }).databaseUrl).to.equal(
+      'postgres://dc:s3cret@db.example/callbacks',
+    );
+    expect(parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL: 'postgres://x@y/z', DATABASE_URL_FILE: file }).databaseUrl).to.equal(
+      'postgres://x@y/z',
+    );
+    expect(errorOf(() => parseConfig({}, { ARI_PASSWORD: 'p', DATABASE_URL_FILE: path.join(dir, 'missing') }))).to.match(
+      /DATABASE_URL_FILE: cannot read/,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('names the crash point of the fault harness only through DIRECT_CALLBACK_CRASH_AT, and only a known one', () => {
     expect(parseConfig({}, env).crashAt).to.equal(undefined);
     expect(parseConfig({}, { ...env, DIRECT_CALLBACK_CRASH_AT: 'offer.after_commit' }).crashAt).to.equal('offer.after_commit');
-    expect(errorOf(() => parseConfig({}, { ...env, DIRECT_CALLBACK_CRASH_AT: 'offer.after_comit' }))).to.match(/DIRECT_CALLBACK_CRASH_AT: no crash point 'offer\.after_comit'/);
+    expect(errorOf(() => parseConfig({}, { ...env, DIRECT_CALLBACK_CRASH_AT: 'offer.after_comit' }))).to.match(
+      /DIRECT_CALLBACK_CRASH_AT: no crash point 'offer\.after_comit'/,
+    );
   });
 
   it('reports a malformed config file clearly', () => {

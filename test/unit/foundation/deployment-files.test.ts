@@ -9,7 +9,9 @@ const root = path.resolve(__dirname, '..', '..', '..');
 describe('deployment files', () => {
   it('docker/docker-compose.yml parses and runs Asterisk, PostgreSQL and the plugin with asterisk-config mounted', () => {
     // No Docker engine here: the file is checked as data.
-    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as { services: Record<string, { image?: string; build?: unknown; volumes?: string[] }> };
+    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { image?: string; build?: unknown; volumes?: string[] }>;
+    };
     expect(Object.keys(doc.services)).to.include.members(['asterisk', 'postgres', 'plugin']);
     expect(doc.services.asterisk?.image).to.match(/asterisk/);
     expect(doc.services.postgres?.image).to.match(/^postgres:/);
@@ -20,7 +22,9 @@ describe('deployment files', () => {
   it('the compose standby (profile "standby") is the plugin again under its own INSTANCE_ID, on the same Asterisk and database', () => {
     type Service = { profiles?: string[]; environment?: Record<string, string>; network_mode?: string; secrets?: string[] };
     // Compose resolves YAML merge keys (<<); so does this parse.
-    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
     const primary = doc.services.plugin;
     const standby = doc.services['plugin-standby'];
     expect(standby.profiles).to.deep.equal(['standby']);
@@ -36,10 +40,15 @@ describe('deployment files', () => {
   });
 
   it('every language folder of prompts reaches Asterisk and the plugin image, with no language named in the deployment files', () => {
-    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    const doc = parse(fs.readFileSync(path.join(root, 'docker', 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
     const volumes = doc.services.asterisk?.volumes ?? [];
     expect(volumes).to.include('../asterisk-config:/etc/asterisk-callback:ro');
-    expect(volumes.filter((v) => /sounds\/[a-z]{2}\b/.test(v)), 'no mount for one language only').to.deep.equal([]);
+    expect(
+      volumes.filter((v) => /sounds\/[a-z]{2}\b/.test(v)),
+      'no mount for one language only',
+    ).to.deep.equal([]);
     const start = fs.readFileSync(path.join(root, 'docker', 'asterisk-start.sh'), 'utf8');
     expect(start).to.include('for dir in "$SRC"/sounds/*/callback; do');
     expect(start).to.include('ln -sfn "$dir" "/var/lib/asterisk/sounds/$lang/callback"');

@@ -12,7 +12,15 @@ const clean: InvariantInput = {
   storedBeforeRestart: ['cb-1'],
   rows: [{ id: 'cb-1', customer_number: '+15550001001', status: 'completed', claimed_by: null }],
   confirmedNumbers: ['+15550001001'],
-  attempts: [{ callback_id: 'cb-1', customer_channel_id: 'leg-1', customer_dialed_at: new Date(1000), customer_answered_at: new Date(2000), bridged_at: new Date(2500) }],
+  attempts: [
+    {
+      callback_id: 'cb-1',
+      customer_channel_id: 'leg-1',
+      customer_dialed_at: new Date(1000),
+      customer_answered_at: new Date(2000),
+      bridged_at: new Date(2500),
+    },
+  ],
   customerLegs: [{ id: 'leg-1', answered: true, createdAt: 1000 }],
   dialsPerChannel: new Map([['leg-1', 1]]),
   completedAt: new Map([['cb-1', 5000]]),
@@ -42,7 +50,13 @@ describe('faults: the four invariants are counted', () => {
   it('a leg dialled twice, a leg no attempt accounts for, a dial after a stored conversation, a leg created after completion: each a double dial', () => {
     expect(counts({ ...clean, dialsPerChannel: new Map([['leg-1', 2]]) }).double_dials).to.equal(1);
     expect(counts({ ...clean, customerLegs: [...clean.customerLegs, { id: 'leg-x', answered: false }] }).double_dials).to.equal(1);
-    const redial = { callback_id: 'cb-1', customer_channel_id: 'leg-2', customer_dialed_at: new Date(3000), customer_answered_at: null, bridged_at: null };
+    const redial = {
+      callback_id: 'cb-1',
+      customer_channel_id: 'leg-2',
+      customer_dialed_at: new Date(3000),
+      customer_answered_at: null,
+      bridged_at: null,
+    };
     const legs = [...clean.customerLegs, { id: 'leg-2', answered: false, createdAt: 3000 }];
     expect(counts({ ...clean, attempts: [...clean.attempts, redial], customerLegs: legs }).double_dials).to.equal(1);
     // Answered but never bridged (the guard's 1 never came): calling again is the retry, not a double dial.
@@ -88,12 +102,32 @@ describe('faults: the re-adoption rules on a real Asterisk are checked', () => {
   describe('read from the plugin log and Asterisk events', () => {
     const since = Date.parse('2026-11-27T10:00:00.000Z');
     const at = (ms: number): string => new Date(since + ms).toISOString();
-    const adopted: PluginLogLine = { message: 'reconcile: adopting a caller left in Stasis into its queue again', channelId: 'c1', timestamp: at(100) };
-    const bridgeEvent = (type: string, ms: number): ObservedEvent => ({ type, at: since + ms, receivedAt: since + ms, raw: { channel: { id: 'c1', name: 'PJSIP/trunk-1', state: 'Up' }, bridge: { id: 'hold-c1', bridge_type: 'holding', channels: [] } } });
-    const request = (op: string, target: string, result: string, ms: number): PluginLogLine => ({ message: 'ari request', op, target, result, ms: 2, timestamp: at(ms) });
+    const adopted: PluginLogLine = {
+      message: 'reconcile: adopting a caller left in Stasis into its queue again',
+      channelId: 'c1',
+      timestamp: at(100),
+    };
+    const bridgeEvent = (type: string, ms: number): ObservedEvent => ({
+      type,
+      at: since + ms,
+      receivedAt: since + ms,
+      raw: { channel: { id: 'c1', name: 'PJSIP/trunk-1', state: 'Up' }, bridge: { id: 'hold-c1', bridge_type: 'holding', channels: [] } },
+    });
+    const request = (op: string, target: string, result: string, ms: number): PluginLogLine => ({
+      message: 'ari request',
+      op,
+      target,
+      result,
+      ms: 2,
+      timestamp: at(ms),
+    });
 
     it('kept in its holding bridge, no leave and enter: reused, nothing re-entered', () => {
-      const c = adoptionChecks({ lines: [adopted, { message: 'adopted caller kept in its holding bridge', callId: 'c1', timestamp: at(120) }] }, [], since);
+      const c = adoptionChecks(
+        { lines: [adopted, { message: 'adopted caller kept in its holding bridge', callId: 'c1', timestamp: at(120) }] },
+        [],
+        since,
+      );
       expect(c.holding_bridges_reused).to.equal(1);
       expect(c.holding_bridge_reentered).to.deep.equal([]);
     });
@@ -107,7 +141,11 @@ describe('faults: the re-adoption rules on a real Asterisk are checked', () => {
     });
 
     it('leaving the holding bridge for good (hung up, or to an agent) is no re-entry', () => {
-      const c = adoptionChecks({ lines: [adopted, { message: 'adopted caller kept in its holding bridge', callId: 'c1', timestamp: at(120) }] }, [bridgeEvent('ChannelEnteredBridge', -5000), bridgeEvent('ChannelLeftBridge', 9000)], since);
+      const c = adoptionChecks(
+        { lines: [adopted, { message: 'adopted caller kept in its holding bridge', callId: 'c1', timestamp: at(120) }] },
+        [bridgeEvent('ChannelEnteredBridge', -5000), bridgeEvent('ChannelLeftBridge', 9000)],
+        since,
+      );
       expect(c.holding_bridge_reentered).to.deep.equal([]);
     });
   });

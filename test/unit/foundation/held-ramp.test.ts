@@ -3,9 +3,23 @@ import { HeldRamp, HeldStepOutcome } from '../../../tools/bench/held-ramp';
 
 /** The held-callers verdict of `npm run bench -- --asterisk`, step by step. */
 describe('bench: the held-callers ramp on the real Asterisk', () => {
-  const pass = (target: number, cpu = 10): HeldStepOutcome => ({ target, passed: true, failed: false, why: '', allHeld: true, pluginCpuMsPerHeldCallerMin: cpu, asteriskCpuMsPerHeldCallerMin: cpu * 30 });
+  const pass = (target: number, cpu = 10): HeldStepOutcome => ({
+    target,
+    passed: true,
+    failed: false,
+    why: '',
+    allHeld: true,
+    pluginCpuMsPerHeldCallerMin: cpu,
+    asteriskCpuMsPerHeldCallerMin: cpu * 30,
+  });
   const slow = (target: number): HeldStepOutcome => ({ ...pass(target, 12), passed: false, why: `ratio 2.5 > 2 at ${target} held` });
-  const failing = (target: number): HeldStepOutcome => ({ ...pass(target), passed: false, failed: true, allHeld: false, why: `3 calls failed at ${target} held` });
+  const failing = (target: number): HeldStepOutcome => ({
+    ...pass(target),
+    passed: false,
+    failed: true,
+    allHeld: false,
+    why: `3 calls failed at ${target} held`,
+  });
 
   /** Runs the ramp the bench's way: each step asked of next(), its outcome from `outcomes`. */
   function run(ramp: HeldRamp, outcomes: (target: number) => HeldStepOutcome): number[] {
@@ -41,7 +55,12 @@ describe('bench: the held-callers ramp on the real Asterisk', () => {
   it('the first step failing: nothing held, both bounds from it', () => {
     const ramp = new HeldRamp(10, 20);
     expect(run(ramp, failing)).to.deep.equal([10]);
-    expect(ramp.result()).to.include({ heldMax: 0, heldMaxNoFailures: 0, bound: '3 calls failed at 10 held', failureBound: '3 calls failed at 10 held' });
+    expect(ramp.result()).to.include({
+      heldMax: 0,
+      heldMaxNoFailures: 0,
+      bound: '3 calls failed at 10 held',
+      failureBound: '3 calls failed at 10 held',
+    });
     expect(Number.isNaN(ramp.result().pluginCpuMsPerHeldCallerMin)).to.equal(true);
   });
 

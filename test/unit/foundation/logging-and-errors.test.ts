@@ -21,14 +21,24 @@ describe('logging', () => {
     log.info('caller queued', { position: 3 });
     await new Promise((r) => setImmediate(r));
     const obj = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
-    expect(obj).to.include({ message: 'caller queued', callId: 'c-1', kind: 'queue-caller', queueId: 'support', position: 3, level: 'info' });
+    expect(obj).to.include({
+      message: 'caller queued',
+      callId: 'c-1',
+      kind: 'queue-caller',
+      queueId: 'support',
+      position: 3,
+      level: 'info',
+    });
   });
 
   it('masks registered secrets in messages and metadata', async () => {
     const { lines, stream } = capture();
     registerSecret('s3cr3t-ari-pass');
     const log = createLogger({ stream });
-    log.warn('connect failed for http://u:s3cr3t-ari-pass@host', { url: 'ws://x?api_key=u:s3cr3t-ari-pass', nested: { p: 's3cr3t-ari-pass' } });
+    log.warn('connect failed for http://u:s3cr3t-ari-pass@host', {
+      url: 'ws://x?api_key=u:s3cr3t-ari-pass',
+      nested: { p: 's3cr3t-ari-pass' },
+    });
     await new Promise((r) => setImmediate(r));
     expect(lines.join('')).to.not.include('s3cr3t-ari-pass');
     expect(lines.join('')).to.include('[REDACTED]');

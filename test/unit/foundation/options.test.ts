@@ -13,13 +13,20 @@ describe('declarative script options', () => {
   } as const;
 
   it('parses the declared options; --help is always known', () => {
-    expect(parseOptions(spec, ['--json', '--points', 'a,b', '--endpoint', 'X/1', '--endpoint=X/2'])).to.deep.equal({ json: true, points: 'a,b', endpoint: ['X/1', 'X/2'] });
+    expect(parseOptions(spec, ['--json', '--points', 'a,b', '--endpoint', 'X/1', '--endpoint=X/2'])).to.deep.equal({
+      json: true,
+      points: 'a,b',
+      endpoint: ['X/1', 'X/2'],
+    });
     expect(parseOptions(spec, [])).to.deep.equal({});
     expect(parseOptions(spec, ['-h'])).to.deep.equal({ help: true });
   });
 
   it('an option it does not know is an error naming it and the known ones', () => {
-    expect(() => parseOptions(spec, ['--asterisk'])).to.throw(UsageError, "unknown option '--asterisk' (known: --json, --points, --endpoint, --help)");
+    expect(() => parseOptions(spec, ['--asterisk'])).to.throw(
+      UsageError,
+      "unknown option '--asterisk' (known: --json, --points, --endpoint, --help)",
+    );
     expect(() => parseOptions(spec, ['--json', 'extra'])).to.throw(UsageError, "unexpected argument 'extra'");
     expect(() => parseOptions(spec, ['--points'])).to.throw(UsageError, "option '--points <value>' argument missing");
   });

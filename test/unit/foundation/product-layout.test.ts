@@ -50,7 +50,9 @@ function unit(file: string): string {
 
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'(\.{1,2}\/[^']+)'/g)].map((m) => path.resolve(path.dirname(file), m[1] ?? ''));
+  return [...text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'(\.{1,2}\/[^']+)'/g)].map((m) =>
+    path.resolve(path.dirname(file), m[1] ?? ''),
+  );
 }
 
 const productFiles = files(SRC, /\.ts$/);
@@ -97,7 +99,10 @@ describe('the product layout', () => {
 
   it('only the config module reads process.env', () => {
     const readers = productFiles.filter((f) => /process\.env\b/.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(ROOT, f));
-    expect(readers.every((f) => f.startsWith(path.join('src', 'config') + path.sep)), readers.join(', ')).to.equal(true);
+    expect(
+      readers.every((f) => f.startsWith(path.join('src', 'config') + path.sep)),
+      readers.join(', '),
+    ).to.equal(true);
   });
 
   it('the build compiles src/ only, and the tooling lives outside it', () => {

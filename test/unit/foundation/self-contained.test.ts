@@ -12,7 +12,11 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SCANNED = ['test', 'src', 'scripts', 'tools'];
 // The real-Asterisk level: its tests, and the one file of the lab that finds the Asterisk runtime
 // (../shared/asterisk/ on the lab machine, or ASTERISK_TARBALL / ASTERISK_HOME).
-const ALLOWED = [path.join('test', 'asterisk') + path.sep, path.join('tools', 'asterisk-lab', 'runtime.ts'), path.relative(ROOT, __filename)];
+const ALLOWED = [
+  path.join('test', 'asterisk') + path.sep,
+  path.join('tools', 'asterisk-lab', 'runtime.ts'),
+  path.relative(ROOT, __filename),
+];
 /** `../shared`, `shared/ari`, or 'shared' as a path segment given to path.join/resolve. */
 const OUTSIDE_READ = /\.\.\/shared\b|\bshared\/ari\b|['"`]shared['"`]/;
 

@@ -28,11 +28,15 @@ describe('policies/answering-machine-guard', () => {
 
   it('ignores every other key (and does not extend the deadline)', () => {
     for (const digit of ['0', '2', '9', '*', '#', 'A', '11', ' 1', '', '١']) {
-      expect(decideGuard({ answeredAtMs, nowMs: answeredAtMs + 7000, timeoutMs, digit }), JSON.stringify(digit)).to.deep.equal({ kind: 'wait', untilMs: deadline });
+      expect(decideGuard({ answeredAtMs, nowMs: answeredAtMs + 7000, timeoutMs, digit }), JSON.stringify(digit)).to.deep.equal({
+        kind: 'wait',
+        untilMs: deadline,
+      });
     }
   });
 
   it('rejects a timeout that is not a positive finite number', () => {
-    for (const bad of [0, -1, NaN, Infinity]) expect(() => decideGuard({ answeredAtMs, nowMs: answeredAtMs, timeoutMs: bad }), String(bad)).to.throw(RangeError, /timeoutMs/);
+    for (const bad of [0, -1, NaN, Infinity])
+      expect(() => decideGuard({ answeredAtMs, nowMs: answeredAtMs, timeoutMs: bad }), String(bad)).to.throw(RangeError, /timeoutMs/);
   });
 });

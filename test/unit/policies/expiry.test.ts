@@ -52,28 +52,55 @@ describe('policies/expiry', () => {
     });
 
     it('owner only within the window, with the instant it ends', () => {
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: 2 * HOUR, fallback: toQueue })).to.deep.equal({ kind: 'owner_only', untilMs: T0 + 2 * HOUR });
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 2 * HOUR - 1, ownerWindowMs: 2 * HOUR, fallback: expire })).to.deep.equal({ kind: 'owner_only', untilMs: T0 + 2 * HOUR });
+      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: 2 * HOUR, fallback: toQueue })).to.deep.equal({
+        kind: 'owner_only',
+        untilMs: T0 + 2 * HOUR,
+      });
+      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 2 * HOUR - 1, ownerWindowMs: 2 * HOUR, fallback: expire })).to.deep.equal({
+        kind: 'owner_only',
+        untilMs: T0 + 2 * HOUR,
+      });
     });
 
     it('from the end of the window: the fallback queue, or expiry', () => {
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 2 * HOUR, ownerWindowMs: 2 * HOUR, fallback: toQueue })).to.deep.equal({ kind: 'fallback_to_queue', queueId: 'sales' });
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 2 * HOUR, ownerWindowMs: 2 * HOUR, fallback: expire })).to.deep.equal({ kind: 'expire', reason: EXPIRE_OWNER_WINDOW_ELAPSED });
+      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 2 * HOUR, ownerWindowMs: 2 * HOUR, fallback: toQueue })).to.deep.equal({
+        kind: 'fallback_to_queue',
+        queueId: 'sales',
+      });
+      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 2 * HOUR, ownerWindowMs: 2 * HOUR, fallback: expire })).to.deep.equal({
+        kind: 'expire',
+        reason: EXPIRE_OWNER_WINDOW_ELAPSED,
+      });
     });
 
     it('a zero window goes straight to the fallback', () => {
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: 0, fallback: toQueue })).to.deep.equal({ kind: 'fallback_to_queue', queueId: 'sales' });
+      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: 0, fallback: toQueue })).to.deep.equal({
+        kind: 'fallback_to_queue',
+        queueId: 'sales',
+      });
     });
 
     it('the optional max age wins over everything, even inside the owner window', () => {
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 8 * DAY, ownerWindowMs: 2 * HOUR, fallback: toQueue, maxAgeDays: 7 })).to.deep.equal({ kind: 'expire', reason: EXPIRE_MAX_AGE });
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + HOUR, ownerWindowMs: 30 * DAY, fallback: toQueue, maxAgeDays: 1 / 48 })).to.deep.equal({ kind: 'expire', reason: EXPIRE_MAX_AGE });
-      expect(decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 6 * DAY, ownerWindowMs: 2 * HOUR, fallback: toQueue, maxAgeDays: 7 })).to.deep.equal({ kind: 'fallback_to_queue', queueId: 'sales' });
+      expect(
+        decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 8 * DAY, ownerWindowMs: 2 * HOUR, fallback: toQueue, maxAgeDays: 7 }),
+      ).to.deep.equal({ kind: 'expire', reason: EXPIRE_MAX_AGE });
+      expect(
+        decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + HOUR, ownerWindowMs: 30 * DAY, fallback: toQueue, maxAgeDays: 1 / 48 }),
+      ).to.deep.equal({ kind: 'expire', reason: EXPIRE_MAX_AGE });
+      expect(
+        decideOwedCallback({ requestedAtMs: T0, nowMs: T0 + 6 * DAY, ownerWindowMs: 2 * HOUR, fallback: toQueue, maxAgeDays: 7 }),
+      ).to.deep.equal({ kind: 'fallback_to_queue', queueId: 'sales' });
     });
 
     it('rejects a negative or NaN window', () => {
-      expect(() => decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: -1, fallback: expire })).to.throw(RangeError, /ownerWindowMs/);
-      expect(() => decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: NaN, fallback: expire })).to.throw(RangeError, /ownerWindowMs/);
+      expect(() => decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: -1, fallback: expire })).to.throw(
+        RangeError,
+        /ownerWindowMs/,
+      );
+      expect(() => decideOwedCallback({ requestedAtMs: T0, nowMs: T0, ownerWindowMs: NaN, fallback: expire })).to.throw(
+        RangeError,
+        /ownerWindowMs/,
+      );
     });
   });
 });

@@ -123,7 +123,14 @@ describe('policies/number-entry', () => {
   });
 
   it('a valid entry after failures still succeeds; maxTries is configurable', () => {
-    expect(feed(start(), '1#2#5551234567#1').actions).to.deep.equal(['prompt_invalid', 'prompt_enter', 'prompt_invalid', 'prompt_enter', 'read_back', 'accepted']);
+    expect(feed(start(), '1#2#5551234567#1').actions).to.deep.equal([
+      'prompt_invalid',
+      'prompt_enter',
+      'prompt_invalid',
+      'prompt_enter',
+      'read_back',
+      'accepted',
+    ]);
     expect(feed(start({ ...cfg, maxTries: 1 }), '#').actions).to.deep.equal(['give_up']);
   });
 
@@ -148,7 +155,10 @@ describe('policies/number-entry', () => {
 
   it('numberEntryConfig derives digit limits from the policy; stepNumberEntry is step', () => {
     expect(numberEntryConfig(policy)).to.deep.include({ maxTries: 3, minDigits: 10, maxDigits: 18 });
-    expect(numberEntryConfig({ ...policy, nationalNumberLength: undefined }, { maxTries: 5 })).to.deep.include({ maxTries: 5, minDigits: 7 });
+    expect(numberEntryConfig({ ...policy, nationalNumberLength: undefined }, { maxTries: 5 })).to.deep.include({
+      maxTries: 5,
+      minDigits: 7,
+    });
     expect(stepNumberEntry).to.equal(step);
   });
 

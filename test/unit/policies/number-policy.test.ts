@@ -31,10 +31,18 @@ function reason(raw: string, cfg: NumberPolicyConfig): string {
 describe('policies/number-policy', () => {
   describe('defaults', () => {
     it('are NANP with international and premium denied and one pending callback per number', () => {
-      expect(DEFAULT_NUMBER_POLICY).to.include({ countryCode: '1', nationalPrefix: '1', internationalPrefix: '011', denyInternational: true, denyPremium: true, maxPendingPerNumber: 1 });
+      expect(DEFAULT_NUMBER_POLICY).to.include({
+        countryCode: '1',
+        nationalPrefix: '1',
+        internationalPrefix: '011',
+        denyInternational: true,
+        denyPremium: true,
+        maxPendingPerNumber: 1,
+      });
       expect(DEFAULT_NUMBER_POLICY.premiumPrefixes).to.deep.equal(['900', '976']);
       expect(validateNumberPolicy(nanp)).to.deep.equal([]);
-      for (const preset of Object.values(NUMBERING_PLAN_PRESETS)) expect(validateNumberPolicy(withNumberPolicyDefaults({ ...preset }))).to.deep.equal([]);
+      for (const preset of Object.values(NUMBERING_PLAN_PRESETS))
+        expect(validateNumberPolicy(withNumberPolicyDefaults({ ...preset }))).to.deep.equal([]);
     });
 
     it('withNumberPolicyDefaults copies arrays so queues never share (and mutate) one list', () => {
@@ -48,20 +56,41 @@ describe('policies/number-policy', () => {
 
   describe('normalizeNumber', () => {
     it('accepts the usual NANP spellings and yields E.164, national and digits', () => {
-      for (const raw of ['+1 (555) 123-4567', '555-123-4567', '(555) 123 4567', '555.123.4567', '1 555 123 4567', '15551234567', '011 1 555 123 4567', '  5551234567  ']) {
+      for (const raw of [
+        '+1 (555) 123-4567',
+        '555-123-4567',
+        '(555) 123 4567',
+        '555.123.4567',
+        '1 555 123 4567',
+        '15551234567',
+        '011 1 555 123 4567',
+        '  5551234567  ',
+      ]) {
         const n = normalizeNumber(raw, nanp);
         expect(n, raw).to.deep.equal({ ok: true, e164: '+15551234567', national: '5551234567', digits: '15551234567', domestic: true });
       }
     });
 
     it('turns the international prefix into E.164 and keeps foreign numbers as they are', () => {
-      expect(normalizeNumber('011 44 20 7946 0000', nanp)).to.deep.equal({ ok: true, e164: '+442079460000', national: '442079460000', digits: '442079460000', domestic: false });
+      expect(normalizeNumber('011 44 20 7946 0000', nanp)).to.deep.equal({
+        ok: true,
+        e164: '+442079460000',
+        national: '442079460000',
+        digits: '442079460000',
+        domestic: false,
+      });
       expect(e164('+44 20 7946 0000', nanp)).to.equal('+442079460000');
       expect(e164('0033 6 12 34 56 78', uk)).to.equal('+33612345678');
     });
 
     it('handles a "0" trunk prefix (UK, FR), the "+44 (0)" habit and a country code without "+"', () => {
-      expect(normalizeNumber('020 7946 0000', uk)).to.deep.equal({ ok: true, e164: '+442079460000', national: '2079460000', digits: '442079460000', domestic: true });
+      expect(normalizeNumber('020 7946 0000', uk)).to.deep.equal({
+        ok: true,
+        e164: '+442079460000',
+        national: '2079460000',
+        digits: '442079460000',
+        domestic: true,
+      });
       expect(e164('07700 900123', uk)).to.equal('+447700900123');
       expect(e164('+44 (0)20 7946 0000', uk)).to.equal('+442079460000');
       expect(e164('06 12 34 56 78', fr)).to.equal('+33612345678');
@@ -70,7 +99,18 @@ describe('policies/number-policy', () => {
     });
 
     it('rejects letters, SQL, unicode digits and other characters', () => {
-      for (const raw of ['555-CALL-NOW', "5551234567'; DROP TABLE callbacks;--", '٥٥٥١٢٣٤٥٦٧', '５５５１２３４５６７', '555\u00a0123\u00a04567', '555_123_4567', '555/123/4567', '5551234567#', '*5551234567', '5551234567\n']) {
+      for (const raw of [
+        '555-CALL-NOW',
+        "5551234567'; DROP TABLE callbacks;--",
+        '٥٥٥١٢٣٤٥٦٧',
+        '５５５１２３４５６７',
+        '555\u00a0123\u00a04567',
+        '555_123_4567',
+        '555/123/4567',
+        '5551234567#',
+        '*5551234567',
+        '5551234567\n',
+      ]) {
         expect(reason(raw, nanp), JSON.stringify(raw)).to.equal('invalid_characters');
       }
     });
@@ -237,28 +277,45 @@ describe('policies/number-policy', () => {
       const cfg = { ...nanp, allow: ['44N.'] };
       expect(checkNumberPolicy('+442079460000', cfg, none)).to.deep.equal({ allowed: false, reason: 'international' });
       expect(checkNumberPolicy('+442079460000', { ...cfg, denyInternational: false }, none)).to.deep.equal({ allowed: true });
-      expect(checkNumberPolicy('+33612345678', { ...cfg, denyInternational: false }, none)).to.deep.equal({ allowed: false, reason: 'not_allowed_pattern' });
+      expect(checkNumberPolicy('+33612345678', { ...cfg, denyInternational: false }, none)).to.deep.equal({
+        allowed: false,
+        reason: 'not_allowed_pattern',
+      });
     });
 
     it('limits pending callbacks per number (default 1), configurable, Infinity = unlimited', () => {
-      expect(checkNumberPolicy('+15551234567', nanp, { pendingForNumber: 1 })).to.deep.equal({ allowed: false, reason: 'too_many_pending' });
+      expect(checkNumberPolicy('+15551234567', nanp, { pendingForNumber: 1 })).to.deep.equal({
+        allowed: false,
+        reason: 'too_many_pending',
+      });
       const three = { ...nanp, maxPendingPerNumber: 3 };
       expect(checkNumberPolicy('+15551234567', three, { pendingForNumber: 2 })).to.deep.equal({ allowed: true });
-      expect(checkNumberPolicy('+15551234567', three, { pendingForNumber: 3 })).to.deep.equal({ allowed: false, reason: 'too_many_pending' });
-      expect(checkNumberPolicy('+15551234567', { ...nanp, maxPendingPerNumber: Infinity }, { pendingForNumber: 1e6 })).to.deep.equal({ allowed: true });
+      expect(checkNumberPolicy('+15551234567', three, { pendingForNumber: 3 })).to.deep.equal({
+        allowed: false,
+        reason: 'too_many_pending',
+      });
+      expect(checkNumberPolicy('+15551234567', { ...nanp, maxPendingPerNumber: Infinity }, { pendingForNumber: 1e6 })).to.deep.equal({
+        allowed: true,
+      });
     });
 
     it('reports the most specific reason first: deny pattern, international, premium, allow, pending', () => {
       const cfg = { ...nanp, deny: ['1900.'], allow: ['1212.'] };
       expect(checkNumberPolicy('+19005551234', cfg, { pendingForNumber: 5 })).to.deep.equal({ allowed: false, reason: 'denied_pattern' });
       expect(checkNumberPolicy('+19765551234', cfg, { pendingForNumber: 5 })).to.deep.equal({ allowed: false, reason: 'premium' });
-      expect(checkNumberPolicy('+13125551234', cfg, { pendingForNumber: 5 })).to.deep.equal({ allowed: false, reason: 'not_allowed_pattern' });
+      expect(checkNumberPolicy('+13125551234', cfg, { pendingForNumber: 5 })).to.deep.equal({
+        allowed: false,
+        reason: 'not_allowed_pattern',
+      });
       expect(checkNumberPolicy('+12125551234', cfg, { pendingForNumber: 5 })).to.deep.equal({ allowed: false, reason: 'too_many_pending' });
     });
 
     it('throws on a config with a bad pattern, naming the list and the problem', () => {
       const cfg = { ...nanp, deny: ['1900.', '1[9-0]'] };
-      expect(() => checkNumberPolicy('+15551234567', cfg, none)).to.throw(RangeError, /deny: invalid dial pattern "1\[9-0\]": reversed range/);
+      expect(() => checkNumberPolicy('+15551234567', cfg, none)).to.throw(
+        RangeError,
+        /deny: invalid dial pattern "1\[9-0\]": reversed range/,
+      );
       expect(() => assertValidNumberPolicy({ ...nanp, allow: ['+1X.'] })).to.throw(RangeError, /allow:/);
     });
 
@@ -282,8 +339,17 @@ describe('policies/number-policy', () => {
       });
       expect(errors).to.have.length(8);
       expect(errors.join('\n')).to.match(/internationalPrefix must be digits/);
-      expect(errors.join('\n')).to.match(/countryCode/).and.match(/nationalPrefix/).and.match(/nationalNumberLength/).and.match(/premiumPrefixes/).and.match(/maxPendingPerNumber/).and.match(/allow:/).and.match(/deny:/);
-      expect(validateNumberPolicy({ ...nanp, internationalPrefix: '1' })).to.deep.equal(['internationalPrefix and nationalPrefix must differ']);
+      expect(errors.join('\n'))
+        .to.match(/countryCode/)
+        .and.match(/nationalPrefix/)
+        .and.match(/nationalNumberLength/)
+        .and.match(/premiumPrefixes/)
+        .and.match(/maxPendingPerNumber/)
+        .and.match(/allow:/)
+        .and.match(/deny:/);
+      expect(validateNumberPolicy({ ...nanp, internationalPrefix: '1' })).to.deep.equal([
+        'internationalPrefix and nationalPrefix must differ',
+      ]);
     });
   });
 });

@@ -85,7 +85,11 @@ describe('policies/operating-hours', () => {
     });
 
     it('an overnight range belongs to the day it opens', () => {
-      const nights: OperatingHours = { timeZone: 'Europe/Paris', weekly: [{ day: 'fri', open: '22:00', close: '02:00' }], closedDates: ['2024-01-20'] };
+      const nights: OperatingHours = {
+        timeZone: 'Europe/Paris',
+        weekly: [{ day: 'fri', open: '22:00', close: '02:00' }],
+        closedDates: ['2024-01-20'],
+      };
       // Saturday 2024-01-20 is closed, but Friday night's range still runs until Saturday 02:00.
       expect(isOpen(nights, at('2024-01-20T00:30:00Z'))).to.equal(true);
       const fridayClosed: OperatingHours = { ...nights, closedDates: ['2024-01-19'] };
@@ -110,7 +114,13 @@ describe('policies/operating-hours', () => {
     });
 
     it("'24:00' closes at the end of the day; back-to-back days stay open across midnight", () => {
-      const allWeekend: OperatingHours = { timeZone: 'Europe/Paris', weekly: [{ day: 'sat', open: '00:00', close: '24:00' }, { day: 'sun', open: '00:00', close: '24:00' }] };
+      const allWeekend: OperatingHours = {
+        timeZone: 'Europe/Paris',
+        weekly: [
+          { day: 'sat', open: '00:00', close: '24:00' },
+          { day: 'sun', open: '00:00', close: '24:00' },
+        ],
+      };
       expect(isOpen(allWeekend, at('2024-01-20T22:59:59Z'))).to.equal(true); // Sat 23:59:59
       expect(isOpen(allWeekend, at('2024-01-20T23:00:00Z'))).to.equal(true); // Sun 00:00
       expect(isOpen(allWeekend, at('2024-01-21T23:00:00Z'))).to.equal(false); // Mon 00:00
@@ -120,7 +130,13 @@ describe('policies/operating-hours', () => {
 
   describe('DST: Europe/Paris', () => {
     it('spring forward (2024-03-31 02:00 -> 03:00): a 09:00 opening is 07:00Z, the day before 08:00Z', () => {
-      const sunday: OperatingHours = { timeZone: 'Europe/Paris', weekly: [{ day: 'sat', open: '09:00', close: '17:00' }, { day: 'sun', open: '09:00', close: '17:00' }] };
+      const sunday: OperatingHours = {
+        timeZone: 'Europe/Paris',
+        weekly: [
+          { day: 'sat', open: '09:00', close: '17:00' },
+          { day: 'sun', open: '09:00', close: '17:00' },
+        ],
+      };
       expect(iso(nextOpening(sunday, at('2024-03-30T00:00:00Z')))).to.equal('2024-03-30T08:00:00.000Z');
       expect(iso(nextOpening(sunday, at('2024-03-30T20:00:00Z')))).to.equal('2024-03-31T07:00:00.000Z');
       expect(isOpen(sunday, at('2024-03-31T14:59:59Z'))).to.equal(true);
@@ -163,7 +179,13 @@ describe('policies/operating-hours', () => {
 
   describe('DST: America/New_York', () => {
     const nyc = officeHours('America/New_York');
-    const weekend: OperatingHours = { timeZone: 'America/New_York', weekly: [{ day: 'sat', open: '09:00', close: '17:00' }, { day: 'sun', open: '09:00', close: '17:00' }] };
+    const weekend: OperatingHours = {
+      timeZone: 'America/New_York',
+      weekly: [
+        { day: 'sat', open: '09:00', close: '17:00' },
+        { day: 'sun', open: '09:00', close: '17:00' },
+      ],
+    };
 
     it('spring forward (2024-03-10 02:00 -> 03:00): 09:00 is 14:00Z on Saturday and 13:00Z on Sunday', () => {
       expect(iso(nextOpening(weekend, at('2024-03-09T12:00:00Z')))).to.equal('2024-03-09T14:00:00.000Z');
@@ -189,7 +211,15 @@ describe('policies/operating-hours', () => {
   describe('validateOperatingHours', () => {
     it('accepts office hours, overnight ranges, 24:00 and real calendar dates (leap day)', () => {
       expect(validateOperatingHours(officeHours('Europe/Paris', ['2024-02-29', '2024-12-25']))).to.deep.equal([]);
-      expect(validateOperatingHours({ timeZone: 'America/New_York', weekly: [{ day: 'fri', open: '22:00', close: '02:00' }, { day: 'sat', open: '00:00', close: '24:00' }] })).to.deep.equal([]);
+      expect(
+        validateOperatingHours({
+          timeZone: 'America/New_York',
+          weekly: [
+            { day: 'fri', open: '22:00', close: '02:00' },
+            { day: 'sat', open: '00:00', close: '24:00' },
+          ],
+        }),
+      ).to.deep.equal([]);
     });
 
     it('reports each problem with where it is', () => {

@@ -8,8 +8,13 @@ import { SimChannel, type ChannelState } from './channels';
 import { BRIDGE_TYPE_FLAGS, SimBridge } from './bridges';
 import { SimPlayback, isSayMedia, type PlaybackTarget } from './playbacks';
 import {
-  DEVICE_STATES, newEndpointRecord, parseDialTarget,
-  type DeviceStateName, type EndpointRecord, type LegBehaviour, type TargetScript,
+  DEVICE_STATES,
+  newEndpointRecord,
+  parseDialTarget,
+  type DeviceStateName,
+  type EndpointRecord,
+  type LegBehaviour,
+  type TargetScript,
 } from './endpoints';
 import { AriHttpError, TimerSet, asteriskTime, causeText, notFound, parseCallerIdString, type CallerId } from './support';
 
@@ -65,11 +70,15 @@ export interface AppRecord {
 
 const QOS_VARS = ['RTPAUDIOQOS', 'RTPAUDIOQOSJITTER', 'RTPAUDIOQOSLOSS', 'RTPAUDIOQOSRTT', 'RTPAUDIOQOSMES'];
 const QOS_VALUES: Record<string, string> = {
-  RTPAUDIOQOS: 'ssrc=1;themssrc=2;lp=0;rxjitter=0.000000;rxcount=10;txjitter=0.000000;txcount=100;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000',
-  RTPAUDIOQOSJITTER: 'minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;',
-  RTPAUDIOQOSLOSS: '  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;',
+  RTPAUDIOQOS:
+    'ssrc=1;themssrc=2;lp=0;rxjitter=0.000000;rxcount=10;txjitter=0.000000;txcount=100;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000',
+  RTPAUDIOQOSJITTER:
+    'minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;',
+  RTPAUDIOQOSLOSS:
+    '  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;',
   RTPAUDIOQOSRTT: '     minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     stdevrtt=000.000000;',
-  RTPAUDIOQOSMES: '   minrxmes=000.000000;   maxrxmes=000.000000;   avgrxmes=000.000000;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;',
+  RTPAUDIOQOSMES:
+    '   minrxmes=000.000000;   maxrxmes=000.000000;   avgrxmes=000.000000;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;',
 };
 
 export const ANONYMOUS: CallerId = { name: 'Anonymous', number: 'anonymous' };
@@ -126,7 +135,11 @@ export class AsteriskModel {
   private readonly epoch = Math.floor(Date.now() / 1000);
   private refreshing = false;
 
-  constructor(readonly timing: SimTiming, private readonly hooks: ModelHooks, opts: { missingSounds?: string[]; endpoints?: string[]; soundLanguages?: string[] }) {
+  constructor(
+    readonly timing: SimTiming,
+    private readonly hooks: ModelHooks,
+    opts: { missingSounds?: string[]; endpoints?: string[]; soundLanguages?: string[] },
+  ) {
     this.missingSounds = new Set((opts.missingSounds ?? ['no-such-file']).map((s) => (s.startsWith('sound:') ? s : `sound:${s}`)));
     this.soundLanguages = opts.soundLanguages ?? ['en'];
     for (const e of opts.endpoints ?? ['PJSIP/trunk']) this.ensureEndpoint(e);
@@ -212,14 +225,30 @@ export class AsteriskModel {
 
   // ---------------------------------------------------------------- inbound calls
   /** A call arriving through the dialplan into Stasis(app,args...). Returns null channel if declined. */
-  inboundCall(opts: { from: string; name: string; app: string | null; args: string[]; exten: string; context: string; endpointKey: string; language?: string }): SimChannel {
+  inboundCall(opts: {
+    from: string;
+    name: string;
+    app: string | null;
+    args: string[];
+    exten: string;
+    context: string;
+    endpointKey: string;
+    language?: string;
+  }): SimChannel {
     const rec = this.ensureEndpoint(opts.endpointKey);
-    const ch = new SimChannel(this.nextUid(), this.nextChannelName(rec.key), 'inbound', rec.key, rec.resource,
-      `${1 + this.uid}-${process.pid}@127.0.0.1`, {
+    const ch = new SimChannel(
+      this.nextUid(),
+      this.nextChannelName(rec.key),
+      'inbound',
+      rec.key,
+      rec.resource,
+      `${1 + this.uid}-${process.pid}@127.0.0.1`,
+      {
         state: 'Ring',
         caller: { name: opts.name, number: opts.from },
         dialplan: { context: opts.context, exten: opts.exten, priority: 2, app_name: 'Stasis', app_data: '' },
-      });
+      },
+    );
     // Set before Stasis, so StasisStart carries it (the dialplan sets CHANNEL(language) first).
     if (opts.language !== undefined) ch.language = opts.language;
     if (!opts.app || !this.hooks.isAppActive(opts.app)) {
@@ -255,18 +284,29 @@ export class AsteriskModel {
   }
 
   private behaviourFor(ch: SimChannel, endpoint: string): LegBehaviour {
-    return this.targets.get(endpoint)?.behaviour ?? this.targets.get(ch.endpointKey)?.behaviour ?? { kind: 'answer', afterMs: this.timing.answerMs };
+    return (
+      this.targets.get(endpoint)?.behaviour ??
+      this.targets.get(ch.endpointKey)?.behaviour ?? { kind: 'answer', afterMs: this.timing.answerMs }
+    );
   }
 
   originate(p: OriginateParams): SimChannel {
     this.checkNewChannelId(p.channelId);
     const { rec, dialString } = this.allocate(p.endpoint);
     const originator = p.originator ? this.getChannel(p.originator) : undefined;
-    const ch = new SimChannel(p.channelId ?? this.nextUid(), this.nextChannelName(rec.key), 'originate', rec.key, dialString, randomUUID(), {
-      state: 'Down',
-      caller: rec.callerId,
-      dialplan: { context: rec.context, exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' },
-    });
+    const ch = new SimChannel(
+      p.channelId ?? this.nextUid(),
+      this.nextChannelName(rec.key),
+      'originate',
+      rec.key,
+      dialString,
+      randomUUID(),
+      {
+        state: 'Down',
+        caller: rec.callerId,
+        dialplan: { context: rec.context, exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' },
+      },
+    );
     if (p.callerId !== undefined) {
       const cid = parseCallerIdString(p.callerId);
       ch.caller = { ...cid };
@@ -294,7 +334,12 @@ export class AsteriskModel {
   }
 
   /** POST /channels/create. Events that precede the response are emitted synchronously. */
-  create(p: CreateParams): { channel: SimChannel; snapshot: ReturnType<SimChannel['snapshot']>; enterStasis: () => void; enterBeforeResponse: boolean } {
+  create(p: CreateParams): {
+    channel: SimChannel;
+    snapshot: ReturnType<SimChannel['snapshot']>;
+    enterStasis: () => void;
+    enterBeforeResponse: boolean;
+  } {
     this.checkNewChannelId(p.channelId);
     const { rec, dialString } = this.allocate(p.endpoint);
     const originator = p.originator ? this.getChannel(p.originator) : undefined;
@@ -421,10 +466,16 @@ export class AsteriskModel {
     ch.legPhase = 'failed';
     ch.sipCode = tech;
     if (ch.dialMode === 'originate') {
-      this.finishOriginateLeg(ch, () => {
-        this.emitChannel(ch, 'ChannelHangupRequest', { cause, tech_cause: tech });
-        this.emitDial(ch, dialstatus, ch.dialString);
-      }, cause, tech, 'far-end');
+      this.finishOriginateLeg(
+        ch,
+        () => {
+          this.emitChannel(ch, 'ChannelHangupRequest', { cause, tech_cause: tech });
+          this.emitDial(ch, dialstatus, ch.dialString);
+        },
+        cause,
+        tech,
+        'far-end',
+      );
     } else {
       this.teardown(ch, { hangup: { cause, tech_cause: tech }, destroy: { cause, tech }, qos: false, by: 'far-end' });
     }
@@ -444,7 +495,13 @@ export class AsteriskModel {
     }
   }
 
-  private finishOriginateLeg(ch: SimChannel, before: () => void, cause: number, tech: number | undefined, by: 'far-end' | 'app' | 'network'): void {
+  private finishOriginateLeg(
+    ch: SimChannel,
+    before: () => void,
+    cause: number,
+    tech: number | undefined,
+    by: 'far-end' | 'app' | 'network',
+  ): void {
     ch.alive = false;
     ch.hungUpBy = by;
     this.timers.cancel(ch.dialTimer);
@@ -488,12 +545,15 @@ export class AsteriskModel {
     }
     if (ch.kind !== 'inbound' && o.destroy) {
       if (wasInStasis) this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
-      ch.dialplan = ch.kind === 'originate'
-        ? { ...ch.dialplan, app_name: 'AppDial2', app_data: '(Outgoing Line)' }
-        : { ...ch.dialplan, app_name: '', app_data: '' };
+      ch.dialplan =
+        ch.kind === 'originate'
+          ? { ...ch.dialplan, app_name: 'AppDial2', app_data: '(Outgoing Line)' }
+          : { ...ch.dialplan, app_name: '', app_data: '' };
       ch.destroyedCause = o.destroy.cause;
       this.emitChannel(ch, 'ChannelDestroyed', {
-        cause: o.destroy.cause, cause_txt: causeText(o.destroy.cause), ...(o.destroy.tech !== undefined ? { tech_cause: o.destroy.tech } : {}),
+        cause: o.destroy.cause,
+        cause_txt: causeText(o.destroy.cause),
+        ...(o.destroy.tech !== undefined ? { tech_cause: o.destroy.tech } : {}),
       });
     }
     this.channels.delete(ch.id);
@@ -520,10 +580,16 @@ export class AsteriskModel {
     if (ch.kind === 'originate' && !ch.inStasis) {
       // not in the traces: an originated leg still ringing, cancelled by the app
       ch.legPhase = 'failed';
-      this.finishOriginateLeg(ch, () => {
-        this.emitChannel(ch, 'ChannelHangupRequest', { cause: 32, soft: true });
-        this.emitDial(ch, 'CANCEL', ch.dialString);
-      }, cause, undefined, 'app');
+      this.finishOriginateLeg(
+        ch,
+        () => {
+          this.emitChannel(ch, 'ChannelHangupRequest', { cause: 32, soft: true });
+          this.emitDial(ch, 'CANCEL', ch.dialString);
+        },
+        cause,
+        undefined,
+        'app',
+      );
       return;
     }
     if (ch.legPhase === 'dialing' || ch.legPhase === 'ringing') ch.legPhase = 'failed';
@@ -596,7 +662,10 @@ export class AsteriskModel {
 
   // ---------------------------------------------------------------- bridges
   createBridge(type: string | undefined, bridgeId: string | undefined, name: string | undefined): SimBridge {
-    const flags = (type ?? 'mixing').split(',').map((s) => s.trim()).filter(Boolean);
+    const flags = (type ?? 'mixing')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = flags.length === 0 || flags.some((f) => !BRIDGE_TYPE_FLAGS.has(f));
     // Measured (trace i, h): an id in use answers 409 on both routes (POST /bridges/{id} and
     // POST /bridges?bridgeId=), whatever the type; the id is free again once the bridge is destroyed.
@@ -629,11 +698,17 @@ export class AsteriskModel {
     }
     if (bridge.bridgeType === 'mixing' && bridge.channels.length === 2) {
       const [a, b] = bridge.channels;
-      for (const [x, y] of [[b, a], [a, b]] as Array<[SimChannel, SimChannel]>) {
+      for (const [x, y] of [
+        [b, a],
+        [a, b],
+      ] as Array<[SimChannel, SimChannel]>) {
         this.emitChannel(x, 'ChannelVarset', { variable: 'BRIDGEPEER', value: y.name });
         this.emitChannel(x, 'ChannelVarset', { variable: 'BRIDGEPVTCALLID', value: y.protocolId });
       }
-      for (const [x, y] of [[a, b], [b, a]] as Array<[SimChannel, SimChannel]>) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as Array<[SimChannel, SimChannel]>) {
         if (x.connected.name !== y.caller.name || x.connected.number !== y.caller.number) {
           x.connected = { ...y.caller };
           this.emitChannel(x, 'ChannelConnectedLine');
@@ -665,7 +740,8 @@ export class AsteriskModel {
     }
     if (bridge.bridgeType === 'mixing' && bridge.channels.length < 2) bridge.technology = 'simple_bridge';
     const app = ch.app;
-    if (opts.unsubscribe && app && !bridge.channels.some((c) => c.app === app) && !this.apps.get(app)?.bridgeIds.has(bridge.id)) bridge.apps.delete(app);
+    if (opts.unsubscribe && app && !bridge.channels.some((c) => c.app === app) && !this.apps.get(app)?.bridgeIds.has(bridge.id))
+      bridge.apps.delete(app);
     this.changed();
   }
 
@@ -985,15 +1061,23 @@ export class AsteriskModel {
       const [, scheme, id] = m;
       if (scheme === 'channel') {
         if (!this.getChannel(id)) throw new AriHttpError(422, { message: 'Event source does not exist' });
-        if (unsubscribe) app.channelIds.delete(id); else app.channelIds.add(id);
+        if (unsubscribe) app.channelIds.delete(id);
+        else app.channelIds.add(id);
       } else if (scheme === 'bridge') {
         const b = this.bridges.get(id);
         if (!b) throw new AriHttpError(422, { message: 'Event source does not exist' });
-        if (unsubscribe) { app.bridgeIds.delete(id); b.apps.delete(app.name); } else { app.bridgeIds.add(id); b.apps.add(app.name); }
+        if (unsubscribe) {
+          app.bridgeIds.delete(id);
+          b.apps.delete(app.name);
+        } else {
+          app.bridgeIds.add(id);
+          b.apps.add(app.name);
+        }
       } else if (scheme === 'endpoint') {
         const exists = this.endpoints.has(id) || [...this.endpoints.values()].some((e) => e.tech === id);
         if (!exists) throw new AriHttpError(422, { message: 'Event source does not exist' });
-        if (unsubscribe) app.endpointIds.delete(id); else app.endpointIds.add(id);
+        if (unsubscribe) app.endpointIds.delete(id);
+        else app.endpointIds.add(id);
       } else {
         if (unsubscribe) app.deviceNames.delete(id);
         else {

@@ -31,7 +31,12 @@ export class SimBridge {
   currentPlayback: SimPlayback | null = null;
   playbackStartScheduled = false;
 
-  constructor(readonly id: string, readonly name: string, readonly bridgeType: 'mixing' | 'holding', readonly flags: string[]) {
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly bridgeType: 'mixing' | 'holding',
+    readonly flags: string[],
+  ) {
     this.technology = bridgeType === 'holding' ? 'holding_bridge' : 'simple_bridge';
   }
 

@@ -2,7 +2,17 @@
 import type { CallerId } from './support';
 
 export type DeviceStateName = 'UNKNOWN' | 'NOT_INUSE' | 'INUSE' | 'BUSY' | 'INVALID' | 'UNAVAILABLE' | 'RINGING' | 'RINGINUSE' | 'ONHOLD';
-export const DEVICE_STATES: DeviceStateName[] = ['UNKNOWN', 'NOT_INUSE', 'INUSE', 'BUSY', 'INVALID', 'UNAVAILABLE', 'RINGING', 'RINGINUSE', 'ONHOLD'];
+export const DEVICE_STATES: DeviceStateName[] = [
+  'UNKNOWN',
+  'NOT_INUSE',
+  'INUSE',
+  'BUSY',
+  'INVALID',
+  'UNAVAILABLE',
+  'RINGING',
+  'RINGINUSE',
+  'ONHOLD',
+];
 
 /** What the phone behind an endpoint / dial target does when a leg is dialled to it. */
 export type LegBehaviour =

@@ -34,7 +34,12 @@ export class SimPlayback {
   segmentRemainingMs = 0;
   paused = false;
 
-  constructor(readonly id: string, readonly media: string[], readonly target: PlaybackTarget, readonly language: string) {}
+  constructor(
+    readonly id: string,
+    readonly media: string[],
+    readonly target: PlaybackTarget,
+    readonly language: string,
+  ) {}
 
   get targetUri(): string {
     return this.target.kind === 'channel' ? `channel:${this.target.channel.id}` : `bridge:${this.target.bridge.id}`;
@@ -45,11 +50,24 @@ export class SimPlayback {
   }
 
   snapshot(): PlaybackJson {
-    const out: PlaybackJson = { id: this.id, media_uri: this.media[this.index] ?? this.media[0], target_uri: this.targetUri, language: this.language, state: this.state };
+    const out: PlaybackJson = {
+      id: this.id,
+      media_uri: this.media[this.index] ?? this.media[0],
+      target_uri: this.targetUri,
+      language: this.language,
+      state: this.state,
+    };
     const next = this.media[this.index + 1];
     if (next !== undefined && !this.finished && this.state !== 'continuing') out.next_media_uri = next;
     if (this.state === 'continuing' && next !== undefined) out.next_media_uri = next;
-    const ordered: PlaybackJson = { id: out.id, media_uri: out.media_uri, ...(out.next_media_uri !== undefined ? { next_media_uri: out.next_media_uri } : {}), target_uri: out.target_uri, language: out.language, state: out.state };
+    const ordered: PlaybackJson = {
+      id: out.id,
+      media_uri: out.media_uri,
+      ...(out.next_media_uri !== undefined ? { next_media_uri: out.next_media_uri } : {}),
+      target_uri: out.target_uri,
+      language: out.language,
+      state: out.state,
+    };
     return ordered;
   }
 }

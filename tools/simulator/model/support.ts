@@ -6,10 +6,13 @@ export class TimerSet {
   stopped = false;
 
   after(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (!this.stopped) fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
     return t;
   }
@@ -97,7 +100,10 @@ export const HANGUP_REASON_CAUSE: Record<string, number> = {
 
 /** An ARI error answer: status + exact JSON body. */
 export class AriHttpError extends Error {
-  constructor(readonly status: number, readonly body: Record<string, unknown>) {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+  ) {
     super(`${status} ${JSON.stringify(body)}`);
   }
 }

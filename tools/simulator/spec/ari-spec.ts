@@ -9,9 +9,7 @@ import { PACKAGE_ROOT } from '../../../src/package-root';
 
 export type JsonScalar = string | number | boolean;
 
-export type AllowableValues =
-  | { valueType: 'LIST'; values: string[] }
-  | { valueType: 'RANGE'; min?: number; max?: number };
+export type AllowableValues = { valueType: 'LIST'; values: string[] } | { valueType: 'RANGE'; min?: number; max?: number };
 
 export interface CompactParameter {
   name: string;

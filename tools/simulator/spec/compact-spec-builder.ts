@@ -6,8 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type {
-  AllowableValues, CompactApi, CompactModel, CompactOperation, CompactParameter, CompactProperty,
-  CompactResource, CompactSpec,
+  AllowableValues,
+  CompactApi,
+  CompactModel,
+  CompactOperation,
+  CompactParameter,
+  CompactProperty,
+  CompactResource,
+  CompactSpec,
 } from './ari-spec';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -67,7 +73,9 @@ function operation(o: unknown): CompactOperation {
     nickname: str(o.nickname, 'nickname'),
     responseClass: str(o.responseClass, 'responseClass'),
     parameters: arr(o.parameters).map(parameter),
-    errorResponses: arr(o.errorResponses).map((e) => (isRecord(e) ? Number(e.code) : NaN)).filter((n) => !Number.isNaN(n)),
+    errorResponses: arr(o.errorResponses)
+      .map((e) => (isRecord(e) ? Number(e.code) : NaN))
+      .filter((n) => !Number.isNaN(n)),
   };
   if (typeof o.upgrade === 'string') out.upgrade = o.upgrade;
   if (typeof o.websocketProtocol === 'string') out.websocketProtocol = o.websocketProtocol;
