@@ -2,21 +2,9 @@ import { AmiConfig, AppConfig } from '../config/config';
 import { Environment } from '../config/environment';
 import { amiDialplanSource, Dialplan, DialplanSource } from './ami-dialplan';
 import { AriHttp, createAriHttp } from './ari-http';
-import {
-  checkAgentEndpoints,
-  checkAri,
-  checkConfig,
-  checkDatabase,
-  checkDialplanArguments,
-  checkDialplanEntries,
-  CheckOutcome,
-  checkPrompts,
-  checkSchema,
-  checkStasisApp,
-  checkTrunk,
-  isSkipped,
-  readDialplan,
-} from './checks';
+import { checkAgentEndpoints, checkAri, checkPrompts, checkStasisApp, checkTrunk } from './ari-checks';
+import { checkConfig, checkDatabase, CheckOutcome, checkSchema, isSkipped } from './checks';
+import { checkDialplanArguments, checkDialplanEntries, readDialplan } from './dialplan-checks';
 import { DatabaseProbe, knexDatabaseProbe } from './database-probe';
 import { featureCodesOf } from './dialplan-rules';
 import { promptLanguages, promptSet } from './prompt-inventory';

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent, channelIdOf } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
 import { AppConfig } from '../config/config';
 import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
-import { ChannelSession, playbackIdsOf } from '../calls/call-context';
-import { confirmationMedia } from '../calls/callback-booking';
+import { ChannelSession } from '../calls/call-context';
 import { promptLanguageFor } from '../calls/prompts';
-import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
+import { isOwnChannel } from '../calls/channel-ids';
+import { adoptCaller, adoptPair, confirmAndHangUp, resumeAttempt } from './unowned-channel-actions';
 
 /**
  * Reconciliation after every ARI (re)connection, and after a restart of the process. Asterisk
@@ -35,6 +34,7 @@ import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
  *    Channels of ours ringing outside Stasis (an agent leg a crashed process originated) are
  *    hung up too.
  * Nothing stored is touched except to complete an attempt that demonstrably reached the customer.
+ * The steps taken for each unowned channel live in unowned-channel-actions.ts.
  */
 export interface ReconcileHost {
   readonly config: AppConfig;
@@ -213,7 +213,7 @@ export class Reconciler {
       if (kind === 'agent-live' || kind === 'direct-agent') {
         const caller = ref !== undefined ? byId.get(ref) : undefined;
         if (caller && !bound.has(caller.id) && inStasis.has(caller.id) && !handled.has(caller.id)) {
-          await this.adoptPair(caller.id, leg.id, undefined, together(caller.id, leg.id) ? bridgeOf.get(leg.id) : undefined);
+          await adoptPair(this.host, caller.id, leg.id, undefined, together(caller.id, leg.id) ? bridgeOf.get(leg.id) : undefined);
           handled.add(caller.id).add(leg.id);
           report.pairsBridged += 1;
         }
@@ -227,10 +227,10 @@ export class Reconciler {
         // one whose customer is still ringing. Bridged (or answered without a guard): kept connected.
         const guardOn = this.guardEnabledFor(open.find((cb) => cb.id === ref)?.queueId);
         if (customer.state === 'Up' && (together(leg.id, customer.id) || !guardOn)) {
-          await this.adoptPair(leg.id, customer.id, ref, together(leg.id, customer.id) ? bridgeOf.get(leg.id) : undefined);
+          await adoptPair(this.host, leg.id, customer.id, ref, together(leg.id, customer.id) ? bridgeOf.get(leg.id) : undefined);
           handled.add(leg.id).add(customer.id);
           report.pairsBridged += 1;
-        } else if (await this.resumeAttempt(leg, customer, ref)) {
+        } else if (await resumeAttempt(this.host, leg, customer, ref)) {
           handled.add(leg.id).add(customer.id);
           report.attemptsResumed += 1;
         }
@@ -254,7 +254,8 @@ export class Reconciler {
             channelId: ch.id,
             callbackId: booked.id,
           });
-          void this.confirmAndHangUp(
+          void confirmAndHangUp(
+            this.host,
             ch,
             booked.customerNumber,
             promptLanguageFor(
@@ -265,7 +266,7 @@ export class Reconciler {
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
-          adoptions.push(this.adoptCaller(ch, args ?? [], bridgeOf.get(ch.id)));
+          adoptions.push(adoptCaller(this.host, ch, args ?? [], bridgeOf.get(ch.id)));
         }
         continue;
       }
@@ -280,140 +281,9 @@ export class Reconciler {
     return report;
   }
 
-  /**
-   * A queue caller left in Stasis: its predecessor's prompt is stopped first (a real Asterisk
-   * would otherwise hold some channel requests until it ends), a mixing bridge it was left alone
-   * in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
-   */
-  private async adoptCaller(ch: AriChannel, args: string[], bridgeId: string | undefined): Promise<void> {
-    const { control } = this.host;
-    await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
-    await this.host.adoptQueueCaller(ch, args, bridgeId);
-    await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
-  }
-
-  /** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
-  private async confirmAndHangUp(ch: AriChannel, number: string, lang: string): Promise<void> {
-    const { control } = this.host;
-    const playbackId = `reconcile-confirm-${randomUUID()}`;
-    const done = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 30000);
-      this.host.bind(ch.id, {
-        kind: 'reconcile-confirm',
-        onEvent: (e) => {
-          if (
-            (e.type === 'PlaybackFinished' && e.playback.id === playbackId) ||
-            e.type === 'StasisEnd' ||
-            e.type === 'ChannelHangupRequest'
-          ) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    try {
-      await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
-      await control.destroyBridge(holdingBridgeIdOf(ch.id)).catch(() => undefined);
-      await control.play(ch.id, confirmationMedia(number), playbackId, lang);
-      await done;
-    } catch {
-      /* the caller is gone or Asterisk refused: hang up anyway */
-    } finally {
-      await control.hangup(ch.id, 'normal').catch(() => undefined);
-      this.host.unbind(ch.id);
-    }
-  }
-
-  /** The old process's prompts on both legs stopped first (a new guard prompt would queue behind them). */
-  private async resumeAttempt(agentLeg: AriChannel, customerLeg: AriChannel, callbackId: string): Promise<boolean> {
-    const { control, logger } = this.host;
-    await Promise.all(
-      [...playbackIdsOf(agentLeg.id), ...playbackIdsOf(customerLeg.id)].map((id) => control.stopPlayback(id).catch(() => undefined)),
-    );
-    try {
-      const resumed = await this.host.resumePreview(agentLeg, customerLeg, callbackId);
-      logger.info(
-        resumed ? 'reconcile: callback attempt taken up again' : 'reconcile: callback attempt cannot be taken up; its legs are hung up',
-        { callbackId, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id, customerState: customerLeg.state },
-      );
-      return resumed;
-    } catch (e) {
-      logger.warn('reconcile: could not take up the callback attempt; its legs are hung up', { callbackId, error: String(e) });
-      return false;
-    }
-  }
-
   /** Unknown queue (owed direct callbacks): the guard is assumed, the cautious choice. */
   private guardEnabledFor(queueId: string | undefined): boolean {
     const q = this.host.config.queues.find((x) => x.id === queueId) as { guard?: { enabled?: boolean } } | undefined;
     return q?.guard?.enabled ?? true;
-  }
-
-  /**
-   * Two answered legs left by a lost session: one fresh mixing bridge (moving them out of any old
-   * one) and a watcher that hangs up the survivor when one side leaves. For a callback pair the
-   * open attempt is stored as answered and the callback completed.
-   */
-  private async adoptPair(a: string, b: string, callbackId: string | undefined, existingBridge: string | undefined): Promise<void> {
-    const { control, logger, store } = this.host;
-    const bridgeId = existingBridge ?? `adopted-${randomUUID()}`;
-    let ended = false;
-    const end = async (gone: string): Promise<void> => {
-      if (ended) return;
-      ended = true;
-      const other = gone === a ? b : a;
-      await control.hangup(other, 'normal').catch(() => undefined);
-      await control.destroyBridge(bridgeId).catch(() => undefined);
-      setTimeout(() => {
-        this.host.unbind(a);
-        this.host.unbind(b);
-      }, 5000).unref();
-    };
-    const watcher: ChannelSession = {
-      kind: 'adopted-call',
-      onEvent: (e) => {
-        if (e.type === 'StasisEnd' || e.type === 'ChannelDestroyed' || (e.type === 'ChannelHangupRequest' && !e.soft))
-          void end(e.channel.id);
-      },
-    };
-    this.host.bind(a, watcher);
-    this.host.bind(b, watcher);
-    logger.info('reconcile: two answered legs without a session; keeping them connected', { channels: [a, b], callbackId, bridgeId });
-    try {
-      if (!existingBridge) {
-        // Asterisk holds addChannel until a running playback ends: the old whisper or guard is stopped first.
-        await Promise.all([...playbackIdsOf(a), ...playbackIdsOf(b)].map((id) => control.stopPlayback(id).catch(() => undefined)));
-        await control.createBridge(bridgeId, 'mixing', 'adopted call');
-        await control.addToBridge(bridgeId, [a, b]);
-      }
-    } catch (e) {
-      logger.warn('reconcile: could not bridge the adopted legs; hanging up', { error: String(e) });
-      await end(a);
-      await control.hangup(a, 'normal').catch(() => undefined);
-    }
-    if (callbackId === undefined) return;
-    try {
-      const attempt = (await store.attempts(callbackId)).find((x) => x.endedAt === null && x.customerChannelId === b);
-      if (!attempt) return;
-      const now = new Date();
-      if (!existingBridge) await store.markAttempt(attempt.id, callbackId, 'customer_answered', { now });
-      await store.markAttempt(attempt.id, callbackId, 'bridged', { now });
-      const stored = await store.finishAttempt({
-        attemptId: attempt.id,
-        callbackId,
-        outcome: 'answered',
-        nextStatus: 'completed',
-        countsAsAttempt: true,
-        reason: 'bridged after reconciliation',
-        now,
-      });
-      this.host.callbackAttemptEnded(stored);
-    } catch (e) {
-      logger.warn('reconcile: could not store the adopted callback as completed; the lease expiry settles it', {
-        callbackId,
-        error: String(e),
-      });
-    }
   }
 }

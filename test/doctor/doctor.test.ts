@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { Client } from 'pg';
-import { checkDialplanEntries, checkPrompts } from '../../src/doctor/checks';
+import { checkPrompts } from '../../src/doctor/ari-checks';
+import { checkDialplanEntries } from '../../src/doctor/dialplan-checks';
 import { featureCodesOf } from '../../src/doctor/dialplan-rules';
 import { createAriHttp } from '../../src/doctor/ari-http';
 import { parseShowDialPlan } from '../../src/doctor/ami-dialplan';

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { AriChannel } from '../ari/ari-events';
+import { ChannelSession, playbackIdsOf } from '../calls/call-context';
+import { confirmationMedia } from '../calls/callback-booking';
+import { holdingBridgeIdOf } from '../calls/channel-ids';
+import type { ReconcileHost } from './reconciler';
+
+/**
+ * What the reconciler does to a channel of ours that no session owns, once it has decided what the
+ * channel is: a queue caller rejoins its queue or hears its booking confirmed again, an answered
+ * pair is kept connected, an unbridged callback attempt is handed to a new session. The reconciler
+ * (reconciler.ts) decides; these are the ARI and store steps each decision takes.
+ */
+
+/**
+ * A queue caller left in Stasis: its predecessor's prompt is stopped first (a real Asterisk
+ * would otherwise hold some channel requests until it ends), a mixing bridge it was left alone
+ * in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
+ */
+export async function adoptCaller(host: ReconcileHost, ch: AriChannel, args: string[], bridgeId: string | undefined): Promise<void> {
+  const { control } = host;
+  await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
+  await host.adoptQueueCaller(ch, args, bridgeId);
+  await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
+}
+
+/** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
+export async function confirmAndHangUp(host: ReconcileHost, ch: AriChannel, number: string, lang: string): Promise<void> {
+  const { control } = host;
+  const playbackId = `reconcile-confirm-${randomUUID()}`;
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 30000);
+    host.bind(ch.id, {
+      kind: 'reconcile-confirm',
+      onEvent: (e) => {
+        if (
+          (e.type === 'PlaybackFinished' && e.playback.id === playbackId) ||
+          e.type === 'StasisEnd' ||
+          e.type === 'ChannelHangupRequest'
+        ) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  try {
+    await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
+    await control.destroyBridge(holdingBridgeIdOf(ch.id)).catch(() => undefined);
+    await control.play(ch.id, confirmationMedia(number), playbackId, lang);
+    await done;
+  } catch {
+    /* the caller is gone or Asterisk refused: hang up anyway */
+  } finally {
+    await control.hangup(ch.id, 'normal').catch(() => undefined);
+    host.unbind(ch.id);
+  }
+}
+
+/** The old process's prompts on both legs stopped first (a new guard prompt would queue behind them). */
+export async function resumeAttempt(
+  host: ReconcileHost,
+  agentLeg: AriChannel,
+  customerLeg: AriChannel,
+  callbackId: string,
+): Promise<boolean> {
+  const { control, logger } = host;
+  await Promise.all(
+    [...playbackIdsOf(agentLeg.id), ...playbackIdsOf(customerLeg.id)].map((id) => control.stopPlayback(id).catch(() => undefined)),
+  );
+  try {
+    const resumed = await host.resumePreview(agentLeg, customerLeg, callbackId);
+    logger.info(
+      resumed ? 'reconcile: callback attempt taken up again' : 'reconcile: callback attempt cannot be taken up; its legs are hung up',
+      { callbackId, agentChannelId: agentLeg.id, customerChannelId: customerLeg.id, customerState: customerLeg.state },
+    );
+    return resumed;
+  } catch (e) {
+    logger.warn('reconcile: could not take up the callback attempt; its legs are hung up', { callbackId, error: String(e) });
+    return false;
+  }
+}
+
+/**
+ * Two answered legs left by a lost session: one fresh mixing bridge (moving them out of any old
+ * one) and a watcher that hangs up the survivor when one side leaves. For a callback pair the
+ * open attempt is stored as answered and the callback completed.
+ */
+export async function adoptPair(
+  host: ReconcileHost,
+  a: string,
+  b: string,
+  callbackId: string | undefined,
+  existingBridge: string | undefined,
+): Promise<void> {
+  const { control, logger, store } = host;
+  const bridgeId = existingBridge ?? `adopted-${randomUUID()}`;
+  let ended = false;
+  const end = async (gone: string): Promise<void> => {
+    if (ended) return;
+    ended = true;
+    const other = gone === a ? b : a;
+    await control.hangup(other, 'normal').catch(() => undefined);
+    await control.destroyBridge(bridgeId).catch(() => undefined);
+    setTimeout(() => {
+      host.unbind(a);
+      host.unbind(b);
+    }, 5000).unref();
+  };
+  const watcher: ChannelSession = {
+    kind: 'adopted-call',
+    onEvent: (e) => {
+      if (e.type === 'StasisEnd' || e.type === 'ChannelDestroyed' || (e.type === 'ChannelHangupRequest' && !e.soft)) void end(e.channel.id);
+    },
+  };
+  host.bind(a, watcher);
+  host.bind(b, watcher);
+  logger.info('reconcile: two answered legs without a session; keeping them connected', { channels: [a, b], callbackId, bridgeId });
+  try {
+    if (!existingBridge) {
+      // Asterisk holds addChannel until a running playback ends: the old whisper or guard is stopped first.
+      await Promise.all([...playbackIdsOf(a), ...playbackIdsOf(b)].map((id) => control.stopPlayback(id).catch(() => undefined)));
+      await control.createBridge(bridgeId, 'mixing', 'adopted call');
+      await control.addToBridge(bridgeId, [a, b]);
+    }
+  } catch (e) {
+    logger.warn('reconcile: could not bridge the adopted legs; hanging up', { error: String(e) });
+    await end(a);
+    await control.hangup(a, 'normal').catch(() => undefined);
+  }
+  if (callbackId === undefined) return;
+  try {
+    const attempt = (await store.attempts(callbackId)).find((x) => x.endedAt === null && x.customerChannelId === b);
+    if (!attempt) return;
+    const now = new Date();
+    if (!existingBridge) await store.markAttempt(attempt.id, callbackId, 'customer_answered', { now });
+    await store.markAttempt(attempt.id, callbackId, 'bridged', { now });
+    const stored = await store.finishAttempt({
+      attemptId: attempt.id,
+      callbackId,
+      outcome: 'answered',
+      nextStatus: 'completed',
+      countsAsAttempt: true,
+      reason: 'bridged after reconciliation',
+      now,
+    });
+    host.callbackAttemptEnded(stored);
+  } catch (e) {
+    logger.warn('reconcile: could not store the adopted callback as completed; the lease expiry settles it', {
+      callbackId,
+      error: String(e),
+    });
+  }
+}
