@@ -5,7 +5,7 @@ import { AsteriskRuntime } from '../asterisk-lab/runtime';
 import { CallerScript, PhoneScript, SippProcess, SippStep } from '../asterisk-lab/sipp';
 import { PROMPTS } from '../../src/calls/prompts';
 import { storyConfig } from '../support/story-config';
-import { CrashPoint } from '../../src/config/crash-points';
+import { CrashPoint, isCrashPoint } from '../../src/config/crash-points';
 import { PostgresServer } from '../support/postgres-server';
 import { countInvariants } from './invariants';
 import { ALL_CRASH_POINTS, RunResult } from './scenarios';
@@ -268,8 +268,6 @@ function kindOf(point: AsteriskFaultPoint): Kind {
   if (point === ASTERISK_RESTART) return 'restart';
   return point.startsWith('offer.') || point === 'kill.prompt_to_held_caller' ? 'offer' : 'preview';
 }
-
-const isCrashPoint = (p: AsteriskFaultPoint): p is CrashPoint => (ALL_CRASH_POINTS as string[]).includes(p);
 
 /** Channel ids live on Asterisk now (GET /channels). */
 async function liveChannels(lab: Lab): Promise<{ id: string; name: string; state: string }[]> {

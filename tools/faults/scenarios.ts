@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { storyConfig } from '../support/story-config';
 import { PROMPTS } from '../../src/calls/prompts';
-import { CrashPoint } from '../../src/config/crash-points';
+import { CrashPoint, CRASH_POINTS } from '../../src/config/crash-points';
 import { AriSimulator, SimCall } from '../simulator/ari-simulator';
 import { createDatabase } from '../../src/store/database';
 import { createScratchDatabase, PostgresServer } from '../support/postgres-server';
@@ -17,21 +17,8 @@ import { countInvariants } from './invariants';
  * bound. Then the four invariants are counted (tools/faults/invariants.ts: false confirmations,
  * lost, double dials, stuck). tools/faults/asterisk-scenarios.ts does the same on a real Asterisk.
  */
-export const ALL_CRASH_POINTS: CrashPoint[] = [
-  'offer.after_press1',
-  'offer.before_commit',
-  'offer.after_commit',
-  'offer.during_confirmation',
-  'offer.before_hangup',
-  'preview.after_claim',
-  'preview.after_agent_originate',
-  'preview.after_agent_answer',
-  'preview.after_accept',
-  'preview.after_customer_recorded',
-  'preview.after_customer_dial',
-  'preview.after_customer_answer',
-  'preview.after_bridge',
-];
+/** Every crash point the product defines, in the order of a call. */
+export const ALL_CRASH_POINTS: readonly CrashPoint[] = CRASH_POINTS;
 
 export const FAULTS_ARI_PASSWORD = 'faults-ari-pa55word';
 const AGENTS = ['PJSIP/1001', 'PJSIP/1002'];
