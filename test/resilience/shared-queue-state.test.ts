@@ -181,7 +181,9 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     await second.waitFor('mohOn', 3000);
     // B's caller is second in line: A's caller, on the other Asterisk, is ahead of it.
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (b.plugin.app.queueSnapshot('support')?.waiting ?? 0) < 2) await sleep(20);
+    // Each box learns of the other's caller through a PostgreSQL notification: wait for both to have heard.
+    const waitingOn = (box: typeof a) => box.plugin.app.queueSnapshot('support')?.waiting ?? 0;
+    while (Date.now() < deadline && (waitingOn(a) < 2 || waitingOn(b) < 2)) await sleep(20);
     const onB = b.plugin.app.queueSnapshot('support');
     expect(onB?.waiting).to.equal(2);
     expect(onB?.items[1]?.id).to.equal(second.id);
