@@ -3,16 +3,25 @@
 #
 # 1. Copy the sample configs (mounted read-only at /etc/asterisk-callback) into /etc/asterisk,
 #    on top of whatever the image ships (configs we do not provide keep the image's defaults).
-# 2. Put the real ARI and AMI secrets in place of the committed "CHANGE_ME" placeholders.
-# 3. Run Asterisk in the foreground as the unprivileged "asterisk" user.
+# 2. Put the real secrets in place of the committed "CHANGE_ME" placeholders: ARI and AMI from
+#    their secret files, the phones' SIP passwords from sip_passwords ("<auth name>=<secret>"
+#    per line, e.g. 1001=... for "password = CHANGE_ME_1001").
+# 3. Refuse to start while any placeholder is left: the placeholders are public, and a phone
+#    registered with one can place calls through the trunk at the owner's expense.
+# 4. Run Asterisk in the foreground as the unprivileged "asterisk" user.
+#
+# "asterisk-start.sh --render-only" stops after step 3 (exit 0 when the configuration would
+# start). ASTERISK_CONFIG_SRC, ASTERISK_CONFIG_DST and SECRETS_DIR move the three folders, for a
+# dry run outside the container (test/unit/foundation/asterisk-start.test.ts runs it so).
 set -eu
 
-SRC=/etc/asterisk-callback
-DST=/etc/asterisk
+SRC=${ASTERISK_CONFIG_SRC:-/etc/asterisk-callback}
+DST=${ASTERISK_CONFIG_DST:-/etc/asterisk}
+SECRETS=${SECRETS_DIR:-/run/secrets}
 
 read_secret() {
   # $1 = secret name; fail loudly rather than start with a placeholder password.
-  f="/run/secrets/$1"
+  f="$SECRETS/$1"
   if [ ! -s "$f" ]; then
     echo "asterisk-start: secret $f is missing or empty (see docker/README.md)" >&2
     exit 1
@@ -34,13 +43,70 @@ awk '{ if ($0 == "password = CHANGE_ME") print "password = " ENVIRON["ARI_SECRET
 awk '{ if ($0 == "secret = CHANGE_ME") print "secret = " ENVIRON["AMI_SECRET"]; else print }' \
   "$SRC/manager.conf" > "$DST/manager.conf"
 
+# The phones' passwords: each exact "password = CHANGE_ME_<name>" line whose <name> has a line
+# "<name>=<secret>" in the sip_passwords secret. A secret too short, or with a character that
+# pjsip.conf would cut it at (";" starts a comment; blanks), stops the start; the message names
+# the phone, never the secret. A pjsip.conf whose passwords were set by hand needs no such file.
+SIP_PASSWORDS="$SECRETS/sip_passwords"
+[ -f "$SIP_PASSWORDS" ] || SIP_PASSWORDS=/dev/null
+awk -v secrets="$SIP_PASSWORDS" '
+  BEGIN {
+    bad = 0
+    while ((getline line < secrets) > 0) {
+      sub(/\r$/, "", line)
+      if (line ~ /^[ \t]*(#.*)?$/) continue
+      eq = index(line, "=")
+      name = substr(line, 1, eq - 1)
+      gsub(/[ \t]/, "", name)
+      value = substr(line, eq + 1)
+      if (eq == 0 || name == "") {
+        print "asterisk-start: sip_passwords: a line is not <auth name>=<secret>" > "/dev/stderr"
+        bad = 1
+      } else if (length(value) < 16 || value ~ /[; \t]/ || value ~ /CHANGE_ME/) {
+        print "asterisk-start: sip_passwords: the secret for " name " must be at least 16 characters, without \";\" or blanks (openssl rand -hex 16)" > "/dev/stderr"
+        bad = 1
+      } else {
+        password[name] = value
+      }
+    }
+    if (bad) exit 2
+  }
+  /^password = CHANGE_ME_[^ \t;]+$/ {
+    name = substr($0, length("password = CHANGE_ME_") + 1)
+    if (name in password) {
+      print "password = " password[name]
+      next
+    }
+  }
+  { print }
+' "$SRC/pjsip.conf" > "$DST/pjsip.conf" || {
+  echo "asterisk-start: not started: fix $SECRETS/sip_passwords (see docker/README.md)" >&2
+  exit 1
+}
+
 # Secrets are readable by Asterisk only.
 chown asterisk:asterisk "$DST"/*.conf 2>/dev/null || true
-chmod 640 "$DST/ari.conf" "$DST/manager.conf"
+chmod 640 "$DST/ari.conf" "$DST/manager.conf" "$DST/pjsip.conf"
 
-if grep -q 'CHANGE_ME' "$DST/pjsip.conf"; then
-  echo "asterisk-start: WARNING: pjsip.conf still contains CHANGE_ME passwords - phones could be" >&2
-  echo "asterisk-start: WARNING: registered by anyone who reads the repository. Edit asterisk-config/pjsip.conf." >&2
+# Fail closed: no placeholder may be left on an uncommented line of any file copied from the
+# sample (a phone with its public password would let anyone call out through the trunk).
+left=""
+for f in "$SRC"/*.conf; do
+  name=$(basename "$f")
+  for placeholder in $(grep -v '^[[:space:]]*;' "$DST/$name" | grep -o 'CHANGE_ME[A-Za-z0-9_.-]*' || true); do
+    left="$left $name:$placeholder"
+  done
+done
+if [ -n "$left" ]; then
+  echo "asterisk-start: not started: placeholder passwords left:$left" >&2
+  echo "asterisk-start: add \"<name>=<secret>\" lines to secrets/sip_passwords.txt for each CHANGE_ME_<name>" >&2
+  echo "asterisk-start: in pjsip.conf (e.g. 1001=\$(openssl rand -hex 16)), or set the passwords in your copy of asterisk-config/." >&2
+  exit 1
+fi
+
+if [ "${1:-}" = "--render-only" ]; then
+  echo "asterisk-start: configuration rendered in $DST, no placeholder left" >&2
+  exit 0
 fi
 
 # The plugin's prompts, one folder per language (asterisk-config/sounds/<lang>/callback, in the

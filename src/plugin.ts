@@ -85,7 +85,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
   registerSecret(config.ami?.password);
   armCrashPoint(config.crashAt);
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set');
-  const db = createDatabase(config.databaseUrl, { log: logger });
+  const db = createDatabase(config.databaseUrl, { log: logger, ...config.database });
   const applied = await migrate(db);
   if (applied.length > 0) logger.info('database schema applied', { migrations: applied });
   const store = new CallbackStore(db);
@@ -93,7 +93,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
   // asynchronous commit, so a booking (a caller waiting for "we will call you back") does not
   // queue behind them for connections and WAL flushes. They promise nobody anything: a place lost
   // with a PostgreSQL crash is restored from the channel's creation time, as an adopted caller's is.
-  const placesDb = createDatabase(config.databaseUrl, { log: logger, synchronousCommit: false });
+  const placesDb = createDatabase(config.databaseUrl, { log: logger, synchronousCommit: false, ...config.database });
   // Only the leader of the standby group opens the ARI WebSocket; the others wait here.
   const group = await standbyGroup(config, logger);
   const leadership = new Leadership({ databaseUrl: config.databaseUrl, groupKey: group, holder: config.instanceId, logger });

@@ -58,10 +58,15 @@ export class AriClientCallControl implements CallControl {
   async answer(channelId: string): Promise<void> {
     await this.run('answer', channelId, (c) => c.channels.answer({ channelId }));
   }
-  async continueInDialplan(channelId: string, to: { context: string; extension: string; priority?: number }): Promise<void> {
+  async continueInDialplan(channelId: string, to?: { context: string; extension: string; priority?: number }): Promise<void> {
     await this.run('continueInDialplan', channelId, (c) =>
-      c.channels.continueInDialplan({ channelId, context: to.context, extension: to.extension, priority: to.priority ?? 1 }),
+      c.channels.continueInDialplan(
+        to ? { channelId, context: to.context, extension: to.extension, priority: to.priority ?? 1 } : { channelId },
+      ),
     );
+  }
+  async setChannelVariable(channelId: string, name: string, value: string): Promise<void> {
+    await this.run('setChannelVariable', `${channelId} ${name}`, (c) => c.channels.setChannelVar({ channelId, variable: name, value }));
   }
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
     await this.run('hangup', channelId, (c) => c.channels.hangup({ channelId, reason }));

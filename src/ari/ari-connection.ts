@@ -62,6 +62,12 @@ function installStringThrowGuard(logger: Logger): void {
     logger.error('uncaught exception', { error: err instanceof Error ? err.stack : String(err) });
     process.exit(1);
   });
+  // A rejection nobody handled is a bug in one call's handling (each call path catches its own
+  // failures and ends that call). Left to Node it becomes an uncaught exception, and the exit
+  // above would drop every other caller in Stasis with it: logged as an error instead.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error('unhandled rejection; the process goes on', { error: reason instanceof Error ? reason.stack : String(reason) });
+  });
 }
 
 /**

@@ -25,8 +25,15 @@ export interface CreateChannelRequest {
 
 export interface CallControl {
   answer(channelId: string): Promise<void>;
-  /** The channel leaves the app and continues in the dialplan (e.g. app_voicemail). */
-  continueInDialplan(channelId: string, to: { context: string; extension: string; priority?: number }): Promise<void>;
+  /**
+   * The channel leaves the app and continues in the dialplan: at `to` (e.g. app_voicemail's
+   * context), or, without `to`, at the step after its Stasis() (POST /channels/{id}/continue with
+   * no context, extension or priority; measured in docs/asterisk-facts.md). A priority alone
+   * would restart the channel's own extension, and with it Stasis().
+   */
+  continueInDialplan(channelId: string, to?: { context: string; extension: string; priority?: number }): Promise<void>;
+  /** Sets a channel variable (POST /channels/{id}/variable), e.g. for the dialplan to read after Stasis(). */
+  setChannelVariable(channelId: string, name: string, value: string): Promise<void>;
   hangup(channelId: string, reason?: 'normal' | 'busy' | 'congestion' | 'no_answer'): Promise<void>;
   /**
    * Plays one or more media in sequence; resolves with the playback id. `lang` selects the

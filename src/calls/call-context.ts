@@ -6,6 +6,7 @@ import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { QueueExitReason } from '../store/queue-entry-store';
 import { PresenceSource } from '../store/agent-presence-store';
+import { CallbackNumberCheck } from './callback-booking';
 
 /** A session owns one or more channels and every event about them. */
 export interface ChannelSession {
@@ -107,18 +108,13 @@ export interface CallContext {
   agent(agentId: string): AgentState | undefined;
   /**
    * The toll-fraud guard for a number a caller wants to be called back on, the rules that need no
-   * database: normalised (E.164), checked against the queue's number policy (patterns, premium,
-   * international) and the rate limit per caller id. The policy's last rule, open callbacks per
-   * number, is counted by the booking statement itself (`maxOpenElsewhere` goes with the request),
-   * so that press 1 waits on one round trip. Records nothing: see recordCallbackRequest.
+   * database: normalised (E.164) and checked against the queue's number policy (patterns, premium,
+   * international). The two limits that need counting, open callbacks per number and requests per
+   * caller (the rate limit, keyed by `requesterKey`), go with the request and are counted and
+   * enforced by the booking statement itself: exact under concurrency, and press 1 waits on one
+   * round trip.
    */
-  checkCallbackNumber(
-    queue: QueueConfig,
-    rawNumber: string,
-    callerId: string,
-  ): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string };
-  /** A request passed every rule (the booking did not refuse it): it counts against the caller id's rate limit. */
-  recordCallbackRequest(queue: QueueConfig, callerId: string): void;
+  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): CallbackNumberCheck;
   /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
   takeFreeAgent(queueId: string, itemId: string): string | undefined;
   /** The plugin puts this agent on a call now (ringing included). */
@@ -127,6 +123,11 @@ export interface CallContext {
   directOverflowFor(agentId: string): boolean;
   /** The queue that holds callbacks owed by one agent. */
   directQueueId(agentId: string): string;
+  /**
+   * A missed direct caller's caller id, before a callback is owed to it: its E.164 form when the
+   * owed callbacks' number policy (and the fallback queue's, if any) lets it be dialled.
+   */
+  checkOwedCallbackNumber(agentId: string, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string };
   /** A stored callback owed by one agent joins that agent's own queue. */
   addOwedCallback(stored: StoredCallback): void;
   /** The agent's plugin call is over (talked: whether a conversation took place). */

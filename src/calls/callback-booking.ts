@@ -5,15 +5,25 @@ import { CallbackStore, NewCallbackRequest, StoredCallback } from '../store/call
 import { PROMPTS } from './prompts';
 
 /**
+ * A callback number a caller asked for, checked against the queue's number policy (see
+ * CallContext.checkCallbackNumber): what the booking statement needs to apply the two limits.
+ */
+export type CallbackNumberCheck =
+  | { ok: true; e164: string; maxOpenElsewhere: number; requesterKey: string; rateLimit: { limit: number; windowSec: number } }
+  | { ok: false; reason: string };
+
+/**
  * "Press 1": the durable half shared by queue and direct calls. The result is known only after
- * COMMIT, and only a `stored` result may be confirmed to the caller. `refused` is the number
- * policy's open-callbacks-per-number limit, which only the database can count: the booking
- * statement applies it, so the caller waits on one round trip, not three.
+ * COMMIT, and only a `stored` result may be confirmed to the caller. `refused` is one of the two
+ * limits only the database can count: the number policy's open callbacks per number
+ * (too_many_pending) and the queue's requests per caller (rate_limited). The booking statement
+ * counts and applies both, so the caller waits on one round trip, and simultaneous requests
+ * cannot all pass. `failed` includes a statement cut off by statement_timeout or lock_timeout.
  */
 export type BookingResult =
   | { kind: 'stored'; callback: StoredCallback }
   | { kind: 'duplicate'; existing: StoredCallback }
-  | { kind: 'refused'; reason: Extract<NumberPolicyRefusal, 'too_many_pending'> }
+  | { kind: 'refused'; reason: Extract<NumberPolicyRefusal, 'too_many_pending'> | 'rate_limited' }
   | { kind: 'failed'; error: string };
 
 export async function bookCallback(store: CallbackStore, request: NewCallbackRequest, log: Logger): Promise<BookingResult> {
@@ -32,6 +42,8 @@ export async function bookCallback(store: CallbackStore, request: NewCallbackReq
       case 'over_limit':
         // checkNumberPolicy's last rule, with the count the statement made.
         return { kind: 'refused', reason: 'too_many_pending' };
+      case 'rate_limited':
+        return { kind: 'refused', reason: 'rate_limited' };
     }
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);

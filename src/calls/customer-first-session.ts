@@ -8,6 +8,7 @@ import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, concludeAttempt, customerLegOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
+import { gatedEndpoint, NUMBER_REFUSED } from './dial-gate';
 import { decideGuard } from '../domain/policies';
 
 type State = 'claiming' | 'dialling_customer' | 'guarding' | 'ringing_agent' | 'waiting_for_agent' | 'bridged' | 'ended';
@@ -73,7 +74,14 @@ export class CustomerFirstSession implements ChannelSession {
     this.state = 'dialling_customer';
     ctx.bind(this.customerChannelId, this);
     const now = new Date(ctx.clock.now());
-    const endpoint = ctx.config.callback.dialTemplate.replace('{number}', this.callback.customerNumber.replace(/[^0-9]/g, ''));
+    // Defence in depth: the number passes the queue's policy again where it becomes a dial string.
+    const gate = gatedEndpoint(ctx, this.queue, this.callback.customerNumber);
+    if (!gate.ok) {
+      this.log.warn('number refused by the queue number policy at dial time; not dialled', { reason: gate.reason });
+      await this.finish(NUMBER_REFUSED, undefined);
+      return;
+    }
+    const endpoint = gate.endpoint;
     const cid = this.queue.outboundCallerId;
     try {
       // Written before dialling: after a crash this attempt is known to have called the customer.
@@ -294,7 +302,8 @@ export class CustomerFirstSession implements ChannelSession {
         queue: this.queue,
         outcome,
         cause,
-        customerDialled: true,
+        // Refused at the dial: nothing was dialled, nothing counts (dispatch then fails it).
+        customerDialled: outcome !== NUMBER_REFUSED,
       });
       this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
     }

@@ -5,7 +5,8 @@ import { AgentState, decideOffer, interpretOfferDigit, isWithheld, OfferState, T
 import { Logger, callLogger } from '../logging/logger';
 import { DirectCallRecord } from '../store/callback-store';
 import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
-import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
+import { confirmationMedia, isCallableNumber } from './callback-booking';
+import { bookOwedCallback } from './owed-callback-booking';
 import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
 
@@ -262,25 +263,20 @@ export class DirectCallSession implements ChannelSession {
     // As in a queue: the stop goes out first and the booking runs meanwhile; the next prompt is
     // played only once the stop is answered.
     const promptStopped = playing ? this.ctx.control.stopPlayback(playing).catch(() => undefined) : Promise.resolve();
-    const direct = this.ctx.config.direct;
-    const result = await bookCallback(
-      this.ctx.store,
+    const result = await bookOwedCallback(
+      this.ctx,
       {
-        id: randomUUID(),
-        queueId: this.ctx.directQueueId(this.agent.id),
-        ownerAgentId: this.agent.id,
-        customerNumber: this.callerNumber,
-        customerName: this.channel.caller.name || null,
+        agentId: this.agent.id,
+        callerNumber: this.callerNumber,
+        callerName: this.channel.caller.name || null,
         language: this.language,
-        priority: 0,
         arrivedAt: new Date(this.offer.enteredAt),
-        maxAttempts: direct.maxAttempts,
         sourceChannelId: this.channel.id,
       },
       this.log,
     );
     await promptStopped;
-    // Owed callbacks have no per-number limit (none is passed): a refusal cannot come back.
+    if (result.kind === 'number_refused') return this.refuseNumber(result.reason);
     if (result.kind === 'failed' || result.kind === 'refused') {
       if (this.state !== 'storing') return;
       this.state = 'offering';
@@ -304,9 +300,23 @@ export class DirectCallSession implements ChannelSession {
       await this.playAndWait([PROMPTS.alreadyBooked]);
     } else {
       this.ctx.milestone('confirmation_started', { channelId: this.channel.id, callbackId: callback.id });
-      await this.playAndWait(confirmationMedia(this.callerNumber));
+      await this.playAndWait(confirmationMedia(callback.customerNumber));
     }
     await this.hangUpCaller('ended_after_confirmation');
+  }
+
+  /**
+   * The toll-fraud gate refused the caller id (premium, international, invalid): nothing is
+   * stored or dialled; the caller hears that this number cannot be called back, then the message.
+   */
+  private async refuseNumber(reason: string): Promise<void> {
+    this.log.warn('owed callback refused: the caller id fails the number policy', { reason });
+    this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason, direct: true });
+    this.record.reason = 'number_refused';
+    if (this.state !== 'storing') return; // hung up meanwhile
+    this.state = 'closing';
+    await this.playAndWait([PROMPTS.numberRefused, PROMPTS.agentUnavailable]);
+    await this.hangUpCaller('ended_after_message');
   }
 
   // ---- the end ------------------------------------------------------------------------------

@@ -192,6 +192,8 @@ export class OfferCallback {
         maxAttempts: queue.maxAttempts,
         sourceChannelId: caller.channel.id,
         maxOpenElsewhere: check.maxOpenElsewhere,
+        requesterKey: check.requesterKey,
+        rateLimit: check.rateLimit,
       },
       log,
     );
@@ -201,7 +203,6 @@ export class OfferCallback {
       await this.refuseNumber(result.reason);
       return;
     }
-    ctx.recordCallbackRequest(queue, caller.callerNumber);
     if (result.kind === 'failed') {
       // Never a false confirmation: the caller is told and keeps waiting at the same place.
       if (caller.state !== 'storing') return; // hung up meanwhile: nothing was promised
@@ -249,7 +250,11 @@ export class OfferCallback {
     await caller.hangupCaller('ended_after_confirmation');
   }
 
-  /** Toll-fraud guard: a refused number is never stored; the caller is told and keeps waiting. */
+  /**
+   * Toll-fraud guard: a refused request is never stored; the caller is told why and keeps
+   * waiting. Too many requests from this caller (or, withheld, for this typed number) is not the
+   * number's fault: that caller hears the rate limit's prompt, not "we cannot call that number".
+   */
   private async refuseNumber(reason: string): Promise<void> {
     const { caller } = this;
     caller.log.warn('callback number refused', { reason });
@@ -257,7 +262,7 @@ export class OfferCallback {
     if (caller.state !== 'storing') return; // hung up meanwhile
     caller.state = 'waiting';
     this.offer.accepted = false;
-    await caller.playAndWait([PROMPTS.numberRefused], 'refused');
+    await caller.playAndWait([reason === 'rate_limited' ? PROMPTS.rateLimited : PROMPTS.numberRefused], 'refused');
     caller.wait.next();
   }
 }

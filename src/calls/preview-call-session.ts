@@ -9,6 +9,7 @@ import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
 import { claimCallback, completeAttempt, customerLegOutcome, endAttempt, LeaseKeeper, noteAttemptStep } from './callback-attempt';
 import { ownChannelId } from './channel-ids';
 import { PreviewAgentLeg } from './preview-agent-leg';
+import { dialFailureOutcome } from './dial-gate';
 import { PreviewCustomerLeg } from './preview-customer-leg';
 import { agentLanguage, PROMPTS, promptLanguageFor } from './prompts';
 
@@ -220,14 +221,13 @@ export class PreviewCallSession implements ChannelSession {
     }
     await Promise.all([whisperStopped, ringing]);
     crashPoint('preview.after_customer_recorded');
-    const endpoint = this.customerLeg.endpointFor(this.callback.customerNumber);
     try {
-      await this.customerLeg.dial(endpoint, this.callback.id, this.agentLeg.channelId);
+      await this.customerLeg.dial(this.callback.customerNumber, this.callback.id, this.agentLeg.channelId);
       crashPoint('preview.after_customer_dial');
       this.ctx.milestone('customer_leg_dialled', { callbackId: this.callback.id, channelId: this.customerLeg.channelId });
     } catch (e) {
-      this.log.warn('customer leg could not be dialled', { endpoint, error: String(e) });
-      await this.tellAgentAndFinish('failed', PROMPTS.customerFailed, undefined, this.customerLeg.dialled);
+      this.log.warn('customer leg could not be dialled', { endpoint: this.customerLeg.endpoint, error: String(e) });
+      await this.tellAgentAndFinish(dialFailureOutcome(e), PROMPTS.customerFailed, undefined, this.customerLeg.dialled);
     }
     return true;
   }

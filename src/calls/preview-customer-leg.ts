@@ -1,7 +1,8 @@
 import { QueueConfig } from '../config/config';
-import { digitsForSpeech, TimerHandle } from '../domain';
+import { TimerHandle } from '../domain';
 import { decideGuard, GuardDecision } from '../domain/policies';
 import { CallContext, PlaybackTracker } from './call-context';
+import { gatedEndpoint, NumberRefusedAtDial } from './dial-gate';
 import { PROMPTS } from './prompts';
 
 /**
@@ -13,6 +14,8 @@ import { PROMPTS } from './prompts';
 export class PreviewCustomerLeg {
   /** The channel was created: from here on it is hung up at the end, and the attempt counts. */
   dialled = false;
+  /** What the leg dials (set once the number passed the gate). */
+  endpoint: string | undefined;
   answered = false;
   gone = false;
   private guardTimer: TimerHandle | undefined;
@@ -26,13 +29,14 @@ export class PreviewCustomerLeg {
     private readonly playbacks: PlaybackTracker,
   ) {}
 
-  /** Where the customer's number is dialled (callback.dialTemplate). */
-  endpointFor(customerNumber: string): string {
-    return this.ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(customerNumber));
-  }
-
-  /** Creates the leg, showing the queue's caller id, and dials it. */
-  async dial(endpoint: string, callbackId: string, originator: string): Promise<void> {
+  /**
+   * Creates the leg, showing the queue's caller id, and dials it (callback.dialTemplate). A number
+   * the queue's policy refuses is never dialled: NumberRefusedAtDial, and no channel exists.
+   */
+  async dial(customerNumber: string, callbackId: string, originator: string): Promise<void> {
+    const gate = gatedEndpoint(this.ctx, this.queue, customerNumber);
+    if (!gate.ok) throw new NumberRefusedAtDial(gate.reason);
+    const endpoint = (this.endpoint = gate.endpoint);
     const outbound = this.queue.outboundCallerId;
     await this.ctx.control.createChannel({
       channelId: this.channelId,

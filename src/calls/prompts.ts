@@ -33,6 +33,8 @@ export const PROMPTS = {
   confirmNumber: 'sound:callback/confirm-number',
   invalidNumber: 'sound:callback/invalid-number',
   numberRefused: 'sound:callback/number-refused',
+  /** Too many callback requests from this caller (the queue's rateLimit); the place is kept. */
+  rateLimited: 'sound:callback/rate-limited',
   entryGivenUp: 'sound:callback/entry-given-up',
   guard: 'sound:callback/guard',
   announcePosition: 'sound:callback/announce-position',

@@ -13,7 +13,7 @@ import { Environment, processEnvironment } from './environment';
 import { PROMPT_SOUNDS_DIR, shippedLanguages } from './prompt-languages';
 import { AmiFileConfig, FileConfig, fileSchema, OverflowRuleConfig, QueueConfig } from './schema';
 
-export { DEFAULT_ARI_MAX_CONNECTIONS } from './schema';
+export { DEFAULT_ARI_MAX_CONNECTIONS, DEFAULT_DATABASE_TIMEOUTS } from './schema';
 export type { AgentConfig, AmiFileConfig, DirectConfig, FileConfig, OverflowRuleConfig, QueueConfig } from './schema';
 
 /**
@@ -42,7 +42,7 @@ export interface AppConfig extends Omit<FileConfig, 'ami'> {
 }
 
 /** The full number policy of a queue: its plan's preset, then the queue's own fields. */
-export function numberPolicyOf(q: QueueConfig): NumberPolicyConfig {
+export function numberPolicyOf(q: Pick<QueueConfig, 'numberPolicy'>): NumberPolicyConfig {
   const p = q.numberPolicy;
   const preset = NUMBERING_PLAN_PRESETS[p.plan];
   return withNumberPolicyDefaults({
@@ -51,6 +51,7 @@ export function numberPolicyOf(q: QueueConfig): NumberPolicyConfig {
     ...(p.nationalPrefix !== undefined ? { nationalPrefix: p.nationalPrefix } : {}),
     ...(p.internationalPrefix !== undefined ? { internationalPrefix: p.internationalPrefix } : {}),
     ...(p.premiumPrefixes !== undefined ? { premiumPrefixes: p.premiumPrefixes } : {}),
+    ...(p.nanpRegions !== undefined ? { nanpRegions: p.nanpRegions } : {}),
     allow: p.allow,
     deny: p.deny,
     denyInternational: p.denyInternational,
@@ -203,6 +204,9 @@ export function parseConfig(raw: unknown, env: Environment = {}): AppConfig {
   if (file.direct.fallbackQueueId !== undefined && !queueIds.has(file.direct.fallbackQueueId)) {
     throw new ConfigError(`invalid configuration: direct.fallbackQueueId: unknown queue '${file.direct.fallbackQueueId}'`);
   }
+  if (file.direct.numberPolicy !== undefined)
+    for (const err of validateNumberPolicy(numberPolicyOf({ numberPolicy: file.direct.numberPolicy })))
+      throw new ConfigError(`invalid configuration: direct.numberPolicy: ${err}`);
   const numbers = new Set<string>();
   for (const [i, a] of file.agents.entries()) {
     if (a.personalNumber === undefined) continue;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_LANGUAGE } from '../domain/language';
+import { apiTokenSchema, crmSchema, httpSchema } from './surfaces-schema';
 
 /**
  * The shape of the configuration file (JSON), checked with zod: defaults, types and ranges.
@@ -56,7 +57,7 @@ const guardSchema = z
   .default({ enabled: true, timeoutSec: 8 });
 
 /** Toll-fraud guard for the numbers a callback may dial (src/domain/policies/number-policy.ts). */
-const numberPolicySchema = z
+export const numberPolicySchema = z
   .object({
     /** Numbering plan: nanp (default), uk, fr or de; the fields below override it. */
     plan: z.enum(['nanp', 'uk', 'fr', 'de']).default('nanp'),
@@ -66,6 +67,8 @@ const numberPolicySchema = z
     allow: z.array(z.string()).default([]),
     deny: z.array(z.string()).default([]),
     denyInternational: z.boolean().default(true),
+    /** +1 regions that count as domestic (default ['US']; add 'CA', 'PR'…); the others are international. */
+    nanpRegions: z.array(z.string()).optional(),
     denyPremium: z.boolean().default(true),
     premiumPrefixes: z.array(z.string()).optional(),
     maxPendingPerNumber: z.number().int().positive().default(1),
@@ -131,6 +134,12 @@ const queueSchema = z
       .default({ limit: 3, windowSec: 3600 }),
     /** Operating hours: no callback is dialled outside them. */
     hours: hoursSchema.optional(),
+    /**
+     * Admission control: at most this many of this queue's callers held in Stasis by this
+     * process at once; the next goes back to the dialplan with DIRECT_CALLBACK_STATUS=FULL,
+     * unanswered. Unset: no cap.
+     */
+    maxCallers: z.number().int().positive().optional(),
     /** Pending callbacks older than this expire. */
     expiryDays: z.number().positive().default(7),
     /**
@@ -177,6 +186,8 @@ const directSchema = z
     ownerWindowSec: z.number().positive().default(7200),
     /** ...then it moves to this queue at its original place, or expires when absent. */
     fallbackQueueId: z.string().optional(),
+    /** What a missed caller's id must pass to be owed a callback (unset: fallbackQueueId's policy, else the default). */
+    numberPolicy: numberPolicySchema.optional(),
     outboundCallerId: callerId.default({ name: 'Callback', number: '5550100' }),
     maxAttempts: z.number().int().positive().default(3),
     retryMinGapSec: z.number().nonnegative().default(600),
@@ -184,35 +195,7 @@ const directSchema = z
   })
   .strict();
 
-// ---- administrators' and agents' surfaces (REST API, agent panel, metrics): src/http/README.md ----
-
-const httpSchema = z
-  .object({
-    enabled: z.boolean().default(false),
-    /** Loopback by default: put a TLS reverse proxy in front to expose it. */
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8090),
-  })
-  .strict();
-
-const apiTokenSchema = z
-  .object({
-    /** A label for the token (shown in nothing but the config). */
-    name: z.string().optional(),
-    /** SHA-256 of the token, hex (`direct-callback token hash <token>`); never the token itself. */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits (direct-callback token hash <token>)'),
-    /** `admin`, or `agent:<agent id>` (only /api/v1/me/* as that agent). */
-    scope: z.string().regex(/^(admin|agent:[A-Za-z0-9_-]{1,64})$/, "'admin' or 'agent:<agent id>'"),
-  })
-  .strict();
-
-const crmSchema = z
-  .object({
-    /** GET this URL ({number} is replaced, URL-encoded) to enrich the agent's preview; JSON expected. */
-    urlTemplate: z.string().includes('{number}').optional(),
-    timeoutMs: z.number().int().positive().max(10000).default(1500),
-  })
-  .strict();
+// The administrators' and agents' surfaces (REST API, agent panel, metrics) are in surfaces-schema.ts.
 
 /** A number dialled on a phone's keypad (`*51`), as a dialplan extension names it. */
 const featureCode = z.string().regex(/^[0-9*#]{1,20}$/, 'digits, * and # only, e.g. *51');
@@ -223,6 +206,13 @@ const featureCode = z.string().regex(/^[0-9*#]{1,20}$/, 'digits, * and # only, e
  * and other ARI clients (docs/benchmarks.md has the measurements).
  */
 export const DEFAULT_ARI_MAX_CONNECTIONS = 50;
+
+/**
+ * Bounded waits on the database (`database`): no statement runs longer, and none waits longer for
+ * a lock, than this. A booking cut off is a failed store: the caller is told and keeps the place,
+ * instead of hearing music with no answer while a stalled database holds the pool's connections.
+ */
+export const DEFAULT_DATABASE_TIMEOUTS = { statementTimeoutSec: 5, lockTimeoutSec: 2 };
 
 /**
  * Where the plugin logs in to AMI (src/ami/README.md). The user and password usually come from
@@ -261,6 +251,14 @@ export const fileSchema = z
         maxConnections: DEFAULT_ARI_MAX_CONNECTIONS,
       }),
     databaseUrl: z.string().optional(),
+    /** PostgreSQL's statement_timeout and lock_timeout on every pooled connection; 0 turns one off. */
+    database: z
+      .object({
+        statementTimeoutSec: z.number().nonnegative().max(3600).default(DEFAULT_DATABASE_TIMEOUTS.statementTimeoutSec),
+        lockTimeoutSec: z.number().nonnegative().max(3600).default(DEFAULT_DATABASE_TIMEOUTS.lockTimeoutSec),
+      })
+      .strict()
+      .default(() => ({ ...DEFAULT_DATABASE_TIMEOUTS })),
     /**
      * Hot standby: processes of one group share one lead (src/cluster/leadership.ts). By default
      * the group is the Stasis app on the Asterisk the process reaches (`<app>@<entity id>`), so
@@ -316,6 +314,12 @@ export const fileSchema = z
       .strict()
       .default({ context: 'callback-voicemail' }),
     agents: z.array(agentSchema).default([]),
+    /**
+     * Admission control for the whole process: at most `maxCallers` inbound callers (queue and
+     * direct calls) held in Stasis at once; the next goes back to the dialplan with
+     * DIRECT_CALLBACK_STATUS=FULL, unanswered. Unset: no cap.
+     */
+    limits: z.object({ maxCallers: z.number().int().positive().optional() }).strict().default({}),
     direct: directSchema.default({
       ringTimeoutSec: 20,
       overflow: false,
@@ -337,11 +341,17 @@ export const fileSchema = z
       .partial()
       .strict()
       .default({}),
-    http: httpSchema.default({ enabled: false, host: '127.0.0.1', port: 8090 }),
+    http: httpSchema.default({ enabled: false, host: '127.0.0.1', port: 8090, metricsAccess: 'public', trustedProxies: [] }),
     api: z
-      .object({ tokens: z.array(apiTokenSchema).default([]) })
+      .object({
+        tokens: z.array(apiTokenSchema).default([]),
+        /** Wrong tokens one address may present per minute; past it every token it sends answers 429. */
+        failedAuthPerMinute: z.number().int().positive().default(10),
+        /** Server-sent event streams (/me/events) one token may hold open at once; past it 429. */
+        streamsPerToken: z.number().int().positive().default(5),
+      })
       .strict()
-      .default({ tokens: [] }),
+      .default({ tokens: [], failedAuthPerMinute: 10, streamsPerToken: 5 }),
     crm: crmSchema.default({ timeoutMs: 1500 }),
     ami: amiSchema.default({ host: '127.0.0.1', port: 5038 }),
   })

@@ -8,6 +8,7 @@ import { PresenceSource } from '../store/agent-presence-store';
 import { AdminOperations, AgentPreview, CallbackRecords, CallbackRefused, MilestoneListener, NewCallback } from './admin-port';
 import { AgentDirectory } from './agent-directory';
 import { checkNumber } from './number-guard';
+import { failIfNumberRefused } from './number-gate';
 import { QueueBook, QueueFigures } from './queue-book';
 import { RunningAttempts } from './running-attempts';
 import { SharedState } from './shared-state';
@@ -102,9 +103,13 @@ export class AdminService implements AdminOperations {
       arrivedAt: new Date(Math.max(now, input.notBefore?.getTime() ?? now)),
       maxAttempts: q.config.maxAttempts,
       notBefore: input.notBefore ?? null,
+      // The per-number limit applies as for callers. The per-caller rate limit does not: an API
+      // request has no caller, and its client is an authenticated administrator or agent whose
+      // requests the API's own authentication already names. No requesterKey: not counted.
       maxOpenElsewhere: check.maxOpenElsewhere,
     });
     if (r.kind === 'over_limit') throw new CallbackRefused("number: refused by the queue's number policy (too_many_pending)");
+    if (r.kind === 'rate_limited') throw new CallbackRefused('number: too many requests (rate_limited)');
     if (r.kind === 'duplicate') return { kind: 'duplicate', callback: r.existing };
     book.addCallback(r.callback);
     this.deps.dispatchSoon();
@@ -125,6 +130,15 @@ export class AdminService implements AdminOperations {
 
   async rescheduleCallback(id: string, notBefore: Date): Promise<StoredCallback | undefined> {
     const { book, store, clock } = this.deps;
+    // A number the queue's policy refuses is failed, not rescheduled: it would never be dialled.
+    const current = book.callback(id)?.stored ?? (await store.get(id));
+    if (current?.status === 'pending') {
+      const queue = book.ensureQueue(current.queueId)?.config;
+      if (await failIfNumberRefused(store, queue, current, new Date(clock.now()))) {
+        book.forgetCallback(id);
+        return undefined;
+      }
+    }
     const updated = await store.reschedule(id, notBefore, new Date(clock.now()));
     const entry = book.callback(id);
     if (updated && entry) {

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent, channelIdOf, StasisStartEvent } from '../ari/ari-events';
+import { isGone } from '../ari/call-control';
 import { CallContext, ChannelSession } from '../calls/call-context';
 import { QueueCallerAdoption, QueueCallerSession } from '../calls/queue-caller-session';
 import { DirectCallSession } from '../calls/direct-call-session';
 import { FeatureCodeSession } from '../calls/feature-code-session';
-import { featureCodeAgent, FeatureCodeKind, isFeatureCodeKind } from '../domain';
+import { featureCodeAgent, FeatureCodeKind } from '../domain';
+import { decideAdmission, DIALPLAN_STATUS_VARIABLE, DialplanReturnStatus, HeldCallers, parseStasisArgs } from '../domain/admission';
 import { PROMPTS, promptLanguageFor } from '../calls/prompts';
-import { holdingBridgeIdOf } from '../calls/channel-ids';
+import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
 import { QueueBook } from './queue-book';
@@ -18,6 +20,11 @@ import { ariTime, SharedState } from './shared-state';
  * (`queue,<id>[,route=<id>]`, `direct,<agent or number>`, an agent's feature code
  * `agent-login|agent-logout|agent-pause|agent-unpause,<endpoint or agent id>`). The channel →
  * session table is the one routing table of the process.
+ *
+ * A call it does not take (unknown queue or target, arguments it does not know, a queue or the
+ * process at its `maxCallers`) goes back to the dialplan, unanswered, with DIRECT_CALLBACK_STATUS
+ * saying why (domain/admission.ts). Each new call's handling runs detached from the event: a
+ * failure in it ends that call, with a reason in the log, and never the process.
  */
 export class CallRouter {
   private readonly sessions = new Map<string, ChannelSession>();
@@ -63,24 +70,146 @@ export class CallRouter {
       }
       return;
     }
-    if (event.type === 'StasisStart') void this.onStasisStart(event);
+    if (event.type === 'StasisStart') this.startCall(event);
+  }
+
+  /**
+   * A new call's handling, detached from the event: whatever rejects in it (the caller hanging up
+   * midway, Asterisk refusing a step) ends that call only. Left unhandled, a rejection reaches
+   * the uncaught-exception handler, which ends the process and every other call with it.
+   */
+  private startCall(event: StasisStartEvent): void {
+    this.onStasisStart(event).catch((e: unknown) => this.callFailed(event, e));
+  }
+
+  private callFailed(event: StasisStartEvent, e: unknown): void {
+    const channelId = (event.channel as AriChannel | undefined)?.id;
+    if (isGone(e)) {
+      this.ctx.logger.info('caller gone while the call was being set up', { channelId, args: event.args });
+      return;
+    }
+    this.ctx.logger.error('call handling failed; ending the call', {
+      channelId,
+      args: event.args,
+      error: e instanceof Error ? e.stack : String(e),
+    });
+    if (typeof channelId === 'string') void this.ctx.control.hangup(channelId).catch(() => undefined);
   }
 
   private async onStasisStart(event: StasisStartEvent): Promise<void> {
-    const [kind, target, ...options] = event.args;
     const channel = event.channel;
-    if (kind === 'queue') return this.enterQueue(channel, target, options);
-    if (kind === 'direct') return this.onDirectCall(event, target ?? '');
-    if (isFeatureCodeKind(kind)) return this.onFeatureCode(channel, kind, target ?? '');
-    this.ctx.logger.warn('unexpected Stasis arguments; hanging up', { channelId: channel.id, args: event.args });
-    await this.ctx.control.hangup(channel.id).catch(() => undefined);
+    if (isOwnChannel(channel.id, this.ctx.config.ari.app)) {
+      // A leg the plugin created whose session has ended (the caller left while it rang): no
+      // dialplan of the administrator's is behind it to return to.
+      this.ctx.logger.warn('a leg of ours entered Stasis after its call ended; hanging up', { channelId: channel.id, args: event.args });
+      await this.ctx.control.hangup(channel.id).catch(() => undefined);
+      return;
+    }
+    const entry = parseStasisArgs(event.args);
+    switch (entry.kind) {
+      case 'queue':
+        return this.onQueueCall(event, entry.queueId, entry.options);
+      case 'direct':
+        return this.onDirectCall(event, entry.target);
+      case 'feature-code':
+        return this.onFeatureCode(channel, entry.code, entry.target);
+      case 'malformed':
+        this.ctx.logger.error('Stasis arguments the plugin does not know; returned to the dialplan (check extensions.conf)', {
+          channelId: channel.id,
+          args: event.args,
+          why: entry.why,
+        });
+        return this.returnToDialplan(channel, 'BAD_ARGUMENTS');
+    }
+  }
+
+  /** A new caller for a queue: an unknown queue, or one at its cap, sends it back to the dialplan. */
+  private async onQueueCall(event: StasisStartEvent, queueId: string, options: string[]): Promise<void> {
+    const channel = event.channel;
+    const queue = this.book.queue(queueId);
+    if (!queue) {
+      this.ctx.logger.error('call for an unknown queue; returned to the dialplan (check extensions.conf)', {
+        channelId: channel.id,
+        queueId,
+        args: event.args,
+      });
+      return this.returnToDialplan(channel, 'UNKNOWN_QUEUE');
+    }
+    if (!this.admitted(event, queueId, queue.config.maxCallers)) return this.returnToDialplan(channel, 'FULL');
+    return this.enterQueue(channel, queueId, options);
+  }
+
+  /**
+   * Admission control (domain/admission.ts): counts the inbound callers this process holds in
+   * Stasis now, before anything is answered, so that a caller turned away reaches the dialplan's
+   * fallback unanswered. Synchronous with the event: a burst of arrivals is counted one by one.
+   */
+  private admitted(event: StasisStartEvent, queueId: string | undefined, queueMax: number | undefined): boolean {
+    const held = this.heldCallers(queueId);
+    const decision = decideAdmission(held, { process: this.ctx.config.limits.maxCallers, queue: queueMax });
+    if (decision.admitted) return true;
+    this.ctx.logger.warn('caller turned away: callers held at the cap; returned to the dialplan', {
+      channelId: event.channel.id,
+      args: event.args,
+      limit: decision.limit,
+      max: decision.max,
+      held: decision.held,
+    });
+    return false;
+  }
+
+  /** The inbound callers (queue and direct) this process holds in Stasis, and those of one queue. */
+  private heldCallers(queueId: string | undefined): HeldCallers {
+    const held = { process: 0, queue: 0 };
+    for (const session of new Set(this.sessions.values())) {
+      if (session instanceof QueueCallerSession) {
+        if (session.state === 'ended') continue;
+        held.process += 1;
+        if (session.queue.id === queueId) held.queue += 1;
+      } else if (session instanceof DirectCallSession) held.process += 1;
+    }
+    return held;
+  }
+
+  /**
+   * The call leaves the plugin for the dialplan, at the step after its Stasis() (measured:
+   * docs/asterisk-facts.md), with DIRECT_CALLBACK_STATUS set first: the administrator's
+   * fallback runs (the sample rings the members, or voicemail) instead of a silent hang-up.
+   */
+  private async returnToDialplan(channel: AriChannel, status: DialplanReturnStatus): Promise<void> {
+    const { control, logger } = this.ctx;
+    // Owned while it leaves: a reconciliation meanwhile must not adopt it.
+    this.bind(channel.id, { kind: 'returning-to-dialplan', onEvent: () => undefined });
+    try {
+      try {
+        await control.setChannelVariable(channel.id, DIALPLAN_STATUS_VARIABLE, status);
+      } catch (e) {
+        if (isGone(e)) throw e;
+        // The fallback still runs, without the reason: better than leaving the caller here.
+        logger.warn('could not set the status for the dialplan; returning without it', { channelId: channel.id, status, error: String(e) });
+      }
+      await control.continueInDialplan(channel.id);
+      logger.info('call returned to the dialplan', { channelId: channel.id, status });
+    } catch (e) {
+      if (isGone(e)) {
+        logger.info('caller hung up before returning to the dialplan', { channelId: channel.id, status });
+        return;
+      }
+      logger.error('could not return the call to the dialplan; hanging up', { channelId: channel.id, status, error: String(e) });
+      await control.hangup(channel.id).catch(() => undefined);
+    } finally {
+      this.unbind(channel.id);
+    }
   }
 
   /** A caller joins a queue (`queue,<queue id>[,route=<id>]`), or is adopted back into it. */
   async enterQueue(channel: AriChannel, queueId: string | undefined, options: string[], adoption?: QueueCallerAdoption): Promise<void> {
     const queue = queueId ? this.book.queue(queueId) : undefined;
     if (!queue) {
-      this.ctx.logger.error('call for an unknown queue; check extensions.conf', { channelId: channel.id, queueId });
+      // Only an adopted caller gets here (a new one is checked in onQueueCall): its queue left the
+      // configuration across a restart. It was answered and held by the previous process, so it
+      // is not sent into the fallback halfway through its call.
+      this.ctx.logger.error('adopted caller of a queue no longer configured; hanging up', { channelId: channel.id, queueId });
       await this.ctx.control.hangup(channel.id).catch(() => undefined);
       return;
     }
@@ -110,8 +239,10 @@ export class CallRouter {
   }
 
   /**
-   * A call to a personal number: `direct,<agent id>` or `direct,<the dialled number>`. An agent
-   * without a personal number configured gets no direct calls (the prerequisite of the feature).
+   * A call to a personal number: `direct,<agent id>` or `direct,<the dialled number>`. A target
+   * that is no agent and no agent's number goes back to the dialplan (UNKNOWN_TARGET). An agent
+   * without a personal number configured gets no direct calls (the prerequisite of the feature):
+   * the caller hears "this number is not assigned".
    */
   private async onDirectCall(event: StasisStartEvent, target: string): Promise<void> {
     const channel = event.channel;
@@ -122,11 +253,8 @@ export class CallRouter {
       this.ctx.logger.error(
         agent
           ? 'direct call to an agent without a personal number; configure agents[].personalNumber'
-          : 'direct call to an unknown agent or number; check extensions.conf',
-        {
-          channelId: channel.id,
-          target,
-        },
+          : 'direct call to an unknown agent or number; returned to the dialplan (check extensions.conf)',
+        { channelId: channel.id, target, args: event.args },
       );
       this.bind(channel.id, { kind: 'rejected-direct', onEvent: () => undefined });
       const now = new Date(this.ctx.clock.now());
@@ -143,15 +271,20 @@ export class CallRouter {
           reason: agent ? 'agent_has_no_personal_number' : 'unknown_target',
         })
         .catch((e: unknown) => this.ctx.logger.warn('direct call record not saved', { error: String(e) }));
+      if (!agent) return this.returnToDialplan(channel, 'UNKNOWN_TARGET');
       try {
         await this.ctx.control.answer(channel.id);
         await this.playToEnd(channel.id, [PROMPTS.noPersonalNumber], promptLanguageFor(channel.language, undefined));
+      } catch (e) {
+        // The caller hung up during the message (or Asterisk refused it): this call ends here.
+        if (!isGone(e)) this.ctx.logger.warn('"not assigned" message not played', { channelId: channel.id, error: String(e) });
       } finally {
         await this.ctx.control.hangup(channel.id).catch(() => undefined);
         this.unbind(channel.id);
       }
       return;
     }
+    if (!this.admitted(event, undefined, undefined)) return this.returnToDialplan(channel, 'FULL');
     await new DirectCallSession(this.ctx, channel, agent, target).start();
   }
 
@@ -163,8 +296,9 @@ export class CallRouter {
   /** Plays media and resolves when it finished (or after a bound, if the event never comes). */
   private async playToEnd(channelId: string, media: string[], lang: string): Promise<void> {
     const id = `sys-${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
     const finished = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 30000);
+      timer = setTimeout(resolve, 30000);
       this.bind(channelId, {
         kind: 'system-message',
         onEvent: (e) => {
@@ -175,7 +309,12 @@ export class CallRouter {
         },
       });
     });
-    await this.ctx.control.play(channelId, media, id, lang);
+    try {
+      await this.ctx.control.play(channelId, media, id, lang);
+    } catch (e) {
+      clearTimeout(timer);
+      throw e;
+    }
     await finished;
   }
 }

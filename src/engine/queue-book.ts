@@ -17,6 +17,7 @@ import { isOpen } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
 import { AgentDirectory } from './agent-directory';
+import { owedCallbackNumberPolicy } from './number-gate';
 
 /**
  * The queues as this process sees them: one strict order per queue holding every waiting item,
@@ -104,7 +105,8 @@ export class QueueBook {
       wrapUpSec: 0,
       coldStartHandleSec: 180,
       guard: d.guard,
-      numberPolicy: { plan: 'nanp', allow: [], deny: [], denyInternational: false, denyPremium: false, maxPendingPerNumber: 1 },
+      // The same gate as press 1 in a queue: never a policy that lets premium or foreign numbers through.
+      numberPolicy: owedCallbackNumberPolicy(this.config),
       otherNumber: false,
       rateLimit: { limit: 3, windowSec: 3600 },
       expiryDays: 7,

@@ -4,6 +4,7 @@ import { StoredCallback } from '../store/callback-store';
 import { CallContext } from '../calls/call-context';
 import { PreviewCallSession } from '../calls/preview-call-session';
 import { CustomerFirstSession } from '../calls/customer-first-session';
+import { checkBeforeAttempt, failIfNumberRefused } from './number-gate';
 import { CallbackEntry, QueueBook } from './queue-book';
 
 /**
@@ -21,6 +22,12 @@ export class RunningAttempts {
 
   /** Dispatch chose this callback for this agent: its attempt starts, by the queue's mode. */
   start(entry: CallbackEntry, queue: QueueConfig, agentId: string): void {
+    // Every attempt, the first, a retry or a rescheduled one, passes the number gate before anyone is rung.
+    const gate = checkBeforeAttempt(queue, entry.stored.customerNumber);
+    if (!gate.ok) {
+      void this.refuseNumber(entry.stored, queue, agentId, gate.reason);
+      return;
+    }
     if (queue.mode === 'customer-first') {
       void new CustomerFirstSession(this.ctx, entry.stored, queue, agentId).start();
       return;
@@ -87,6 +94,27 @@ export class RunningAttempts {
       this.book.forgetCallback(stored.id);
     }
     this.ctx.dispatchSoon();
+  }
+
+  /**
+   * The queue's policy refuses the callback's number: nobody is rung, the callback fails (never
+   * retried). When the database cannot record that, it waits a minute and is refused again.
+   */
+  private async refuseNumber(stored: StoredCallback, queue: QueueConfig, agentId: string, reason: string): Promise<void> {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    ctx.releaseAgent(agentId, { talked: false });
+    ctx.milestone('callback_attempt_failed', { callbackId: stored.id, outcome: 'number_refused', reason });
+    try {
+      const failed = await failIfNumberRefused(ctx.store, queue, stored, new Date(now), ctx.logger);
+      this.ended({ ...stored, status: failed ? 'failed' : 'cancelled' });
+    } catch (e) {
+      ctx.logger.warn('refused callback could not be failed (database); asked again in a minute', {
+        callbackId: stored.id,
+        error: String(e),
+      });
+      this.ended({ ...stored, status: 'pending', notBefore: new Date(now + 60_000) });
+    }
   }
 
   /** The preview call an agent is in right now, if any. */

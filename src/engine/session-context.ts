@@ -6,9 +6,11 @@ import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { QueueExitReason } from '../store/queue-entry-store';
 import { PresenceSource } from '../store/agent-presence-store';
 import { CallContext, CallMilestone, ChannelSession } from '../calls/call-context';
+import { CallbackNumberCheck } from '../calls/callback-booking';
 import { AgentDirectory } from './agent-directory';
 import { CallRouter } from './call-router';
 import { Dispatcher } from './dispatcher';
+import { checkOwedCallbackNumber } from './number-gate';
 import { NumberGuard } from './number-guard';
 import { QueueBook } from './queue-book';
 import { RunningAttempts } from './running-attempts';
@@ -59,7 +61,7 @@ export class SessionContext implements CallContext {
     this.agents = deps.agents;
     this.dispatcher = deps.dispatcher;
     this.shared = deps.shared;
-    this.numbers = new NumberGuard(deps.clock);
+    this.numbers = new NumberGuard();
     this.router = new CallRouter(this, deps.book, deps.agents, deps.dispatcher, deps.shared, createSeqCounter());
     this.attempts = new RunningAttempts(this, deps.book);
   }
@@ -156,16 +158,8 @@ export class SessionContext implements CallContext {
     return this.agents.get(agentId);
   }
 
-  checkCallbackNumber(
-    queue: QueueConfig,
-    rawNumber: string,
-    callerId: string,
-  ): { ok: true; e164: string; maxOpenElsewhere: number } | { ok: false; reason: string } {
+  checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): CallbackNumberCheck {
     return this.numbers.checkCallbackNumber(queue, rawNumber, callerId);
-  }
-
-  recordCallbackRequest(queue: QueueConfig, callerId: string): void {
-    this.numbers.recordCallbackRequest(queue, callerId);
   }
 
   takeFreeAgent(queueId: string, itemId: string): string | undefined {
@@ -182,6 +176,15 @@ export class SessionContext implements CallContext {
 
   directQueueId(agentId: string): string {
     return `direct:${agentId}`;
+  }
+
+  checkOwedCallbackNumber(agentId: string, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string } {
+    const fallbackId = this.config.direct.fallbackQueueId;
+    return checkOwedCallbackNumber(
+      this.book.ensureQueue(this.directQueueId(agentId)),
+      fallbackId ? this.book.queue(fallbackId) : undefined,
+      rawNumber,
+    );
   }
 
   addOwedCallback(stored: StoredCallback): void {

@@ -6,7 +6,11 @@ import { AppConfig } from '../config/config';
  * compared with every configured hash in constant time (no early exit on the first match, so the
  * response time does not tell which or how many tokens exist). Tokens are never logged.
  */
-export type Principal = { kind: 'admin'; name: string } | { kind: 'agent'; agentId: string; name: string };
+export type Principal =
+  | { kind: 'admin'; name: string }
+  | { kind: 'agent'; agentId: string; name: string }
+  /** Reads /metrics only (when http.metricsAccess is `token`); every API route answers it 403. */
+  | { kind: 'metrics'; name: string };
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -24,12 +28,17 @@ export class TokenVerifier {
     this.known = tokens.map((t, i) => {
       const name = t.name ?? `token #${i + 1}`;
       const principal: Principal =
-        t.scope === 'admin' ? { kind: 'admin', name } : { kind: 'agent', agentId: t.scope.slice('agent:'.length), name };
+        t.scope === 'admin' || t.scope === 'metrics'
+          ? { kind: t.scope, name }
+          : { kind: 'agent', agentId: t.scope.slice('agent:'.length), name };
       return { hash: Buffer.from(t.sha256, 'hex'), principal };
     });
   }
 
-  /** The principal of an `Authorization` header value, or undefined (missing, malformed, unknown). */
+  /**
+   * The principal of an `Authorization` header value, or undefined (missing, malformed, unknown).
+   * The same object each time for one configured token: callers may count per token with it.
+   */
   verify(header: string | undefined): Principal | undefined {
     if (!header) return undefined;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -128,6 +128,14 @@ function parameters(where: 'path' | 'query', schema: JsonSchema | undefined): Js
   });
 }
 
+/** Any route behind a token: the client sent too many wrong tokens, or (event streams) the token holds too many. */
+const TOO_MANY = {
+  '429': {
+    description: 'Too many wrong tokens from this address (wait `Retry-After` seconds), or too many open event streams for this token',
+    schema: { $ref: '#/components/schemas/Error' },
+  },
+};
+
 export function buildOpenApi(routes: readonly RouteSpec[], version: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const r of routes) {
@@ -148,7 +156,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
           }
         : {}),
       responses: Object.fromEntries(
-        Object.entries(r.responses).map(([code, resp]) => [
+        Object.entries({ ...r.responses, ...(r.access === 'public' ? {} : TOO_MANY) }).map(([code, resp]) => [
           code,
           {
             description: resp.description,
@@ -167,7 +175,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
       title: 'asterisk-direct-callback API',
       version,
       description:
-        'Queues, callbacks, agents and the agent panel. `Authorization: Bearer <token>`; tokens are configured as SHA-256 hashes with scope `admin` or `agent:<id>`. Errors are `{ "error": "...", "field": "..." }`.',
+        'Queues, callbacks, agents and the agent panel. `Authorization: Bearer <token>`; tokens are configured as SHA-256 hashes with scope `admin`, `agent:<id>` or `metrics` (only /metrics, outside this document). Errors are `{ "error": "...", "field": "..." }`.',
     },
     servers: [{ url: '/api/v1' }],
     tags: [

@@ -6,6 +6,7 @@ import { AppConfig } from '../config/config';
 import { AdminHost } from '../engine/admin-port';
 import { Logger } from '../logging/logger';
 import { PluginMetrics } from '../metrics/metrics';
+import { FailedAuthGuard, isLoopbackHost, StreamCap } from './abuse-guards';
 import { AgentEventHub, AgentNotice } from './agent-events';
 import { Principal, TokenVerifier } from './auth';
 import { buildOpenApi } from './openapi';
@@ -21,11 +22,12 @@ import { PACKAGE_ROOT, packageVersion } from '../package-root';
 export const API_PREFIX = '/api/v1';
 /** Static files, shipped as they are (not compiled): the same folder under tsx and from dist/. */
 export const PANEL_DIR = path.join(PACKAGE_ROOT, 'src', 'panel');
-const PANEL_FILES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'panel.js': 'text/javascript; charset=utf-8',
-  'panel.css': 'text/css; charset=utf-8',
-};
+/** A Map, not an object: `/panel/__proto__` or `/panel/constructor` must find nothing (issue 19). */
+const PANEL_FILES: ReadonlyMap<string, string> = new Map([
+  ['index.html', 'text/html; charset=utf-8'],
+  ['panel.js', 'text/javascript; charset=utf-8'],
+  ['panel.css', 'text/css; charset=utf-8'],
+]);
 const SSE_PING_MS = 15000;
 
 export interface HttpDeps {
@@ -59,6 +61,16 @@ function fieldOf(e: FastifyError): string | undefined {
   return parts.length > 0 ? parts.join('.') : undefined;
 }
 
+/** 429, with the whole seconds to wait in Retry-After when a wait is known. */
+class TooManyRequests extends ApiError {
+  constructor(
+    message: string,
+    readonly retryAfterSec?: number,
+  ) {
+    super(429, message);
+  }
+}
+
 function sendError(reply: FastifyReply, status: number, error: string, field?: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="direct-callback"');
   return reply
@@ -75,8 +87,12 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     if (!admin.agent(id)) logger.warn('an API token names an agent that is not configured', { agentId: id });
   const hub = new AgentEventHub(admin);
   const streams = new Set<ServerResponse>();
+  const guard = new FailedAuthGuard(config.api.failedAuthPerMinute, () => admin.now());
+  const streamCap = new StreamCap<Principal>(config.api.streamsPerToken);
   const server = Fastify({
     logger: false,
+    // Behind a configured reverse proxy, request.ip is the client from X-Forwarded-For.
+    trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     forceCloseConnections: true,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -85,6 +101,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
   const openapi = buildOpenApi(routes, packageVersion());
 
   server.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof TooManyRequests && err.retryAfterSec !== undefined) reply.header('retry-after', String(err.retryAfterSec));
     if (err instanceof ApiError) return sendError(reply, err.status, err.message, err.field);
     if (err.validation) {
       const field = fieldOf(err);
@@ -104,12 +121,32 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
   });
   server.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
 
-  const authorize = (spec: RouteSpec, request: FastifyRequest): Principal | undefined => {
-    if (spec.access === 'public') return undefined;
+  // Every answer may carry customers' names and numbers: no cache keeps it, no browser sniffs it.
+  // (The panel's static files set their own cache-control; the event stream writes its own headers.)
+  server.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  /** The token's principal; 401 without a (known) token, 429 while the client is blocked for guessing. */
+  const authenticate = (request: FastifyRequest): Principal => {
     const header = request.headers.authorization;
     if (!header) throw new ApiError(401, 'missing token: send Authorization: Bearer <token>');
+    const wait = guard.retryAfterSec(request.ip);
+    if (wait > 0) throw new TooManyRequests('too many wrong tokens from this address; try again later', wait);
     const principal = verifier.verify(header);
-    if (!principal) throw new ApiError(401, 'invalid token');
+    if (!principal) {
+      guard.failed(request.ip);
+      throw new ApiError(401, 'invalid token');
+    }
+    return principal;
+  };
+
+  const authorize = (spec: RouteSpec, request: FastifyRequest): Principal | undefined => {
+    if (spec.access === 'public') return undefined;
+    const principal = authenticate(request);
+    if (principal.kind === 'metrics') throw new ApiError(403, 'a metrics token may read only /metrics');
     if (spec.access === 'admin' && principal.kind !== 'admin') throw new ApiError(403, 'this route needs an admin token');
     return principal;
   };
@@ -136,7 +173,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
           query: (request.query ?? {}) as Record<string, unknown>,
           body: (request.body ?? {}) as Record<string, unknown>,
         };
-        if (spec.sse) return openStream(request, reply, meQueryAgent(admin, req));
+        if (spec.sse && request.principal) return openStream(reply, meQueryAgent(admin, req), request.principal);
         if (!spec.handler) throw new Error(`route ${spec.path} has no handler`);
         const result = await spec.handler(req);
         return reply.code(result.status ?? 200).send(result.body);
@@ -153,12 +190,15 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     }
   });
 
-  const openStream = (request: FastifyRequest, reply: FastifyReply, agentId: string): void => {
+  const openStream = (reply: FastifyReply, agentId: string, holder: Principal): void => {
+    const release = streamCap.tryOpen(holder);
+    if (!release) throw new TooManyRequests(`this token already holds ${config.api.streamsPerToken} event streams (api.streamsPerToken)`);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
@@ -172,22 +212,28 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     const unsubscribe = hub.subscribe(agentId, send);
     const ping = setInterval(() => raw.write(': ping\n\n'), SSE_PING_MS);
     streams.add(raw);
-    request.raw.on('close', () => {
+    // The response's close: the client went away or the server ended the stream.
+    raw.on('close', () => {
       clearInterval(ping);
       unsubscribe();
       streams.delete(raw);
+      release();
     });
   };
 
   server.get(`${API_PREFIX}/openapi.json`, async (_request, reply) => reply.send(openapi));
 
-  server.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  server.get('/metrics', async (request, reply) => {
+    if (config.http.metricsAccess === 'token' && authenticate(request).kind === 'agent')
+      throw new ApiError(403, '/metrics needs an admin or metrics token');
+    return reply.type(metrics.contentType).send(await metrics.text());
+  });
 
   // The agent panel: three static files, no directory listing, a strict content security policy.
   server.get('/panel', async (_request, reply) => reply.redirect('/panel/'));
   server.get('/panel/*', async (request, reply) => {
     const name = (request.params as Record<string, string>)['*'] || 'index.html';
-    const type = PANEL_FILES[name];
+    const type = PANEL_FILES.get(name);
     if (!type) return sendError(reply, 404, 'not found');
     const body = await fs.promises.readFile(path.join(PANEL_DIR, name));
     return reply
@@ -225,6 +271,17 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpSurface> {
     metrics: `${url}/metrics`,
     tokens: deps.config.api.tokens.length,
   });
+  if (!isLoopbackHost(host))
+    deps.logger.warn(
+      'HTTP API listens beyond loopback over plain HTTP (no TLS here): put a TLS reverse proxy in front, or tokens and customers’ numbers cross the network in clear',
+      {
+        host,
+        metrics:
+          deps.config.http.metricsAccess === 'public'
+            ? 'open to anyone who reaches the port (http.metricsAccess: token closes it)'
+            : 'token',
+      },
+    );
   return { server, hub, url, close: () => server.close() };
 }
 

@@ -6,13 +6,26 @@ import { AdminOperations } from '../engine/admin-port';
 
 /**
  * Prometheus metrics for one running plugin, in a registry of its own (several plugins in one
- * process, as in the tests, do not mix). Live figures are read from the engine at scrape time;
- * figures from the database are cached for DB_CACHE_MS so a fast scraper cannot load it.
+ * process, as in the tests, do not mix). Live figures are read from the engine at scrape time.
+ *
+ * Figures from the database never hold a scrape: they are cached for DB_CACHE_MS (a fast scraper
+ * cannot load the database), a stale cache starts one read in the background (never two at once,
+ * so a stalled database holds at most one connection), the scrape waits for it at most
+ * DB_SCRAPE_WAIT_MS and otherwise answers with the last figures read, and the read itself is
+ * cancelled after DB_READ_TIMEOUT_MS. `direct_callback_db_figures_age_seconds` tells how old they are.
  */
 export const DB_CACHE_MS = 5000;
+export const DB_SCRAPE_WAIT_MS = 250;
+export const DB_READ_TIMEOUT_MS = 3000;
 
 /** What the metrics read of the engine: live queue figures, the wait model, and the milestones. */
 export type MetricsSource = Pick<AdminOperations, 'now' | 'queueIds' | 'queueFigures' | 'estimatedWaitSec' | 'onMilestone'>;
+
+interface DbFigures {
+  at: number;
+  byStatus: Map<string, number>;
+  byOutcome: Map<string, number>;
+}
 
 export interface MetricsDeps {
   app: { readonly admin: MetricsSource };
@@ -32,8 +45,9 @@ export class PluginMetrics {
   /** Callers waiting: the estimate they were given at entry (channel id -> entry). */
   private readonly entries = new Map<string, Entry>();
   private readonly channelQueue = new Map<string, string>();
-  private dbCache: { at: number; byStatus: Map<string, number>; byOutcome: Map<string, number> } | undefined;
+  private dbCache: DbFigures | undefined;
   private dbRead: Promise<void> | undefined;
+  private readonly startedAt: number;
   private readonly offers: Counter<'queue'>;
   private readonly accepted: Counter<'queue'>;
   private readonly source: MetricsSource;
@@ -42,6 +56,7 @@ export class PluginMetrics {
   constructor(private readonly deps: MetricsDeps) {
     const r = this.registry;
     const source = (this.source = deps.app.admin);
+    this.startedAt = source.now();
     collectDefaultMetrics({ register: r, prefix: 'direct_callback_process_' });
     const queues = () => source.queueIds().map((id) => ({ id, f: source.queueFigures(id) }));
     new Gauge({
@@ -123,30 +138,40 @@ export class PluginMetrics {
       },
     });
     // collect() is called with the gauge as `this`; these reach the metrics object.
-    const readDb = (): Promise<void> => this.readDb();
-    const byStatus = (status: string): number => this.dbCache?.byStatus.get(status) ?? 0;
-    const byOutcome = (): Iterable<[string, number]> => this.dbCache?.byOutcome ?? [];
+    // Before the first read succeeds the database series are left out rather than shown as 0.
+    const dbFigures = (): Promise<DbFigures | undefined> => this.dbFigures();
     new Gauge({
       name: 'direct_callback_callbacks',
-      help: `Stored callbacks by status (database, cached up to ${DB_CACHE_MS / 1000} s)`,
+      help: `Stored callbacks by status (database, cached up to ${DB_CACHE_MS / 1000} s; see direct_callback_db_figures_age_seconds)`,
       labelNames: ['status'],
       registers: [r],
       async collect() {
-        await readDb();
+        const figures = await dbFigures();
         this.reset();
+        if (!figures) return;
         for (const status of ['pending', 'in_progress', 'completed', 'failed', 'cancelled', 'expired'])
-          this.set({ status }, byStatus(status));
+          this.set({ status }, figures.byStatus.get(status) ?? 0);
       },
     });
     new Gauge({
       name: 'direct_callback_attempts',
-      help: `Finished callback attempts by outcome (database, cached up to ${DB_CACHE_MS / 1000} s)`,
+      help: `Finished callback attempts by outcome (database, cached up to ${DB_CACHE_MS / 1000} s; see direct_callback_db_figures_age_seconds)`,
       labelNames: ['outcome'],
       registers: [r],
       async collect() {
-        await readDb();
+        const figures = await dbFigures();
         this.reset();
-        for (const [outcome, n] of byOutcome()) this.set({ outcome }, n);
+        for (const [outcome, n] of figures?.byOutcome ?? []) this.set({ outcome }, n);
+      },
+    });
+    const dbAgeSec = (): number => (source.now() - (this.dbCache?.at ?? this.startedAt)) / 1000;
+    new Gauge({
+      name: 'direct_callback_db_figures_age_seconds',
+      help: 'Age of the database figures served (since the plugin started, until the first read succeeds); grows while the database does not answer',
+      registers: [r],
+      async collect() {
+        await dbFigures();
+        this.set(dbAgeSec());
       },
     });
     this.offers = new Counter({
@@ -231,32 +256,44 @@ export class PluginMetrics {
     }
   }
 
+  /** The freshest database figures available within DB_SCRAPE_WAIT_MS (see the class comment). */
+  private async dbFigures(): Promise<DbFigures | undefined> {
+    if (this.dbCache && this.source.now() - this.dbCache.at < DB_CACHE_MS) return this.dbCache;
+    this.dbRead ??= this.readDb().finally(() => {
+      this.dbRead = undefined;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DB_SCRAPE_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([this.dbRead, waited]);
+    clearTimeout(timer);
+    return this.dbCache;
+  }
+
   private async readDb(): Promise<void> {
-    if (this.dbCache && Date.now() - this.dbCache.at < DB_CACHE_MS) return;
-    this.dbRead ??= (async () => {
-      try {
-        const byStatus = await this.deps
-          .db('callback_requests')
-          .select('status')
-          .count<{ status: string; n: string }[]>({ n: '*' })
-          .groupBy('status');
-        const byOutcome = await this.deps
-          .db('callback_attempts')
-          .whereNotNull('outcome')
-          .select('outcome')
-          .count<{ outcome: string; n: string }[]>({ n: '*' })
-          .groupBy('outcome');
-        this.dbCache = {
-          at: Date.now(),
-          byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])),
-          byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])),
-        };
-      } catch {
-        // Database down: keep the last figures (scrapes must not fail); the age shows in logs elsewhere.
-      } finally {
-        this.dbRead = undefined;
-      }
-    })();
-    await this.dbRead;
+    try {
+      const byStatus = await this.deps
+        .db('callback_requests')
+        .select('status')
+        .count<{ status: string; n: string }[]>({ n: '*' })
+        .groupBy('status')
+        .timeout(DB_READ_TIMEOUT_MS, { cancel: true });
+      const byOutcome = await this.deps
+        .db('callback_attempts')
+        .whereNotNull('outcome')
+        .select('outcome')
+        .count<{ outcome: string; n: string }[]>({ n: '*' })
+        .groupBy('outcome')
+        .timeout(DB_READ_TIMEOUT_MS, { cancel: true });
+      this.dbCache = {
+        at: this.source.now(),
+        byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])),
+        byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])),
+      };
+    } catch {
+      // Database down, locked or slow: keep the last figures (a scrape must not fail); their age shows.
+    }
   }
 }

@@ -48,6 +48,13 @@ export interface NewCallbackRequest {
    * Infinity: no limit.
    */
   maxOpenElsewhere?: number;
+  /**
+   * Who asked, as the per-caller rate limit counts them (stored on the row): 'caller:<E.164>' for
+   * a caller id, 'typed:<E.164>' for a withheld caller's typed number. Absent: not counted.
+   */
+  requesterKey?: string | null;
+  /** At most `limit` requests per requesterKey in this queue within `windowSec` (the queue's rateLimit). */
+  rateLimit?: { limit: number; windowSec: number };
 }
 
 export interface StoredCallback {
@@ -133,6 +140,8 @@ export interface CallbackRow {
   outcome_reason: string | null;
   source_channel_id: string | null;
   seq: string | number;
+  /** sql/007; absent from rows built in memory. */
+  requester_key?: string | null;
 }
 
 /** pg gives Dates; a NOTIFY payload (row_to_json) gives ISO strings. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
+import { DEFAULT_DATABASE_TIMEOUTS } from '../config/config';
 import { PACKAGE_ROOT } from '../package-root';
 
 /** Where the schema lives: plain numbered .sql files an administrator can read and apply by hand. */
@@ -39,6 +40,10 @@ class SqlDirectoryMigrationSource implements Knex.MigrationSource<SqlMigration> 
     const sql = fs.readFileSync(m.file, 'utf8');
     return Promise.resolve({
       up: async (knex: Knex) => {
+        // A schema change may rewrite a large table: the pool's statement_timeout (sized for a
+        // waiting caller) does not apply to it. lock_timeout still does, so a migration that cannot
+        // get its table fails the start-up instead of queueing every booking behind it.
+        await knex.raw('SET LOCAL statement_timeout = 0');
         // knex.raw treats `?` as a binding placeholder; the SQL files are literal text (regexes
         // like '^\+?[0-9]+$'), so every `?` is escaped to knex's literal form.
         await knex.raw(sql.replace(/\?/g, '\\?'));
@@ -64,6 +69,24 @@ export interface DatabaseOptions {
    * sequence.
    */
   synchronousCommit?: boolean;
+  /**
+   * PostgreSQL's statement_timeout and lock_timeout on every connection of this pool (default:
+   * the `database` section's defaults; 0: off). A stalled database (a table lock held elsewhere, a
+   * statement that hangs) then fails a booking within the bound, so the caller is told and keeps
+   * the place, and the stalled statement gives its pool connection back.
+   */
+  statementTimeoutSec?: number;
+  lockTimeoutSec?: number;
+}
+
+/** Startup options of every pooled connection (libpq's `options`, set before any statement runs). */
+export function connectionOptions(opts: DatabaseOptions): string {
+  const ms = (sec: number): number => Math.round(sec * 1000);
+  return [
+    `-c statement_timeout=${ms(opts.statementTimeoutSec ?? DEFAULT_DATABASE_TIMEOUTS.statementTimeoutSec)}`,
+    `-c lock_timeout=${ms(opts.lockTimeoutSec ?? DEFAULT_DATABASE_TIMEOUTS.lockTimeoutSec)}`,
+    ...(opts.synchronousCommit === false ? ['-c synchronous_commit=off'] : []),
+  ].join(' ');
 }
 
 export function createDatabase(connectionString: string, opts: DatabaseOptions = {}): Knex {
@@ -85,7 +108,7 @@ export function createDatabase(connectionString: string, opts: DatabaseOptions =
     connection: {
       connectionString,
       application_name: 'direct-callback',
-      ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
+      options: connectionOptions(opts),
     },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     // A store that hangs must fail fast: the caller is waiting for "we will call you back".

@@ -134,6 +134,30 @@ describeOnAsterisk('real Asterisk: asterisk-config/ loads with no error for what
     expect(reliedOn().filter((m) => !running.has(m))).to.deep.equal([]);
   });
 
+  it('phones dial US numbers only: agents-outbound refuses premium, pay-per-call, N11, non-US +1 and international numbers', async () => {
+    // Each number dialled in from-agents, the phones' context, by a Local channel: the log says
+    // which extension Asterisk picked (the sample logs a NOTICE before dialling the trunk and a
+    // WARNING when it refuses). This is Asterisk's own choice between _1NXXNXXXXXX and the more
+    // specific refusals, which `direct-callback doctor` (outbound-dialling) assumes.
+    const cli = asterisk as AsteriskServer;
+    const dials = ['12125550123', '2125550123'];
+    const refused = ['19005550123', '18765550123', '8765550123', '18095550123', '14165550123', '12129761234', '12124111234'];
+    const nowhere = ['011442079460000', '0116834002', '00442079460000'];
+    for (const n of [...dials, ...refused, ...nowhere]) await cli.cli(`channel originate Local/${n}@from-agents application Wait 1`);
+    const national = (n: string): string => (n.length === 10 ? `1${n}` : n);
+    const expected = [...dials.map((n) => `dials ${national(n)}`), ...refused.map((n) => `refused ${national(n)} from`)];
+    const deadline = Date.now() + 15_000;
+    let now = cli.log();
+    while (expected.some((e) => !now.includes(e)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      now = cli.log();
+    }
+    expect(expected.filter((e) => !now.includes(e))).to.deep.equal([]);
+    const outbound = now.split('\n').filter((l) => l.includes('agents-outbound: '));
+    expect(outbound.filter((l) => refused.some((n) => l.includes(`dials ${national(n)}`)))).to.deep.equal([]);
+    expect(outbound.filter((l) => nowhere.some((n) => l.includes(n)))).to.deep.equal([]);
+  });
+
   it('every application and function extensions.conf calls is registered', async () => {
     const apps = dialplanApplications();
     const fns = dialplanFunctions();

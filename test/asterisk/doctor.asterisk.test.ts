@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { ConfFile } from '../../tools/asterisk-lab/conf-file';
 import { Lab } from '../../tools/asterisk-lab/lab';
 import { runDoctor } from '../../src/doctor/doctor';
 import { DoctorReport } from '../../src/doctor/report';
@@ -29,11 +30,13 @@ const ALL_CHECKS = [
   'ari',
   'prompts',
   'agent-endpoints',
+  'sip-passwords',
   'trunk',
   'stasis-app',
   'ami',
   'dialplan',
   'dialplan-arguments',
+  'outbound-dialling',
 ];
 
 /** What the doctor's own tests pass to it: the service's environment in this lab (secrets included). */
@@ -122,6 +125,47 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     expect(detail('prompts')).to.match(/^\d+ prompts and 10 core digits present in en, es$/);
     expect(detail('dialplan')).to.equal('2 queue(s), 2 personal number(s), 4 feature code(s) reach Stasis(direct-callback,…)');
     expect(detail('trunk')).to.equal("callback.dialTemplate 'PJSIP/{number}@trunk' dials through PJSIP/trunk, which exists");
+    // Read from what Asterisk loaded (ARI's dynamic configuration of res_pjsip): the lab's random passwords, the sample's contexts.
+    expect(detail('sip-passwords')).to.equal('no CHANGE_ME password in the 2 PJSIP auth(s) of 3 endpoint(s) (1001, 1002)');
+    expect(detail('outbound-dialling')).to.equal(
+      '10 premium, international and Caribbean numbers dialled from 2 context(s) (from-agents, from-trunk) reach no trunk',
+    );
+    expect(lines[0]).to.not.include(lab.asterisk.agentPassword('1001'));
+  });
+
+  it("toll fraud: a phone on the sample's CHANGE_ME password and an _X. outbound context are both flagged, and pass again once fixed", async () => {
+    const pjsip = fs.readFileSync(path.join(lab.asterisk.dir, 'etc', 'pjsip.conf'), 'utf8');
+    const extensions = fs.readFileSync(path.join(lab.asterisk.dir, 'etc', 'extensions.conf'), 'utf8');
+    const outbound = /\n\[agents-outbound\]\n[\s\S]*?\n(?=\n; A refused outside call)/;
+    expect(extensions).to.match(outbound);
+    lab.asterisk.editConf('pjsip.conf', (t) => new ConfFile(t).set('1001', 'password', 'CHANGE_ME_1001', { type: 'auth' }).toString());
+    lab.asterisk.editConf('extensions.conf', (t) =>
+      t.replace(
+        outbound,
+        '\n[agents-outbound]\nexten => _X.,1,NoOp(Outbound call to ${EXTEN})\n same => n,Dial(PJSIP/${EXTEN}@trunk,60)\n',
+      ),
+    );
+    try {
+      expect(await lab.asterisk.cli('module reload res_pjsip.so')).to.include('reloaded');
+      expect(await lab.asterisk.cli('dialplan reload')).to.include('Dialplan reloaded');
+      const report = await doctor();
+      expect(failing(report)).to.deep.equal(['sip-passwords', 'outbound-dialling']);
+      expect(check(report, 'sip-passwords').detail).to.equal(
+        "PJSIP auth 1001 (endpoint 1001) still has the sample's CHANGE_ME password: anyone who has read the sample can register as that phone and call out through your trunk",
+      );
+      expect(check(report, 'outbound-dialling').detail).to.equal(
+        'calls from PJSIP/1001, PJSIP/1002 (context from-agents) reach Dial(PJSIP/${EXTEN}@trunk,60) at _X.@agents-outbound for ' +
+          '011442079460000 (international), 0116834002 (international), 00442079460000 (international), 19005550123 (premium), ' +
+          '9005550123 (premium), 18765550123 (Caribbean), 8765550123 (Caribbean), 18095550123 (Caribbean), 12845550123 (Caribbean)',
+      );
+      expect(JSON.stringify(report)).to.not.include(lab.asterisk.agentPassword('1002'));
+    } finally {
+      lab.asterisk.editConf('pjsip.conf', () => pjsip);
+      lab.asterisk.editConf('extensions.conf', () => extensions);
+      await lab.asterisk.cli('module reload res_pjsip.so');
+      await lab.asterisk.cli('dialplan reload');
+    }
+    expect(failing(await doctor())).to.deep.equal([]);
   });
 
   it('config: an invalid file names the field; nothing else is checked', async () => {
@@ -155,7 +199,7 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
       `ARI at ${lab.asterisk.ariUrl} refused user 'direct-callback' (401 Authentication required)`,
     );
     expect(check(report, 'ari').fix).to.include('[direct-callback] section of /etc/asterisk/ari.conf');
-    expect(skippedNames(report)).to.deep.equal(['prompts', 'agent-endpoints', 'trunk', 'stasis-app']);
+    expect(skippedNames(report)).to.deep.equal(['prompts', 'agent-endpoints', 'sip-passwords', 'trunk', 'stasis-app', 'outbound-dialling']);
     // The dialplan is read over AMI, which has its own login: still checked.
     expect(check(report, 'dialplan').ok).to.equal(true);
   });
@@ -236,7 +280,7 @@ describeOnAsterisk('real Asterisk: direct-callback doctor, a working install and
     const report = await doctor({ env: { AMI_PASSWORD: 'not-the-secret' } });
     expect(failing(report)).to.deep.equal(['ami']);
     expect(check(report, 'ami').fix).to.include('[direct-callback] in /etc/asterisk/manager.conf');
-    expect(skippedNames(report)).to.deep.equal(['dialplan', 'dialplan-arguments']);
+    expect(skippedNames(report)).to.deep.equal(['dialplan', 'dialplan-arguments', 'outbound-dialling']);
   });
 
   it('stasis-app: another connection holds the app; with --running the same is expected', async () => {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freshDatabase, TestDatabase } from '../helpers/database';
-import { DoctorRig, ROOT, startDoctorRig } from './doctor-rig';
+import { DoctorRig, ROOT, SIP_SECRETS, startDoctorRig } from './doctor-rig';
 
 interface Run {
   code: number;
@@ -54,6 +54,8 @@ describe('doctor: the command', function () {
     const report = JSON.parse(lines[0] ?? '') as { ok: boolean; checks: { name: string; ok: boolean; fix: string | null }[] };
     expect(report.ok).to.equal(true);
     expect(report.checks.every((c) => c.ok && c.fix === null)).to.equal(true);
+    // The doctor read the phones' passwords to compare them with the placeholder, and shows none.
+    for (const secret of Object.values(SIP_SECRETS)) expect(r.stdout + r.stderr).to.not.include(secret);
     expect(report.checks.map((c) => c.name)).to.include.members([
       'config',
       'database',
@@ -61,11 +63,13 @@ describe('doctor: the command', function () {
       'ari',
       'prompts',
       'agent-endpoints',
+      'sip-passwords',
       'trunk',
       'stasis-app',
       'ami',
       'dialplan',
       'dialplan-arguments',
+      'outbound-dialling',
     ]);
   });
 

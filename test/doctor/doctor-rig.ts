@@ -7,10 +7,13 @@ import { runDoctor, DoctorOptions } from '../../src/doctor/doctor';
 import { DoctorReport } from '../../src/doctor/report';
 import { dialplanFromExtensionsConf, FakeAmiServer, FakeDialplanLine } from '../helpers/fake-ami-server';
 import { TestDatabase } from '../helpers/database';
+import { PjsipConfigProxy, RigPjsip, samplePjsip, startPjsipConfigProxy } from './pjsip-config-proxy';
+
+export { SIP_SECRETS } from './pjsip-config-proxy';
 
 /**
  * One installation for the doctor to check, all of it working: the ARI simulator with the agents'
- * phones and the trunk, the fake AMI loaded with the sample extensions.conf, a
+ * phones and the trunk (behind a front answering their pjsip.conf configuration: pjsip-config-proxy.ts), the fake AMI loaded with the sample extensions.conf, a
  * migrated PostgreSQL database (the suite's, shared by its tests), and the example config from
  * docker/. Each test breaks one thing.
  */
@@ -28,6 +31,9 @@ export function exampleConfig(): Record<string, unknown> {
 
 export interface DoctorRig {
   sim: AriSimulator;
+  /** The PJSIP configuration the doctor reads over ARI (the simulator's front, ARI_URL); tests change it. */
+  pjsip: RigPjsip;
+  proxy: PjsipConfigProxy;
   ami: FakeAmiServer;
   database: TestDatabase;
   dir: string;
@@ -53,8 +59,10 @@ export async function startDoctorRig(database: TestDatabase): Promise<DoctorRig>
   const configPath = path.join(dir, 'config.json');
   const writeConfig = (config: Record<string, unknown>): void => fs.writeFileSync(configPath, JSON.stringify(config));
   writeConfig(exampleConfig());
+  const pjsip = samplePjsip();
+  const proxy = await startPjsipConfigProxy(sim.url, { user: 'direct-callback', password: ARI_PASSWORD }, pjsip);
   const env = {
-    ARI_URL: sim.url,
+    ARI_URL: proxy.url,
     ARI_PASSWORD: ARI_PASSWORD,
     DATABASE_URL: database.url,
     AMI_USER: 'direct-callback',
@@ -64,6 +72,8 @@ export async function startDoctorRig(database: TestDatabase): Promise<DoctorRig>
   };
   return {
     sim,
+    pjsip,
+    proxy,
     ami,
     database,
     dir,
@@ -76,6 +86,7 @@ export async function startDoctorRig(database: TestDatabase): Promise<DoctorRig>
       return runDoctor({ configPath, ...over, env: merged });
     },
     stop: async () => {
+      await proxy.stop();
       await sim.stop();
       await ami.stop();
       fs.rmSync(dir, { recursive: true, force: true });

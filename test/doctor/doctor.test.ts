@@ -15,7 +15,7 @@ import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { freshDatabase, testPostgresServer, TestDatabase } from '../helpers/database';
 import { connectAri } from '../helpers/simulator-ari';
 import { FakeDialplanLine, stasisAppContext } from '../helpers/fake-ami-server';
-import { ARI_PASSWORD, check, DoctorRig, exampleConfig, sampleDialplan, skippedNames, startDoctorRig } from './doctor-rig';
+import { ARI_PASSWORD, check, DoctorRig, exampleConfig, sampleDialplan, SIP_SECRETS, skippedNames, startDoctorRig } from './doctor-rig';
 
 const ALL_CHECKS = [
   'config',
@@ -24,11 +24,13 @@ const ALL_CHECKS = [
   'ari',
   'prompts',
   'agent-endpoints',
+  'sip-passwords',
   'trunk',
   'stasis-app',
   'ami',
   'dialplan',
   'dialplan-arguments',
+  'outbound-dialling',
 ];
 
 function closedPort(): Promise<number> {
@@ -150,9 +152,16 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
       const report = await rig.run({ env: { ARI_PASSWORD: 'wrong' } });
       const ari = check(report, 'ari');
       expect(ari.ok).to.equal(false);
-      expect(ari.detail).to.equal(`ARI at ${rig.sim.url} refused user 'direct-callback' (401 Authentication required)`);
+      expect(ari.detail).to.equal(`ARI at ${rig.env.ARI_URL} refused user 'direct-callback' (401 Authentication required)`);
       expect(ari.fix).to.include('[direct-callback] section of /etc/asterisk/ari.conf');
-      expect(skippedNames(report)).to.deep.equal(['prompts', 'agent-endpoints', 'trunk', 'stasis-app']);
+      expect(skippedNames(report)).to.deep.equal([
+        'prompts',
+        'agent-endpoints',
+        'sip-passwords',
+        'trunk',
+        'stasis-app',
+        'outbound-dialling',
+      ]);
     });
 
     it('a wrong URL (with /ari at the end): 404, and the fix says to drop /ari', async () => {
@@ -288,12 +297,76 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     }
   });
 
+  describe('toll fraud (issue 19)', () => {
+    it("sip-passwords: a phone still on the sample's CHANGE_ME password is named; no password reaches the report", async () => {
+      rig.pjsip.passwords.set('1002', 'CHANGE_ME_1002');
+      const report = await rig.run();
+      expect(report.ok).to.equal(false);
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).to.deep.equal(['sip-passwords']);
+      expect(check(report, 'sip-passwords').detail).to.equal(
+        "PJSIP auth 1002 (endpoint 1002) still has the sample's CHANGE_ME password: anyone who has read the sample can register as that phone and call out through your trunk",
+      );
+      expect(check(report, 'sip-passwords').fix).to.include('openssl rand -hex 16');
+      expect(check(report, 'sip-passwords').fix).to.include('docker/secrets/sip_passwords.txt');
+      expect(JSON.stringify(report)).to.not.include(SIP_SECRETS['1001']);
+      rig.pjsip.passwords.set('1002', SIP_SECRETS['1002']);
+      const fixed = await rig.run();
+      expect(check(fixed, 'sip-passwords')).to.deep.include({
+        ok: true,
+        detail: 'no CHANGE_ME password in the 2 PJSIP auth(s) of 3 endpoint(s) (1001, 1002)',
+      });
+      expect(JSON.stringify(fixed)).to.not.include(SIP_SECRETS['1001']).and.not.include(SIP_SECRETS['1002']);
+    });
+
+    it('outbound-dialling: an _X. to the trunk reachable from the phones is flagged; the sample is not', async () => {
+      const sample = sampleDialplan();
+      expect(check(await rig.run(), 'outbound-dialling')).to.deep.include({
+        ok: true,
+        detail: '10 premium, international and Caribbean numbers dialled from 2 context(s) (from-trunk, from-agents) reach no trunk',
+      });
+      rig.ami.setDialplan([
+        ...sample.filter((l) => l.context !== 'agents-outbound'),
+        { context: 'agents-outbound', extension: '_X.', priority: 1, application: 'Dial', appData: 'PJSIP/${EXTEN}@trunk,60' },
+      ]);
+      const report = await rig.run();
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).to.deep.equal(['outbound-dialling']);
+      expect(check(report, 'outbound-dialling').detail).to.match(
+        /^calls from PJSIP\/1001, PJSIP\/1002 \(context from-agents\) reach Dial\(PJSIP\/\$\{EXTEN\}@trunk,60\) at _X\.@agents-outbound for 011442079460000 \(international\), .*19005550123 \(premium\), .*18765550123 \(Caribbean\)/,
+      );
+      expect(check(report, 'outbound-dialling').fix).to.include('[agents-outbound] in asterisk-config/extensions.conf');
+      // The trunk's own context sends calls nowhere: only the phones' context is named.
+      expect(check(report, 'outbound-dialling').detail).to.not.include('from-trunk');
+    });
+
+    it('both at once, as on the install issue 19 describes: CHANGE_ME phones and an open outbound context', async () => {
+      rig.pjsip.passwords.set('1001', 'CHANGE_ME_1001');
+      rig.pjsip.passwords.set('1002', 'CHANGE_ME_1002');
+      rig.ami.setDialplan([
+        ...sampleDialplan().filter((l) => l.context !== 'agents-outbound'),
+        { context: 'agents-outbound', extension: '_[+0-9]XXXX.', priority: 1, application: 'Dial', appData: 'PJSIP/${EXTEN}@trunk,60' },
+      ]);
+      const report = await rig.run();
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).to.deep.equal(['sip-passwords', 'outbound-dialling']);
+      expect(check(report, 'sip-passwords').detail).to.include('1001 (endpoint 1001), 1002 (endpoint 1002)');
+    });
+
+    it("an ARI without res_pjsip's dynamic configuration (the simulator: 501) fails sip-passwords and skips outbound-dialling", async () => {
+      const report = await rig.run({ env: { ARI_URL: rig.sim.url } });
+      expect(check(report, 'sip-passwords').ok).to.equal(false);
+      expect(check(report, 'sip-passwords').detail).to.match(
+        /^cannot read the PJSIP configuration over ARI: GET \/ari\/asterisk\/config\/dynamic\/res_pjsip\/endpoint\/\w+ answered 501$/,
+      );
+      expect(skippedNames(report)).to.deep.equal(['outbound-dialling']);
+      expect(report.skipped[0]?.reason).to.include('could not be read over ARI');
+    });
+  });
+
   describe('ami and the dialplan', () => {
     it('ami: a wrong secret; the dialplan checks are skipped', async () => {
       const report = await rig.run({ env: { AMI_PASSWORD: 'wrong' } });
       expect(check(report, 'ami')).to.deep.include({ ok: false, detail: `AMI 127.0.0.1:${rig.ami.port}: Authentication failed` });
       expect(check(report, 'ami').fix).to.include('/etc/asterisk/manager.conf');
-      expect(skippedNames(report)).to.deep.equal(['dialplan', 'dialplan-arguments']);
+      expect(skippedNames(report)).to.deep.equal(['dialplan', 'dialplan-arguments', 'outbound-dialling']);
     });
 
     it('an AMI user without a password is a config error, like the plugin refusing to start with it', async () => {
@@ -306,7 +379,7 @@ describe('doctor: one installation checked on the simulator, the fake AMI and Po
     it('without AMI configured the dialplan is not checked, and that alone does not fail the install', async () => {
       const report = await rig.run({ env: { AMI_USER: undefined, AMI_PASSWORD: undefined } });
       expect(report.ok).to.equal(true);
-      expect(skippedNames(report)).to.deep.equal(['ami', 'dialplan', 'dialplan-arguments']);
+      expect(skippedNames(report)).to.deep.equal(['ami', 'dialplan', 'dialplan-arguments', 'outbound-dialling']);
     });
 
     it('dialplan: a queue without its Stasis line, a personal number sent to another agent', async () => {

@@ -163,6 +163,107 @@ describe('e2e: callback number entry and the toll-fraud guard', function () {
   });
 });
 
+describe('e2e: booking limits and bounded waits (issue 19)', function () {
+  // Typing a number on the simulator takes a few seconds a caller; the first story has five.
+  this.timeout(60000);
+  const rigs = useRig();
+
+  async function waitingCaller(rig: Rig, from: string) {
+    const call = rig.sim.call({ from, to: 'queue:support' });
+    await call.entered();
+    await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
+    return call;
+  }
+
+  /** A withheld caller types `digits`, confirms, and waits for what comes after the read-back. */
+  async function withheldTypes(rig: Rig, digits: string) {
+    const call = await waitingCaller(rig, 'anonymous');
+    await call.pressDtmf('1');
+    await call.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
+    await call.pressDtmf(`${digits}#`, { gapMs: 20 });
+    await call.waitForPlayback((m) => m === PROMPTS.youEntered, 3000);
+    await call.pressDtmf('1');
+    return call;
+  }
+
+  it('withheld callers are limited per typed number, not in one shared bucket, and hear the rate limit prompt', async () => {
+    const rig = rigs.set(await startRig({ config: queueConfig({ rateLimit: { limit: 1, windowSec: 3600 } }) }));
+    // Four different withheld callers, each typing their own number: all four are booked (one
+    // shared 'withheld' bucket with a limit of 1 refused the second).
+    for (const n of ['2125550141', '2125550142', '2125550143', '2125550144']) {
+      const call = await withheldTypes(rig, n);
+      await call.waitForPlayback((m) => m === PROMPTS.confirm, 3000);
+      await call.waitFor('hungup', 5000);
+    }
+    const open = await rig.store.listOpen();
+    expect(open.map((c) => c.customerNumber).sort()).to.deep.equal(['+12125550141', '+12125550142', '+12125550143', '+12125550144']);
+    // The first number's request is closed; asking again for it within the window is over its limit.
+    const first = open.find((c) => c.customerNumber === '+12125550141')!;
+    await rig.store.setStatus(first.id, 'cancelled', 'test', new Date());
+    const again = await withheldTypes(rig, '2125550141');
+    await again.waitForPlayback((m) => m === PROMPTS.rateLimited, 3000);
+    await sleep(300);
+    expect(
+      again.playbacks.some((p) => p.media.includes(PROMPTS.numberRefused)),
+      'not "we cannot call that number"',
+    ).to.equal(false);
+    expect(again.hungUpBy, 'the caller keeps the place').to.equal(null);
+    expect(rig.plugin.app.queueSnapshot('support')?.callers).to.equal(1);
+    expect(await rig.store.listOpen()).to.have.length(3);
+    expect(rig.logLines.some((l) => l.includes('callback number refused') && l.includes('rate_limited'))).to.equal(true);
+  });
+
+  it('a caller id over the limit hears the rate limit prompt; 5 and +1 5 are one caller', async () => {
+    const rig = rigs.set(await startRig({ config: queueConfig({ rateLimit: { limit: 2, windowSec: 3600 } }) }));
+    for (const [from, typed] of [
+      ['+15558883001', '2125550151'],
+      ['15558883001', '2125550152'],
+      ['+15558883001', '2125550153'],
+    ] as const) {
+      const call = await waitingCaller(rig, from);
+      await call.pressDtmf('2');
+      await call.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
+      await call.pressDtmf(`${typed}#`, { gapMs: 20 });
+      await call.waitForPlayback((m) => m === PROMPTS.youEntered, 3000);
+      await call.pressDtmf('1');
+      if (typed !== '2125550153') {
+        await call.waitForPlayback((m) => m === PROMPTS.confirm, 3000);
+        await call.waitFor('hungup', 5000);
+      } else {
+        await call.waitForPlayback((m) => m === PROMPTS.rateLimited, 3000);
+        expect(call.hungUpBy).to.equal(null);
+      }
+    }
+    expect((await rig.store.listOpen()).map((c) => c.customerNumber).sort()).to.deep.equal(['+12125550151', '+12125550152']);
+  });
+
+  it('a booking behind a table lock: the caller hears the failure within lock_timeout, keeps the place, and books afterwards', async () => {
+    const rig = rigs.set(await startRig());
+    const call = await waitingCaller(rig, '+15558884001');
+    const holder = await rig.database.db.transaction();
+    let released = false;
+    try {
+      await holder.raw('LOCK TABLE callback_requests IN ACCESS EXCLUSIVE MODE');
+      const pressed = Date.now();
+      await call.pressDtmf('1');
+      await call.waitForPlayback((m) => m === PROMPTS.storeFailed, 6000);
+      // lock_timeout (2 s by default), not the hang of a stalled database.
+      expect(Date.now() - pressed).to.be.within(1500, 4500);
+      expect(call.hungUpBy).to.equal(null);
+      expect(rig.plugin.app.queueSnapshot('support')?.callers, 'still queued').to.equal(1);
+      await holder.rollback();
+      released = true;
+    } finally {
+      if (!released) await holder.rollback();
+    }
+    await sleep(300);
+    await call.pressDtmf('1');
+    await call.waitForPlayback((m) => m === PROMPTS.confirm, 5000);
+    await call.waitFor('hungup', 5000);
+    expect((await rig.store.listOpen()).map((c) => c.customerNumber)).to.deep.equal(['+15558884001']);
+  });
+});
+
 describe('e2e: operating hours and expiry', function () {
   this.timeout(30000);
   const rigs = useRig();

@@ -15,7 +15,11 @@ const quiet = createLogger({ stream: new Writable({ write: (_c, _e, cb) => cb() 
 async function cutLockHolder(url: string): Promise<void> {
   const c = new Client({ connectionString: url });
   await c.connect();
-  await c.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+  // Only this test's database: advisory locks of suites running beside it (in mocha's other
+  // worker, on the same server) are theirs, and cutting them made those suites fail.
+  await c.query(
+    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+  );
   await c.end();
 }
 

@@ -15,6 +15,7 @@ const SCRIPTS: Record<string, string> = {
   faults: 'tools/faults/cli.ts',
   bench: 'tools/bench/cli.ts',
   'record-traces': 'tools/asterisk-lab/record-traces.ts',
+  abuse: 'tools/abuse/cli.ts',
   start: 'src/main.ts',
 };
 

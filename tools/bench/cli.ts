@@ -310,6 +310,7 @@ function noControl(): CallControl {
     listBridges: no,
     asteriskInfo: no,
     continueInDialplan: no,
+    setChannelVariable: no,
   };
 }
 

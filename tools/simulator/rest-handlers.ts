@@ -195,7 +195,13 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
     const ch = chan(req);
     controlled(ch);
     strict(req);
-    model.continueInDialplan(ch);
+    const priority = q(req, 'priority');
+    model.continueInDialplan(ch, {
+      context: q(req, 'context'),
+      extension: q(req, 'extension'),
+      priority: priority === undefined ? undefined : parseInt(priority, 10),
+      label: q(req, 'label'),
+    });
     return noContent;
   });
   h.set('channels.answer', async (req) => {

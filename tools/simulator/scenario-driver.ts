@@ -170,6 +170,11 @@ export class SimCall {
     return this.ch.vars;
   }
 
+  /** Where the app's POST /channels/{id}/continue sent the call back into the dialplan (null: it did not). */
+  get continuedTo(): { context: string; exten: string; priority: number; label: string | undefined } | null {
+    return this.ch.continuedTo ? { ...this.ch.continuedTo } : null;
+  }
+
   /** Event types delivered to the app about this channel, in order. */
   get eventTypes(): string[] {
     return this.ctx.eventTypesFor(this.ch.id);

@@ -1,4 +1,5 @@
 export * from './number-policy';
+export * from './nanp';
 export * from './rate-limit';
 export * from './operating-hours';
 export * from './expiry';

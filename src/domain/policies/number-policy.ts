@@ -4,11 +4,13 @@
  *
  *   1. normalizeNumber(raw, cfg) turns what a caller typed or what CallerID said into E.164,
  *      rejecting anything that is not a plain phone number (letters, SQL, non-ASCII digits, huge
- *      input). One linear pass over at most MAX_RAW_NUMBER_LENGTH characters, no regex.
+ *      input). One linear pass over at most MAX_RAW_NUMBER_LENGTH characters, no regex. A +1
+ *      number must also be a well-formed NANP number ('invalid_nanp', rules in nanp.ts).
  *   2. checkNumberPolicy(e164, cfg, ctx) applies the queue's rules, in this order (the first
  *      failing rule is the reason):
  *        deny patterns       -> 'denied_pattern'      (deny always wins over allow)
- *        denyInternational   -> 'international'       (country code differs from cfg.countryCode)
+ *        denyInternational   -> 'international'       (country code differs from cfg.countryCode,
+ *                                                      or a +1 region not in cfg.nanpRegions)
  *        denyPremium         -> 'premium'             (domestic number starting with a premium prefix)
  *        allow patterns      -> 'not_allowed_pattern' (an empty allow list allows everything)
  *        maxPendingPerNumber -> 'too_many_pending'    (ctx.pendingForNumber >= max)
@@ -28,15 +30,18 @@
  * Premium prefixes are national-significant prefixes (after the country code, without the
  * national trunk prefix). Defaults and presets are starting points, not a tariff database:
  *   NANP: 900 (premium), 976 (legacy pay-per-call exchange).
- *   NANP caveat: Caribbean and other +1 countries (e.g. 876 Jamaica, 809/829/849 Dominican
- *   Republic, 284 BVI, 473 Grenada, 649 Turks and Caicos) are "domestic" by country code but are
- *   classic toll-fraud destinations; deny them explicitly, e.g. deny: ['1876XXXXXXX', '1809XXXXXXX'].
+ *   NANP regions: Canada and the Caribbean and other +1 countries (e.g. 876 Jamaica, 809/829/849
+ *   Dominican Republic, 284 BVI) share country code 1 but are billed as international, and the
+ *   Caribbean NPAs are classic toll-fraud destinations. With countryCode '1', only the regions in
+ *   nanpRegions (default ['US']) are domestic; the others are 'international' (nanp.ts says how a
+ *   number's region is found). Add 'CA' for Canada; denyInternational: false accepts them all.
  *   UK (+44): 9 (09xx premium rate), 70 (070 personal numbers, a known fraud vector), 871/872/873.
  *   FR (+33): 89 (089x premium), 81 and 82 (special-tariff 081x/082x).
  *   DE (+49): 900 (premium), 137 (mass-call), 118 (directory enquiries).
  */
 
 import { compileDialPattern, isAsciiDigit } from './dial-pattern';
+import { NANP_COUNTRY_CODE, NANP_MAIN_REGION, nanpNumberProblem, nanpRegionOf, nanpRegionsError } from './nanp';
 
 // Re-exported so './number-policy' (and the policies index) stays the one import for the whole guard.
 export { compileDialPattern, InvalidDialPatternError, MAX_DIAL_PATTERN_LENGTH } from './dial-pattern';
@@ -54,8 +59,13 @@ export interface NumberPolicyConfig {
   allow: string[];
   /** Dial patterns that are refused whatever `allow` says. */
   deny: string[];
-  /** Refuse numbers outside cfg.countryCode (default true). */
+  /** Refuse numbers outside cfg.countryCode (default true), and +1 regions not in nanpRegions. */
   denyInternational: boolean;
+  /**
+   * With countryCode '1': the +1 regions (ISO 3166 codes, e.g. 'US', 'CA', 'PR') that count as
+   * domestic; numbers of the other +1 regions are international. Ignored for other country codes.
+   */
+  nanpRegions: string[];
   /** Refuse domestic numbers starting with one of premiumPrefixes (default true). */
   denyPremium: boolean;
   /** National-significant prefixes of premium-rate numbers (see the presets above). */
@@ -73,6 +83,7 @@ export const DEFAULT_NUMBER_POLICY: Readonly<NumberPolicyConfig> = Object.freeze
   allow: [],
   deny: [],
   denyInternational: true,
+  nanpRegions: [NANP_MAIN_REGION],
   denyPremium: true,
   premiumPrefixes: ['900', '976'],
   maxPendingPerNumber: 1,
@@ -123,6 +134,7 @@ export function withNumberPolicyDefaults(overrides: Partial<NumberPolicyConfig> 
     nationalNumberLength: merged.nationalNumberLength ? { ...merged.nationalNumberLength } : undefined,
     allow: [...merged.allow],
     deny: [...merged.deny],
+    nanpRegions: [...merged.nanpRegions],
     premiumPrefixes: [...merged.premiumPrefixes],
   };
 }
@@ -137,7 +149,8 @@ export const E164_MAX_DIGITS = 15;
 /** Shortest E.164 number we accept (small countries have 4-digit subscriber numbers). */
 export const E164_MIN_DIGITS = 7;
 
-export type NormalizeFailureReason = 'empty' | 'invalid_characters' | 'invalid_format' | 'too_short' | 'too_long';
+/** 'invalid_nanp': a +1 number whose area code (NPA) or exchange (NXX) breaks the NANP rules (nanp.ts). */
+export type NormalizeFailureReason = 'empty' | 'invalid_characters' | 'invalid_format' | 'invalid_nanp' | 'too_short' | 'too_long';
 
 export type NormalizedNumber =
   | {
@@ -173,7 +186,8 @@ function lengthVerdict(len: number, min: number, max: number): 'too_short' | 'to
  *   else a leading country code without '+' is recognised ('33612345678').
  * A domestic number written '+44 (0)20…' has its stray national prefix removed. 'invalid_format'
  * is a '+' that is not first or repeated, a country code starting with 0, or a domestic national
- * number starting with the national prefix.
+ * number starting with the national prefix. Every +1 number, domestic or foreign, must be
+ * NPA-NXX-XXXX with the NANP rules ('invalid_nanp': '1 011 683 4002', '+1 011 683 4002').
  */
 export function normalizeNumber(raw: string, cfg: NumberPolicyConfig): NormalizedNumber {
   if (typeof raw !== 'string') return fail('empty');
@@ -213,6 +227,10 @@ export function normalizeNumber(raw: string, cfg: NumberPolicyConfig): Normalize
     }
     const verdict = lengthVerdict(international.length, E164_MIN_DIGITS, E164_MAX_DIGITS);
     if (verdict) return fail(verdict);
+    if (international.startsWith(NANP_COUNTRY_CODE)) {
+      const nanp = nanpNumberProblem(international.slice(NANP_COUNTRY_CODE.length));
+      if (nanp) return fail(nanp);
+    }
     return { ok: true, e164: `+${international}`, national: international, digits: international, domestic: false };
   }
 
@@ -242,6 +260,10 @@ function domesticResult(national: string, cfg: NumberPolicyConfig): NormalizedNu
   // A national significant number never starts with the trunk prefix (NANP area codes are 2-9,
   // UK/FR/DE numbers lose their 0): '1555…' as a 10-digit NANP number is garbage, not a number.
   if (cfg.nationalPrefix !== '' && national.startsWith(cfg.nationalPrefix)) return fail('invalid_format');
+  if (cfg.countryCode === NANP_COUNTRY_CODE) {
+    const nanp = nanpNumberProblem(national);
+    if (nanp) return fail(nanp);
+  }
   return { ok: true, e164: `+${digits}`, national, digits, domestic: true };
 }
 
@@ -282,6 +304,8 @@ export function validateNumberPolicy(cfg: NumberPolicyConfig): string[] {
   ) {
     errors.push(`nationalNumberLength must be integers with 1 <= min <= max <= ${E164_MAX_DIGITS}, got ${JSON.stringify(r)}`);
   }
+  const regionsError = nanpRegionsError(cfg.nanpRegions, cfg.countryCode);
+  if (regionsError) errors.push(regionsError);
   for (const p of cfg.premiumPrefixes)
     if (!isDigitString(p)) errors.push(`premiumPrefixes entries must be digits, got ${JSON.stringify(p)}`);
   const m = cfg.maxPendingPerNumber;
@@ -329,9 +353,11 @@ export function checkNumberPolicy(e164: string, cfg: NumberPolicyConfig, ctx: { 
     throw new RangeError(`checkNumberPolicy: not an E.164 number: ${JSON.stringify(e164)}`);
   if (policy.deny.some((m) => m(digits))) return { allowed: false, reason: 'denied_pattern' };
   const domestic = digits.startsWith(cfg.countryCode);
+  const national = digits.slice(cfg.countryCode.length);
   if (cfg.denyInternational && !domestic) return { allowed: false, reason: 'international' };
+  if (cfg.denyInternational && cfg.countryCode === NANP_COUNTRY_CODE && !cfg.nanpRegions.includes(nanpRegionOf(national)))
+    return { allowed: false, reason: 'international' };
   if (cfg.denyPremium && domestic) {
-    const national = digits.slice(cfg.countryCode.length);
     if (cfg.premiumPrefixes.some((p) => national.startsWith(p))) return { allowed: false, reason: 'premium' };
   }
   if (policy.allow.length > 0 && !policy.allow.some((m) => m(digits))) return { allowed: false, reason: 'not_allowed_pattern' };

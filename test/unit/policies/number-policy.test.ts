@@ -137,10 +137,14 @@ describe('policies/number-policy', () => {
       expect(reason('+44 1234 5678 90123', nanp)).to.equal('ok:+441234567890123'); // 15 digits: the E.164 maximum
     });
 
-    it('without a national length, only the E.164 bounds apply', () => {
-      const loose: NumberPolicyConfig = { ...nanp, nationalNumberLength: undefined };
-      expect(e164('555 1234', loose)).to.equal('+15551234');
-      expect(reason('55512', loose)).to.equal('too_short');
+    it('without a national length, only the E.164 bounds apply (and NANP numbers are 10 digits whatever)', () => {
+      const loose: NumberPolicyConfig = { ...uk, nationalNumberLength: undefined };
+      expect(e164('020 1234', loose)).to.equal('+44201234');
+      expect(reason('12', loose)).to.equal('too_short');
+      const looseNanp: NumberPolicyConfig = { ...nanp, nationalNumberLength: undefined };
+      expect(reason('555 1234', looseNanp)).to.equal('too_short');
+      expect(reason('555 666 00012', looseNanp)).to.equal('too_long');
+      expect(e164('555 666 0001', looseNanp)).to.equal('+15556660001');
     });
 
     it('rejects 10,000 characters at once, whatever they are, without scanning them', () => {

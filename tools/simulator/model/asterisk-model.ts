@@ -596,13 +596,44 @@ export class AsteriskModel {
     this.teardown(ch, { hangup: { cause: 32, soft: true }, destroy: { cause }, qos: true, by: 'app' });
   }
 
-  /** POST /channels/{id}/continue: the channel leaves Stasis back to the dialplan (which then hangs up). */
-  continueInDialplan(ch: SimChannel): void {
+  /**
+   * POST /channels/{id}/continue: the channel leaves Stasis back to the dialplan, Stasis() returns
+   * with STASISSTATUS=SUCCESS, and the dialplan (not modelled) then ends the call. Where it
+   * resumes, as measured (docs/asterisk-facts.md): context and extension default to the
+   * channel's own; the priority is the one given, else the step after Stasis() when neither
+   * context nor extension is given, else 1. Resuming at or before its own Stasis() step runs
+   * Stasis() again: a new StasisStart with the same arguments (the measured loop of a
+   * `priority=1` alone).
+   */
+  continueInDialplan(ch: SimChannel, to: { context?: string; extension?: string; priority?: number; label?: string } = {}): void {
     if (ch.bridge) this.leaveBridge(ch);
     this.failHostPlaybacks(ch);
+    const here = ch.dialplan;
+    const keepsPlace = to.context === undefined && to.extension === undefined;
+    const resumeAt = {
+      context: to.context ?? here.context,
+      exten: to.extension ?? here.exten,
+      priority: to.priority ?? (keepsPlace ? here.priority + 1 : 1),
+    };
+    ch.continuedTo = { ...resumeAt, label: to.label };
+    ch.vars.set('STASISSTATUS', 'SUCCESS');
     if (ch.inStasis) {
       ch.inStasis = false;
       this.emitChannel(ch, 'StasisEnd');
+    }
+    const rentersStasis =
+      ch.kind === 'inbound' &&
+      to.label === undefined &&
+      resumeAt.context === here.context &&
+      resumeAt.exten === here.exten &&
+      resumeAt.priority <= here.priority &&
+      ch.app !== null &&
+      this.hooks.isAppActive(ch.app);
+    if (rentersStasis) {
+      ch.inStasis = true;
+      this.emitChannel(ch, 'StasisStart', { args: ch.stasisArgs });
+      this.changed();
+      return;
     }
     ch.alive = false;
     ch.hungUpBy = 'network';

@@ -44,6 +44,8 @@ export class SimChannel {
   app: string | null = null;
   inStasis = false;
   stasisArgs: string[] = [];
+  /** Where POST /channels/{id}/continue sent the channel back into the dialplan (null: never). */
+  continuedTo: { context: string; exten: string; priority: number; label: string | undefined } | null = null;
   /** false once a hangup was requested: REST then answers 404. */
   alive = true;
   readonly vars = new Map<string, string>();
