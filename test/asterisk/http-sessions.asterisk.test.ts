@@ -148,7 +148,10 @@ describeOnAsterisk('real Asterisk: HTTP session limit, and ari-client behind a c
     // Asterisk's logger writes on its own thread: wait for the warnings to reach the file.
     const logged = Date.now() + 5000;
     while (exceeded() < before + refused() + 1 && Date.now() < logged) await settle(50);
-    expect(exceeded(), 'one warning per refused connection').to.equal(before + refused() + 1);
+    // At least one warning per refused connection. Not exactly: a connection of the tests before
+    // (ari-client's keep-alive sockets being re-opened while the sessions fill) can be refused too,
+    // and is logged (a CI run under load counted 277 warnings for 274 refusals seen here).
+    expect(exceeded(), 'one warning per refused connection').to.be.at.least(before + refused() + 1);
     // A freed session is usable again.
     for (const s of held
       .splice(0, LIMIT + 5)
