@@ -1,8 +1,8 @@
-import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
 import { AnnouncementDecision, AnnouncementPolicy, decideAnnouncement, spokenWait } from '../domain';
+import { Playback } from './playback';
 import { announcementMedia } from './prompts';
-import { QueueCaller } from './queue-caller';
+import { CallerVerb, QueueCaller } from './queue-caller';
 
 function announcePolicyOf(queue: QueueConfig): AnnouncementPolicy {
   return { onEntry: queue.announce.onEntry, everyMs: queue.announce.everySec === null ? null : queue.announce.everySec * 1000 };
@@ -13,22 +13,22 @@ function announcePolicyOf(queue: QueueConfig): AnnouncementPolicy {
  * waiting time is about 4 minutes."), on the queue's schedule. The caller's wait (CallerWait)
  * decides when; this verb says it.
  */
-export class Announce {
+export class Announce implements CallerVerb {
   private policy: AnnouncementPolicy;
   private lastAnnouncedAt: number | null = null;
   /** The announcement playing now. */
-  private playbackId: string | undefined;
+  private playback: Playback | undefined;
 
   constructor(private readonly caller: QueueCaller) {
     this.policy = announcePolicyOf(caller.queue);
   }
 
   get playing(): boolean {
-    return this.playbackId !== undefined;
+    return this.playback !== undefined;
   }
 
   isMine(playbackId: string): boolean {
-    return playbackId === this.playbackId;
+    return playbackId === this.playback?.id;
   }
 
   /** The caller moved to another queue: its schedule, as if the caller had just arrived. */
@@ -43,31 +43,39 @@ export class Announce {
 
   async run(position: number): Promise<void> {
     const { ctx, channel, queue, log } = this.caller;
-    const id = this.caller.playbacks.nextId();
-    this.playbackId = id;
     this.lastAnnouncedAt = ctx.clock.now();
-    const waitSec = ctx.estimatedWaitSec(queue.id, position);
+    const waitSec = ctx.policy.estimatedWaitSec(queue.id, position);
     const said = spokenWait(waitSec);
-    try {
-      await ctx.control.play(channel.id, announcementMedia(position, said), id, this.caller.language);
+    const playback = this.caller.playbacks.create(announcementMedia(position, said), this.caller.language);
+    this.playback = playback;
+    if (await playback.start()) {
       ctx.milestone('position_announced', { channelId: channel.id, position, estimatedWaitSec: waitSec, said });
       log.info('position announced', { position, estimatedWaitSec: waitSec });
-    } catch (e) {
-      this.playbackId = undefined;
-      if (!isGone(e)) log.warn('announcement failed', { error: String(e) });
-      this.caller.wait.next();
+      return;
     }
+    if (this.playback !== playback) return; // stopped or killed meanwhile
+    this.playback = undefined;
+    if (this.caller.state !== 'ended') log.warn('announcement failed');
+    this.caller.wait.next();
   }
 
   /** Forgets the announcement (it finished) without stopping it. */
   forget(): void {
-    this.playbackId = undefined;
+    this.playback = undefined;
   }
 
-  /** Stops the announcement, if one plays (already finished is fine). */
-  stop(): Promise<void> {
-    const id = this.playbackId;
-    this.playbackId = undefined;
-    return id === undefined ? Promise.resolve() : this.caller.ctx.control.stopPlayback(id).catch(() => undefined);
+  /**
+   * Stops the announcement, if one plays, and resolves when it has really ended: its `number:`
+   * items are said to the end whatever a stop's 204 says (playback.ts), and nothing may be played
+   * or bridged behind them.
+   */
+  async stop(): Promise<void> {
+    const playback = this.playback;
+    this.playback = undefined;
+    await playback?.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.stop();
   }
 }

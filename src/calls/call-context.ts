@@ -40,72 +40,90 @@ export type CallMilestone =
   | 'owed_callback_fell_back'
   | 'owed_callback_expired';
 
-/**
- * What the sessions need from the application around them. Implemented by SessionContext (engine/session-context.ts); the
- * sessions never reach into each other or into global state.
- */
-export interface CallContext {
-  readonly config: AppConfig;
-  readonly control: CallControl;
-  readonly store: CallbackStore;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  queueConfig(queueId: string): QueueConfig | undefined;
-  /** Route events for this channel to this session (before originating it, so nothing is missed). */
-  bind(channelId: string, session: ChannelSession): void;
-  unbind(channelId: string): void;
-  /**
-   * Stores a live caller's place (queue, priority, arrival, channel, instance), or finds the one
-   * already stored for this channel (a caller adopted after a restart). Resolves with the place
-   * to take, or undefined when the database could not be reached (the caller waits anyway).
-   */
-  storeQueueEntry(input: {
-    channel: AriChannel;
-    queueId: string;
-    priority: number;
-    arrivedAt: number;
-    routeId: string | undefined;
-    first?: { queueId: string; arrivedAt: number };
-  }): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
-  /**
-   * A caller moved to another queue: its old place is closed (moved) before the new one is
-   * stored, so the new place is never the old one found again.
-   */
-  moveQueueEntry(
-    oldEntryId: string | undefined,
-    input: {
-      channel: AriChannel;
-      queueId: string;
-      priority: number;
-      arrivedAt: number;
-      routeId: string | undefined;
-      first: { queueId: string; arrivedAt: number };
-    },
-  ): Promise<{ entryId: string; arrivedAt: number; seq: number } | undefined>;
-  /** The caller left the queue: its stored place is closed with why (best effort, retried). */
-  closeQueueEntry(entryId: string, reason: QueueExitReason, callbackId?: string): void;
-  /** Queue membership. */
+/** A caller's stored place as the database has it (engine/shared-state.ts). */
+export interface StoredQueueEntry {
+  entryId: string;
+  arrivedAt: number;
+  seq: number;
+}
+
+/** What a caller's place is stored with. */
+export interface QueueEntryInput {
+  channel: AriChannel;
+  queueId: string;
+  priority: number;
+  arrivedAt: number;
+  routeId: string | undefined;
+  first?: { queueId: string; arrivedAt: number };
+}
+
+/** Role port: the queues, where work items wait and dispatch matches them with agents. */
+export interface QueuesPort {
+  config(queueId: string): QueueConfig | undefined;
   enqueue(item: WorkItem): void;
   dequeue(itemId: string): void;
   /** The same caller, now in another queue (an overflow action moved it): dispatch keeps it. */
   moveCaller(from: WorkItem, to: WorkItem): void;
   position(item: WorkItem): number | undefined;
-  /** The estimated wait at a position of a queue (the model that also decides overflow). */
-  estimatedWaitSec(queueId: string, position: number): number;
-  isOverflowing(item: WorkItem, routeId: string | undefined): boolean;
-  /** The overflow action in force for this caller now (undefined: not overflowing). */
-  overflowAction(item: WorkItem, routeId: string | undefined, waitedSec: number): ActionInForce | undefined;
-  /** An outside number an overflow action would dial, checked against the queue's number policy. */
-  checkTransferNumber(queue: QueueConfig, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string };
-  /** An overflow action taken for a caller, stored with its place (best effort). */
-  recordQueueEntryAction(entryId: string, action: string, detail: Record<string, unknown>): void;
-  /** The caller's item becomes a stored callback at the same place. */
-  convertToCallback(callerItem: WorkItem, stored: StoredCallback): void;
+  /** The caller's item becomes a stored callback at the same place; the callback's position. */
+  convertToCallback(callerItem: WorkItem, stored: StoredCallback): number | undefined;
+  /** A stored callback owed by one agent joins that agent's own queue. */
+  addOwedCallback(stored: StoredCallback): void;
+  /** The queue that holds callbacks owed by one agent. */
+  directQueueId(agentId: string): string;
+  /** A callback attempt ended; the callback is back in the queue (pending) or gone. */
+  callbackAttemptEnded(stored: StoredCallback): void;
   /** An item being connected is skipped by dispatch until released. */
   releaseFromService(itemId: string): void;
   /** An agent let this item ring out or skipped it: not offered it again within the window. */
   declined(itemId: string, agentId: string): void;
-  agent(agentId: string): AgentState | undefined;
+  dispatchSoon(): void;
+}
+
+/** Role port: the agents, their presence and who is free. */
+export interface AgentsPort {
+  get(agentId: string): AgentState | undefined;
+  /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
+  takeFree(queueId: string, itemId: string): string | undefined;
+  /** The plugin puts this agent on a call now (ringing included). */
+  busy(agentId: string): void;
+  /** The agent's plugin call is over (talked: whether a conversation took place). */
+  release(agentId: string, opts: { talked: boolean; handleSec?: number }): void;
+  /** Whether a missed direct call to this agent offers a callback owed by the agent. */
+  directOverflowFor(agentId: string): boolean;
+  /**
+   * Log-in, log-out, pause or resume an agent (a feature code dialled on the phone): applied at
+   * once, then stored. Resolves false for an unknown agent; rejects when it could not be stored.
+   */
+  setPresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: PresenceSource): Promise<boolean>;
+}
+
+/** Role port: live callers' stored places (queue entry rows), shared by every instance. */
+export interface PlacesPort {
+  /**
+   * Stores a live caller's place, or finds the one already stored for this channel (a caller
+   * adopted after a restart). Undefined when the database could not be reached (it waits anyway).
+   */
+  store(input: QueueEntryInput): Promise<StoredQueueEntry | undefined>;
+  /** A caller moved: its old place is closed (moved) before the new one is stored. */
+  move(
+    oldEntryId: string | undefined,
+    input: QueueEntryInput & { first: { queueId: string; arrivedAt: number } },
+  ): Promise<StoredQueueEntry | undefined>;
+  /** The caller left the queue: its stored place is closed with why (best effort, retried). */
+  close(entryId: string, reason: QueueExitReason, callbackId?: string): void;
+  /** An action taken for a caller (an offer, an overflow verb), stored with its place (best effort). */
+  recordAction(entryId: string, action: string, detail: Record<string, unknown>): void;
+}
+
+/** Role port: the rules that decide for a call (overflow, estimated wait, the number guard). */
+export interface PolicyPort {
+  /** The estimated wait at a position of a queue (the model that also decides overflow). */
+  estimatedWaitSec(queueId: string, position: number): number;
+  /** The overflow action in force for this caller now (undefined: not overflowing). */
+  overflowAction(item: WorkItem, routeId: string | undefined, waitedSec: number): ActionInForce | undefined;
+  /** An outside number an overflow action would dial, checked against the queue's number policy. */
+  checkTransferNumber(queue: QueueConfig, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string };
   /**
    * The toll-fraud guard for a number a caller wants to be called back on, the rules that need no
    * database: normalised (E.164) and checked against the queue's number policy (patterns, premium,
@@ -115,85 +133,31 @@ export interface CallContext {
    * round trip.
    */
   checkCallbackNumber(queue: QueueConfig, rawNumber: string, callerId: string): CallbackNumberCheck;
-  /** The longest-idle free agent of a queue, reserved for this item, or undefined. */
-  takeFreeAgent(queueId: string, itemId: string): string | undefined;
-  /** The plugin puts this agent on a call now (ringing included). */
-  agentBusy(agentId: string): void;
-  /** Whether a missed direct call to this agent offers a callback owed by the agent. */
-  directOverflowFor(agentId: string): boolean;
-  /** The queue that holds callbacks owed by one agent. */
-  directQueueId(agentId: string): string;
   /**
    * A missed direct caller's caller id, before a callback is owed to it: its E.164 form when the
    * owed callbacks' number policy (and the fallback queue's, if any) lets it be dialled.
    */
   checkOwedCallbackNumber(agentId: string, rawNumber: string): { ok: true; e164: string } | { ok: false; reason: string };
-  /** A stored callback owed by one agent joins that agent's own queue. */
-  addOwedCallback(stored: StoredCallback): void;
-  /** The agent's plugin call is over (talked: whether a conversation took place). */
-  releaseAgent(agentId: string, opts: { talked: boolean; handleSec?: number }): void;
-  /** A callback attempt ended; the callback is back in the queue (pending) or gone. */
-  callbackAttemptEnded(stored: StoredCallback): void;
-  milestone(name: CallMilestone, data: Record<string, unknown>): void;
-  dispatchSoon(): void;
-  /**
-   * Log-in, log-out, pause or resume an agent (a feature code dialled on the phone): applied at
-   * once, then stored. Resolves false for an unknown agent; rejects when it could not be stored.
-   */
-  setAgentPresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: PresenceSource): Promise<boolean>;
 }
 
 /**
- * Playback ids are deterministic: `<channel id>-pb<n>` with n cycling through a few slots. A
- * process restarted after a crash cannot ask Asterisk which playbacks its predecessor started (ARI
- * has no list of them), yet must stop them before anything else: a real Asterisk holds some
- * channel requests (answer, variable) until the channel's running playback ends (probes.md in
- * test/fixtures/asterisk-22.10.1/, "Channel commands while a playback runs"). A session's prompts never overlap by more than a
- * queued one, so a slot is free again long before it comes round.
+ * What the sessions need from the application around them: the basics (config, ARI control, the
+ * database, clock, logger, event routing, the timeline) and four role ports (queues, agents,
+ * places, policy). Implemented by SessionContext (engine/session-context.ts); the sessions never
+ * reach into each other or into global state, and a test can fake one port at a time.
  */
-export const PLAYBACK_SLOTS = 8;
-
-/** Every playback id a session on this channel may have started (for stopping after a restart). */
-export function playbackIdsOf(channelId: string): string[] {
-  return Array.from({ length: PLAYBACK_SLOTS }, (_, n) => `${channelId}-pb${n}`);
-}
-
-/** Waits for PlaybackFinished of playbacks a session started; settles early if the channel goes. */
-export class PlaybackTracker {
-  private readonly waiting = new Map<string, () => void>();
-  private seq = 0;
-
-  constructor(private readonly owner: string) {}
-
-  /** The next playback id. It names no prompt: a restarted process must know every id to stop. */
-  nextId(): string {
-    const id = `${this.owner}-pb${this.seq % PLAYBACK_SLOTS}`;
-    this.seq += 1;
-    return id;
-  }
-
-  /** A promise that settles when this playback finishes (or the channel is gone). */
-  finished(playbackId: string): Promise<void> {
-    return new Promise((resolve) => this.waiting.set(playbackId, resolve));
-  }
-
-  onEvent(event: AriEvent): void {
-    if (event.type === 'PlaybackFinished') {
-      const done = this.waiting.get(event.playback.id);
-      if (done) {
-        this.waiting.delete(event.playback.id);
-        done();
-      }
-    }
-  }
-
-  /** The channel is gone: nobody will send PlaybackFinished for what was queued. */
-  settleAll(): void {
-    for (const done of this.waiting.values()) done();
-    this.waiting.clear();
-  }
-
-  isPlaying(playbackId: string | undefined): boolean {
-    return playbackId !== undefined && this.waiting.has(playbackId);
-  }
+export interface CallContext {
+  readonly config: AppConfig;
+  readonly control: CallControl;
+  readonly store: CallbackStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Route events for this channel to this session (before originating it, so nothing is missed). */
+  bind(channelId: string, session: ChannelSession): void;
+  unbind(channelId: string): void;
+  milestone(name: CallMilestone, data: Record<string, unknown>): void;
+  readonly queues: QueuesPort;
+  readonly agents: AgentsPort;
+  readonly places: PlacesPort;
+  readonly policy: PolicyPort;
 }

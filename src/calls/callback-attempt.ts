@@ -205,7 +205,7 @@ export async function endAttempt(
   const { attempt, outcome } = input;
   let callback = input.callback;
   if (outcome !== 'answered' && attempt) {
-    if (isAgentSideOutcome(outcome)) ctx.declined(callback.id, input.agentId);
+    if (isAgentSideOutcome(outcome)) ctx.queues.declined(callback.id, input.agentId);
     callback = await concludeAttempt(ctx, log, {
       callback,
       attempt,
@@ -215,6 +215,6 @@ export async function endAttempt(
       customerDialled: input.customerDialled,
     });
   }
-  ctx.callbackAttemptEnded(callback);
+  ctx.queues.callbackAttemptEnded(callback);
   return callback;
 }

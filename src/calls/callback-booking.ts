@@ -1,4 +1,4 @@
-import { digitsForSpeech } from '../domain';
+import { digitSounds } from '../domain';
 import { NumberPolicyRefusal } from '../domain/policies';
 import { Logger } from '../logging/logger';
 import { CallbackStore, NewCallbackRequest, StoredCallback } from '../store/callback-store';
@@ -52,9 +52,13 @@ export async function bookCallback(store: CallbackStore, request: NewCallbackReq
   }
 }
 
-/** "Thank you, we will call you back at" + the number's digits + goodbye. */
+/**
+ * "Thank you, we will call you back at" + the number's digits + goodbye. The digits are
+ * `sound:digits/N` items so that every item honours a stop: a process restarted during the
+ * read-back stops it and says it again at once (see digitSounds).
+ */
 export function confirmationMedia(number: string): string[] {
-  return [PROMPTS.confirm, `digits:${digitsForSpeech(number)}`, PROMPTS.confirmGoodbye];
+  return [PROMPTS.confirm, ...digitSounds(number), PROMPTS.confirmGoodbye];
 }
 
 /** A caller id we can call back (a withheld or garbage caller id cannot be offered a callback). */

@@ -4,7 +4,7 @@ import { ActionInForce, TimerHandle } from '../domain';
 import { Announce } from './announce';
 import { OfferCallback } from './offer-callback';
 import { overflowVerb, OverflowVerb } from './overflow-verbs';
-import { QueueCaller } from './queue-caller';
+import { CallerVerb, QueueCaller } from './queue-caller';
 
 /** While waiting, the overflow ladder is looked at again at least this often (waits grow, queues change). */
 const OVERFLOW_RECHECK_MS = 5000;
@@ -18,7 +18,7 @@ const STEP_RETRY_MS = 60_000;
  * Announce; else OfferCallback on its schedule. One prompt at a time: an announcement never plays
  * over the offer, nor the offer over an announcement. The caller stays on Hold throughout.
  */
-export class CallerWait {
+export class CallerWait implements CallerVerb {
   readonly announce: Announce;
   readonly offer: OfferCallback;
   private timer: TimerHandle | undefined;
@@ -46,7 +46,7 @@ export class CallerWait {
       void this.runOverflow(inForce);
       return;
     }
-    const position = ctx.position(caller.item) ?? 1;
+    const position = ctx.queues.position(caller.item) ?? 1;
     let next = now + OVERFLOW_RECHECK_MS;
     const announce = this.announce.decide(this.offer.enteredAt, now);
     if (announce.kind === 'now') {
@@ -95,23 +95,27 @@ export class CallerWait {
     this.stepsBlocked.clear();
   }
 
-  /** The caller is connected, or the call is over: no more offers, nothing scheduled. */
-  kill(): void {
-    this.offer.kill();
+  /**
+   * The caller is connected, or the call is over: every verb is killed (no more offers, no
+   * prompt, no outside number left ringing) and nothing is scheduled.
+   */
+  async kill(): Promise<void> {
     this.pause();
+    const overflow = this.overflow;
+    this.overflow = undefined;
+    await Promise.all([this.offer.kill(), this.announce.kill(), overflow?.kill()]);
   }
 
   /** The overflow step in force now, minus steps that could not apply a moment ago. */
   private actionInForce(now: number): ActionInForce | undefined {
-    const inForce = this.caller.ctx.overflowAction(this.caller.item, this.caller.routeId, (now - this.offer.enteredAt) / 1000);
+    const inForce = this.caller.ctx.policy.overflowAction(this.caller.item, this.caller.routeId, (now - this.offer.enteredAt) / 1000);
     if (inForce && (this.stepsBlocked.get(inForce.index) ?? 0) > now) return inForce.action.kind === 'callback' ? inForce : undefined;
     return inForce;
   }
 
   private async runOverflow(inForce: ActionInForce): Promise<void> {
     const { caller } = this;
-    if (inForce.action.kind === 'callback' || caller.state !== 'waiting') return;
-    caller.state = 'overflowing';
+    if (inForce.action.kind === 'callback' || !caller.step('overflow')) return;
     const verb = overflowVerb(caller, inForce.action);
     this.overflow = verb;
     caller.log.info('overflow action in force', { action: inForce.action.kind, reasons: inForce.reasons });
@@ -119,10 +123,7 @@ export class CallerWait {
     if (this.overflow === verb) this.overflow = undefined;
     if (result === 'not_applicable') {
       this.stepsBlocked.set(inForce.index, caller.ctx.clock.now() + STEP_RETRY_MS);
-      if (caller.state === 'overflowing') {
-        caller.state = 'waiting';
-        this.next();
-      }
+      if (caller.step('overflow_done')) this.next();
     }
   }
 }

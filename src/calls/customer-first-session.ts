@@ -4,12 +4,14 @@ import { QueueConfig } from '../config/config';
 import { displayNameForAgent, TimerHandle } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
-import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { CallContext, ChannelSession } from './call-context';
+import { ChannelPlaybacks } from './playback';
 import { claimCallback, concludeAttempt, customerLegOutcome, LeaseKeeper } from './callback-attempt';
 import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
 import { gatedEndpoint, NUMBER_REFUSED } from './dial-gate';
 import { decideGuard } from '../domain/policies';
+import { Leg, LegPair } from './leg';
 
 type State = 'claiming' | 'dialling_customer' | 'guarding' | 'ringing_agent' | 'waiting_for_agent' | 'bridged' | 'ended';
 
@@ -24,11 +26,15 @@ export class CustomerFirstSession implements ChannelSession {
   private state: State = 'claiming';
   private readonly log: Logger;
   private readonly customerChannelId: string;
+  /** The customer's leg (originated: it enters Stasis answered) and the agent's being rung, if any. */
+  private readonly customer: Leg;
+  private agentLeg: Leg | undefined;
+  /** Once bridged: when one leg goes, the other is hung up. */
+  private pair: LegPair | undefined;
   private readonly holdBridgeId = `cf-hold-${randomUUID()}`;
   private readonly bridgeId = `cf-bridge-${randomUUID()}`;
-  private agentChannelId: string | undefined;
   private currentAgentId: string | undefined;
-  private readonly playbacks: PlaybackTracker;
+  private readonly playbacks: ChannelPlaybacks;
   private attempt: AttemptRow | undefined;
   private lease: LeaseKeeper | undefined;
   private guardTimer: TimerHandle | undefined;
@@ -36,7 +42,6 @@ export class CustomerFirstSession implements ChannelSession {
   private waitStartedAt = 0;
   private answeredAt = 0;
   private bridgedAt = 0;
-  private customerGone = false;
 
   constructor(
     private readonly ctx: CallContext,
@@ -45,7 +50,10 @@ export class CustomerFirstSession implements ChannelSession {
     private readonly reservedAgentId: string,
   ) {
     this.customerChannelId = ownChannelId('cf-customer', ctx.config.ari.app);
-    this.playbacks = new PlaybackTracker(this.customerChannelId);
+    this.playbacks = new ChannelPlaybacks(ctx, this.customerChannelId);
+    this.customer = new Leg(ctx, this.customerChannelId);
+    this.customer.on('answered', () => void this.onCustomerAnswered());
+    this.customer.on('gone', (_leg, cause) => void this.onCustomerGone(cause));
     this.log = callLogger(ctx.logger, {
       callId: this.customerChannelId,
       kind: this.kind,
@@ -62,8 +70,8 @@ export class CustomerFirstSession implements ChannelSession {
     const { ctx } = this;
     const claimed = await claimCallback(ctx, this.callback, this.reservedAgentId, this.customerChannelId, this.log);
     if (!claimed) {
-      ctx.releaseAgent(this.reservedAgentId, { talked: false });
-      ctx.callbackAttemptEnded({ ...this.callback, status: 'cancelled' });
+      ctx.agents.release(this.reservedAgentId, { talked: false });
+      ctx.queues.callbackAttemptEnded({ ...this.callback, status: 'cancelled' });
       this.state = 'ended';
       return;
     }
@@ -89,8 +97,7 @@ export class CustomerFirstSession implements ChannelSession {
         customerChannelId: this.customerChannelId,
         now,
       });
-      await ctx.control.originate({
-        channelId: this.customerChannelId,
+      await this.customer.originate({
         endpoint,
         appArgs: ['customer-first', this.callback.id],
         callerId: `"${cid.name.replace(/["<>]/g, '')}" <${cid.number}>`,
@@ -106,39 +113,15 @@ export class CustomerFirstSession implements ChannelSession {
 
   onEvent(event: AriEvent): void {
     this.playbacks.onEvent(event);
-    const channelId = 'channel' in event ? event.channel.id : undefined;
-    const isCustomer = channelId === this.customerChannelId;
-    const isAgent = channelId !== undefined && channelId === this.agentChannelId;
-    switch (event.type) {
-      case 'StasisStart':
-        if (isCustomer) void this.onCustomerAnswered();
-        else if (isAgent) void this.onAgentAnswered();
-        return;
-      case 'ChannelDtmfReceived':
-        if (
-          isCustomer &&
-          this.state === 'guarding' &&
-          decideGuard({
-            answeredAtMs: this.answeredAt,
-            nowMs: this.ctx.clock.now(),
-            timeoutMs: this.queue.guard.timeoutSec * 1000,
-            digit: event.digit,
-          }).kind === 'connect'
-        ) {
-          void this.onCustomerConfirmed();
-        }
-        return;
-      case 'ChannelHangupRequest':
-        if (isCustomer && this.state !== 'dialling_customer') void this.onCustomerGone(event.cause);
-        else if (isAgent && this.state === 'bridged') void this.finish('answered', event.cause);
-        return;
-      case 'ChannelDestroyed':
-        if (isCustomer) void this.onCustomerGone(event.cause);
-        else if (isAgent) void this.onAgentLegGone();
-        return;
-      default:
-        return;
-    }
+    if (this.customer.onEvent(event)) {
+      if (event.type === 'ChannelDtmfReceived' && this.state === 'guarding' && this.guardPassedBy(event.digit))
+        void this.onCustomerConfirmed();
+    } else this.agentLeg?.onEvent(event);
+  }
+
+  private guardPassedBy(digit: string): boolean {
+    const timeoutMs = this.queue.guard.timeoutSec * 1000;
+    return decideGuard({ answeredAtMs: this.answeredAt, nowMs: this.ctx.clock.now(), timeoutMs, digit }).kind === 'connect';
   }
 
   private async onCustomerAnswered(): Promise<void> {
@@ -174,16 +157,17 @@ export class CustomerFirstSession implements ChannelSession {
   }
 
   private async ringAgent(agentId: string): Promise<void> {
-    const agent = this.ctx.agent(agentId);
+    const agent = this.ctx.agents.get(agentId);
     if (!agent || this.state !== 'waiting_for_agent') return;
     this.currentAgentId = agentId;
-    this.agentChannelId = ownChannelId('cf-agent', this.ctx.config.ari.app);
-    this.ctx.bind(this.agentChannelId, this);
+    const leg = (this.agentLeg = new Leg(this.ctx, ownChannelId('cf-agent', this.ctx.config.ari.app)));
+    leg.on('answered', () => void this.onAgentAnswered());
+    leg.on('gone', (_leg, cause) => void this.onAgentLegGone(leg, cause));
+    this.ctx.bind(leg.channelId, this);
     this.state = 'ringing_agent';
     const shown = displayNameForAgent(this.ctx.config.callback.agentCallerIdPrefix, this.callback.customerNumber).replace(/["<>]/g, '');
     try {
-      await this.ctx.control.originate({
-        channelId: this.agentChannelId,
+      await leg.originate({
         endpoint: agent.endpoint,
         appArgs: ['cf-agent', this.callback.id],
         callerId: `"${shown}" <${this.callback.customerNumber}>`,
@@ -192,23 +176,25 @@ export class CustomerFirstSession implements ChannelSession {
       this.ctx.milestone('agent_leg_originated', {
         callbackId: this.callback.id,
         agentId,
-        channelId: this.agentChannelId,
+        channelId: leg.channelId,
         mode: 'customer-first',
       });
     } catch (e) {
       this.log.warn('agent could not be rung', { agentId, error: String(e) });
-      await this.onAgentLegGone();
+      await this.onAgentLegGone(leg, undefined);
     }
   }
 
   private async onAgentAnswered(): Promise<void> {
-    if (this.state !== 'ringing_agent' || !this.attempt || !this.agentChannelId) return;
+    const agentLeg = this.agentLeg;
+    if (this.state !== 'ringing_agent' || !this.attempt || !agentLeg) return;
     this.state = 'bridged';
+    this.pair = new LegPair(this.customer, agentLeg, () => 'hang_up');
     if (this.waitTimer) this.ctx.clock.clearTimer(this.waitTimer);
     try {
       await this.ctx.control.destroyBridge(this.holdBridgeId).catch(() => undefined);
       await this.ctx.control.createBridge(this.bridgeId, 'mixing', `callback ${this.callback.id}`);
-      await this.ctx.control.addToBridge(this.bridgeId, [this.customerChannelId, this.agentChannelId]);
+      await this.ctx.control.addToBridge(this.bridgeId, [this.customerChannelId, agentLeg.channelId]);
     } catch (e) {
       this.log.warn('could not bridge customer and agent', { error: String(e) });
       await this.finish('failed', undefined);
@@ -235,17 +221,18 @@ export class CustomerFirstSession implements ChannelSession {
   }
 
   /** The agent did not take it: the next free agent, while the customer waits on music. */
-  private async onAgentLegGone(): Promise<void> {
+  private async onAgentLegGone(leg: Leg, cause: number | undefined): Promise<void> {
+    if (leg !== this.agentLeg) return; // an earlier agent's leg
     const agentId = this.currentAgentId;
-    if (this.agentChannelId) this.ctx.unbind(this.agentChannelId);
-    this.agentChannelId = undefined;
+    this.ctx.unbind(leg.channelId);
+    this.agentLeg = undefined;
     if (this.state === 'bridged') {
-      await this.finish('answered', undefined);
+      await this.finish('answered', cause);
       return;
     }
     if (this.state !== 'ringing_agent' || !agentId) return;
-    this.ctx.declined(this.callback.id, agentId);
-    this.ctx.releaseAgent(agentId, { talked: false });
+    this.ctx.queues.declined(this.callback.id, agentId);
+    this.ctx.agents.release(agentId, { talked: false });
     this.currentAgentId = undefined;
     this.state = 'waiting_for_agent';
     this.lookForAgent();
@@ -253,7 +240,7 @@ export class CustomerFirstSession implements ChannelSession {
 
   private lookForAgent(): void {
     if (this.state !== 'waiting_for_agent') return;
-    const next = this.ctx.takeFreeAgent(this.queue.id, this.callback.id);
+    const next = this.ctx.agents.takeFree(this.queue.id, this.callback.id);
     if (next) {
       void this.ringAgent(next);
       return;
@@ -262,8 +249,6 @@ export class CustomerFirstSession implements ChannelSession {
   }
 
   private async onCustomerGone(cause: number | undefined): Promise<void> {
-    if (this.customerGone) return;
-    this.customerGone = true;
     if (this.state === 'dialling_customer') {
       await this.finish(customerLegOutcome(cause).outcome, cause);
       return;
@@ -279,11 +264,12 @@ export class CustomerFirstSession implements ChannelSession {
     this.lease?.stop();
     this.playbacks.settleAll();
     const { control } = this.ctx;
-    if (!this.customerGone) await control.hangup(this.customerChannelId).catch(() => undefined);
-    if (this.agentChannelId) await control.hangup(this.agentChannelId).catch(() => undefined);
+    await this.pair?.survivorHandled();
+    await this.customer.hangup();
+    await this.agentLeg?.hangup();
     await control.destroyBridge(this.holdBridgeId).catch(() => undefined);
     await control.destroyBridge(this.bridgeId).catch(() => undefined);
-    const agentChannel = this.agentChannelId;
+    const agentChannel = this.agentLeg?.channelId;
     this.ctx.clock.setTimer(() => {
       this.ctx.unbind(this.customerChannelId);
       if (agentChannel) this.ctx.unbind(agentChannel);
@@ -291,7 +277,7 @@ export class CustomerFirstSession implements ChannelSession {
     // The reserved agent was never rung when the customer did not get as far as pressing 1.
     const agentToRelease = this.currentAgentId ?? (this.waitStartedAt === 0 ? this.reservedAgentId : undefined);
     if (agentToRelease)
-      this.ctx.releaseAgent(agentToRelease, {
+      this.ctx.agents.release(agentToRelease, {
         talked: wasBridged,
         handleSec: wasBridged ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined,
       });
@@ -307,6 +293,6 @@ export class CustomerFirstSession implements ChannelSession {
       });
       this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
     }
-    this.ctx.callbackAttemptEnded(this.callback);
+    this.ctx.queues.callbackAttemptEnded(this.callback);
   }
 }

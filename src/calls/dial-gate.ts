@@ -23,11 +23,11 @@ export class NumberRefusedAtDial extends Error {
 
 /** The endpoint to dial for this number, or why the queue's policy refuses it. */
 export function gatedEndpoint(
-  ctx: Pick<CallContext, 'config' | 'checkTransferNumber'>,
+  ctx: Pick<CallContext, 'config' | 'policy'>,
   queue: QueueConfig,
   customerNumber: string,
 ): { ok: true; endpoint: string } | { ok: false; reason: string } {
-  const check = ctx.checkTransferNumber(queue, customerNumber);
+  const check = ctx.policy.checkTransferNumber(queue, customerNumber);
   if (!check.ok) return check;
   return { ok: true, endpoint: ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(check.e164)) };
 }

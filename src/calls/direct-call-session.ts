@@ -1,46 +1,46 @@
 import { randomUUID } from 'node:crypto';
-import { AriChannel, AriEvent, HANGUP_CAUSE } from '../ari/ari-events';
+import { AriChannel, AriEvent } from '../ari/ari-events';
 import { isGone } from '../ari/call-control';
 import { AgentState, decideOffer, interpretOfferDigit, isWithheld, OfferState, TimerHandle } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { DirectCallRecord } from '../store/callback-store';
-import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { CallContext, ChannelSession } from './call-context';
+import { ChannelPlaybacks, Playback } from './playback';
 import { confirmationMedia, isCallableNumber } from './callback-booking';
 import { bookOwedCallback } from './owed-callback-booking';
 import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
-
-type State = 'ringing_agent' | 'bridged' | 'offering' | 'storing' | 'closing' | 'ended';
-
-/**
- * Who ended a direct call, stored as its reason: the caller, the agent (after talking), or the
- * plugin after a message or after confirming a callback.
- */
-export type DirectEndReason = 'caller_hung_up' | 'agent_hung_up' | 'ended_after_message' | 'ended_after_confirmation' | 'bridge_failed';
-
-/** Why the agent could not take a direct call, as stored for reporting. */
-export type DirectUnavailableReason = 'no_answer' | 'busy' | 'unregistered' | 'logged_out' | 'do_not_disturb' | 'failed';
+import { DirectEndReason, DirectUnavailableReason, unavailableReasonOf } from './direct-call-outcomes';
+import { DirectCallState, DirectCallStates } from './direct-call-states';
+import { Leg, LegPair } from './leg';
 
 /**
  * A call to an agent's personal number: the agent's phone rings while the caller hears ringing;
  * on answer both are bridged. When the agent cannot take it, the caller hears the system message
  * and the call ends, or (when direct overflow is configured) is offered a callback owed by that
  * same agent, with the same press-1 / confirm-after-commit rules as the queues.
+ *
+ * The agent's phone is a Leg (originated: it enters Stasis answered); once the agent answers, the
+ * caller and the agent are a LegPair: when one hangs up, the other is hung up. The call moves on
+ * only by the steps of direct-call-states.ts.
  */
 export class DirectCallSession implements ChannelSession {
   readonly kind = 'direct-call';
-  private state: State = 'ringing_agent';
+  private readonly states = new DirectCallStates();
   private readonly log: Logger;
-  private readonly playbacks: PlaybackTracker;
-  private readonly agentChannelId: string;
+  private readonly playbacks: ChannelPlaybacks;
+  private readonly agentLeg: Leg;
+  /** The caller as a leg, and the pair, once the agent answered. */
+  private callerLeg: Leg | undefined;
+  private pair: LegPair | undefined;
   private readonly bridgeId = `direct-bridge-${randomUUID()}`;
-  private agentLegUp = false;
-  private agentLegGone = false;
+  /** The agent was made busy for this call and not yet released. */
+  private agentHeld = false;
   private answeredAt = 0;
   /** Set when the plugin ends the call itself (then StasisEnd is not the caller hanging up). */
   private endedBy: DirectEndReason | undefined;
   private offerTimer: TimerHandle | undefined;
-  private offerPlaybackId: string | undefined;
+  private offerPlayback: Playback | undefined;
   private readonly offer: OfferState;
   private readonly record: DirectCallRecord;
   private recordWrites: Promise<void> = Promise.resolve();
@@ -56,8 +56,10 @@ export class DirectCallSession implements ChannelSession {
   ) {
     this.callerNumber = channel.caller.number;
     this.language = promptLanguageFor(channel.language, undefined);
-    this.agentChannelId = ownChannelId('direct-agent', ctx.config.ari.app);
-    this.playbacks = new PlaybackTracker(channel.id);
+    this.agentLeg = new Leg(ctx, ownChannelId('direct-agent', ctx.config.ari.app));
+    this.agentLeg.on('answered', () => void this.onAgentAnswered());
+    this.agentLeg.on('gone', (_leg, cause) => void this.onAgentGone(cause));
+    this.playbacks = new ChannelPlaybacks(ctx, channel.id);
     this.offer = { enteredAt: ctx.clock.now(), offersMade: 0, lastOfferAt: null, accepted: false, ended: false };
     this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, callerNumber: channel.caller.number });
     this.record = {
@@ -70,10 +72,16 @@ export class DirectCallSession implements ChannelSession {
     };
   }
 
+  get state(): DirectCallState {
+    return this.states.state;
+  }
+
   async start(): Promise<void> {
     const { ctx, agent } = this;
     ctx.bind(this.channel.id, this);
     await this.saveRecord();
+    // The caller may hang up while the row is written (a slow database): then nothing is rung.
+    if (!this.states.is('ringing_agent')) return;
     const now = ctx.clock.now();
     // Known unavailable: do not ring a phone that cannot take the call.
     if (!agent.loggedIn) return this.agentUnavailable('logged_out');
@@ -81,53 +89,42 @@ export class DirectCallSession implements ChannelSession {
     if (agent.deviceState === 'UNAVAILABLE' || agent.deviceState === 'INVALID') return this.agentUnavailable('unregistered');
     if (agent.onPluginCall || ['INUSE', 'BUSY', 'RINGINUSE', 'ONHOLD'].includes(agent.deviceState) || now < agent.wrapUpUntil)
       return this.agentUnavailable('busy');
-    ctx.agentBusy(agent.id);
-    ctx.bind(this.agentChannelId, this);
+    ctx.agents.busy(agent.id);
+    this.agentHeld = true;
+    ctx.bind(this.agentLeg.channelId, this);
     await ctx.control.ring(this.channel.id).catch(() => undefined);
+    if (!this.states.is('ringing_agent')) return; // hung up meanwhile: the end released the agent
     const name = (this.channel.caller.name || this.callerNumber || '').replace(/["<>]/g, '');
     try {
-      await ctx.control.originate({
-        channelId: this.agentChannelId,
+      await this.agentLeg.originate({
         endpoint: agent.endpoint,
         appArgs: ['direct-agent', this.channel.id],
         callerId: isWithheld(this.callerNumber) ? undefined : `"${name}" <${this.callerNumber}>`,
         timeoutSec: ctx.config.direct.ringTimeoutSec,
       });
       this.log.info('ringing agent for a direct call', { agentId: agent.id });
+      // The caller hung up while the originate was answered: the end found no leg to hang up yet.
+      if (this.states.is('ended')) await this.agentLeg.hangup();
     } catch (e) {
       this.log.warn('agent phone could not be rung', { agentId: agent.id, error: String(e) });
-      this.agentLegGone = true;
-      ctx.unbind(this.agentChannelId);
-      ctx.releaseAgent(agent.id, { talked: false });
+      ctx.unbind(this.agentLeg.channelId);
+      this.releaseAgent({ talked: false });
       await this.agentUnavailable('unregistered');
     }
   }
 
   onEvent(event: AriEvent): void {
     this.playbacks.onEvent(event);
-    const channelId = 'channel' in event ? event.channel.id : undefined;
-    const isCaller = channelId === this.channel.id;
-    const isAgent = channelId === this.agentChannelId;
+    if (this.agentLeg.onEvent(event)) return;
+    this.callerLeg?.onEvent(event);
+    if (!('channel' in event) || event.channel.id !== this.channel.id) return;
     switch (event.type) {
-      case 'StasisStart':
-        if (isAgent) void this.onAgentAnswered();
-        return;
       case 'ChannelDtmfReceived':
-        if (isCaller) void this.onCallerDigit(event.digit);
-        return;
-      case 'PlaybackFinished':
-        if (event.playback.id === this.offerPlaybackId) {
-          this.offerPlaybackId = undefined;
-          this.scheduleOffer();
-        }
+        void this.onCallerDigit(event.digit);
         return;
       case 'ChannelHangupRequest':
       case 'StasisEnd':
-        if (isCaller) void this.onCallerGone();
-        else if (isAgent && this.agentLegUp) void this.onAgentGone(event.type === 'ChannelHangupRequest' ? event.cause : undefined);
-        return;
-      case 'ChannelDestroyed':
-        if (isAgent) void this.onAgentGone(event.cause);
+        void this.onCallerGone();
         return;
       default:
         return;
@@ -137,21 +134,23 @@ export class DirectCallSession implements ChannelSession {
   // ---- agent leg ----------------------------------------------------------------------------
 
   private async onAgentAnswered(): Promise<void> {
-    if (this.agentLegUp) return;
-    this.agentLegUp = true;
-    if (this.state !== 'ringing_agent') {
-      await this.ctx.control.hangup(this.agentChannelId).catch(() => undefined);
+    if (!this.states.step('agent_answered')) {
+      // The call moved on while the phone rang (the caller hung up): the agent is not connected.
+      await this.agentLeg.hangup();
       return;
     }
-    this.state = 'bridged';
     // Answered the moment the agent picked up, whoever hangs up first afterwards.
     this.answeredAt = this.ctx.clock.now();
     this.record.answeredAt = new Date(this.answeredAt);
     this.record.outcome = 'answered';
+    // From here the two go together: when either hangs up, the other is hung up (no message).
+    this.callerLeg = new Leg(this.ctx, this.channel.id);
+    this.callerLeg.adopt('answered');
+    this.pair = new LegPair(this.callerLeg, this.agentLeg, () => 'hang_up');
     try {
       await this.ctx.control.answer(this.channel.id);
       await this.ctx.control.createBridge(this.bridgeId, 'mixing', `direct ${this.agent.id}`);
-      await this.ctx.control.addToBridge(this.bridgeId, [this.channel.id, this.agentChannelId]);
+      await this.ctx.control.addToBridge(this.bridgeId, [this.channel.id, this.agentLeg.channelId]);
     } catch (e) {
       this.log.warn('could not connect the direct call', { error: String(e) });
       await this.end('failed', 'bridge_failed');
@@ -163,34 +162,31 @@ export class DirectCallSession implements ChannelSession {
   }
 
   private async onAgentGone(cause: number | undefined): Promise<void> {
-    if (this.agentLegGone) return;
-    this.agentLegGone = true;
-    this.ctx.unbind(this.agentChannelId);
-    if (this.state === 'ringing_agent') {
-      this.ctx.releaseAgent(this.agent.id, { talked: false });
-      const reason: DirectUnavailableReason =
-        cause === HANGUP_CAUSE.USER_BUSY
-          ? 'busy'
-          : cause === HANGUP_CAUSE.NO_ANSWER || cause === HANGUP_CAUSE.NO_USER_RESPONSE
-            ? 'no_answer'
-            : cause === HANGUP_CAUSE.SUBSCRIBER_ABSENT
-              ? 'unregistered'
-              : 'failed';
+    this.ctx.unbind(this.agentLeg.channelId);
+    if (this.states.is('ringing_agent')) {
+      this.releaseAgent({ talked: false });
       this.record.cause = cause ?? null;
-      await this.agentUnavailable(reason);
+      await this.agentUnavailable(unavailableReasonOf(cause));
       return;
     }
-    if (this.state === 'bridged') await this.end('answered', 'agent_hung_up');
+    if (this.states.is('bridged')) await this.end('answered', 'agent_hung_up');
+  }
+
+  /** The agent's plugin call is over: released once, whichever way the call went. */
+  private releaseAgent(opts: { talked: boolean; handleSec?: number }): void {
+    if (!this.agentHeld) return;
+    this.agentHeld = false;
+    this.ctx.agents.release(this.agent.id, opts);
   }
 
   // ---- the agent cannot take it: message, or a callback owed by the agent ------------------
 
   private get overflowConfigured(): boolean {
-    return this.ctx.directOverflowFor(this.agent.id);
+    return this.ctx.agents.directOverflowFor(this.agent.id);
   }
 
   private async agentUnavailable(reason: DirectUnavailableReason): Promise<void> {
-    if (this.state !== 'ringing_agent') return;
+    if (!this.states.is('ringing_agent')) return;
     this.record.outcome = reason;
     this.log.info('agent unavailable for a direct call', { agentId: this.agent.id, reason });
     this.ctx.milestone('direct_unavailable', { channelId: this.channel.id, agentId: this.agent.id, reason });
@@ -200,11 +196,10 @@ export class DirectCallSession implements ChannelSession {
       if (isGone(e)) return this.onCallerGone();
     }
     if (this.overflowConfigured && isCallableNumber(this.callerNumber) && !isWithheld(this.callerNumber)) {
-      this.state = 'offering';
-      this.scheduleOffer();
+      if (this.states.step('offer')) this.scheduleOffer();
       return;
     }
-    this.state = 'closing';
+    if (!this.states.step('message')) return; // the caller hung up during the answer
     await this.playAndWait([PROMPTS.agentUnavailable]);
     await this.hangUpCaller('ended_after_message');
   }
@@ -212,11 +207,11 @@ export class DirectCallSession implements ChannelSession {
   private scheduleOffer(): void {
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
     this.offerTimer = undefined;
-    if (this.state !== 'offering' || this.offerPlaybackId) return;
+    if (!this.states.is('offering') || this.offerPlayback) return;
     const direct = this.ctx.config.direct;
     if (this.offer.offersMade >= direct.maxOffers) {
       // Offered enough: the system message, then the end.
-      this.state = 'closing';
+      if (!this.states.step('offers_done')) return;
       this.record.reason = 'offer_not_taken';
       void this.playAndWait([PROMPTS.agentUnavailable]).then(() => this.hangUpCaller('ended_after_message'));
       return;
@@ -231,38 +226,41 @@ export class DirectCallSession implements ChannelSession {
     else if (d.kind === 'wait') this.offerTimer = this.ctx.clock.setTimer(() => this.scheduleOffer(), d.untilMs - now);
   }
 
+  /**
+   * One offer. Whatever way it ends (finished, stopped by a key, refused by Asterisk) the next is
+   * scheduled, unless press 1 took it over; a refused play must not end the offers: the next one
+   * comes at the interval (fuzzer seed 18 #151).
+   */
   private async playOffer(): Promise<void> {
-    const id = this.playbacks.nextId();
-    this.offerPlaybackId = id;
+    const offer = this.playbacks.create([PROMPTS.directOffer], this.language);
+    this.offerPlayback = offer;
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = this.ctx.clock.now();
-    try {
-      await this.ctx.control.play(this.channel.id, [PROMPTS.directOffer], id, this.language);
-      this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, direct: true });
-    } catch (e) {
-      this.offerPlaybackId = undefined;
-      if (!isGone(e)) this.log.warn('direct offer failed', { error: String(e) });
-    }
+    void offer.ended.then((how) => {
+      if (this.offerPlayback !== offer) return;
+      this.offerPlayback = undefined;
+      if (how === 'failed' && this.states.is('offering')) this.log.warn('direct offer could not be played');
+      this.scheduleOffer();
+    });
+    if (await offer.start()) this.ctx.milestone('offer_played', { channelId: this.channel.id, offer: this.offer.offersMade, direct: true });
   }
 
   private async onCallerDigit(digit: string): Promise<void> {
-    if (this.state !== 'offering') return;
-    const playing = this.offerPlaybackId;
+    if (!this.states.is('offering')) return;
+    const playing = this.offerPlayback;
     if (interpretOfferDigit(digit) !== 'accept') {
-      if (playing) {
-        this.offerPlaybackId = undefined;
-        await this.ctx.control.stopPlayback(playing).catch(() => undefined);
-        this.scheduleOffer();
-      }
+      // Another key cuts the offer short; the next comes at the interval (see playOffer).
+      if (playing) await playing.stop();
       return;
     }
-    this.state = 'storing';
+    if (!this.states.step('accepted')) return;
     this.offer.accepted = true;
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
-    this.offerPlaybackId = undefined;
+    this.offerTimer = undefined;
+    this.offerPlayback = undefined;
     // As in a queue: the stop goes out first and the booking runs meanwhile; the next prompt is
-    // played only once the stop is answered.
-    const promptStopped = playing ? this.ctx.control.stopPlayback(playing).catch(() => undefined) : Promise.resolve();
+    // played only once the offer has really ended (a stop's 204 is not its end).
+    const promptStopped = playing ? playing.stop() : Promise.resolve();
     const result = await bookOwedCallback(
       this.ctx,
       {
@@ -278,8 +276,7 @@ export class DirectCallSession implements ChannelSession {
     await promptStopped;
     if (result.kind === 'number_refused') return this.refuseNumber(result.reason);
     if (result.kind === 'failed' || result.kind === 'refused') {
-      if (this.state !== 'storing') return;
-      this.state = 'offering';
+      if (!this.states.step('back_to_offering')) return;
       this.offer.accepted = false;
       await this.playAndWait([PROMPTS.storeFailed]);
       this.scheduleOffer();
@@ -291,11 +288,10 @@ export class DirectCallSession implements ChannelSession {
     // A report row, not a promise to the caller: written alongside the confirmation.
     void this.saveRecord();
     if (result.kind === 'stored') {
-      this.ctx.addOwedCallback(result.callback);
+      this.ctx.queues.addOwedCallback(result.callback);
       this.ctx.milestone('callback_stored', { channelId: this.channel.id, callbackId: callback.id, ownerAgentId: this.agent.id });
     }
-    if (this.state !== 'storing') return;
-    this.state = 'closing';
+    if (!this.states.step('booked')) return; // hung up meanwhile: nothing is played to a gone caller
     if (result.kind === 'duplicate') {
       await this.playAndWait([PROMPTS.alreadyBooked]);
     } else {
@@ -313,8 +309,7 @@ export class DirectCallSession implements ChannelSession {
     this.log.warn('owed callback refused: the caller id fails the number policy', { reason });
     this.ctx.milestone('callback_refused', { channelId: this.channel.id, reason, direct: true });
     this.record.reason = 'number_refused';
-    if (this.state !== 'storing') return; // hung up meanwhile
-    this.state = 'closing';
+    if (!this.states.step('number_refused')) return; // hung up meanwhile
     await this.playAndWait([PROMPTS.numberRefused, PROMPTS.agentUnavailable]);
     await this.hangUpCaller('ended_after_message');
   }
@@ -331,36 +326,32 @@ export class DirectCallSession implements ChannelSession {
   }
 
   private async onCallerGone(): Promise<void> {
-    if (this.state === 'ringing_agent') {
-      this.record.outcome = 'caller_abandoned';
-      if (!this.agentLegGone) {
-        this.agentLegGone = true;
-        await this.ctx.control.hangup(this.agentChannelId).catch(() => undefined);
-        this.ctx.releaseAgent(this.agent.id, { talked: false });
-      }
-    }
+    if (this.states.is('ringing_agent')) this.record.outcome = 'caller_abandoned';
     await this.end(this.record.outcome ?? 'caller_abandoned', this.endedBy ?? 'caller_hung_up');
   }
 
+  /**
+   * The one end of every call. The state is `ended` before the first await, so nothing that
+   * resumes afterwards (an answer, a booking, an offer) acts on the call. The agent's leg goes
+   * with the caller whatever state it is in: ringing (it is hung up and no longer routed, found
+   * by the fuzzer), or bridged (the pair's rule has hung up the survivor, or does now).
+   */
   private async end(outcome: string, reason: DirectEndReason): Promise<void> {
-    if (this.state === 'ended') return;
-    const wasBridged = this.state === 'bridged';
-    this.state = 'ended';
+    const wasBridged = this.states.is('bridged');
+    if (!this.states.step('end')) return;
     if (this.offerTimer) this.ctx.clock.clearTimer(this.offerTimer);
+    this.offerTimer = undefined;
+    this.offerPlayback = undefined;
     this.playbacks.settleAll();
     this.ctx.unbind(this.channel.id);
-    const { control } = this.ctx;
+    this.ctx.unbind(this.agentLeg.channelId);
     // The caller, or the plugin already, hung up; otherwise the plugin ends the call now.
-    if (reason !== 'caller_hung_up' && this.endedBy === undefined) await control.hangup(this.channel.id).catch(() => undefined);
-    if (wasBridged) {
-      if (!this.agentLegGone) {
-        this.agentLegGone = true;
-        await control.hangup(this.agentChannelId).catch(() => undefined);
-      }
-      this.ctx.unbind(this.agentChannelId);
-      this.ctx.releaseAgent(this.agent.id, { talked: true, handleSec: (this.ctx.clock.now() - this.answeredAt) / 1000 });
-    }
-    await control.destroyBridge(this.bridgeId).catch(() => undefined);
+    if (reason !== 'caller_hung_up' && this.endedBy === undefined)
+      await (this.callerLeg ? this.callerLeg.hangup() : this.ctx.control.hangup(this.channel.id).catch(() => undefined));
+    await this.pair?.survivorHandled();
+    await this.agentLeg.hangup();
+    this.releaseAgent(wasBridged ? { talked: true, handleSec: (this.ctx.clock.now() - this.answeredAt) / 1000 } : { talked: false });
+    if (wasBridged) await this.ctx.control.destroyBridge(this.bridgeId).catch(() => undefined);
     this.record.outcome = outcome;
     // A more precise reason set earlier (e.g. offer_not_taken) stays.
     this.record.reason ??= reason;
@@ -371,14 +362,8 @@ export class DirectCallSession implements ChannelSession {
   }
 
   private async playAndWait(media: string[]): Promise<void> {
-    const id = this.playbacks.nextId();
-    const finished = this.playbacks.finished(id);
-    try {
-      await this.ctx.control.play(this.channel.id, media, id, this.language);
-    } catch {
-      return;
-    }
-    await finished;
+    const playback = await this.playbacks.play(media, this.language);
+    await playback.ended;
   }
 
   /**

@@ -1,8 +1,9 @@
 import { numberPolicyOf } from '../config/config';
-import { digitsForSpeech, TimerHandle } from '../domain';
+import { digitSounds, TimerHandle } from '../domain';
 import { createNumberEntry, NumberEntryState, NumberEntryStep, numberEntryConfig, stepNumberEntry } from '../domain/policies';
+import { Playback } from './playback';
 import { PROMPTS } from './prompts';
-import { QueueCaller } from './queue-caller';
+import { CallerVerb, QueueCaller } from './queue-caller';
 
 /** Silence while typing a number before it counts as '#'. */
 const SILENCE_TIMEOUT_MS = 10_000;
@@ -13,9 +14,9 @@ const SILENCE_TIMEOUT_MS = 10_000;
  * its prompts. A confirmed number goes on to the booking (`accepted`); a caller who gives up is
  * told and keeps the place. Music is off while the caller types.
  */
-export class EnterNumber {
+export class EnterNumber implements CallerVerb {
   private numberEntry: NumberEntryState | undefined;
-  private promptPlaybackId: string | undefined;
+  private prompt: Playback | undefined;
   private silenceTimer: TimerHandle | undefined;
 
   constructor(
@@ -25,7 +26,7 @@ export class EnterNumber {
 
   async run(): Promise<void> {
     const { caller } = this;
-    caller.state = 'entering_number';
+    if (!caller.step('number_entry')) return;
     caller.wait.pause();
     await caller.wait.stopPrompts();
     await caller.hold.musicOff();
@@ -35,15 +36,21 @@ export class EnterNumber {
 
   async onDigit(digit: string): Promise<void> {
     if (!this.numberEntry) return;
-    const playing = this.promptPlaybackId;
-    this.promptPlaybackId = undefined;
-    // Typing interrupts the prompt (a digits: read-back cannot be stopped; that is fine).
-    if (playing) void this.caller.ctx.control.stopPlayback(playing).catch(() => undefined);
+    const playing = this.prompt;
+    this.prompt = undefined;
+    // Typing interrupts the prompt (the read-back's sound:digits/N items stop at once).
+    if (playing) void playing.stop();
     await this.apply(stepNumberEntry(this.numberEntry, { kind: 'digit', digit }));
   }
 
-  kill(): void {
+  /** No timer and no prompt left behind (the caller was connected, or the call is over). */
+  async kill(): Promise<void> {
+    this.numberEntry = undefined;
     if (this.silenceTimer) this.caller.ctx.clock.clearTimer(this.silenceTimer);
+    this.silenceTimer = undefined;
+    const playing = this.prompt;
+    this.prompt = undefined;
+    await playing?.stop();
   }
 
   private async apply(step: NumberEntryStep): Promise<void> {
@@ -57,7 +64,6 @@ export class EnterNumber {
     if (step.actions.includes('accepted') && step.number) {
       this.numberEntry = undefined;
       await caller.hold.musicOn();
-      caller.state = 'waiting';
       await this.accepted(step.number);
       return;
     }
@@ -65,8 +71,7 @@ export class EnterNumber {
       // Never a crash, never a garbage number: the caller is told and keeps the place.
       this.numberEntry = undefined;
       await caller.playAndWait([PROMPTS.entryGivenUp], 'entry-given-up');
-      if (caller.state !== 'entering_number') return;
-      caller.state = 'waiting';
+      if (!caller.step('back_to_waiting')) return;
       await caller.hold.musicOn();
       caller.wait.next();
       return;
@@ -76,14 +81,13 @@ export class EnterNumber {
       if (a === 'prompt_invalid') media.push(PROMPTS.invalidNumber);
       else if (a === 'prompt_refused') media.push(PROMPTS.numberRefused);
       else if (a === 'prompt_enter') media.push(PROMPTS.enterNumber);
-      else if (a === 'read_back' && step.number)
-        media.push(PROMPTS.youEntered, `digits:${digitsForSpeech(step.number)}`, PROMPTS.confirmNumber);
+      else if (a === 'read_back' && step.number) media.push(PROMPTS.youEntered, ...digitSounds(step.number), PROMPTS.confirmNumber);
     }
     if (media.length > 0) {
-      const id = caller.playbacks.nextId();
-      this.promptPlaybackId = id;
-      await ctx.control.play(caller.channel.id, media, id, caller.language).catch(() => undefined);
+      this.prompt = caller.playbacks.create(media, caller.language);
+      await this.prompt.start();
     }
+    if (caller.state !== 'entering_number') return; // hung up during the play: no timer after the call
     // No key for a while counts like '#' (or an invalid try when nothing was typed).
     this.silenceTimer = ctx.clock.setTimer(() => {
       if (this.numberEntry) void this.apply(stepNumberEntry(this.numberEntry, { kind: 'timeout' }));

@@ -1,7 +1,8 @@
 import { AriChannel, AriEvent } from '../ari/ari-events';
 import { AgentState, FeatureCodeKind, featureCodeChange, TimerHandle } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
-import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { CallContext, ChannelSession } from './call-context';
+import { ChannelPlaybacks } from './playback';
 import { agentLanguage, PROMPTS, promptLanguageFor } from './prompts';
 
 /** What each code plays once the change is made. */
@@ -19,7 +20,7 @@ const CONFIRMATION: Record<FeatureCodeKind, string> = {
 const PLAYBACK_BOUND_MS = 15_000;
 
 /** What a feature code needs from the application: presence, besides the usual call context. */
-export type FeatureCodeContext = Pick<CallContext, 'config' | 'control' | 'clock' | 'logger' | 'bind' | 'unbind' | 'setAgentPresence'>;
+export type FeatureCodeContext = Pick<CallContext, 'config' | 'control' | 'clock' | 'logger' | 'bind' | 'unbind' | 'agents'>;
 
 /**
  * One feature code dialled on an agent's phone (`Stasis(<app>,agent-login,<endpoint>)` and
@@ -32,7 +33,7 @@ export type FeatureCodeContext = Pick<CallContext, 'config' | 'control' | 'clock
 export class FeatureCodeSession implements ChannelSession {
   readonly kind = 'feature-code';
   private readonly log: Logger;
-  private readonly playbacks: PlaybackTracker;
+  private readonly playbacks: ChannelPlaybacks;
   private gone = false;
   private ended = false;
 
@@ -47,7 +48,7 @@ export class FeatureCodeSession implements ChannelSession {
     private readonly target: string,
     private readonly agent: AgentState | undefined,
   ) {
-    this.playbacks = new PlaybackTracker(channel.id);
+    this.playbacks = new ChannelPlaybacks(ctx, channel.id);
     this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, callerNumber: channel.caller.number });
   }
 
@@ -71,7 +72,7 @@ export class FeatureCodeSession implements ChannelSession {
     }
     let stored = true;
     try {
-      await ctx.setAgentPresence(agent.id, featureCodeChange(this.feature), 'feature_code');
+      await ctx.agents.setPresence(agent.id, featureCodeChange(this.feature), 'feature_code');
     } catch (e) {
       // Applied on this instance only: a restart or another instance would not know it. The agent
       // hears that it failed and dials again (a repeated code is harmless).
@@ -99,16 +100,13 @@ export class FeatureCodeSession implements ChannelSession {
 
   private async playToEnd(media: string, language: string): Promise<void> {
     if (this.gone) return;
-    const id = this.playbacks.nextId();
-    const finished = this.playbacks.finished(id);
-    try {
-      await this.ctx.control.play(this.channel.id, [media], id, language);
-    } catch (e) {
-      this.log.warn('feature code prompt not played', { media, error: String(e) });
+    const prompt = this.playbacks.create([media], language);
+    if (!(await prompt.start())) {
+      this.log.warn('feature code prompt not played', { media });
       return;
     }
     let timer: TimerHandle | undefined;
-    await Promise.race([finished, new Promise<void>((resolve) => (timer = this.ctx.clock.setTimer(resolve, PLAYBACK_BOUND_MS)))]);
+    await Promise.race([prompt.ended, new Promise<void>((resolve) => (timer = this.ctx.clock.setTimer(resolve, PLAYBACK_BOUND_MS)))]);
     if (timer !== undefined) this.ctx.clock.clearTimer(timer);
   }
 

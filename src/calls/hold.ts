@@ -1,6 +1,6 @@
 import { alreadyExists, isGone } from '../ari/call-control';
 import { holdingBridgeIdOf } from './channel-ids';
-import { QueueCaller, QueueCallerAdoption } from './queue-caller';
+import { CallerVerb, QueueCaller, QueueCallerAdoption } from './queue-caller';
 
 /**
  * Hold: the caller waits in a holding bridge of its own, with music. The bridge is named after
@@ -8,7 +8,7 @@ import { QueueCaller, QueueCallerAdoption } from './queue-caller';
  * play over the music; it is stopped only while the caller types a number and before the plugin
  * hangs up.
  */
-export class Hold {
+export class Hold implements CallerVerb {
   readonly bridgeId: string;
 
   constructor(private readonly caller: Pick<QueueCaller, 'ctx' | 'channel' | 'queue' | 'log'>) {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
 import { crashPoint } from '../config/crash-points';
 import { ActionInForce, decideOffer, interpretOfferDigit, isWithheld, OfferDecision, OfferPolicy, OfferState } from '../domain';
 import { bookCallback, confirmationMedia, isCallableNumber } from './callback-booking';
 import { EnterNumber } from './enter-number';
+import { Playback } from './playback';
 import { PROMPTS } from './prompts';
-import { QueueCaller } from './queue-caller';
+import { CallerVerb, QueueCaller } from './queue-caller';
 
 function offerPolicyOf(queue: QueueConfig): OfferPolicy {
   return {
@@ -26,12 +26,12 @@ function freshOffer(now: number): OfferState {
  * the caller type another number first (EnterNumber). Only a booking the database has committed
  * is confirmed to the caller.
  */
-export class OfferCallback {
+export class OfferCallback implements CallerVerb {
   private offer: OfferState;
   private policy: OfferPolicy;
   private stopLogged = false;
   /** The offer playing now. */
-  private playbackId: string | undefined;
+  private playback: Playback | undefined;
   private readonly enterNumber: EnterNumber;
 
   constructor(
@@ -49,11 +49,11 @@ export class OfferCallback {
   }
 
   get playing(): boolean {
-    return this.playbackId !== undefined;
+    return this.playback !== undefined;
   }
 
   isMine(playbackId: string): boolean {
-    return playbackId === this.playbackId;
+    return playbackId === this.playback?.id;
   }
 
   /** The caller id is a number we could call back. */
@@ -85,43 +85,45 @@ export class OfferCallback {
   /** Plays the offer once. */
   async run(inForce: ActionInForce | undefined): Promise<void> {
     const { ctx, channel, queue, log } = this.caller;
-    const id = this.caller.playbacks.nextId();
-    this.playbackId = id;
+    const playback = this.caller.playbacks.create(
+      queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer],
+      this.caller.language,
+    );
+    this.playback = playback;
     this.offer.offersMade += 1;
     this.offer.lastOfferAt = ctx.clock.now();
     if (this.offer.offersMade === 1) this.caller.record('callback_offered', { reasons: inForce?.reasons ?? [] });
-    try {
-      await ctx.control.play(
-        channel.id,
-        queue.otherNumber ? [PROMPTS.offer, PROMPTS.offerOtherNumber] : [PROMPTS.offer],
-        id,
-        this.caller.language,
-      );
-      ctx.milestone('offer_played', { channelId: channel.id, offer: this.offer.offersMade, position: ctx.position(this.caller.item) });
+    if (await playback.start()) {
+      ctx.milestone('offer_played', {
+        channelId: channel.id,
+        offer: this.offer.offersMade,
+        position: ctx.queues.position(this.caller.item),
+      });
       log.info('callback offered', { offer: this.offer.offersMade });
-    } catch (e) {
-      this.playbackId = undefined;
-      if (!isGone(e)) log.warn('offer playback failed', { error: String(e) });
-      this.caller.wait.next();
+      return;
     }
+    if (this.playback !== playback) return; // stopped or killed meanwhile
+    this.playback = undefined;
+    if (this.caller.state !== 'ended') log.warn('offer playback failed');
+    this.caller.wait.next();
   }
 
   /** Forgets the offer (it finished) without stopping it. */
   forget(): void {
-    this.playbackId = undefined;
+    this.playback = undefined;
   }
 
-  /** Stops the offer, if one plays (already finished is fine). */
-  stop(): Promise<void> {
-    const id = this.playbackId;
-    this.playbackId = undefined;
-    return id === undefined ? Promise.resolve() : this.caller.ctx.control.stopPlayback(id).catch(() => undefined);
+  /** Stops the offer, if one plays, and resolves when it has really ended (already finished is fine). */
+  async stop(): Promise<void> {
+    const playback = this.playback;
+    this.playback = undefined;
+    await playback?.stop();
   }
 
-  /** No more offers: the caller is connected, or the call is over. */
-  kill(): void {
+  /** No more offers, no prompt, no number entry: the caller is connected, or the call is over. */
+  async kill(): Promise<void> {
     this.offer.ended = true;
-    this.enterNumber.kill();
+    await Promise.all([this.stop(), this.enterNumber.kill()]);
   }
 
   async onDigit(digit: string): Promise<void> {
@@ -129,7 +131,7 @@ export class OfferCallback {
     if (caller.state === 'entering_number') return this.enterNumber.onDigit(digit);
     if (caller.state !== 'waiting') return;
     // A digit during the prompt interrupts it, whatever the digit.
-    const interrupted = this.playbackId !== undefined;
+    const interrupted = this.playback !== undefined;
     const offered = this.offer.offersMade > 0 && this.canOffer;
     if (offered && interpretOfferDigit(digit) === 'accept') {
       // A withheld caller id makes entering a number mandatory.
@@ -154,19 +156,19 @@ export class OfferCallback {
   private async accept(promptPlaying: boolean, rawNumber: string): Promise<void> {
     const { caller } = this;
     const { ctx, queue, log } = caller;
-    caller.state = 'storing';
+    if (!caller.step('accepted')) return;
     this.offer.accepted = true;
     crashPoint('offer.after_press1');
     caller.wait.pause();
     // Sent first, awaited last: the booking runs while Asterisk stops the prompt. Every prompt
-    // below is played only once the stop is answered, since a play on a channel that is still
-    // playing would queue behind the offer.
+    // below is played only once the offer has really ended (Playback.stop), since a play on a
+    // channel that is still playing would queue behind it.
     const t0 = ctx.clock.now();
     let promptStopMs = 0;
     const promptStopped = (promptPlaying ? caller.wait.stopPrompts() : Promise.resolve()).then(() => {
       promptStopMs = ctx.clock.now() - t0;
     });
-    const check = ctx.checkCallbackNumber(queue, rawNumber, caller.callerNumber);
+    const check = ctx.policy.checkCallbackNumber(queue, rawNumber, caller.callerNumber);
     if (!check.ok) {
       await promptStopped;
       await this.refuseNumber(check.reason);
@@ -205,8 +207,7 @@ export class OfferCallback {
     }
     if (result.kind === 'failed') {
       // Never a false confirmation: the caller is told and keeps waiting at the same place.
-      if (caller.state !== 'storing') return; // hung up meanwhile: nothing was promised
-      caller.state = 'waiting';
+      if (!caller.step('back_to_waiting')) return; // hung up meanwhile: nothing was promised
       this.offer.accepted = false;
       await caller.playAndWait([PROMPTS.storeFailed], 'store-failed');
       caller.wait.next();
@@ -215,8 +216,7 @@ export class OfferCallback {
     if (result.kind === 'duplicate') {
       log.info('callback already booked for this number', { existing: result.existing.id });
       caller.leaveForEarlierCallback(result.existing.id);
-      if (caller.state === 'storing') {
-        caller.state = 'confirming';
+      if (caller.step('booked')) {
         const told = caller.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
         const musicStopped = caller.hold.musicOff();
         await told;
@@ -227,17 +227,12 @@ export class OfferCallback {
     }
     const stored = result.callback;
     crashPoint('offer.after_commit');
-    caller.leaveForCallback(stored);
-    ctx.milestone('callback_stored', {
-      channelId: caller.channel.id,
-      callbackId: stored.id,
-      position: ctx.position({ ...caller.item, id: stored.id, kind: 'callback' }),
-    });
+    const position = caller.leaveForCallback(stored);
+    ctx.milestone('callback_stored', { channelId: caller.channel.id, callbackId: stored.id, position });
     // Where the caller's wait went: the booking statement, and Asterisk's answer to the stop of
     // the offer (the confirmation waits for both).
     log.info('callback stored', { callbackId: stored.id, storeMs: Math.round(storeMs), promptStopMs: Math.round(promptStopMs) });
-    if (caller.state !== 'storing') return; // the caller hung up while we stored: the request stands
-    caller.state = 'confirming';
+    if (!caller.step('booked')) return; // the caller hung up while we stored: the request stands
     ctx.milestone('confirmation_started', { channelId: caller.channel.id, callbackId: stored.id });
     const confirmation = caller.playAndWait(confirmationMedia(customerNumber), 'confirm');
     // The music is stopped only so that none is heard between the confirmation's end and the
@@ -259,8 +254,7 @@ export class OfferCallback {
     const { caller } = this;
     caller.log.warn('callback number refused', { reason });
     caller.ctx.milestone('callback_refused', { channelId: caller.channel.id, reason });
-    if (caller.state !== 'storing') return; // hung up meanwhile
-    caller.state = 'waiting';
+    if (!caller.step('back_to_waiting')) return; // hung up meanwhile
     this.offer.accepted = false;
     await caller.playAndWait([reason === 'rate_limited' ? PROMPTS.rateLimited : PROMPTS.numberRefused], 'refused');
     caller.wait.next();

@@ -10,7 +10,9 @@ import { ownChannelId } from './channel-ids';
 /**
  * The overflow actions other than the callback offer, as verbs run for a waiting caller when
  * their step of the overflow ladder is in force: each does one thing and cleans up after itself.
- * They act through the caller's session (OverflowCaller), never on its state.
+ * They act through the caller's session (OverflowCaller), never on its state. Like every verb
+ * (queue-caller.ts's CallerVerb) each has `run` and `kill`: the session kills the running one
+ * when the call ends, so an outside number is never left ringing for a caller who is gone.
  */
 
 /** Why a caller's call ends after an overflow action. */
@@ -47,6 +49,8 @@ export type ActionResult = 'done' | 'not_applicable';
 export interface OverflowVerb {
   readonly kind: OverflowAction['kind'];
   run(): Promise<ActionResult>;
+  /** The call is over (or the caller connected): whatever the verb started goes; `run` settles. */
+  kill(): Promise<void>;
   /** Events of a leg the verb created. */
   onEvent?(event: AriEvent): void;
 }
@@ -61,7 +65,7 @@ class MoveToQueue implements OverflowVerb {
 
   run(): Promise<ActionResult> {
     const { caller } = this;
-    const queue = caller.ctx.queueConfig(this.target);
+    const queue = caller.ctx.queues.config(this.target);
     // Never back into a queue it left: two queues overflowing into each other would bounce it.
     if (!queue || !mayMoveTo(this.target, [...caller.movedFrom, caller.queue.id])) {
       caller.log.warn('overflow: not moving the caller', { to: this.target, movedFrom: caller.movedFrom });
@@ -71,6 +75,11 @@ class MoveToQueue implements OverflowVerb {
     caller.log.info('overflow: caller moved to another queue', { from: caller.queue.id, to: this.target });
     caller.moveTo(queue);
     return Promise.resolve('done');
+  }
+
+  /** Nothing outlives it: the move is done at once. */
+  kill(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
@@ -98,6 +107,11 @@ class ToVoicemail implements OverflowVerb {
     }
     return 'done';
   }
+
+  /** Nothing outlives it: the channel is the dialplan's, or hung up. */
+  kill(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** `message:<sound>`: the caller hears a message (e.g. "we are closed") and the call ends. */
@@ -116,6 +130,11 @@ class EndWithMessage implements OverflowVerb {
     await caller.endCall('ended_after_message', 'hangup');
     return 'done';
   }
+
+  /** The message is the session's playback, which ends with the call. */
+  kill(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /**
@@ -129,6 +148,9 @@ class ToExternalNumber implements OverflowVerb {
   private legId: string | undefined;
   private settle: ((r: ActionResult) => void) | undefined;
   private answered = false;
+  /** The leg is the caller's session's now (connected): the session hangs it up at the end. */
+  private handedOver = false;
+  private killed = false;
 
   constructor(
     private readonly caller: OverflowCaller,
@@ -137,7 +159,7 @@ class ToExternalNumber implements OverflowVerb {
 
   async run(): Promise<ActionResult> {
     const { caller } = this;
-    const check = caller.ctx.checkTransferNumber(caller.queue, this.number);
+    const check = caller.ctx.policy.checkTransferNumber(caller.queue, this.number);
     if (!check.ok) {
       caller.log.error('overflow: the external number is refused by the queue number policy; check the config', {
         number: this.number,
@@ -159,11 +181,14 @@ class ToExternalNumber implements OverflowVerb {
         originator: caller.channelId,
         variables: { 'CONNECTEDLINE(num)': cid.number, 'CONNECTEDLINE(name)': cid.name },
       });
+      // Killed while Asterisk created the leg: the hang-up sent then found no channel.
+      if (this.killed) throw new Error('the caller is gone');
       await caller.ctx.control.dial(legId, caller.ctx.config.callback.customerRingTimeoutSec);
       caller.record('external', { number: check.e164, channelId: legId });
       caller.log.info('overflow: dialling an outside number for the caller', { number: check.e164 });
     } catch (e) {
-      caller.log.warn('overflow: the outside number could not be dialled', { number: check.e164, error: String(e) });
+      if (!this.killed) caller.log.warn('overflow: the outside number could not be dialled', { number: check.e164, error: String(e) });
+      await this.dropLeg(legId);
       this.finish('not_applicable');
     }
     return done;
@@ -171,17 +196,34 @@ class ToExternalNumber implements OverflowVerb {
 
   onEvent(event: AriEvent): void {
     if (!('channel' in event) || event.channel.id !== this.legId) return;
+    const legId = event.channel.id;
     if (event.type === 'ChannelStateChange' && event.channel.state === 'Up' && !this.answered) {
       this.answered = true;
-      void this.caller.connectTo(this.legId).then((ok) => {
+      void this.caller.connectTo(legId).then((ok) => {
+        this.handedOver = ok;
         if (ok) this.caller.leaveQueue('external');
         this.finish(ok ? 'done' : 'not_applicable');
       });
     } else if (event.type === 'ChannelDestroyed' && !this.answered) {
       this.caller.log.info('overflow: the outside number did not answer; the caller waits on', { cause: event.cause });
-      this.caller.unbindLeg(this.legId);
+      this.legId = undefined;
+      this.caller.unbindLeg(legId);
       this.finish('not_applicable');
     }
+  }
+
+  /** The caller is gone (or taken): an outside number still ringing, or answered and not yet connected, is hung up. */
+  async kill(): Promise<void> {
+    this.killed = true;
+    if (!this.handedOver) await this.dropLeg();
+    this.finish('not_applicable');
+  }
+
+  private async dropLeg(legId = this.legId): Promise<void> {
+    if (legId === undefined) return;
+    this.legId = undefined;
+    this.caller.unbindLeg(legId);
+    await this.caller.ctx.control.hangup(legId).catch(() => undefined);
   }
 
   private finish(r: ActionResult): void {

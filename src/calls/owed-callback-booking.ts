@@ -25,13 +25,13 @@ export async function bookOwedCallback(
   },
   log: Logger,
 ): Promise<OwedBookingResult> {
-  const check = ctx.checkOwedCallbackNumber(input.agentId, input.callerNumber);
+  const check = ctx.policy.checkOwedCallbackNumber(input.agentId, input.callerNumber);
   if (!check.ok) return { kind: 'number_refused', reason: check.reason };
   return bookCallback(
     ctx.store,
     {
       id: randomUUID(),
-      queueId: ctx.directQueueId(input.agentId),
+      queueId: ctx.queues.directQueueId(input.agentId),
       ownerAgentId: input.agentId,
       customerNumber: check.e164,
       customerName: input.callerName,

@@ -1,9 +1,10 @@
-import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
-import { digitsForSpeech, displayNameForAgent } from '../domain';
+import { digitSounds, displayNameForAgent } from '../domain';
 import { Logger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
-import { CallContext, PlaybackTracker } from './call-context';
+import { CallContext } from './call-context';
+import { ChannelPlaybacks, Playback } from './playback';
+import { Leg } from './leg';
 import { PROMPTS, queueAnnouncement } from './prompts';
 
 /**
@@ -12,23 +13,29 @@ import { PROMPTS, queueAnnouncement } from './prompts';
  * dialled, and the outcome when the customer could not be reached.
  */
 export class PreviewAgentLeg {
-  gone = false;
-  private whisperPlaybackId: string | undefined;
+  /** How far the agent's channel got (originated, answered in Stasis, bridged, gone). */
+  readonly leg: Leg;
+  private whisperPlayback: Playback | undefined;
 
   constructor(
     private readonly ctx: CallContext,
     readonly channelId: string,
     private readonly language: string,
-    private readonly playbacks: PlaybackTracker,
+    private readonly playbacks: ChannelPlaybacks,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.leg = new Leg(ctx, channelId);
+  }
+
+  get gone(): boolean {
+    return this.leg.isGone;
+  }
 
   /** Rings the agent's phone, showing the customer's number (and the configured prefix). */
   async originate(endpoint: string, callback: StoredCallback): Promise<void> {
     const number = callback.customerNumber;
     const shown = displayNameForAgent(this.ctx.config.callback.agentCallerIdPrefix, number).replace(/["<>]/g, '');
-    await this.ctx.control.originate({
-      channelId: this.channelId,
+    await this.leg.originate({
       endpoint,
       appArgs: ['agent', callback.id],
       callerId: `"${shown}" <${number}>`,
@@ -37,41 +44,24 @@ export class PreviewAgentLeg {
     });
   }
 
-  /** Who is to be called: the queue, the customer's number, how long ago they asked, and the keys. */
+  /**
+   * Who is to be called: the queue, the customer's number, how long ago they asked, and the keys.
+   * Agents press 1 as soon as they know who it is, often during the number, and the bridge waits
+   * behind a whisper still playing (Asterisk holds addChannel until the channel's playback ends).
+   * So the number is said as `sound:digits/N` items, which a stop ends at once, never as one
+   * `digits:` item, which ignores a stop (docs/asterisk-facts.md). The minutes stay `number:`:
+   * short, and a stop in them ends the whisper at the next item (Playback repeats it there).
+   */
   async whisper(callback: StoredCallback, queue: QueueConfig): Promise<void> {
     const minutes = Math.max(0, Math.round((this.ctx.clock.now() - callback.requestedAt.getTime()) / 60000));
-    const id = this.playbacks.nextId();
-    this.whisperPlaybackId = id;
-    try {
-      await this.ctx.control.play(
-        this.channelId,
-        [
-          PROMPTS.whisperIntro,
-          ...queueAnnouncement(queue.id, queue.announcement),
-          PROMPTS.whisperCustomer,
-          `digits:${digitsForSpeech(callback.customerNumber)}`,
-          PROMPTS.whisperRequested,
-          `number:${minutes}`,
-          PROMPTS.whisperMinutesAgo,
-          PROMPTS.whisperOptions,
-        ],
-        id,
-        this.language,
-      );
-    } catch (e) {
-      if (!isGone(e)) this.log.warn('whisper failed', { error: String(e) });
-    }
+    this.whisperPlayback = this.playbacks.create(whisperMedia(callback.customerNumber, queue, minutes), this.language, this.channelId);
+    if (!(await this.whisperPlayback.start())) this.log.warn('whisper could not be played');
   }
 
-  onPlaybackFinished(playbackId: string): void {
-    if (playbackId === this.whisperPlaybackId) this.whisperPlaybackId = undefined;
-  }
-
-  /** Stops the whisper, if it still plays. */
-  stopWhisper(): Promise<void> {
-    const whisper = this.whisperPlaybackId;
-    this.whisperPlaybackId = undefined;
-    return whisper ? this.ctx.control.stopPlayback(whisper).catch(() => undefined) : Promise.resolve();
+  /** Stops the whisper, if it still plays; resolves when it has really ended (or its bound passed). */
+  async stopWhisper(): Promise<void> {
+    const how = await this.whisperPlayback?.stop();
+    if (how === 'bound') this.log.warn('whisper did not end within its bound after a stop');
   }
 
   ring(): Promise<void> {
@@ -85,17 +75,26 @@ export class PreviewAgentLeg {
   /** The agent hears why the attempt ended (busy, no answer, failed), to its end. */
   async tell(prompt: string): Promise<void> {
     await this.ringStop();
-    const id = this.playbacks.nextId();
-    const finished = this.playbacks.finished(id);
-    const played = await this.ctx.control.play(this.channelId, [prompt], id, this.language).then(
-      () => true,
-      () => false,
-    );
-    if (played) await finished;
+    const told = this.playbacks.create([prompt], this.language, this.channelId);
+    if (await told.start()) await told.ended;
   }
 
   /** The end of the attempt: the leg is hung up unless the agent already did. */
   async hangup(): Promise<void> {
-    if (!this.gone) await this.ctx.control.hangup(this.channelId).catch(() => undefined);
+    await this.leg.hangup();
   }
+}
+
+/** The whisper's media list (see PreviewAgentLeg.whisper for why the number is `sound:digits/N`). */
+export function whisperMedia(customerNumber: string, queue: QueueConfig, minutesAgo: number): string[] {
+  return [
+    PROMPTS.whisperIntro,
+    ...queueAnnouncement(queue.id, queue.announcement),
+    PROMPTS.whisperCustomer,
+    ...digitSounds(customerNumber),
+    PROMPTS.whisperRequested,
+    `number:${minutesAgo}`,
+    PROMPTS.whisperMinutesAgo,
+    PROMPTS.whisperOptions,
+  ];
 }

@@ -5,11 +5,13 @@ import { crashPoint } from '../config/crash-points';
 import { interpretPreviewDigit, TimerHandle } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
-import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { CallContext, ChannelSession } from './call-context';
+import { ChannelPlaybacks } from './playback';
 import { claimCallback, completeAttempt, customerLegOutcome, endAttempt, LeaseKeeper, noteAttemptStep } from './callback-attempt';
 import { ownChannelId } from './channel-ids';
 import { PreviewAgentLeg } from './preview-agent-leg';
 import { dialFailureOutcome } from './dial-gate';
+import { Leg, LegPair, SurvivorHandling } from './leg';
 import { PreviewCustomerLeg } from './preview-customer-leg';
 import { agentLanguage, PROMPTS, promptLanguageFor } from './prompts';
 
@@ -37,9 +39,10 @@ export class PreviewCallSession implements ChannelSession {
   private state: State = 'claiming';
   private readonly log: Logger;
   private readonly bridgeId = `cb-bridge-${randomUUID()}`;
-  private readonly playbacks: PlaybackTracker;
+  private readonly playbacks: ChannelPlaybacks;
   private readonly agentLeg: PreviewAgentLeg;
   private readonly customerLeg: PreviewCustomerLeg;
+  private readonly legs: LegPair;
   private attempt: AttemptRow | undefined;
   private callback: StoredCallback;
   private decisionTimer: TimerHandle | undefined;
@@ -58,10 +61,18 @@ export class PreviewCallSession implements ChannelSession {
     this.callback = callback;
     const agentChannelId = resumed?.agentChannelId ?? ownChannelId('cb-agent', ctx.config.ari.app);
     const customerChannelId = resumed?.customerChannelId ?? ownChannelId('cb-customer', ctx.config.ari.app);
-    this.playbacks = new PlaybackTracker(agentChannelId);
+    this.playbacks = new ChannelPlaybacks(ctx, agentChannelId);
     this.log = callLogger(ctx.logger, { callId: agentChannelId, kind: this.kind, queueId: callback.queueId, callbackId: callback.id });
     this.agentLeg = new PreviewAgentLeg(ctx, agentChannelId, agentLanguage(ctx.config, agentId), this.playbacks, this.log);
     this.customerLeg = new PreviewCustomerLeg(ctx, customerChannelId, queue, this.playbacks);
+    const { leg: agent } = this.agentLeg;
+    const { leg: customer } = this.customerLeg;
+    // First, so that the rule decides from the state before the session's own handlers run.
+    this.legs = new LegPair(agent, customer, (gone, cause) => this.survivorHandling(gone, cause));
+    agent.on('answered', () => void this.onAgentAnswered());
+    agent.on('gone', (_leg, cause) => void this.onAgentGone(cause));
+    customer.on('answered', () => void this.onCustomerAnswered());
+    customer.on('gone', (_leg, cause) => void this.onCustomerGone(cause));
   }
 
   get callbackId(): string {
@@ -84,7 +95,7 @@ export class PreviewCallSession implements ChannelSession {
 
   async start(): Promise<void> {
     const { ctx } = this;
-    const agent = ctx.agent(this.agentId);
+    const agent = ctx.agents.get(this.agentId);
     if (!agent) return this.abandon('agent_unknown');
     const claimed = await claimCallback(ctx, this.callback, this.agentId, this.agentLeg.channelId, this.log);
     if (!claimed) {
@@ -92,13 +103,9 @@ export class PreviewCallSession implements ChannelSession {
       return this.abandon('not_claimable');
     }
     this.callback = claimed.callback;
-    this.attempt = claimed.attempt;
     crashPoint('preview.after_claim');
-    this.lease = new LeaseKeeper(ctx, this.callback.id, this.log);
-    this.lease.start();
+    this.own(claimed.attempt);
     this.state = 'ringing_agent';
-    ctx.bind(this.agentLeg.channelId, this);
-    ctx.bind(this.customerLeg.channelId, this);
     try {
       await this.agentLeg.originate(agent.endpoint, this.callback);
       crashPoint('preview.after_agent_originate');
@@ -111,59 +118,37 @@ export class PreviewCallSession implements ChannelSession {
   }
 
   /**
-   * Takes up an attempt a previous process left on Asterisk after the agent's 1: the agent's leg
-   * answered, the customer's dialled (and perhaps answered while no process was listening). The
-   * lease is this process's already (CallbackStore.resumeAttempt) and the old prompts stopped.
-   * A customer still ringing is waited for as usual; one who answered hears the guard's "press 1"
-   * (or is bridged at once without the guard), so an answered customer is never hung up on and
-   * dialled again for the same callback.
+   * Takes up an attempt a previous process left after the agent's 1 (lease already this process's,
+   * old prompts stopped): a customer still ringing is waited for; one who answered hears the
+   * guard's "press 1" (or is bridged), so an answered customer is never dialled again.
    */
   async resume(customerAnswered: boolean): Promise<void> {
     if (!this.resumed || this.state !== 'claiming') return;
-    this.attempt = this.resumed.attempt;
-    this.lease = new LeaseKeeper(this.ctx, this.callback.id, this.log);
-    this.lease.start();
+    this.own(this.resumed.attempt);
     this.state = 'dialling_customer';
-    this.customerLeg.dialled = true;
-    this.ctx.bind(this.agentLeg.channelId, this);
-    this.ctx.bind(this.customerLeg.channelId, this);
+    this.agentLeg.leg.adopt('answered');
+    this.customerLeg.leg.adopt(customerAnswered ? 'answered' : 'dialling');
     this.log.info('callback attempt resumed after a restart', { agentId: this.agentId, customerAnswered });
     if (customerAnswered) await this.onCustomerAnswered();
   }
 
+  /** The attempt is this process's: its lease is kept and both legs' events come here. */
+  private own(attempt: AttemptRow): void {
+    this.attempt = attempt;
+    this.lease = new LeaseKeeper(this.ctx, this.callback.id, this.log);
+    this.lease.start();
+    this.ctx.bind(this.agentLeg.channelId, this);
+    this.ctx.bind(this.customerLeg.channelId, this);
+  }
+
+  /** Each leg takes its channel's events (and tells the session through its listeners); the keys are the session's. */
   onEvent(event: AriEvent): void {
     this.playbacks.onEvent(event);
-    const channelId = 'channel' in event ? event.channel.id : event.type === 'Dial' ? event.peer.id : undefined;
-    const isAgent = channelId === this.agentLeg.channelId;
-    const isCustomer = channelId === this.customerLeg.channelId;
-    switch (event.type) {
-      case 'StasisStart':
-        if (isAgent) void this.onAgentAnswered();
-        return; // the customer leg enters Stasis at create, in Down: nothing to do yet
-      case 'ChannelStateChange':
-        if (isCustomer && event.channel.state === 'Up') void this.onCustomerAnswered();
-        return;
-      case 'ChannelDtmfReceived':
-        if (isAgent) void this.onAgentDigit(event.digit);
-        else if (isCustomer && this.state === 'guarding' && this.customerLeg.guardPassedBy(event.digit)) void this.onGuardPassed();
-        return;
-      case 'PlaybackFinished':
-        this.agentLeg.onPlaybackFinished(event.playback.id);
-        return;
-      case 'ChannelHangupRequest':
-        if (isCustomer && event.cause !== undefined && !event.soft) void this.onCustomerGone(event.cause);
-        else if (isAgent) void this.onAgentGone(event.cause);
-        return;
-      case 'ChannelDestroyed':
-        if (isAgent) void this.onAgentGone(event.cause);
-        else if (isCustomer) void this.onCustomerGone(event.cause);
-        return;
-      case 'StasisEnd':
-        // ARI-created legs always end with ChannelDestroyed, which carries the real cause (a
-        // dial timeout shows only a soft hangup before it). Wait for it.
-        return;
-      default:
-        return;
+    if (this.agentLeg.leg.onEvent(event)) {
+      if (event.type === 'ChannelDtmfReceived') void this.onAgentDigit(event.digit);
+    } else if (this.customerLeg.leg.onEvent(event)) {
+      if (event.type === 'ChannelDtmfReceived' && this.state === 'guarding' && this.customerLeg.guardPassedBy(event.digit))
+        void this.onGuardPassed();
     }
   }
 
@@ -195,7 +180,6 @@ export class PreviewCallSession implements ChannelSession {
     if (this.state !== 'previewing' || !this.attempt) return false;
     this.state = 'dialling_customer';
     this.clearDecisionTimer();
-    const now = () => new Date(this.ctx.clock.now());
     this.ctx.milestone('agent_accepted', { callbackId: this.callback.id, agentId: this.agentId });
     this.log.info('agent accepted; dialling customer');
     crashPoint('preview.after_accept');
@@ -211,15 +195,17 @@ export class PreviewCallSession implements ChannelSession {
       await this.ctx.store.markAttemptSteps(this.attempt.id, this.callback.id, ['agent_accepted', 'customer_dialled'], {
         agentId: this.agentId,
         customerChannelId: this.customerLeg.channelId,
-        now: now(),
+        now: new Date(this.ctx.clock.now()),
       });
     } catch (e) {
       this.log.error('could not record the dial; not dialling', { error: String(e) });
       await Promise.all([whisperStopped, ringing]);
-      await this.tellAgentAndFinish('failed', PROMPTS.customerFailed, undefined, false);
+      await this.tellAgentAndFinish('failed', PROMPTS.customerFailed);
       return true;
     }
     await Promise.all([whisperStopped, ringing]);
+    // The agent may have hung up during the write: the customer is then never called.
+    if (this.state !== 'dialling_customer') return true;
     crashPoint('preview.after_customer_recorded');
     try {
       await this.customerLeg.dial(this.callback.customerNumber, this.callback.id, this.agentLeg.channelId);
@@ -227,7 +213,7 @@ export class PreviewCallSession implements ChannelSession {
       this.ctx.milestone('customer_leg_dialled', { callbackId: this.callback.id, channelId: this.customerLeg.channelId });
     } catch (e) {
       this.log.warn('customer leg could not be dialled', { endpoint: this.customerLeg.endpoint, error: String(e) });
-      await this.tellAgentAndFinish(dialFailureOutcome(e), PROMPTS.customerFailed, undefined, this.customerLeg.dialled);
+      await this.tellAgentAndFinish(dialFailureOutcome(e), PROMPTS.customerFailed);
     }
     return true;
   }
@@ -242,34 +228,22 @@ export class PreviewCallSession implements ChannelSession {
     return true;
   }
 
+  /** How the attempt ends when the agent's leg goes, by how far it got (a ring timeout: no StasisStart). */
   private async onAgentGone(cause: number | undefined): Promise<void> {
-    if (this.agentLeg.gone) return;
-    this.agentLeg.gone = true;
-    switch (this.state) {
-      case 'ringing_agent':
-        // A ring timeout ends the originated leg with no StasisStart; busy has its own cause.
-        await this.finish(cause === HANGUP_CAUSE.USER_BUSY ? 'agent_busy' : 'agent_no_answer', cause);
-        return;
-      case 'previewing':
-        await this.finish('agent_hung_up_in_preview', cause);
-        return;
-      case 'dialling_customer':
-        // The agent gave up while the customer's phone rang: stop ringing the customer.
-        await this.finish('agent_abandoned', cause);
-        return;
-      case 'bridged':
-        await this.finish('answered', cause);
-        return;
-      default:
-        return;
-    }
+    const outcome: Partial<Record<State, string>> = {
+      ringing_agent: cause === HANGUP_CAUSE.USER_BUSY ? 'agent_busy' : 'agent_no_answer',
+      previewing: 'agent_hung_up_in_preview',
+      dialling_customer: 'agent_abandoned', // the pair's rule stops the customer's ringing
+      bridged: 'answered',
+    };
+    const ending = outcome[this.state];
+    if (ending) await this.finish(ending, cause);
   }
 
   // ---- customer side ----------------------------------------------------------------------
 
   private async onCustomerAnswered(): Promise<void> {
-    if (this.state !== 'dialling_customer' || this.customerLeg.answered || !this.attempt) return;
-    this.customerLeg.answered = true;
+    if (this.state !== 'dialling_customer' || !this.attempt) return;
     this.ctx.milestone('customer_leg_answered', { callbackId: this.callback.id, channelId: this.customerLeg.channelId });
     crashPoint('preview.after_customer_answer');
     await noteAttemptStep(this.ctx, this.log, this.attempt, this.callback.id, 'customer_answered', {});
@@ -297,7 +271,7 @@ export class PreviewCallSession implements ChannelSession {
     await this.ctx.store
       .recordEvent(this.callback.id, 'customer_no_answer', { detail: { reason: 'guard_timeout' } })
       .catch(() => undefined);
-    await this.tellAgentAndFinish('no_answer', PROMPTS.customerNoAnswer, undefined, true);
+    await this.tellAgentAndFinish('no_answer', PROMPTS.customerNoAnswer);
   }
 
   private async bridgeAgentAndCustomer(): Promise<void> {
@@ -323,35 +297,43 @@ export class PreviewCallSession implements ChannelSession {
     await this.completion;
   }
 
+  /**
+   * The pair's rule: after a conversation the other leg goes once the callback is stored completed;
+   * a customer gone before it (ringing, or not past the guard) is told to the agent first; else at once.
+   */
+  private survivorHandling(gone: Leg, cause: number | undefined): SurvivorHandling {
+    if (this.state === 'bridged') return { first: () => this.completion ?? Promise.resolve() };
+    if (gone !== this.customerLeg.leg || (this.state !== 'dialling_customer' && this.state !== 'guarding')) return 'hang_up';
+    const prompt = this.state === 'guarding' ? PROMPTS.customerNoAnswer : customerLegOutcome(cause).prompt;
+    return { first: () => this.agentLeg.tell(prompt) };
+  }
+
   private async onCustomerGone(cause: number | undefined): Promise<void> {
-    if (this.customerLeg.gone) return;
-    this.customerLeg.gone = true;
     this.customerLeg.clearGuardTimer();
-    if (this.state === 'guarding') {
-      // Answered and hung up without pressing 1: not a conversation, try again later.
-      await this.tellAgentAndFinish('no_answer', PROMPTS.customerNoAnswer, cause, true);
-      return;
-    }
-    if (this.state === 'dialling_customer') {
-      const { outcome, prompt } = customerLegOutcome(cause);
+    if (this.state === 'guarding' || this.state === 'dialling_customer') {
+      // Answered and hung up without pressing 1 is not a conversation: try again later.
+      const outcome = this.state === 'guarding' ? 'no_answer' : customerLegOutcome(cause).outcome;
       this.log.info('customer leg failed', { outcome, cause });
-      await this.tellAgentAndFinish(outcome, prompt, cause, true);
+      this.state = 'telling_agent';
+      this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
+      await this.legs.survivorHandled();
+      await this.finish(outcome, cause);
       return;
     }
     if (this.state === 'bridged') await this.finish('answered', cause);
   }
 
-  private async tellAgentAndFinish(outcome: string, prompt: string, cause: number | undefined, dialled: boolean): Promise<void> {
+  private async tellAgentAndFinish(outcome: string, prompt: string): Promise<void> {
     if (this.state === 'ended' || this.state === 'telling_agent') return;
     this.state = 'telling_agent';
-    this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
+    this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome });
     if (!this.agentLeg.gone) await this.agentLeg.tell(prompt);
-    await this.finish(outcome, cause, dialled);
+    await this.finish(outcome);
   }
 
   // ---- the end of the attempt ----------------------------------------------------------------
 
-  private async finish(outcome: string, cause?: number, dialledOverride?: boolean): Promise<void> {
+  private async finish(outcome: string, cause?: number): Promise<void> {
     if (this.state === 'ended') return;
     const wasBridged = this.state === 'bridged';
     this.state = 'ended';
@@ -361,8 +343,7 @@ export class PreviewCallSession implements ChannelSession {
     this.clearDecisionTimer();
     this.lease?.stop();
     this.playbacks.settleAll();
-    await this.agentLeg.hangup();
-    await this.customerLeg.hangup();
+    await this.legs.hangUpBoth();
     await this.ctx.control.destroyBridge(this.bridgeId).catch(() => undefined);
     // Late events (StasisEnd, ChannelDestroyed) for our legs are expected; unbind after a grace.
     this.ctx.clock.setTimer(() => {
@@ -370,9 +351,8 @@ export class PreviewCallSession implements ChannelSession {
       this.ctx.unbind(this.customerLeg.channelId);
     }, 5000);
     const talkedSec = wasBridged ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined;
-    this.ctx.releaseAgent(this.agentId, { talked: wasBridged || this.customerLeg.dialled, handleSec: talkedSec });
+    this.ctx.agents.release(this.agentId, { talked: wasBridged || this.customerLeg.dialled, handleSec: talkedSec });
     if (outcome === 'answered') this.log.info('callback call ended', { talkedSec });
-    const customerDialled = dialledOverride ?? this.customerLeg.dialled;
     this.callback = await endAttempt(this.ctx, this.log, {
       callback: this.callback,
       attempt: this.attempt,
@@ -380,7 +360,7 @@ export class PreviewCallSession implements ChannelSession {
       agentId: this.agentId,
       outcome,
       cause,
-      customerDialled,
+      customerDialled: this.customerLeg.dialled,
     });
   }
 
@@ -388,8 +368,8 @@ export class PreviewCallSession implements ChannelSession {
   private abandon(reason: string): void {
     this.state = 'ended';
     this.log.info('preview call not started', { reason });
-    this.ctx.releaseAgent(this.agentId, { talked: false });
-    this.ctx.callbackAttemptEnded(reason === 'not_claimable' ? { ...this.callback, status: 'cancelled' } : this.callback);
+    this.ctx.agents.release(this.agentId, { talked: false });
+    this.ctx.queues.callbackAttemptEnded(reason === 'not_claimable' ? { ...this.callback, status: 'cancelled' } : this.callback);
   }
 
   private clearDecisionTimer(): void {

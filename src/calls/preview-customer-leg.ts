@@ -1,8 +1,10 @@
 import { QueueConfig } from '../config/config';
 import { TimerHandle } from '../domain';
 import { decideGuard, GuardDecision } from '../domain/policies';
-import { CallContext, PlaybackTracker } from './call-context';
+import { CallContext } from './call-context';
 import { gatedEndpoint, NumberRefusedAtDial } from './dial-gate';
+import { Leg } from './leg';
+import { ChannelPlaybacks, Playback } from './playback';
 import { PROMPTS } from './prompts';
 
 /**
@@ -12,22 +14,27 @@ import { PROMPTS } from './prompts';
  * knows how far its channel got and makes its requests.
  */
 export class PreviewCustomerLeg {
-  /** The channel was created: from here on it is hung up at the end, and the attempt counts. */
-  dialled = false;
+  /** How far the channel got; it dials only once the channel is in Stasis. */
+  readonly leg: Leg;
   /** What the leg dials (set once the number passed the gate). */
   endpoint: string | undefined;
-  answered = false;
-  gone = false;
   private guardTimer: TimerHandle | undefined;
-  private guardPlaybackId: string | undefined;
+  private guardPlayback: Playback | undefined;
   private guardAnsweredAt = 0;
 
   constructor(
     private readonly ctx: CallContext,
     readonly channelId: string,
     private readonly queue: QueueConfig,
-    private readonly playbacks: PlaybackTracker,
-  ) {}
+    private readonly playbacks: ChannelPlaybacks,
+  ) {
+    this.leg = new Leg(ctx, channelId);
+  }
+
+  /** The channel was created: from here on it is hung up at the end, and the attempt counts. */
+  get dialled(): boolean {
+    return this.leg.exists;
+  }
 
   /**
    * Creates the leg, showing the queue's caller id, and dials it (callback.dialTemplate). A number
@@ -38,23 +45,19 @@ export class PreviewCustomerLeg {
     if (!gate.ok) throw new NumberRefusedAtDial(gate.reason);
     const endpoint = (this.endpoint = gate.endpoint);
     const outbound = this.queue.outboundCallerId;
-    await this.ctx.control.createChannel({
-      channelId: this.channelId,
+    await this.leg.create({
       endpoint,
       appArgs: ['customer', callbackId],
       originator,
       // On a channel created over ARI only CONNECTEDLINE sets what the customer's phone shows.
       variables: { 'CONNECTEDLINE(num)': outbound.number, 'CONNECTEDLINE(name)': outbound.name, CALLBACK_ID: callbackId },
     });
-    this.dialled = true;
-    await this.ctx.control.dial(this.channelId, this.ctx.config.callback.customerRingTimeoutSec);
+    await this.leg.dial(this.ctx.config.callback.customerRingTimeoutSec);
   }
 
   /** "Press 1 to be connected"; `onTimeout` runs when no 1 comes in the queue's time. */
   async guard(language: string, onTimeout: () => void): Promise<void> {
-    const id = this.playbacks.nextId();
-    this.guardPlaybackId = id;
-    await this.ctx.control.play(this.channelId, [PROMPTS.guard], id, language).catch(() => undefined);
+    this.guardPlayback = await this.playbacks.play([PROMPTS.guard], language, this.channelId);
     this.guardAnsweredAt = this.ctx.clock.now();
     this.armGuardTimer(this.queue.guard.timeoutSec * 1000, onTimeout);
   }
@@ -69,13 +72,14 @@ export class PreviewCustomerLeg {
     this.guardTimer = undefined;
   }
 
+  /** Resolves when the guard prompt has really ended (the bridge waits behind a playing one). */
   async stopGuardPrompt(): Promise<void> {
-    if (this.guardPlaybackId) await this.ctx.control.stopPlayback(this.guardPlaybackId).catch(() => undefined);
+    await this.guardPlayback?.stop();
   }
 
   /** The end of the attempt: a dialled leg that is still there is hung up. */
   async hangup(): Promise<void> {
-    if (this.dialled && !this.gone) await this.ctx.control.hangup(this.channelId).catch(() => undefined);
+    await this.leg.hangup();
   }
 
   private armGuardTimer(ms: number, onTimeout: () => void): void {

@@ -1,17 +1,18 @@
 import { AriChannel, AriEvent } from '../ari/ari-events';
-import { isGone } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
 import { WorkItem } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
 import { QueueExitReason } from '../store/queue-entry-store';
-import { CallContext, ChannelSession, PlaybackTracker } from './call-context';
+import { CallContext, ChannelSession } from './call-context';
 import { CallerWait } from './caller-wait';
 import { ownChannelId } from './channel-ids';
 import { Hold } from './hold';
 import { OverflowEndReason } from './overflow-verbs';
+import { ChannelPlaybacks } from './playback';
 import { promptLanguageFor } from './prompts';
-import { CallerEndReason, QueueCaller, QueueCallerAdoption, QueueCallerState } from './queue-caller';
+import { CallerEndReason, QueueCaller, QueueCallerAdoption } from './queue-caller';
+import { QueueCallerState, QueueCallerStates, QueueCallerStep } from './queue-caller-states';
 import { QueuePlace } from './queue-place';
 
 export type { CallerEndReason, QueueCallerAdoption } from './queue-caller';
@@ -20,19 +21,20 @@ export type { CallerEndReason, QueueCallerAdoption } from './queue-caller';
  * A live caller in one of our queues, from StasisStart to the end of the call. The session keeps
  * the caller's membership of the queue, the connection to an agent when the caller's turn comes,
  * and the end; the caller's time in between is filled by verbs (Hold, and CallerWait's Announce,
- * OfferCallback and overflow verbs), which act on the call through the QueueCaller port. Owns the
- * caller's channel and, while connecting, the agent's or the outside number's channel.
+ * OfferCallback and overflow verbs), which act on the call through the QueueCaller port and are
+ * killed when the call ends. The state moves only by the table in queue-caller-states.ts. Owns
+ * the caller's channel and, while connecting, the agent's or the outside number's channel.
  */
 export class QueueCallerSession implements ChannelSession, QueueCaller {
   readonly kind = 'queue-caller';
-  state: QueueCallerState = 'entering';
+  private readonly states = new QueueCallerStates();
   readonly log: Logger;
   item: WorkItem;
   seqIsShared = false;
   readonly callerNumber: string;
   /** What every prompt of this call plays in, and what a callback booked here is stored with. */
   readonly language: string;
-  readonly playbacks: PlaybackTracker;
+  readonly playbacks: ChannelPlaybacks;
   readonly hold: Hold;
   readonly wait: CallerWait;
   /** The queues this caller was moved out of by overflow verbs. */
@@ -65,11 +67,19 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.callerNumber = channel.caller.number;
     this.language = promptLanguageFor(channel.language, queue);
     this.item = { id: channel.id, queueId: queue.id, kind: 'caller', priority: queue.priority, arrivedAt: adoption?.arrivedAt ?? now, seq };
-    this.playbacks = new PlaybackTracker(channel.id);
+    this.playbacks = new ChannelPlaybacks(ctx, channel.id);
     this.log = callLogger(ctx.logger, { callId: channel.id, kind: this.kind, queueId: queue.id, callerNumber: channel.caller.number });
-    this.place = new QueuePlace(ctx);
+    this.place = new QueuePlace(ctx.places);
     this.hold = new Hold(this);
     this.wait = new CallerWait(this, now);
+  }
+
+  get state(): QueueCallerState {
+    return this.states.state;
+  }
+
+  step(step: QueueCallerStep): boolean {
+    return this.states.step(step);
   }
 
   get itemId(): string {
@@ -84,7 +94,7 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.ctx.bind(this.channel.id, this);
     // The place is stored while the caller is put on hold (no wait on the caller's side); an
     // adopted caller gets its stored place back.
-    const storing = this.ctx.storeQueueEntry({
+    const storing = this.ctx.places.store({
       channel: this.channel,
       queueId: this.queue.id,
       priority: this.item.priority,
@@ -101,16 +111,16 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       this.item = { ...this.item, arrivedAt: stored.arrivedAt, seq: stored.seq };
       this.seqIsShared = true;
     }
-    if (this.state !== 'entering') return; // hung up meanwhile
-    this.state = 'waiting';
-    this.ctx.enqueue(this.item);
-    this.ctx.milestone('caller_entered', { channelId: this.channel.id, queueId: this.queue.id, position: this.ctx.position(this.item) });
+    if (!this.step('queued')) return; // hung up meanwhile
+    this.ctx.queues.enqueue(this.item);
+    const position = this.ctx.queues.position(this.item);
+    this.ctx.milestone('caller_entered', { channelId: this.channel.id, queueId: this.queue.id, position });
     this.log.info(this.adoption ? 'caller adopted at its place' : 'caller queued', {
-      position: this.ctx.position(this.item),
+      position,
       routeId: this.routeId,
     });
     this.wait.next();
-    this.ctx.dispatchSoon();
+    this.ctx.queues.dispatchSoon();
   }
 
   onEvent(event: AriEvent): void {
@@ -158,15 +168,9 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
   // ---- what the verbs may do with the caller (QueueCaller) --------------------------------
 
   async playAndWait(media: string[], label: string): Promise<void> {
-    const id = this.playbacks.nextId();
-    const finished = this.playbacks.finished(id);
-    try {
-      await this.ctx.control.play(this.channel.id, media, id, this.language);
-    } catch (e) {
-      if (!isGone(e)) this.log.warn('playback failed', { label, error: String(e) });
-      return;
-    }
-    await finished;
+    const playback = await this.playbacks.play(media, this.language);
+    const how = await playback.ended;
+    if (how === 'failed' && this.state !== 'ended') this.log.warn('playback failed', { label });
   }
 
   async hangupCaller(why: CallerEndReason): Promise<void> {
@@ -183,18 +187,18 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
   }
 
   leaveQueue(reason: QueueExitReason): void {
-    this.ctx.dequeue(this.item.id);
+    this.ctx.queues.dequeue(this.item.id);
     this.place.close(reason);
   }
 
-  leaveForCallback(stored: StoredCallback): void {
+  leaveForCallback(stored: StoredCallback): number | undefined {
     this.convertedToCallback = true;
-    this.ctx.convertToCallback(this.item, stored);
     this.place.close('callback_booked', stored.id);
+    return this.ctx.queues.convertToCallback(this.item, stored);
   }
 
   leaveForEarlierCallback(callbackId: string): void {
-    this.ctx.dequeue(this.item.id);
+    this.ctx.queues.dequeue(this.item.id);
     this.convertedToCallback = true;
     this.place.close('callback_booked', callbackId);
   }
@@ -223,11 +227,11 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.wait.moved(queue, now);
     this.item = { ...this.item, queueId: queue.id, priority: queue.priority, arrivedAt: now, seq: this.item.seq };
     this.seqIsShared = false;
-    this.ctx.moveCaller(from, this.item);
-    this.state = 'waiting';
+    this.ctx.queues.moveCaller(from, this.item);
+    this.step('overflow_done');
     this.ctx.milestone('caller_moved', { channelId: this.channel.id, to: queue.id, from: this.movedFrom[this.movedFrom.length - 1] });
-    void this.ctx
-      .moveQueueEntry(openEntryId, {
+    void this.ctx.places
+      .move(openEntryId, {
         channel: this.channel,
         queueId: queue.id,
         priority: queue.priority,
@@ -243,20 +247,23 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
 
   /** Overflow verb `external`: the caller and the answered outside number in one mixing bridge. */
   async connectTo(legId: string): Promise<boolean> {
+    // While overflowing, neither an agent nor press 1 can take the caller (the table refuses).
     if (this.state !== 'overflowing') {
       await this.ctx.control.hangup(legId).catch(() => undefined);
       return false;
     }
     await this.wait.stopPrompts();
-    try {
-      await this.intoMixingBridge(legId, 'transfer');
-    } catch (e) {
+    let bridged = true;
+    await this.intoMixingBridge(legId, 'transfer').catch((e: unknown) => {
+      bridged = false;
       this.log.warn('could not connect the caller to the outside number', { error: String(e) });
+    });
+    // Not bridged, or the caller hung up meanwhile: the outside number is let go.
+    if (!bridged || !this.step('transferred')) {
       await this.ctx.control.hangup(legId).catch(() => undefined);
       return false;
     }
     this.transferLeg = legId;
-    this.state = 'transferred';
     this.ctx.milestone('caller_transferred', { channelId: this.channel.id, legId });
     this.log.info('caller connected to an outside number');
     return true;
@@ -266,13 +273,12 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
 
   /** Called by dispatch: this caller is at the head and `agentId` is free. */
   async connectToAgent(agentId: string): Promise<void> {
-    const agent = this.ctx.agent(agentId);
-    if (this.state !== 'waiting' || !agent) {
-      this.ctx.releaseFromService(this.item.id);
-      if (agent) this.ctx.releaseAgent(agentId, { talked: false });
+    const agent = this.ctx.agents.get(agentId);
+    if (!agent || !this.step('agent_ringing')) {
+      this.ctx.queues.releaseFromService(this.item.id);
+      if (agent) this.ctx.agents.release(agentId, { talked: false });
       return;
     }
-    this.state = 'connecting';
     const agentChannelId = ownChannelId('agent', this.ctx.config.ari.app);
     this.agentLeg = { channelId: agentChannelId, agentId, answered: false };
     this.ctx.bind(agentChannelId, this);
@@ -296,15 +302,13 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     const leg = this.agentLeg;
     if (!leg || leg.answered) return;
     leg.answered = true;
-    if (this.state !== 'connecting') {
+    if (!this.step('agent_answered')) {
       // The caller left (or took a callback) while the agent's phone rang.
       await this.ctx.control.hangup(leg.channelId).catch(() => undefined);
       return;
     }
-    this.state = 'bridged';
-    this.wait.kill();
-    await this.wait.stopPrompts();
-    this.ctx.dequeue(this.item.id);
+    await this.wait.kill();
+    this.ctx.queues.dequeue(this.item.id);
     this.place.close('connected');
     try {
       await this.intoMixingBridge(leg.channelId, 'call');
@@ -325,23 +329,22 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     if (!leg) return;
     this.agentLeg = undefined;
     this.ctx.unbind(leg.channelId);
-    if (this.state === 'connecting') {
+    if (this.step('agent_missed')) {
       // Rang out, busy or unreachable: the caller keeps the place and another agent is tried.
       this.log.info('agent did not take the live call', { agentId: leg.agentId, cause });
-      this.ctx.declined(this.item.id, leg.agentId);
-      this.ctx.releaseAgent(leg.agentId, { talked: false });
-      this.ctx.releaseFromService(this.item.id);
-      this.state = 'waiting';
+      this.ctx.queues.declined(this.item.id, leg.agentId);
+      this.ctx.agents.release(leg.agentId, { talked: false });
+      this.ctx.queues.releaseFromService(this.item.id);
       this.wait.next();
-      this.ctx.dispatchSoon();
+      this.ctx.queues.dispatchSoon();
       return;
     }
     if (this.state === 'bridged') {
-      this.ctx.releaseAgent(leg.agentId, { talked: true, handleSec: (this.ctx.clock.now() - this.bridgedAt) / 1000 });
+      this.ctx.agents.release(leg.agentId, { talked: true, handleSec: (this.ctx.clock.now() - this.bridgedAt) / 1000 });
       await this.end('agent_hung_up');
       return;
     }
-    this.ctx.releaseAgent(leg.agentId, { talked: false });
+    this.ctx.agents.release(leg.agentId, { talked: false });
   }
 
   /** The caller leaves hold for one mixing bridge with `legId` (an agent, or an outside number). */
@@ -355,15 +358,16 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
   // ---- the end ----------------------------------------------------------------------------
 
   async end(reason: CallerEndReason): Promise<void> {
-    if (this.state === 'ended') return;
     const previous = this.state;
-    this.state = 'ended';
-    this.wait.kill();
+    if (!this.step('end')) return;
+    // The channel is gone or about to be hung up: its playbacks end with it (no stop is sent).
     this.playbacks.settleAll();
-    if (!this.convertedToCallback) this.ctx.dequeue(this.item.id);
+    // Every verb goes with the call: no timer, no prompt, no outside leg ringing on.
+    const verbsKilled = this.wait.kill();
+    if (!this.convertedToCallback) this.ctx.queues.dequeue(this.item.id);
     const callerLeft = reason === 'caller_hung_up' || reason === 'caller_gone';
     this.place.close(callerLeft ? 'caller_hung_up' : 'ended_by_plugin');
-    this.ctx.releaseFromService(this.item.id);
+    this.ctx.queues.releaseFromService(this.item.id);
     this.ctx.unbind(this.channel.id);
     this.log.info('caller session ended', { reason, state: previous });
     this.ctx.milestone('caller_left', { channelId: this.channel.id, reason, convertedToCallback: this.convertedToCallback });
@@ -382,10 +386,11 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       this.ctx.unbind(leg.channelId);
       await control.hangup(leg.channelId).catch(() => undefined);
       const talked = previous === 'bridged';
-      this.ctx.releaseAgent(leg.agentId, { talked, handleSec: talked ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined });
+      this.ctx.agents.release(leg.agentId, { talked, handleSec: talked ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined });
     }
+    await verbsKilled;
     await this.hold.kill();
     if (this.mixingBridgeId) await control.destroyBridge(this.mixingBridgeId).catch(() => undefined);
-    this.ctx.dispatchSoon();
+    this.ctx.queues.dispatchSoon();
   }
 }

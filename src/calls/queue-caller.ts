@@ -1,10 +1,13 @@
 import { AriChannel } from '../ari/ari-events';
 import { WorkItem } from '../domain';
 import { StoredCallback } from '../store/callback-store';
-import { PlaybackTracker } from './call-context';
 import type { CallerWait } from './caller-wait';
 import type { Hold } from './hold';
 import { OverflowCaller, OverflowEndReason } from './overflow-verbs';
+import { ChannelPlaybacks } from './playback';
+import { QueueCallerState, QueueCallerStep } from './queue-caller-states';
+
+export type { QueueCallerState, QueueCallerStep } from './queue-caller-states';
 
 /**
  * Why a queue caller's call ended, logged and reported: the caller hung up (or was gone at
@@ -13,22 +16,6 @@ import { OverflowCaller, OverflowEndReason } from './overflow-verbs';
  */
 export type CallerEndReason =
   'caller_hung_up' | 'caller_gone' | 'agent_hung_up' | 'ended_after_confirmation' | 'setup_failed' | 'bridge_failed' | OverflowEndReason;
-
-/**
- * Where a queue caller's call is. Every verb checks it again after each await, since the caller
- * may have hung up, been connected or moved on meanwhile.
- */
-export type QueueCallerState =
-  | 'entering'
-  | 'waiting'
-  | 'entering_number'
-  | 'storing'
-  | 'confirming'
-  | 'connecting'
-  | 'bridged'
-  | 'overflowing'
-  | 'transferred'
-  | 'ended';
 
 /** What a new process knows of a queue caller its predecessor left in Stasis. */
 export interface QueueCallerAdoption {
@@ -39,9 +26,19 @@ export interface QueueCallerAdoption {
 }
 
 /**
+ * A verb (jambonz's tasks): one thing a caller hears or does while it waits, started by `run`
+ * and ended by `kill`. Killing a verb leaves nothing behind it (no timer, no playback, no leg);
+ * the session kills the verbs it runs when the call ends.
+ */
+export interface CallerVerb {
+  kill(): Promise<void>;
+}
+
+/**
  * What a queue caller's session lends the verbs that fill the caller's time (Hold, Announce,
  * OfferCallback, EnterNumber and the overflow verbs). The session stays the one owner of the
- * call's state; the verbs read it and move it on through this port.
+ * call's state; the verbs read it and move it on through this port, by the steps of the table in
+ * queue-caller-states.ts.
  */
 export interface QueueCaller extends OverflowCaller {
   readonly channel: AriChannel;
@@ -50,14 +47,16 @@ export interface QueueCaller extends OverflowCaller {
   readonly item: WorkItem;
   /** The item's seq came from the database (shared by every instance), not from this process. */
   readonly seqIsShared: boolean;
-  readonly playbacks: PlaybackTracker;
+  readonly playbacks: ChannelPlaybacks;
   readonly hold: Hold;
   readonly wait: CallerWait;
-  state: QueueCallerState;
+  readonly state: QueueCallerState;
+  /** Moves the state on if the table allows this step now; false: refused (the call moved on meanwhile). */
+  step(step: QueueCallerStep): boolean;
   /** The plugin ends the call; the reason is set first so the StasisEnd that follows keeps it. */
   hangupCaller(why: CallerEndReason): Promise<void>;
-  /** The caller's place goes to the callback just booked (same arrival, same seq). */
-  leaveForCallback(stored: StoredCallback): void;
+  /** The caller's place goes to the callback just booked (same arrival, same seq); its position in the queue. */
+  leaveForCallback(stored: StoredCallback): number | undefined;
   /** The caller's number already has a callback, which keeps its own place: this one is given up. */
   leaveForEarlierCallback(callbackId: string): void;
 }

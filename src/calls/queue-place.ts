@@ -1,6 +1,6 @@
 import { Logger } from '../logging/logger';
 import { QueueExitReason } from '../store/queue-entry-store';
-import { CallContext } from './call-context';
+import { PlacesPort } from './call-context';
 
 /** How long a caller's queueing waits for the database to store the place before going ahead. */
 const STORE_WAIT_MS = 1500;
@@ -36,7 +36,7 @@ export class QueuePlace {
   /** Which queue visit a stored place belongs to (a move starts a new one). */
   private visit = 0;
 
-  constructor(private readonly ctx: CallContext) {}
+  constructor(private readonly places: PlacesPort) {}
 
   /**
    * The place of the caller's first visit, if the database stores it within a moment. A slow or
@@ -60,7 +60,7 @@ export class QueuePlace {
   joinedQueue(queueEntryId: string, visit: number): void {
     if (visit !== this.visit) {
       // The place in a queue the caller has left meanwhile: closed, never adopted as current.
-      this.ctx.closeQueueEntry(queueEntryId, 'moved');
+      this.places.close(queueEntryId, 'moved');
       return;
     }
     this.queueEntryId = queueEntryId;
@@ -76,12 +76,12 @@ export class QueuePlace {
       return;
     }
     this.closed = true;
-    this.ctx.closeQueueEntry(this.queueEntryId, reason, callbackId);
+    this.places.close(this.queueEntryId, reason, callbackId);
   }
 
   /** An action taken for the caller (an offer, an overflow verb), stored with the place. */
   record(action: string, detail: Record<string, unknown>): void {
-    if (this.queueEntryId) this.ctx.recordQueueEntryAction(this.queueEntryId, action, detail);
+    if (this.queueEntryId) this.places.recordAction(this.queueEntryId, action, detail);
   }
 
   /**

@@ -19,7 +19,10 @@ export function promptLanguages(config: AppConfig): string[] {
   return [...new Set([...shippedLanguages(), ...named])].sort();
 }
 
-/** The digits a read-back speaks (`digits:` media); `number:` uses further files of the same core set. */
+/**
+ * The digits a read-back speaks (`sound:digits/N` items, see digitSounds in domain/caller-number.ts);
+ * `number:` (minutes, positions) uses further files of the same core set.
+ */
 const CORE_DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'].map((d) => `digits/${d}`);
 
 export interface PromptSet {

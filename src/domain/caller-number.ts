@@ -8,6 +8,21 @@ export function digitsForSpeech(number: string): string {
   return number.replace(/[^0-9]/g, '');
 }
 
+/**
+ * A number read back digit by digit, one `sound:digits/N` item per digit ('+1 555' ->
+ * ['sound:digits/1', 'sound:digits/5', ...]), never one `digits:` item. Measured on Asterisk
+ * 22.10.1 (docs/asterisk-facts.md, "A stop during digits"): a stop during a `digits:` item is
+ * answered 204 and ignored, the digits are said to the end and the list plays on, while a stop
+ * during a `sound:digits/N` item ends the whole list within a few ms. Asterisk's `digits:` plays the
+ * same files (`digits/<d>` in the playback's language), so callers hear the same thing, and an
+ * agent's press during the read-back, or a restarted process's stop, takes effect at once.
+ */
+export function digitSounds(number: string): string[] {
+  return digitsForSpeech(number)
+    .split('')
+    .map((d) => `sound:digits/${d}`);
+}
+
 const WITHHELD_WORDS = new Set(['anonymous', 'unknown', 'restricted', 'withheld', 'private', 'unavailable']);
 
 /**

@@ -41,6 +41,30 @@ export interface NewCallback {
   language?: string;
 }
 
+/**
+ * What the engine holds for calls right now. With no call up and no callback open, every count
+ * is 0: a count that stays up after its calls ended is state that outlived them (the call-flow
+ * fuzzer checks this after each batch; /metrics can show it).
+ */
+export interface LiveCounts {
+  /** Call sessions the router holds (one per call, whatever its number of channels). */
+  sessions: number;
+  /** Channels routed to a session. */
+  boundChannels: number;
+  /** Live callers dispatch may connect to an agent. */
+  dispatchCallers: number;
+  /** This process's callers in the queues' order. */
+  queuedCallers: number;
+  /** Other instances' callers in the queues' order. */
+  remoteCallers: number;
+  /** Open callbacks in the queues (pending or being attempted). */
+  callbacks: number;
+  /** Of those, the ones with an attempt running. */
+  attemptsRunning: number;
+  /** Agents held for a call of the plugin's (reserved, ringing or bridged). */
+  agentsOnPluginCall: number;
+}
+
 /** The stored callbacks, read only. */
 export type CallbackRecords = Pick<CallbackStore, 'list' | 'get' | 'history' | 'attempts'>;
 
@@ -72,6 +96,8 @@ export interface AdminOperations {
   setAgentPresence(agentId: string, change: { loggedIn?: boolean; paused?: boolean }, source: PresenceSource): Promise<boolean>;
   /** Every call milestone from now on, until the returned function is called. */
   onMilestone(listener: MilestoneListener): () => void;
+  /** What the engine holds for calls right now (read only). */
+  liveCounts(): LiveCounts;
 }
 
 /** What carries the admin operations: the CallbackApp in the plugin. */

@@ -5,7 +5,7 @@ import { AgentState, Clock, DEFAULT_LANGUAGE } from '../domain';
 import { CallMilestone } from '../calls/call-context';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { PresenceSource } from '../store/agent-presence-store';
-import { AdminOperations, AgentPreview, CallbackRecords, CallbackRefused, MilestoneListener, NewCallback } from './admin-port';
+import { AdminOperations, AgentPreview, CallbackRecords, CallbackRefused, LiveCounts, MilestoneListener, NewCallback } from './admin-port';
 import { AgentDirectory } from './agent-directory';
 import { checkNumber } from './number-guard';
 import { failIfNumberRefused } from './number-gate';
@@ -22,6 +22,8 @@ export interface AdminServiceDeps {
   shared: SharedState;
   milestones: EventEmitter<{ milestone: [CallMilestone, Record<string, unknown>] }>;
   dispatchSoon(): void;
+  /** The engine's live state, counted where it is kept (CallbackApp). */
+  liveCounts(): LiveCounts;
 }
 
 /**
@@ -38,6 +40,10 @@ export class AdminService implements AdminOperations {
 
   now(): number {
     return this.deps.clock.now();
+  }
+
+  liveCounts(): LiveCounts {
+    return this.deps.liveCounts();
   }
 
   agent(agentId: string): AgentState | undefined {

@@ -6,7 +6,7 @@ import { Clock, TimerHandle, WorkItem } from '../domain';
 import { Logger } from '../logging/logger';
 import { CallbackStore } from '../store/callback-store';
 import { CallMilestone } from '../calls/call-context';
-import { AdminHost } from './admin-port';
+import { AdminHost, LiveCounts } from './admin-port';
 import { AdminService } from './admin-service';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
@@ -115,6 +115,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
       shared: this.shared,
       milestones: this,
       dispatchSoon,
+      liveCounts: () => this.liveCounts(),
     });
     // The reconciler settles what sessions own and adopts what nobody owns: it sees the router,
     // the running attempts, and the app's event entry (its missed events go the normal way).
@@ -236,6 +237,26 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
 
   get liveSessions(): number {
     return this.calls.router.liveSessions;
+  }
+
+  /** What the engine holds for calls right now: see LiveCounts. */
+  liveCounts(): LiveCounts {
+    const counts: LiveCounts = {
+      sessions: this.calls.router.liveSessions,
+      boundChannels: this.calls.router.boundChannelIds().length,
+      dispatchCallers: this.dispatcher.callerIds().length,
+      queuedCallers: 0,
+      remoteCallers: this.book.remoteCallerIds().length,
+      callbacks: 0,
+      attemptsRunning: 0,
+      agentsOnPluginCall: this.agents.all().filter((a) => a.onPluginCall).length,
+    };
+    for (const id of this.book.queueIds()) counts.queuedCallers += this.book.snapshot(id)?.callers ?? 0;
+    for (const [, entry] of this.book.callbackEntries()) {
+      counts.callbacks += 1;
+      if (entry.pending.inFlight) counts.attemptsRunning += 1;
+    }
+    return counts;
   }
 
   private dispatchSoon(): void {

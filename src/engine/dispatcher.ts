@@ -104,6 +104,8 @@ export class Dispatcher {
     // Live callers other instances hold count in the order but only their instance serves them.
     const notHere = new Set(this.itemsInService);
     for (const id of this.book.remoteCallerIds()) notHere.add(id);
+    // A callback is not dialled while the call that booked it is still up (the confirmation).
+    for (const id of this.book.heldBySourceCalls(now)) notHere.add(id);
     const reserved = new Set(
       this.agents
         .all()

@@ -14,6 +14,7 @@ import {
   WorkItem,
 } from '../domain';
 import { isOpen } from '../domain/policies';
+import { SourceCallHolds } from '../domain/source-call-hold';
 import { Logger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
 import { AgentDirectory } from './agent-directory';
@@ -57,6 +58,8 @@ export class QueueBook {
   private readonly remote = new Map<string, string>();
   /** Overflow steps per queue and route (see ladder()). */
   private readonly ladders = new Map<string, readonly OverflowStep[]>();
+  /** Callbacks not dialled yet because the call that booked them may still be up. */
+  private readonly sourceHolds = new SourceCallHolds();
 
   constructor(
     private readonly config: AppConfig,
@@ -197,6 +200,13 @@ export class QueueBook {
     this.callbacks.set(stored.id, entry);
     this.pendingView.set(stored.id, entry.pending);
     if (entry.pending.ownerAgentId !== undefined) this.owedView.set(stored.id, entry.pending);
+    this.sourceHolds.track({
+      id: stored.id,
+      sourceChannelId: stored.sourceChannelId,
+      requestedAt: stored.requestedAt.getTime(),
+      sourceCallEnded: stored.sourceCallEndedAt != null,
+      pending: stored.status === 'pending',
+    });
     return true;
   }
 
@@ -206,6 +216,26 @@ export class QueueBook {
     if (!entry) return;
     entry.stored = stored;
     entry.pending.notBefore = this.notBeforeOf(stored);
+    // Only ever released here: a row read before the call's end was recorded must not hold it again.
+    if (stored.sourceCallEndedAt != null) this.sourceHolds.release(stored.id);
+  }
+
+  /**
+   * A session of this process holds this channel: the callbacks it booked wait for its end, past
+   * the bound (see domain/source-call-hold.ts).
+   */
+  sourceCallUp(channelId: string): void {
+    this.sourceHolds.sourceUp(channelId);
+  }
+
+  /** The call on this channel ended: the callbacks it booked may be dialled. Returns their ids. */
+  sourceCallEnded(channelId: string): string[] {
+    return this.sourceHolds.sourceEnded(channelId);
+  }
+
+  /** The callbacks that wait for the call that booked them, at `now` (dispatch skips them). */
+  heldBySourceCalls(now: number): string[] {
+    return this.sourceHolds.size === 0 ? [] : this.sourceHolds.held(now);
   }
 
   /**
@@ -225,6 +255,7 @@ export class QueueBook {
     this.callbacks.delete(id);
     this.pendingView.delete(id);
     this.owedView.delete(id);
+    this.sourceHolds.release(id);
   }
 
   get callbackCount(): number {

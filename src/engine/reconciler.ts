@@ -6,6 +6,7 @@ import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { ChannelSession } from '../calls/call-context';
 import { promptLanguageFor } from '../calls/prompts';
 import { isOwnChannel } from '../calls/channel-ids';
+import { LeftPlaybacks } from './left-playbacks';
 import { adoptCaller, adoptPair, confirmAndHangUp, resumeAttempt } from './unowned-channel-actions';
 
 /**
@@ -98,11 +99,16 @@ export class Reconciler {
   private readonly playing = new Map<string, string>();
   private running: Promise<ReconcileReport> | undefined;
   private again = false;
+  /** What a previous process left playing on the channels adopted now (stopped, and their end awaited). */
+  private readonly left: LeftPlaybacks;
 
-  constructor(private readonly host: ReconcileHost) {}
+  constructor(private readonly host: ReconcileHost) {
+    this.left = new LeftPlaybacks(host.control);
+  }
 
-  /** Called for every ARI event before it is routed (cheap: two map operations). */
+  /** Called for every ARI event before it is routed (cheap: a few map operations). */
   observe(event: AriEvent): void {
+    this.left.observe(event);
     switch (event.type) {
       case 'PlaybackStarted': {
         const id = event.playback?.id;
@@ -213,7 +219,14 @@ export class Reconciler {
       if (kind === 'agent-live' || kind === 'direct-agent') {
         const caller = ref !== undefined ? byId.get(ref) : undefined;
         if (caller && !bound.has(caller.id) && inStasis.has(caller.id) && !handled.has(caller.id)) {
-          await adoptPair(this.host, caller.id, leg.id, undefined, together(caller.id, leg.id) ? bridgeOf.get(leg.id) : undefined);
+          await adoptPair(
+            this.host,
+            this.left,
+            caller.id,
+            leg.id,
+            undefined,
+            together(caller.id, leg.id) ? bridgeOf.get(leg.id) : undefined,
+          );
           handled.add(caller.id).add(leg.id);
           report.pairsBridged += 1;
         }
@@ -227,10 +240,10 @@ export class Reconciler {
         // one whose customer is still ringing. Bridged (or answered without a guard): kept connected.
         const guardOn = this.guardEnabledFor(open.find((cb) => cb.id === ref)?.queueId);
         if (customer.state === 'Up' && (together(leg.id, customer.id) || !guardOn)) {
-          await adoptPair(this.host, leg.id, customer.id, ref, together(leg.id, customer.id) ? bridgeOf.get(leg.id) : undefined);
+          await adoptPair(this.host, this.left, leg.id, customer.id, ref, together(leg.id, customer.id) ? bridgeOf.get(leg.id) : undefined);
           handled.add(leg.id).add(customer.id);
           report.pairsBridged += 1;
-        } else if (await resumeAttempt(this.host, leg, customer, ref)) {
+        } else if (await resumeAttempt(this.host, this.left, leg, customer, ref)) {
           handled.add(leg.id).add(customer.id);
           report.attemptsResumed += 1;
         }
@@ -256,6 +269,7 @@ export class Reconciler {
           });
           void confirmAndHangUp(
             this.host,
+            this.left,
             ch,
             booked.customerNumber,
             promptLanguageFor(
@@ -266,7 +280,7 @@ export class Reconciler {
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
-          adoptions.push(adoptCaller(this.host, ch, args ?? [], bridgeOf.get(ch.id)));
+          adoptions.push(adoptCaller(this.host, this.left, ch, args ?? [], bridgeOf.get(ch.id)));
         }
         continue;
       }

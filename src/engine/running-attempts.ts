@@ -52,7 +52,7 @@ export class RunningAttempts {
       (a) => a.endedAt === null && a.agentChannelId === agentLeg.id && a.customerChannelId === customerLeg.id,
     );
     const queue = this.book.queue(stored.queueId)?.config;
-    if (!attempt || !queue || queue.mode === 'customer-first' || !ctx.agent(attempt.agentId)) return false;
+    if (!attempt || !queue || queue.mode === 'customer-first' || !ctx.agents.get(attempt.agentId)) return false;
     const resumed = await ctx.store.resumeAttempt({
       callbackId,
       attemptNo: attempt.attemptNo,
@@ -61,7 +61,7 @@ export class RunningAttempts {
       now: new Date(ctx.clock.now()),
     });
     if (!resumed) return false;
-    ctx.agentBusy(attempt.agentId);
+    ctx.agents.busy(attempt.agentId);
     if (!this.book.callback(callbackId)) this.book.addCallback(resumed);
     const entry = this.book.callback(callbackId);
     if (entry) {
@@ -93,7 +93,7 @@ export class RunningAttempts {
     } else {
       this.book.forgetCallback(stored.id);
     }
-    this.ctx.dispatchSoon();
+    this.ctx.queues.dispatchSoon();
   }
 
   /**
@@ -103,7 +103,7 @@ export class RunningAttempts {
   private async refuseNumber(stored: StoredCallback, queue: QueueConfig, agentId: string, reason: string): Promise<void> {
     const { ctx } = this;
     const now = ctx.clock.now();
-    ctx.releaseAgent(agentId, { talked: false });
+    ctx.agents.release(agentId, { talked: false });
     ctx.milestone('callback_attempt_failed', { callbackId: stored.id, outcome: 'number_refused', reason });
     try {
       const failed = await failIfNumberRefused(ctx.store, queue, stored, new Date(now), ctx.logger);

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { AriChannel } from '../ari/ari-events';
-import { ChannelSession, playbackIdsOf } from '../calls/call-context';
+import { ChannelSession } from '../calls/call-context';
 import { confirmationMedia } from '../calls/callback-booking';
 import { holdingBridgeIdOf } from '../calls/channel-ids';
+import { Playback, playbackIdsOf } from '../calls/playback';
+import { systemClock } from '../domain';
+import type { LeftPlaybacks } from './left-playbacks';
 import type { ReconcileHost } from './reconciler';
+
+/** Longest a replayed confirmation may take before the caller is hung up anyway (a lost PlaybackFinished). */
+const CONFIRMATION_BOUND_MS = 30_000;
 
 /**
  * What the reconciler does to a channel of ours that no session owns, once it has decided what the
@@ -13,45 +19,55 @@ import type { ReconcileHost } from './reconciler';
  */
 
 /**
- * A queue caller left in Stasis: its predecessor's prompt is stopped first (a real Asterisk
- * would otherwise hold some channel requests until it ends), a mixing bridge it was left alone
- * in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
+ * A queue caller left in Stasis: its predecessor's prompt is stopped and its end awaited first (a
+ * real Asterisk would otherwise hold some channel requests until it ends), a mixing bridge it was
+ * left alone in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
  */
-export async function adoptCaller(host: ReconcileHost, ch: AriChannel, args: string[], bridgeId: string | undefined): Promise<void> {
+export async function adoptCaller(
+  host: ReconcileHost,
+  left: LeftPlaybacks,
+  ch: AriChannel,
+  args: string[],
+  bridgeId: string | undefined,
+): Promise<void> {
   const { control } = host;
-  await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
+  await left.stop([ch.id]);
   await host.adoptQueueCaller(ch, args, bridgeId);
   await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
 }
 
-/** Plays the confirmation (number read back) and hangs up; bounded if the playback end never comes. */
-export async function confirmAndHangUp(host: ReconcileHost, ch: AriChannel, number: string, lang: string): Promise<void> {
+/**
+ * Plays the confirmation (number read back) again and hangs up. The old process's confirmation is
+ * stopped and its REAL end awaited first: a replay started behind a confirmation that ignored its
+ * stop (an old `digits:` item) would only queue, and the hang-up would cut it. The replay takes
+ * the channel's first restart-safe id, so a process restarted during it can stop it too; bounded
+ * if its end never comes.
+ */
+export async function confirmAndHangUp(
+  host: ReconcileHost,
+  left: LeftPlaybacks,
+  ch: AriChannel,
+  number: string,
+  lang: string,
+): Promise<void> {
   const { control } = host;
-  const playbackId = `reconcile-confirm-${randomUUID()}`;
-  const done = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 30000);
-    host.bind(ch.id, {
-      kind: 'reconcile-confirm',
-      onEvent: (e) => {
-        if (
-          (e.type === 'PlaybackFinished' && e.playback.id === playbackId) ||
-          e.type === 'StasisEnd' ||
-          e.type === 'ChannelHangupRequest'
-        ) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    });
+  const replay = new Playback({ control, clock: systemClock }, ch.id, playbackIdsOf(ch.id)[0], confirmationMedia(number), lang);
+  host.bind(ch.id, {
+    kind: 'reconcile-confirm',
+    onEvent: (e) => {
+      if (e.type === 'StasisEnd' || e.type === 'ChannelHangupRequest') replay.channelGone();
+      else replay.onEvent(e);
+    },
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.all(playbackIdsOf(ch.id).map((id) => control.stopPlayback(id).catch(() => undefined)));
+    await left.stop([ch.id]);
     await control.destroyBridge(holdingBridgeIdOf(ch.id)).catch(() => undefined);
-    await control.play(ch.id, confirmationMedia(number), playbackId, lang);
-    await done;
-  } catch {
-    /* the caller is gone or Asterisk refused: hang up anyway */
+    if (await replay.start()) {
+      await Promise.race([replay.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, CONFIRMATION_BOUND_MS)))]);
+    }
   } finally {
+    if (timer) clearTimeout(timer);
     await control.hangup(ch.id, 'normal').catch(() => undefined);
     host.unbind(ch.id);
   }
@@ -60,14 +76,14 @@ export async function confirmAndHangUp(host: ReconcileHost, ch: AriChannel, numb
 /** The old process's prompts on both legs stopped first (a new guard prompt would queue behind them). */
 export async function resumeAttempt(
   host: ReconcileHost,
+  left: LeftPlaybacks,
   agentLeg: AriChannel,
   customerLeg: AriChannel,
   callbackId: string,
 ): Promise<boolean> {
-  const { control, logger } = host;
-  await Promise.all(
-    [...playbackIdsOf(agentLeg.id), ...playbackIdsOf(customerLeg.id)].map((id) => control.stopPlayback(id).catch(() => undefined)),
-  );
+  const { logger } = host;
+  // The session's ids derive from the agent leg (the guard's too), so both legs' slots are stopped.
+  await left.stop([agentLeg.id, customerLeg.id]);
   try {
     const resumed = await host.resumePreview(agentLeg, customerLeg, callbackId);
     logger.info(
@@ -88,6 +104,7 @@ export async function resumeAttempt(
  */
 export async function adoptPair(
   host: ReconcileHost,
+  left: LeftPlaybacks,
   a: string,
   b: string,
   callbackId: string | undefined,
@@ -118,8 +135,8 @@ export async function adoptPair(
   logger.info('reconcile: two answered legs without a session; keeping them connected', { channels: [a, b], callbackId, bridgeId });
   try {
     if (!existingBridge) {
-      // Asterisk holds addChannel until a running playback ends: the old whisper or guard is stopped first.
-      await Promise.all([...playbackIdsOf(a), ...playbackIdsOf(b)].map((id) => control.stopPlayback(id).catch(() => undefined)));
+      // Asterisk holds addChannel until a running playback ends: the old whisper or guard is stopped, and its end awaited, first.
+      await left.stop([a, b]);
       await control.createBridge(bridgeId, 'mixing', 'adopted call');
       await control.addToBridge(bridgeId, [a, b]);
     }

@@ -77,6 +77,8 @@ export interface StoredCallback {
   outcomeReason: string | null;
   /** The caller's channel that requested it (null for API-created callbacks). */
   sourceChannelId: string | null;
+  /** When that call was seen to end (sql/008); null while it may still be up. Absent: built in memory. */
+  sourceCallEndedAt?: Date | null;
   /** Tie-break in the order shared with live callers (sql/004: work_item_seq). */
   seq: number;
 }
@@ -142,6 +144,8 @@ export interface CallbackRow {
   seq: string | number;
   /** sql/007; absent from rows built in memory. */
   requester_key?: string | null;
+  /** sql/008; absent from rows built in memory. */
+  source_call_ended_at?: Date | string | null;
 }
 
 /** pg gives Dates; a NOTIFY payload (row_to_json) gives ISO strings. */
@@ -171,6 +175,7 @@ export function toCallback(r: CallbackRow): StoredCallback {
     claimExpiresAt: asDate(r.claim_expires_at),
     outcomeReason: r.outcome_reason,
     sourceChannelId: r.source_channel_id,
+    sourceCallEndedAt: asDate(r.source_call_ended_at ?? null),
     seq: Number(r.seq),
   };
 }

@@ -102,6 +102,11 @@ export class CallbackStore {
     return this.statusChanges.reschedule(callbackId, notBefore, now);
   }
 
+  /** The calls that booked these callbacks have ended: other instances may dial them now. */
+  markSourceCallEnded(callbackIds: readonly string[]): Promise<StoredCallback[]> {
+    return this.statusChanges.markSourceCallEnded(callbackIds);
+  }
+
   fallBackToQueue(callbackId: string, queueId: string, now: Date): Promise<StoredCallback | undefined> {
     return this.statusChanges.fallBackToQueue(callbackId, queueId, now);
   }

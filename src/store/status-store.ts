@@ -66,6 +66,23 @@ export class StatusStore {
     return toCallback(moved);
   }
 
+  /**
+   * The calls that booked these callbacks have ended (src/domain/source-call-hold.ts): recorded on
+   * the open rows and announced, so that other instances stop holding them. One statement, no
+   * history event (the booking's call ending is not a step of the callback).
+   */
+  async markSourceCallEnded(callbackIds: readonly string[]): Promise<StoredCallback[]> {
+    if (callbackIds.length === 0) return [];
+    const rows = (await this.db('callback_requests')
+      .whereIn('id', callbackIds)
+      .whereIn('status', OPEN_STATUSES)
+      .whereNull('source_call_ended_at')
+      .update({ source_call_ended_at: this.db.fn.now(), updated_at: this.db.fn.now() })
+      .returning('*')) as CallbackRow[];
+    for (const row of rows) announceChange(this.db, 'callback_requests', row);
+    return rows.map(toCallback);
+  }
+
   /** Adds an event to a callback's history (for reports and the API); changes nothing else. */
   async recordEvent(
     callbackId: string,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
+import { digitSounds } from '../../src/domain/caller-number';
 import { bookCallback, queueConfig, startRig, Rig, sleep, useRig } from '../helpers/plugin-harness';
 
 /** Call stories for the callback policies (issue 5): retries, customer-first. */
@@ -97,12 +98,12 @@ describe('e2e: callback number entry and the toll-fraud guard', function () {
     await call.waitForPlayback((m) => m === PROMPTS.enterNumber, 3000);
     await call.pressDtmf('2125550199#', { gapMs: 20 });
     const readBack = await call.waitForPlayback((m) => m === PROMPTS.youEntered, 3000);
-    expect(readBack.media).to.deep.equal([PROMPTS.youEntered, 'digits:12125550199', PROMPTS.confirmNumber]);
+    expect(readBack.media).to.deep.equal([PROMPTS.youEntered, ...digitSounds('12125550199'), PROMPTS.confirmNumber]);
     await call.pressDtmf('1');
     await call.waitFor('hungup', 5000);
     const [cb] = await rig.store.listOpen();
     expect(cb?.customerNumber).to.equal('+12125550199');
-    expect(call.playbacks.find((p) => p.media.includes(PROMPTS.confirm))?.media).to.include('digits:12125550199');
+    expect(call.playbacks.find((p) => p.media.includes(PROMPTS.confirm))?.media).to.include.members(digitSounds('12125550199'));
   });
 
   it('a withheld caller id makes entering a number mandatory', async () => {

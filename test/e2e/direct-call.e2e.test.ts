@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
+import { digitSounds } from '../../src/domain/caller-number';
 import { startRig, Rig, sleep, testConfigInput, useRig } from '../helpers/plugin-harness';
 
 /** Call stories for calls to an agent's personal number (issue 4). */
@@ -104,7 +105,7 @@ describe('e2e: direct calls to an agent personal number', function () {
     await call.pressDtmf('1');
     await call.waitFor('hungup', 5000);
     const confirm = call.playbacks.find((p) => p.media.includes(PROMPTS.confirm));
-    expect(confirm?.media).to.deep.equal([PROMPTS.confirm, 'digits:15557770006', PROMPTS.confirmGoodbye]);
+    expect(confirm?.media).to.deep.equal([PROMPTS.confirm, ...digitSounds('15557770006'), PROMPTS.confirmGoodbye]);
     const [cb] = await r.store.listOpen();
     expect(cb?.ownerAgentId).to.equal('a1001');
     const ms = r.milestones.map((m) => m.name);

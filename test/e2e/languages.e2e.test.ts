@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
+import { digitSounds } from '../../src/domain/caller-number';
 import { queueConfig, Rig, startRig, testConfigInput, useRig } from '../helpers/plugin-harness';
 
 /**
@@ -36,7 +37,7 @@ describe('e2e: languages', function () {
     await caller.waitFor('hungup', 5000);
     const confirm = caller.playbacks.find((p) => p.media.includes(PROMPTS.confirm));
     // Asterisk reads the digits from sounds/es/digits/ because the play names lang=es.
-    expect(confirm?.media).to.deep.equal([PROMPTS.confirm, 'digits:15559870101', PROMPTS.confirmGoodbye]);
+    expect(confirm?.media).to.deep.equal([PROMPTS.confirm, ...digitSounds('15559870101'), PROMPTS.confirmGoodbye]);
     expect(confirm?.language).to.equal('es');
     const callerPlays = playLanguages(r, caller.id);
     expect(callerPlays.length, 'offer and confirmation').to.be.at.least(2);

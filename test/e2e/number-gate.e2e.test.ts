@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { CallContext, PlaybackTracker } from '../../src/calls/call-context';
+import { CallContext } from '../../src/calls/call-context';
+import { ChannelPlaybacks } from '../../src/calls/playback';
 import { gatedEndpoint, NumberRefusedAtDial } from '../../src/calls/dial-gate';
 import { PreviewCustomerLeg } from '../../src/calls/preview-customer-leg';
 import { parseConfig } from '../../src/config/config';
@@ -260,9 +261,11 @@ describe('e2e: one number gate for every path that can dial (issue 19)', functio
     const created: unknown[] = [];
     const ctx = {
       config: cfg,
-      checkTransferNumber: (q: typeof queue, n: string) => {
-        const c = checkNumber(q, n);
-        return c.ok ? { ok: true, e164: c.e164 } : { ok: false, reason: c.reason };
+      policy: {
+        checkTransferNumber: (q: typeof queue, n: string) => {
+          const c = checkNumber(q, n);
+          return c.ok ? { ok: true, e164: c.e164 } : { ok: false, reason: c.reason };
+        },
       },
       control: { createChannel: (o: unknown) => created.push(o), dial: () => Promise.resolve() },
     } as unknown as CallContext;
@@ -274,7 +277,7 @@ describe('e2e: one number gate for every path that can dial (issue 19)', functio
 
     it('a preview customer leg asked to dial one of them creates no channel', async () => {
       for (const n of REFUSED) {
-        const leg = new PreviewCustomerLeg(ctx, `leg-${n}`, queue, new PlaybackTracker('x'));
+        const leg = new PreviewCustomerLeg(ctx, `leg-${n}`, queue, new ChannelPlaybacks(ctx, 'x'));
         const err = await leg.dial(n, 'cb', 'agent').then(
           () => undefined,
           (e: unknown) => e,

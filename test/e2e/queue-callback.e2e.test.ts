@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
+import { digitSounds } from '../../src/domain/caller-number';
 import { PlaybackRecord, SimCall } from '../../tools/simulator/scenario-driver';
 import { bookCallback, queueConfig, startRig, sleep, useRig } from '../helpers/plugin-harness';
 
@@ -135,7 +136,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(rowsAtConfirmation).to.have.length(1);
     expect(await rowsAtConfirmation[0]).to.equal(1);
     const confirm = b.playbacks.find((p) => p.media.includes(PROMPTS.confirm));
-    expect(confirm?.media).to.deep.equal([PROMPTS.confirm, 'digits:15551110002', PROMPTS.confirmGoodbye]);
+    expect(confirm?.media).to.deep.equal([PROMPTS.confirm, ...digitSounds('15551110002'), PROMPTS.confirmGoodbye]);
     const stored = await r.store.listOpen();
     expect(stored.map((s) => [s.customerNumber, s.customerName, s.status])).to.deep.equal([['+15551110002', 'Bea', 'pending']]);
     expect((await r.store.history(stored[0].id)).map((h) => h.type)).to.deep.equal(['requested']);
@@ -230,7 +231,7 @@ describe('e2e: queue calls, overflow offer, durable callback, agent-first previe
     expect(r.sim.requests.some((q) => q.path === '/ari/channels/create')).to.equal(false);
     agentLeg.answer();
     const whisper = await agentLeg.waitForPlayback((m) => m === PROMPTS.whisperIntro, 3000);
-    expect(whisper.media).to.include('digits:15559876001');
+    expect(whisper.media).to.include.members(digitSounds('15559876001'));
     expect(whisper.media).to.include(PROMPTS.whisperOptions);
     await sleep(200);
     expect(

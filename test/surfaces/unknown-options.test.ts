@@ -16,6 +16,7 @@ const SCRIPTS: Record<string, string> = {
   bench: 'tools/bench/cli.ts',
   'record-traces': 'tools/asterisk-lab/record-traces.ts',
   abuse: 'tools/abuse/cli.ts',
+  fuzz: 'tools/fuzz/cli.ts',
   start: 'src/main.ts',
 };
 

@@ -9,6 +9,8 @@
  *  g  channel commands while a playback runs: how long `answer`, `variable`, `hangup`… take
  *  h  a bridge and a playback outlive the app's WebSocket; what a new socket finds and gets
  *  i  a bridge id that already exists: 409 on POST /bridges/{id}, and on POST /bridges?bridgeId=
+ *  k  customer legs dialled the moment POST /channels/create answers: before or after StasisStart?
+ *  l  a stop during `digits:`, `number:` and `sound:digits/N` items: which end the playback at once
  *
  * Traces a–f (recorded on 2026-11-24 with ari-client by another driver) are not re-recorded here.
  */
@@ -28,6 +30,8 @@ const QUEUE_DID = '5552000';
 const LONG_SOUND = 'sound:queue-periodic-announce'; // 7.8 s
 const MID_SOUND = 'sound:queue-callswaiting'; // 2.5 s
 const SHORT_SOUND = 'sound:beep'; // 0.4 s
+/** Customer legs story k creates and dials, one after another. */
+const CREATE_WINDOW_ROUNDS = 60;
 
 const COMMAND = {
   usage: 'npm run record-traces --',
@@ -285,6 +289,124 @@ const STORIES: Story[] = [
       await ari.request('DELETE', '/bridges/i-bridge');
       await ari.request('POST', '/bridges', { type: 'mixing', bridgeId: 'i-bridge', name: 'third' });
       await ari.request('DELETE', '/bridges/i-bridge');
+      await sleep(300);
+      await ws.close();
+    },
+  },
+  {
+    // Issue 18, defect 2: once in 16 customer dials the plugin's dial got 409 "Channel not in
+    // Stasis application" 4 ms after its create. Here each leg is dialled the moment its create
+    // answers, as the plugin did, and the trace shows whether its StasisStart came first.
+    name: 'k-dial-in-the-create-window',
+    async run(rig, trace) {
+      trace.note(
+        `k: ${CREATE_WINDOW_ROUNDS} customer legs, one after another: POST /channels/create (PJSIP/5559876@trunk, nothing answers behind the trunk), POST /dial the moment the create answers, a dial again after StasisStart if that one was refused, then DELETE; k1 without variables, k2 with the variables the plugin sends (CONNECTEDLINE, CALLBACK_ID)`,
+      );
+      const ws = await socket(rig, trace);
+      const { ari } = rig;
+      const isOf = (type: string, id: string) => (e: AriEvent) => e.type === type && channelIdOf(e) === id;
+      for (const part of ['k1', 'k2'] as const) {
+        const tally = { dial_204: 0, dial_409: 0, dial_other: 0, stasis_start_before_dial: 0, gaps_ms: [] as number[] };
+        for (let n = 1; n <= CREATE_WINDOW_ROUNDS / 2; n++) {
+          const id = `${part}-leg-${n}`;
+          const variables = { 'CONNECTEDLINE(num)': '5550100', 'CONNECTEDLINE(name)': 'Support Callback', CALLBACK_ID: `${part}-${n}` };
+          await ari.request(
+            'POST',
+            '/channels/create',
+            { endpoint: 'PJSIP/5559876@trunk', app: APP, appArgs: `customer,${part}-${n}`, channelId: id },
+            part === 'k2' ? { variables } : undefined,
+          );
+          const createdAt = trace.now();
+          const startedFirst = ws.events.some(isOf('StasisStart', id));
+          const dial = await ari.request('POST', `/channels/${id}/dial`, { timeout: 5 });
+          await ws.waitFor(isOf('StasisStart', id), 5000, `StasisStart ${id}`);
+          const startLine = trace.lines.find(
+            (l) => l.type === 'StasisStart' && channelIdOf({ type: 'StasisStart', channel: l.channel }) === id,
+          );
+          if (startLine) tally.gaps_ms.push(Math.round((startLine.t_ms - createdAt) * 10) / 10);
+          if (startedFirst) tally.stasis_start_before_dial++;
+          if (dial.status === 204) tally.dial_204++;
+          else if (dial.status === 409) tally.dial_409++;
+          else tally.dial_other++;
+          if (dial.status === 409) {
+            const again = await ari.request('POST', `/channels/${id}/dial`, { timeout: 5 });
+            trace.note(`${part}: ${id} dialled again after its StasisStart`, { status: again.status });
+          }
+          await ari.request('DELETE', `/channels/${id}`, { reason: 'normal' });
+          await ws.waitFor(isOf('ChannelDestroyed', id), 10_000, `ChannelDestroyed ${id}`);
+          await sleep(100);
+        }
+        trace.note(`${part}: measured`, tally);
+      }
+      await sleep(300);
+      await ws.close();
+    },
+  },
+  {
+    // Issue 18, defect 1: a stop answered 204 during a `digits:` item is ignored. Which items
+    // honour a stop, whether a list of `sound:digits/N` ends at once when stopped during one of
+    // them, and whether a stop sent again once the ignored item is over ends the list.
+    name: 'l-stop-during-digits',
+    async run(rig, trace) {
+      trace.note(
+        'l: caller dials 5552000; app answers (no bridge); channel playbacks stopped in one item, each followed at once by POST /variable (which waits for the playback)',
+      );
+      const ws = await socket(rig, trace);
+      const { ari } = rig;
+      await call(rig, trace, QUEUE_DID, [{ waitForBye: 120_000 }]);
+      const start = await ws.waitFor((e) => e.type === 'StasisStart', 20_000, 'StasisStart of the caller');
+      const id = channelIdOf(start) as string;
+      await ari.request('POST', `/channels/${id}/answer`);
+      const itemStarted = (pb: string, item: string, after: number) => (e: AriEvent) =>
+        e.type === 'PlaybackStarted' && playbackOf(e).id === pb && playbackOf(e).media_uri === item && ws.events.indexOf(e) >= after;
+      const stopDuring = async (
+        label: string,
+        media: readonly string[],
+        item: string,
+        lagMs: number,
+        stopAgainAt?: string,
+      ): Promise<void> => {
+        const pb = `${label}-pb`;
+        const from = ws.events.length;
+        trace.note(`${label}: play ${media.join(',')}; DELETE ${lagMs} ms into ${item}, then POST /variable`);
+        await ari.request('POST', `/channels/${id}/play/${pb}`, { media: media.join(',') });
+        await ws.waitFor(itemStarted(pb, item, from), 15_000, `PlaybackStarted ${pb} ${item}`);
+        await sleep(lagMs);
+        const stoppedAt = trace.now();
+        const mark = ws.events.length;
+        const stop = await ari.request('DELETE', `/playbacks/${pb}`);
+        let again: number | undefined;
+        if (stopAgainAt !== undefined) {
+          await ws.waitFor(itemStarted(pb, stopAgainAt, mark), 20_000, `PlaybackStarted ${pb} ${stopAgainAt}`);
+          again = (await ari.request('DELETE', `/playbacks/${pb}`)).status;
+        }
+        const variable = await ari.request('POST', `/channels/${id}/variable`, { variable: 'L', value: label });
+        const finished = await ws.waitFor(isFinished(pb), 20_000, `PlaybackFinished ${pb}`);
+        const finishedLine = trace.lines.find(
+          (l) => l.type === 'PlaybackFinished' && (l.playback as { id?: string } | undefined)?.id === pb,
+        );
+        trace.note(`${label}: measured`, {
+          stop_status: stop.status,
+          stop_ms: stop.ms,
+          ...(again !== undefined ? { second_stop_status: again } : {}),
+          variable_ms: variable.ms,
+          finished_state: playbackOf(finished).state ?? null,
+          finished_after_stop_ms: finishedLine ? Math.round(finishedLine.t_ms - stoppedAt) : null,
+          items_started_after_stop: ws.events
+            .slice(mark)
+            .filter((e) => e.type === 'PlaybackStarted' && playbackOf(e).id === pb)
+            .map((e) => playbackOf(e).media_uri),
+        });
+        await sleep(300);
+      };
+      const spoken = '2125550040'.split('').map((d) => `sound:digits/${d}`);
+      await stopDuring('l1', [SHORT_SOUND, 'digits:2125550040', SHORT_SOUND], 'digits:2125550040', 1100);
+      await stopDuring('l2', [SHORT_SOUND, ...spoken, SHORT_SOUND], 'sound:digits/1', 150);
+      await stopDuring('l3', [SHORT_SOUND, 'number:1234567', SHORT_SOUND], 'number:1234567', 500);
+      await stopDuring('l4', [SHORT_SOUND, 'number:12', SHORT_SOUND], 'number:12', 100);
+      await stopDuring('l5', [SHORT_SOUND, 'digits:2125550040', LONG_SOUND, SHORT_SOUND], 'digits:2125550040', 1100, LONG_SOUND);
+      await ari.request('DELETE', `/channels/${id}`, { reason: 'normal' });
+      await ws.waitFor((e) => e.type === 'StasisEnd', 10_000, 'StasisEnd');
       await sleep(300);
       await ws.close();
     },

@@ -13,11 +13,13 @@ import { asteriskTime } from './model/support';
 import type { SimChannel, ChannelJson } from './model/channels';
 import type { BridgeJson } from './model/bridges';
 import { ChangeSignal, OutboundLeg, SimCall, SimEndpoint, type SimContext } from './scenario-driver';
+import type { RequestFaultHook } from './request-faults';
 
 export { SimCall, OutboundLeg, SimEndpoint } from './scenario-driver';
 export type { PlaybackRecord, CallCondition } from './scenario-driver';
 export type { HttpSessionStats, RecordedRequest, Violation } from './http-server';
 export type { SimTiming } from './model/asterisk-model';
+export type { RequestFault, RequestFaultHook } from './request-faults';
 export type { ChannelJson } from './model/channels';
 export type { BridgeJson } from './model/bridges';
 export type { DeviceStateName } from './model/endpoints';
@@ -123,6 +125,7 @@ export class AriSimulator {
   private stopped = false;
   private readonly keepHistory: boolean;
   private outageTimer: NodeJS.Timeout | null = null;
+  private requestFault: RequestFaultHook | null = null;
 
   private constructor(private readonly opts: AriSimulatorOptions) {
     this.user = opts.user;
@@ -162,6 +165,7 @@ export class AriSimulator {
       stream: this.stream,
       startedAtMs: this.startedAtMs,
       apiDocsStatus: () => this.apiDocsStatus,
+      requestFault: (r) => this.requestFault?.(r),
       ...(opts.httpSessionLimit !== undefined ? { sessionLimit: opts.httpSessionLimit } : {}),
       onRequest: (r) => {
         if (this.keepHistory) this.requests.push(r);
@@ -405,6 +409,11 @@ export class AriSimulator {
   async refuseWebSocketFor(ms: number): Promise<void> {
     this.stream.refuseFor(ms);
     await this.dropWebSocket();
+  }
+
+  /** Every routed REST request goes through `hook` first (null: none): see request-faults.ts. */
+  injectRequestFaults(hook: RequestFaultHook | null): void {
+    this.requestFault = hook;
   }
 
   /** Status for /ari/api-docs/* (200 normal, 503 or 401 to make ari-client's start-up fail). */

@@ -10,6 +10,7 @@ import type { CompactSpec } from './spec/ari-spec';
 import type { RestHandler, RestResponse } from './rest-handlers';
 import { AriHttpError } from './model/support';
 import type { EventStream } from './event-stream';
+import type { RequestFault, FaultableRequest } from './request-faults';
 
 export interface RecordedRequest {
   seq: number;
@@ -45,6 +46,8 @@ export interface HttpServerOptions {
   onViolation(v: Violation): void;
   onInternalError(err: unknown, r: RecordedRequest): void;
   apiDocsStatus(): number;
+  /** Fault injection (request-faults.ts): slow or refuse a routed request. */
+  requestFault?(r: FaultableRequest): RequestFault | undefined;
   /** Asterisk's http.conf `sessionlimit` (default 100): see AriHttpServer.sessions. */
   sessionLimit?: number;
 }
@@ -285,6 +288,12 @@ export class AriHttpServer {
     const handler = this.o.handlers.get(r.operation);
     if (!handler) {
       this.finish(res, r, 501, { message: `Not implemented in the ARI simulator: ${method} ${match.apiPath}` });
+      return;
+    }
+    const fault = this.o.requestFault?.({ method, operation: r.operation, path: url.pathname, query: r.query });
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.status !== undefined) {
+      this.finish(res, r, fault.status, { message: fault.message ?? 'Injected fault' });
       return;
     }
     let out: RestResponse;

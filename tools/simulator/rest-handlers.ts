@@ -171,7 +171,7 @@ export function buildRestHandlers(env: RestEnv): Map<string, RestHandler> {
       originator: q(req, 'originator'),
       variables: vars(req),
     });
-    return { status: 200, body: r.snapshot, after: r.enterBeforeResponse ? undefined : () => model.timers.soon(r.enterStasis) };
+    return { status: 200, body: r.snapshot, after: r.enterBeforeResponse ? undefined : r.enterStasis };
   });
   h.set('channels.get', (req) => {
     const ch = chan(req);

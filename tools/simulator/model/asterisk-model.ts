@@ -33,6 +33,12 @@ export interface SimTiming {
   secondsToMs: number;
   /** Delay between DELETE /playbacks/{id} on a sound and PlaybackFinished (trace f1: 3 ms). */
   playbackStopMs: number;
+  /**
+   * From the answer of POST /channels/create to the channel's StasisStart: a dial in between
+   * answers 409 "Channel not in Stasis application" (trace k: 0.5-80 ms, 7 of 60 dials sent at
+   * once were refused). 0: StasisStart right after the answer, before any next request can come.
+   */
+  createToStasisMs: number;
   /** Default DTMF digit duration (trace: 280 ms) and gap. */
   dtmfDurationMs: number;
   dtmfGapMs: number;
@@ -46,6 +52,7 @@ export const DEFAULT_TIMING: SimTiming = {
   rejectMs: 500,
   secondsToMs: 1000,
   playbackStopMs: 3,
+  createToStasisMs: 0,
   dtmfDurationMs: 280,
   dtmfGapMs: 100,
 };
@@ -366,10 +373,14 @@ export class AsteriskModel {
       this.emitChannel(ch, 'StasisStart', { args: ch.stasisArgs });
       this.changed();
     };
-    // trace f7 (variables in the body): StasisStart came before the 200; c/d: after it.
-    if (hasVars) enterStasis();
+    // trace f7 (variables in the body): StasisStart came before the 200; c/d, f7b and most of k
+    // (variables or not): after it. With the window configured it always comes after, late.
+    const window = this.timing.createToStasisMs;
+    const enterBeforeResponse = hasVars && window === 0;
+    if (enterBeforeResponse) enterStasis();
     this.changed();
-    return { channel: ch, snapshot, enterStasis, enterBeforeResponse: hasVars };
+    const enterLater = (): void => (window > 0 ? void this.timers.after(window, enterStasis) : this.timers.soon(enterStasis));
+    return { channel: ch, snapshot, enterStasis: enterLater, enterBeforeResponse };
   }
 
   /** POST /channels/{id}/dial */
@@ -799,6 +810,8 @@ export class AsteriskModel {
     const value = media.slice(colon + 1);
     if (scheme === 'digits' || scheme === 'characters') return Math.max(1, value.length) * this.timing.perDigitMs;
     if (scheme === 'number') return Math.max(1, value.replace(/\D/g, '').length) * this.timing.perDigitMs;
+    // A number read back one file per digit (the plugin's digitSounds): each as long as a digit of `digits:`.
+    if (/^sound:digits\/[0-9]$/.test(media)) return this.timing.perDigitMs;
     return this.timing.defaultSoundMs;
   }
 
