@@ -69,13 +69,13 @@ export class SourceCallHolds {
 
   /** A session of this process holds this channel: its callbacks wait until it ends. True if any does. */
   sourceUp(channelId: string): boolean {
-    let any = false;
+    let holdsOne = false;
     for (const h of this.holds.values())
       if (h.channelId === channelId) {
         h.state = 'up';
-        any = true;
+        holdsOne = true;
       }
-    return any;
+    return holdsOne;
   }
 
   /** The channel's call ended: its callbacks are released. Returns their ids (to record the end). */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
-import { channelOf } from '../../tools/asterisk-lab/observer';
+import type { Lab } from '../../tools/asterisk-lab/lab';
+import { channelOf, ObservedEvent } from '../../tools/asterisk-lab/observer';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /**
@@ -10,6 +11,21 @@ import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-sui
  * are Asterisk's own (the observer's event timestamps), not the plugin's.
  */
 const isCallbackAgentLeg = (id: string | undefined) => id?.startsWith('cb-agent-direct-callback-') === true;
+
+/** The callback's agent leg is created only after the caller's channel (whose confirmation began at `confirmation`) is gone. */
+async function expectAgentLegAfterCallerGone(lab: Lab, confirmation: ObservedEvent, what: string): Promise<void> {
+  const callerId = channelOf(confirmation) as string;
+  const callerGone = await lab.observer.waitFor(
+    (e) => e.type === 'ChannelDestroyed' && channelOf(e) === callerId,
+    40000,
+    "the caller's call ended",
+  );
+  const agentLeg = await lab.observer.waitFor((e) => e.type === 'ChannelCreated' && isCallbackAgentLeg(e.raw.channel?.id), 30000, what);
+  expect(
+    agentLeg.at - callerGone.at,
+    `agent leg created ${agentLeg.at - confirmation.at} ms after the confirmation began; caller gone ${callerGone.at - confirmation.at} ms after it`,
+  ).to.be.at.least(0);
+}
 
 describeOnAsterisk('real Asterisk: an owed callback waits for the end of the call that booked it', function () {
   this.timeout(120_000);
@@ -37,21 +53,7 @@ describeOnAsterisk('real Asterisk: an owed callback waits for the end of the cal
         20000,
         'the confirmation',
       );
-      const callerId = channelOf(confirmation) as string;
-      const callerGone = await lab.observer.waitFor(
-        (e) => e.type === 'ChannelDestroyed' && channelOf(e) === callerId,
-        40000,
-        "the caller's call ended",
-      );
-      const agentLeg = await lab.observer.waitFor(
-        (e) => e.type === 'ChannelCreated' && isCallbackAgentLeg(e.raw.channel?.id),
-        30000,
-        "the owed callback's agent leg",
-      );
-      expect(
-        agentLeg.at - callerGone.at,
-        `agent leg created ${agentLeg.at - confirmation.at} ms after the confirmation began; caller gone ${callerGone.at - confirmation.at} ms after it`,
-      ).to.be.at.least(0);
+      await expectAgentLegAfterCallerGone(lab, confirmation, "the owed callback's agent leg");
       // The caller heard the whole confirmation before the plugin hung up.
       const finished = lab.observer.find((e) => e.type === 'PlaybackFinished' && e.raw.playback?.id === confirmation.raw.playback?.id);
       expect(finished, 'the confirmation finished').to.have.length(1);
@@ -76,21 +78,7 @@ describeOnAsterisk('real Asterisk: an owed callback waits for the end of the cal
           'the confirmation',
         );
         expect((await lab.api('POST', '/agents/1001/login')).status).to.equal(200);
-        const callerId = channelOf(confirmation) as string;
-        const callerGone = await lab.observer.waitFor(
-          (e) => e.type === 'ChannelDestroyed' && channelOf(e) === callerId,
-          40000,
-          "the caller's call ended",
-        );
-        const agentLeg = await lab.observer.waitFor(
-          (e) => e.type === 'ChannelCreated' && isCallbackAgentLeg(e.raw.channel?.id),
-          30000,
-          "the callback's agent leg",
-        );
-        expect(
-          agentLeg.at - callerGone.at,
-          `agent leg created ${agentLeg.at - confirmation.at} ms after the confirmation began; caller gone ${callerGone.at - confirmation.at} ms after it`,
-        ).to.be.at.least(0);
+        await expectAgentLegAfterCallerGone(lab, confirmation, "the callback's agent leg");
         expect(await caller.finished(30000), caller.errors()).to.equal(0);
       },
     );
