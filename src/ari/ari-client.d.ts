@@ -43,7 +43,8 @@ declare module 'ari-client' {
     asterisk: { getInfo: Op };
     start(apps: string | string[], subscribeAll?: boolean): Promise<void>;
     stop(): void;
-    _ws?: { terminate(): void; readyState: number };
+    /** The event socket (ws 6) of the last start(); replaced by each of ari-client's reconnects. */
+    _ws?: EventEmitter & { terminate(): void; readyState: number };
   }
   export function connect(url: string, user: string, password: string): Promise<AriClient>;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import ariClient, { AriClient } from 'ari-client';
 import { Logger } from '../logging/logger';
-import { AriEvent, HANDLED_EVENT_TYPES } from './ari-events';
+import { AriEvent, HANDLED_EVENT_TYPES, decodeAriEvent } from './ari-events';
 
 /**
  * Owns the ARI connection (ari-client is only used through this class):
@@ -185,6 +185,26 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     }
   }
 
+  /**
+   * Events are decoded here from the socket's raw messages (decodeAriEvent), not by ari-client:
+   * its decoding built REST resource objects for every event that nothing uses. ari-client still
+   * owns the socket (its reconnects, WebSocketConnected, WebSocketMaxRetries) and the REST API.
+   * Each socket it opens announces itself with WebSocketConnected, from the socket's 'open',
+   * before any message can arrive on it; its message listener is replaced then.
+   */
+  private decodeEventsOf(client: AriClient, onEvent: (event: AriEvent) => void): void {
+    const ws = client._ws;
+    if (!ws || typeof ws.removeAllListeners !== 'function') {
+      this.opts.logger.warn('ari-client has no socket to read; its own event decoding stays');
+      return;
+    }
+    ws.removeAllListeners('message');
+    ws.on('message', (data: unknown) => {
+      const event = decodeAriEvent(data);
+      if (event) onEvent(event);
+    });
+  }
+
   private async connectOnce(): Promise<void> {
     if (this.stopped) return;
     const notReady = await this.apiDocsReady();
@@ -207,29 +227,30 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       return;
     }
     if (this.stopped) return;
-    for (const type of HANDLED_EVENT_TYPES) {
-      client.on(type, (event: AriEvent) => {
-        if (event.type === 'ApplicationReplaced') {
-          // Another socket took our app name: Asterisk sends this one nothing more and leaves it open.
-          if (this.opts.reclaimWhenReplaced?.() === false) {
-            this.emit('replaced');
-            void this.stop();
-            return;
-          }
-          this.opts.logger.error(
-            'another connection took this Stasis app; taking it back (is a second plugin configured with the same app name?)',
-            { app: this.opts.app },
-          );
-          this.rebuild('ApplicationReplaced');
+    const onEvent = (event: AriEvent): void => {
+      if (event.type === 'ApplicationReplaced') {
+        // Another socket took our app name: Asterisk sends this one nothing more and leaves it open.
+        if (this.opts.reclaimWhenReplaced?.() === false) {
+          this.emit('replaced');
+          void this.stop();
           return;
         }
-        this.emit('event', event);
-      });
-    }
+        this.opts.logger.error(
+          'another connection took this Stasis app; taking it back (is a second plugin configured with the same app name?)',
+          { app: this.opts.app },
+        );
+        this.rebuild('ApplicationReplaced');
+        return;
+      }
+      this.emit('event', event);
+    };
+    // ari-client's own decoding, used only on a socket this connection could not take over.
+    for (const type of HANDLED_EVENT_TYPES) client.on(type, onEvent);
     client.on('WebSocketMaxRetries', () => this.rebuild('WebSocketMaxRetries'));
     client.on('WebSocketReconnecting', () => this.opts.logger.warn('ari websocket reconnecting'));
     client.on('WebSocketConnected', () => {
       if (this.client !== client) return;
+      this.decodeEventsOf(client, onEvent);
       // ari-client's own reconnect succeeded: events may have been lost in the gap.
       this.opts.logger.info('ari websocket connected', { reconnect: this.everConnected });
       const reconnect = this.everConnected;

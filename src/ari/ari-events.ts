@@ -122,6 +122,35 @@ export const HANDLED_EVENT_TYPES: readonly AriEvent['type'][] = [
   'ApplicationReplaced',
 ];
 
+const HANDLED = new Set<string>(HANDLED_EVENT_TYPES);
+
+/**
+ * One WebSocket message of ARI's event stream, as the object Asterisk sent, when it is an event
+ * this plugin acts on; anything else (another type, not JSON, not an object) is undefined.
+ *
+ * ari-client decoded each message by building a resource object for every channel, bridge or
+ * playback in it, each with a closure for every REST operation of its kind (about 40 for a
+ * channel), which nothing here uses: profiled with 1,000 callers held on the simulator, that
+ * decoding took 1.6 % of the plugin's time against 3.6 % for all it then did with the events.
+ * The event the plugin receives is the same JSON object either way (ari-client passed the parsed
+ * message itself as the event).
+ */
+export function decodeAriEvent(data: unknown): AriEvent | undefined {
+  let text: string;
+  if (typeof data === 'string') text = data;
+  else if (Buffer.isBuffer(data)) text = data.toString('utf8');
+  else return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const type = (parsed as { type?: unknown }).type;
+  return typeof type === 'string' && HANDLED.has(type) ? (parsed as AriEvent) : undefined;
+}
+
 /** Q.850 causes seen in the traces, by what they mean for a callback attempt. */
 export const HANGUP_CAUSE = {
   NORMAL_CLEARING: 16,

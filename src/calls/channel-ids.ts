@@ -19,9 +19,29 @@ export function isOwnChannel(channelId: string, app: string): boolean {
 }
 
 /**
- * A queue caller's holding bridge, named after its channel: a process that adopts the caller
- * after a crash finds (and reuses) the bridge its predecessor made.
+ * The holding bridge of a queue, shared by the queue's callers this app holds. It carries the app
+ * name (instances sharing one Asterisk each hold their own callers) but no process: a process
+ * restarted after a crash, or a standby taking over (same app), finds and reuses it. App names and
+ * queue ids are letters, digits, _ and -, so the dots keep every pair apart.
  */
-export function holdingBridgeIdOf(channelId: string): string {
+export function holdingBridgeIdOf(app: string, queueId: string): string {
+  return `hold.${app}.${queueId}`;
+}
+
+/** True for a shared holding bridge of this app (any queue's). */
+export function isHoldingBridgeOf(bridgeId: string, app: string): boolean {
+  return bridgeId.startsWith(`hold.${app}.`);
+}
+
+/** Where a caller who types a number waits, away from the shared bridge's music (Hold.quiet). */
+export function quietBridgeIdOf(channelId: string): string {
+  return `quiet-${channelId}`;
+}
+
+/**
+ * The holding bridge of a caller held by a version before the shared bridges (one per caller): an
+ * adopted caller found in one is moved to its queue's bridge, and this one is destroyed.
+ */
+export function legacyHoldingBridgeIdOf(channelId: string): string {
   return `hold-${channelId}`;
 }

@@ -6,12 +6,23 @@ import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession } from './call-context';
 import { ChannelPlaybacks } from './playback';
-import { claimCallback, concludeAttempt, customerLegOutcome, LeaseKeeper } from './callback-attempt';
+import {
+  claimCallback,
+  completeAttempt,
+  concludeAttempt,
+  customerLegOutcome,
+  LeaseKeeper,
+  waitAtMost,
+  watchRingingLeg,
+} from './callback-attempt';
 import { PROMPTS, promptLanguageFor } from './prompts';
 import { ownChannelId } from './channel-ids';
 import { gatedEndpoint, NUMBER_REFUSED } from './dial-gate';
 import { decideGuard } from '../domain/policies';
 import { Leg, LegPair } from './leg';
+
+/** How long the hang-up of the survivor waits for the completion to be stored (it is still written after). */
+const COMPLETION_WAIT_MS = 2000;
 
 type State = 'claiming' | 'dialling_customer' | 'guarding' | 'ringing_agent' | 'waiting_for_agent' | 'bridged' | 'ended';
 
@@ -42,6 +53,10 @@ export class CustomerFirstSession implements ChannelSession {
   private waitStartedAt = 0;
   private answeredAt = 0;
   private bridgedAt = 0;
+  /** customer_dialled is stored: from then on the attempt counts against max_attempts, whatever its end. */
+  private dialRecorded = false;
+  /** The completion being written since the bridge (retried through a database outage). */
+  private completion: Promise<StoredCallback | undefined> | undefined;
 
   constructor(
     private readonly ctx: CallContext,
@@ -77,7 +92,7 @@ export class CustomerFirstSession implements ChannelSession {
     }
     this.callback = claimed.callback;
     this.attempt = claimed.attempt;
-    this.lease = new LeaseKeeper(ctx, this.callback.id, this.log);
+    this.lease = new LeaseKeeper(ctx, this.callback.id, this.log, this.attempt.attemptNo);
     this.lease.start();
     this.state = 'dialling_customer';
     ctx.bind(this.customerChannelId, this);
@@ -97,6 +112,7 @@ export class CustomerFirstSession implements ChannelSession {
         customerChannelId: this.customerChannelId,
         now,
       });
+      this.dialRecorded = true;
       await this.customer.originate({
         endpoint,
         appArgs: ['customer-first', this.callback.id],
@@ -105,6 +121,7 @@ export class CustomerFirstSession implements ChannelSession {
         variables: { CALLBACK_ID: this.callback.id },
       });
       ctx.milestone('customer_leg_dialled', { callbackId: this.callback.id, channelId: this.customerChannelId, mode: 'customer-first' });
+      watchRingingLeg(ctx, this.customer, ctx.config.callback.customerRingTimeoutSec, this.log, (e) => this.onEvent(e));
     } catch (e) {
       this.log.warn('customer could not be dialled', { endpoint, error: String(e) });
       await this.finish('failed', undefined);
@@ -179,6 +196,7 @@ export class CustomerFirstSession implements ChannelSession {
         channelId: leg.channelId,
         mode: 'customer-first',
       });
+      watchRingingLeg(this.ctx, leg, this.ctx.config.callback.agentRingTimeoutSec, this.log, (e) => this.onEvent(e));
     } catch (e) {
       this.log.warn('agent could not be rung', { agentId, error: String(e) });
       await this.onAgentLegGone(leg, undefined);
@@ -200,24 +218,15 @@ export class CustomerFirstSession implements ChannelSession {
       await this.finish('failed', undefined);
       return;
     }
+    // A leg went while the bridge was made: finish() has concluded the attempt (no conversation).
+    if (this.state !== 'bridged') return;
     this.bridgedAt = this.ctx.clock.now();
     this.ctx.milestone('bridged', { callbackId: this.callback.id, bridgeId: this.bridgeId, mode: 'customer-first' });
-    const now = new Date(this.ctx.clock.now());
-    try {
-      await this.ctx.store.markAttempt(this.attempt.id, this.callback.id, 'bridged', { agentId: this.currentAgentId, now });
-      this.callback = await this.ctx.store.finishAttempt({
-        attemptId: this.attempt.id,
-        callbackId: this.callback.id,
-        outcome: 'answered',
-        nextStatus: 'completed',
-        countsAsAttempt: true,
-        reason: 'bridged',
-        now,
-      });
-      this.ctx.milestone('callback_completed', { callbackId: this.callback.id });
-    } catch (e) {
-      this.log.error('could not record the completed callback', { error: String(e) });
-    }
+    // The callback has happened: completed now (retried through an outage, the lease kept), so
+    // that neither a crash nor a lease running out during the talk dials the customer again.
+    this.completion = completeAttempt(this.ctx, this.log, this.attempt, this.callback, this.lease, this.currentAgentId);
+    const completed = await waitAtMost(this.ctx, this.completion, COMPLETION_WAIT_MS);
+    if (completed) this.callback = completed;
   }
 
   /** The agent did not take it: the next free agent, while the customer waits on music. */
@@ -261,7 +270,7 @@ export class CustomerFirstSession implements ChannelSession {
     const wasBridged = this.state === 'bridged';
     this.state = 'ended';
     for (const t of [this.guardTimer, this.waitTimer]) if (t) this.ctx.clock.clearTimer(t);
-    this.lease?.stop();
+    // The lease is kept until the attempt's end is stored (concludeAttempt, completeAttempt).
     this.playbacks.settleAll();
     const { control } = this.ctx;
     await this.pair?.survivorHandled();
@@ -281,18 +290,23 @@ export class CustomerFirstSession implements ChannelSession {
         talked: wasBridged,
         handleSec: wasBridged ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined,
       });
-    if (outcome !== 'answered' && this.attempt) {
+    if (this.completion) {
+      this.callback = (await this.completion) ?? { ...this.callback, status: 'cancelled' };
+    } else if (this.attempt) {
+      // 'answered' without a completion: the agent went while the bridge was being made, no talk.
       this.callback = await concludeAttempt(this.ctx, this.log, {
         callback: this.callback,
         attempt: this.attempt,
         queue: this.queue,
         outcome,
         cause,
-        // Refused at the dial: nothing was dialled, nothing counts (dispatch then fails it).
-        customerDialled: outcome !== NUMBER_REFUSED,
+        // Refused at the dial, or the dial could not be recorded (so not made): nothing counts.
+        customerDialled: outcome !== NUMBER_REFUSED && this.dialRecorded,
+        lease: this.lease,
       });
       this.ctx.milestone('callback_attempt_failed', { callbackId: this.callback.id, outcome, cause });
     }
+    this.lease?.stop();
     this.ctx.queues.callbackAttemptEnded(this.callback);
   }
 }

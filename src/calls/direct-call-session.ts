@@ -13,6 +13,8 @@ import { ownChannelId } from './channel-ids';
 import { DirectEndReason, DirectUnavailableReason, unavailableReasonOf } from './direct-call-outcomes';
 import { DirectCallState, DirectCallStates } from './direct-call-states';
 import { Leg, LegPair } from './leg';
+import { bridgeDirectCall } from './direct-call-bridge';
+import { musicWhileSlow } from './music-while-slow';
 
 /**
  * A call to an agent's personal number: the agent's phone rings while the caller hears ringing;
@@ -36,6 +38,8 @@ export class DirectCallSession implements ChannelSession {
   private readonly bridgeId = `direct-bridge-${randomUUID()}`;
   /** The agent was made busy for this call and not yet released. */
   private agentHeld = false;
+  /** The mixing bridge may exist (its creation was sent): the end destroys it. */
+  private bridgeCreated = false;
   private answeredAt = 0;
   /** Set when the plugin ends the call itself (then StasisEnd is not the caller hanging up). */
   private endedBy: DirectEndReason | undefined;
@@ -143,19 +147,28 @@ export class DirectCallSession implements ChannelSession {
     this.answeredAt = this.ctx.clock.now();
     this.record.answeredAt = new Date(this.answeredAt);
     this.record.outcome = 'answered';
+    this.bridgeCreated = true;
+    const call = { callerId: this.channel.id, agentLeg: this.agentLeg, bridgeId: this.bridgeId, name: `direct ${this.agent.id}` };
+    const error = await bridgeDirectCall(this.ctx, call, () => this.states.is('connecting'));
+    if (!this.states.is('connecting')) return; // the caller hung up: the end took the agent and the bridge
+    if (error !== undefined) {
+      // Not connected (the agent left first, or Asterisk refused): the agent is let go, and the
+      // caller is offered a callback or told, as when the agent does not answer; never a silent hang-up.
+      const left = this.agentLeg.isGone;
+      this.log.warn('direct call not connected; the agent is let go', { agentLeft: left, error: String(error) });
+      this.ctx.unbind(this.agentLeg.channelId);
+      await Promise.all([this.agentLeg.hangup(), this.ctx.control.destroyBridge(this.bridgeId).catch(() => undefined)]);
+      this.releaseAgent({ talked: false });
+      this.record.answeredAt = undefined;
+      await this.agentUnavailable(left ? 'no_answer' : 'failed');
+      return;
+    }
+    this.states.step('bridge_made');
     // From here the two go together: when either hangs up, the other is hung up (no message).
     this.callerLeg = new Leg(this.ctx, this.channel.id);
     this.callerLeg.adopt('answered');
     this.pair = new LegPair(this.callerLeg, this.agentLeg, () => 'hang_up');
-    try {
-      await this.ctx.control.answer(this.channel.id);
-      await this.ctx.control.createBridge(this.bridgeId, 'mixing', `direct ${this.agent.id}`);
-      await this.ctx.control.addToBridge(this.bridgeId, [this.channel.id, this.agentLeg.channelId]);
-    } catch (e) {
-      this.log.warn('could not connect the direct call', { error: String(e) });
-      await this.end('failed', 'bridge_failed');
-      return;
-    }
+    if (this.agentLeg.isGone) return this.end('answered', 'agent_hung_up'); // gone before the pair could hear of it
     await this.saveRecord();
     this.ctx.milestone('caller_connected', { channelId: this.channel.id, agentId: this.agent.id, direct: true });
     this.log.info('direct call answered', { agentId: this.agent.id });
@@ -169,6 +182,8 @@ export class DirectCallSession implements ChannelSession {
       await this.agentUnavailable(unavailableReasonOf(cause));
       return;
     }
+    // Answered and left before the bridge: onAgentAnswered sees it once its requests are back.
+    if (this.states.is('connecting')) this.record.cause = cause ?? null;
     if (this.states.is('bridged')) await this.end('answered', 'agent_hung_up');
   }
 
@@ -186,7 +201,7 @@ export class DirectCallSession implements ChannelSession {
   }
 
   private async agentUnavailable(reason: DirectUnavailableReason): Promise<void> {
-    if (!this.states.is('ringing_agent')) return;
+    if (!this.states.is('ringing_agent', 'connecting')) return;
     this.record.outcome = reason;
     this.log.info('agent unavailable for a direct call', { agentId: this.agent.id, reason });
     this.ctx.milestone('direct_unavailable', { channelId: this.channel.id, agentId: this.agent.id, reason });
@@ -261,6 +276,8 @@ export class DirectCallSession implements ChannelSession {
     // As in a queue: the stop goes out first and the booking runs meanwhile; the next prompt is
     // played only once the offer has really ended (a stop's 204 is not its end).
     const promptStopped = playing ? playing.stop() : Promise.resolve();
+    // No holding bridge here: a slow booking plays music to the waiting caller.
+    const music = musicWhileSlow(this.ctx, this.channel.id);
     const result = await bookOwedCallback(
       this.ctx,
       {
@@ -273,7 +290,7 @@ export class DirectCallSession implements ChannelSession {
       },
       this.log,
     );
-    await promptStopped;
+    await Promise.all([promptStopped, music.stop()]);
     if (result.kind === 'number_refused') return this.refuseNumber(result.reason);
     if (result.kind === 'failed' || result.kind === 'refused') {
       if (!this.states.step('back_to_offering')) return;
@@ -351,7 +368,7 @@ export class DirectCallSession implements ChannelSession {
     await this.pair?.survivorHandled();
     await this.agentLeg.hangup();
     this.releaseAgent(wasBridged ? { talked: true, handleSec: (this.ctx.clock.now() - this.answeredAt) / 1000 } : { talked: false });
-    if (wasBridged) await this.ctx.control.destroyBridge(this.bridgeId).catch(() => undefined);
+    if (this.bridgeCreated) await this.ctx.control.destroyBridge(this.bridgeId).catch(() => undefined);
     this.record.outcome = outcome;
     // A more precise reason set earlier (e.g. offer_not_taken) stays.
     this.record.reason ??= reason;

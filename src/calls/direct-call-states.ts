@@ -7,6 +7,8 @@
 export type DirectCallState =
   /** The start: the agent's phone is about to ring or rings (or is known unavailable: not rung). */
   | 'ringing_agent'
+  /** The agent answered: caller and agent are being put in one mixing bridge. */
+  | 'connecting'
   | 'bridged'
   /** The agent could not take it: the caller is offered a callback owed by the agent. */
   | 'offering'
@@ -19,7 +21,12 @@ export type DirectCallState =
 /** What happens to a direct call, named by what moves its state on. */
 export type DirectCallStep =
   | 'agent_answered'
-  /** The agent cannot take it and a callback can be offered (direct overflow, a callable caller id). */
+  /** Caller and agent are in one mixing bridge. */
+  | 'bridge_made'
+  /**
+   * The agent cannot take it (also: answered and left before the bridge, or the bridge was
+   * refused) and a callback can be offered (direct overflow, a callable caller id).
+   */
   | 'offer'
   /** The agent cannot take it and no callback can be offered: the system message, then the end. */
   | 'message'
@@ -37,7 +44,8 @@ export type DirectCallStep =
 
 /** The table: from each state, the steps it allows and where each leads. `ended` allows none. */
 export const DIRECT_CALL_TRANSITIONS: { readonly [S in DirectCallState]: Partial<Record<DirectCallStep, DirectCallState>> } = {
-  ringing_agent: { agent_answered: 'bridged', offer: 'offering', message: 'closing', end: 'ended' },
+  ringing_agent: { agent_answered: 'connecting', offer: 'offering', message: 'closing', end: 'ended' },
+  connecting: { bridge_made: 'bridged', offer: 'offering', message: 'closing', end: 'ended' },
   bridged: { end: 'ended' },
   offering: { accepted: 'storing', offers_done: 'closing', end: 'ended' },
   storing: { booked: 'closing', number_refused: 'closing', back_to_offering: 'offering', end: 'ended' },

@@ -12,7 +12,7 @@ const SILENCE_TIMEOUT_MS = 10_000;
  * EnterNumber, part of the callback offer: the caller types the number to be called back on,
  * hears it read back and confirms it. The rules are the domain's number entry; this verb plays
  * its prompts. A confirmed number goes on to the booking (`accepted`); a caller who gives up is
- * told and keeps the place. Music is off while the caller types.
+ * told and keeps the place. While the caller types it is out of the music (Hold.quiet).
  */
 export class EnterNumber implements CallerVerb {
   private numberEntry: NumberEntryState | undefined;
@@ -29,7 +29,7 @@ export class EnterNumber implements CallerVerb {
     if (!caller.step('number_entry')) return;
     caller.wait.pause();
     await caller.wait.stopPrompts();
-    await caller.hold.musicOff();
+    await caller.hold.quiet();
     caller.log.info('caller enters another number');
     await this.apply(createNumberEntry(numberEntryConfig(numberPolicyOf(caller.queue))));
   }
@@ -63,7 +63,7 @@ export class EnterNumber implements CallerVerb {
     if (step.rejection) caller.log.info('number entry rejected', { rejection: step.rejection });
     if (step.actions.includes('accepted') && step.number) {
       this.numberEntry = undefined;
-      await caller.hold.musicOn();
+      await caller.hold.backToMusic();
       await this.accepted(step.number);
       return;
     }
@@ -72,7 +72,7 @@ export class EnterNumber implements CallerVerb {
       this.numberEntry = undefined;
       await caller.playAndWait([PROMPTS.entryGivenUp], 'entry-given-up');
       if (!caller.step('back_to_waiting')) return;
-      await caller.hold.musicOn();
+      await caller.hold.backToMusic();
       caller.wait.next();
       return;
     }

@@ -217,10 +217,7 @@ export class OfferCallback implements CallerVerb {
       log.info('callback already booked for this number', { existing: result.existing.id });
       caller.leaveForEarlierCallback(result.existing.id);
       if (caller.step('booked')) {
-        const told = caller.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
-        const musicStopped = caller.hold.musicOff();
-        await told;
-        await musicStopped;
+        await caller.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
         await caller.hangupCaller('ended_after_confirmation');
       }
       return;
@@ -235,12 +232,10 @@ export class OfferCallback implements CallerVerb {
     if (!caller.step('booked')) return; // the caller hung up while we stored: the request stands
     ctx.milestone('confirmation_started', { channelId: caller.channel.id, callbackId: stored.id });
     const confirmation = caller.playAndWait(confirmationMedia(customerNumber), 'confirm');
-    // The music is stopped only so that none is heard between the confirmation's end and the
-    // hang-up, so its stop goes out with the play.
-    const musicStopped = caller.hold.musicOff();
+    // The shared holding bridge's music is not stopped for one caller: the hang-up follows the
+    // confirmation's end (docs/asterisk-facts.md, "One holding bridge shared").
     crashPoint('offer.during_confirmation');
     await confirmation;
-    await musicStopped;
     crashPoint('offer.before_hangup');
     await caller.hangupCaller('ended_after_confirmation');
   }

@@ -1,3 +1,4 @@
+import { AriEvent } from '../ari/ari-events';
 import { QueueConfig } from '../config/config';
 import { digitSounds, displayNameForAgent } from '../domain';
 import { Logger } from '../logging/logger';
@@ -5,6 +6,7 @@ import { StoredCallback } from '../store/callback-store';
 import { CallContext } from './call-context';
 import { ChannelPlaybacks, Playback } from './playback';
 import { Leg } from './leg';
+import { watchRingingLeg } from './callback-attempt';
 import { PROMPTS, queueAnnouncement } from './prompts';
 
 /**
@@ -31,8 +33,11 @@ export class PreviewAgentLeg {
     return this.leg.isGone;
   }
 
-  /** Rings the agent's phone, showing the customer's number (and the configured prefix). */
-  async originate(endpoint: string, callback: StoredCallback): Promise<void> {
+  /**
+   * Rings the agent's phone, showing the customer's number (and the configured prefix).
+   * `onLostEnd` gets the leg's end if Asterisk no longer has it and its events never came.
+   */
+  async originate(endpoint: string, callback: StoredCallback, onLostEnd: (event: AriEvent) => void): Promise<void> {
     const number = callback.customerNumber;
     const shown = displayNameForAgent(this.ctx.config.callback.agentCallerIdPrefix, number).replace(/["<>]/g, '');
     await this.leg.originate({
@@ -42,6 +47,7 @@ export class PreviewAgentLeg {
       timeoutSec: this.ctx.config.callback.agentRingTimeoutSec,
       variables: { CALLBACK_ID: callback.id },
     });
+    watchRingingLeg(this.ctx, this.leg, this.ctx.config.callback.agentRingTimeoutSec, this.log, onLostEnd);
   }
 
   /**

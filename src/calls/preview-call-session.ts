@@ -7,7 +7,15 @@ import { Logger, callLogger } from '../logging/logger';
 import { AttemptRow, StoredCallback } from '../store/callback-store';
 import { CallContext, ChannelSession } from './call-context';
 import { ChannelPlaybacks } from './playback';
-import { claimCallback, completeAttempt, customerLegOutcome, endAttempt, LeaseKeeper, noteAttemptStep } from './callback-attempt';
+import {
+  claimCallback,
+  completeAttempt,
+  customerLegOutcome,
+  endAttempt,
+  LeaseKeeper,
+  noteAttemptStep,
+  waitAtMost,
+} from './callback-attempt';
 import { ownChannelId } from './channel-ids';
 import { PreviewAgentLeg } from './preview-agent-leg';
 import { dialFailureOutcome } from './dial-gate';
@@ -21,6 +29,9 @@ export interface ResumedAttempt {
   agentChannelId: string;
   customerChannelId: string;
 }
+
+/** How long hang-ups wait for the completion to be stored before going ahead (it is still written after). */
+const COMPLETION_WAIT_MS = 2000;
 
 type State = 'claiming' | 'ringing_agent' | 'previewing' | 'dialling_customer' | 'guarding' | 'bridged' | 'telling_agent' | 'ended';
 
@@ -48,7 +59,8 @@ export class PreviewCallSession implements ChannelSession {
   private decisionTimer: TimerHandle | undefined;
   private lease: LeaseKeeper | undefined;
   private bridgedAt = 0;
-  private completion: Promise<void> | undefined;
+  /** The completion being written since the bridge (retried through a database outage). */
+  private completion: Promise<StoredCallback | undefined> | undefined;
 
   constructor(
     private readonly ctx: CallContext,
@@ -107,7 +119,7 @@ export class PreviewCallSession implements ChannelSession {
     this.own(claimed.attempt);
     this.state = 'ringing_agent';
     try {
-      await this.agentLeg.originate(agent.endpoint, this.callback);
+      await this.agentLeg.originate(agent.endpoint, this.callback, (e) => this.onEvent(e));
       crashPoint('preview.after_agent_originate');
       ctx.milestone('agent_leg_originated', { callbackId: this.callback.id, agentId: this.agentId, channelId: this.agentLeg.channelId });
       this.log.info('agent leg originated', { agentId: this.agentId });
@@ -135,7 +147,7 @@ export class PreviewCallSession implements ChannelSession {
   /** The attempt is this process's: its lease is kept and both legs' events come here. */
   private own(attempt: AttemptRow): void {
     this.attempt = attempt;
-    this.lease = new LeaseKeeper(this.ctx, this.callback.id, this.log);
+    this.lease = new LeaseKeeper(this.ctx, this.callback.id, this.log, attempt.attemptNo);
     this.lease.start();
     this.ctx.bind(this.agentLeg.channelId, this);
     this.ctx.bind(this.customerLeg.channelId, this);
@@ -208,7 +220,7 @@ export class PreviewCallSession implements ChannelSession {
     if (this.state !== 'dialling_customer') return true;
     crashPoint('preview.after_customer_recorded');
     try {
-      await this.customerLeg.dial(this.callback.customerNumber, this.callback.id, this.agentLeg.channelId);
+      await this.customerLeg.dial(this.callback.customerNumber, this.callback.id, this.agentLeg.channelId, (e) => this.onEvent(e));
       crashPoint('preview.after_customer_dial');
       this.ctx.milestone('customer_leg_dialled', { callbackId: this.callback.id, channelId: this.customerLeg.channelId });
     } catch (e) {
@@ -236,6 +248,8 @@ export class PreviewCallSession implements ChannelSession {
       dialling_customer: 'agent_abandoned', // the pair's rule stops the customer's ringing
       bridged: 'answered',
     };
+    // Gone while being told why the attempt ended: the telling is over (no PlaybackFinished comes).
+    if (this.state === 'telling_agent') this.playbacks.settleAll();
     const ending = outcome[this.state];
     if (ending) await this.finish(ending, cause);
   }
@@ -291,10 +305,9 @@ export class PreviewCallSession implements ChannelSession {
     crashPoint('preview.after_bridge');
     this.log.info('agent and customer bridged');
     // The callback has happened: completing it now means a crash during the talk never re-dials.
-    this.completion = completeAttempt(this.ctx, this.log, this.attempt, this.callback).then((completed) => {
-      this.callback = completed;
-    });
-    await this.completion;
+    this.completion = completeAttempt(this.ctx, this.log, this.attempt, this.callback, this.lease, this.agentId);
+    const completed = await waitAtMost(this.ctx, this.completion, COMPLETION_WAIT_MS);
+    if (completed) this.callback = completed;
   }
 
   /**
@@ -302,7 +315,7 @@ export class PreviewCallSession implements ChannelSession {
    * a customer gone before it (ringing, or not past the guard) is told to the agent first; else at once.
    */
   private survivorHandling(gone: Leg, cause: number | undefined): SurvivorHandling {
-    if (this.state === 'bridged') return { first: () => this.completion ?? Promise.resolve() };
+    if (this.state === 'bridged') return { first: () => this.completionWritten() };
     if (gone !== this.customerLeg.leg || (this.state !== 'dialling_customer' && this.state !== 'guarding')) return 'hang_up';
     const prompt = this.state === 'guarding' ? PROMPTS.customerNoAnswer : customerLegOutcome(cause).prompt;
     return { first: () => this.agentLeg.tell(prompt) };
@@ -338,10 +351,10 @@ export class PreviewCallSession implements ChannelSession {
     const wasBridged = this.state === 'bridged';
     this.state = 'ended';
     this.customerLeg.clearGuardTimer();
-    // The completed status is written before anything else is torn down.
-    if (this.completion) await this.completion;
+    // The completed status is written before anything else is torn down (within a bound: in a
+    // database outage it goes on being written, the lease kept, while the legs are let go).
+    await this.completionWritten();
     this.clearDecisionTimer();
-    this.lease?.stop();
     this.playbacks.settleAll();
     await this.legs.hangUpBoth();
     await this.ctx.control.destroyBridge(this.bridgeId).catch(() => undefined);
@@ -361,7 +374,13 @@ export class PreviewCallSession implements ChannelSession {
       outcome,
       cause,
       customerDialled: this.customerLeg.dialled,
+      lease: this.lease,
+      completion: this.completion,
     });
+  }
+
+  private async completionWritten(): Promise<void> {
+    if (this.completion) await waitAtMost(this.ctx, this.completion, COMPLETION_WAIT_MS);
   }
 
   /** Nothing was claimed or rung: hand the callback back to dispatch as it was. */

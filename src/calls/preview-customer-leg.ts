@@ -1,9 +1,11 @@
+import { AriEvent } from '../ari/ari-events';
 import { QueueConfig } from '../config/config';
 import { TimerHandle } from '../domain';
 import { decideGuard, GuardDecision } from '../domain/policies';
 import { CallContext } from './call-context';
 import { gatedEndpoint, NumberRefusedAtDial } from './dial-gate';
 import { Leg } from './leg';
+import { watchRingingLeg } from './callback-attempt';
 import { ChannelPlaybacks, Playback } from './playback';
 import { PROMPTS } from './prompts';
 
@@ -39,8 +41,9 @@ export class PreviewCustomerLeg {
   /**
    * Creates the leg, showing the queue's caller id, and dials it (callback.dialTemplate). A number
    * the queue's policy refuses is never dialled: NumberRefusedAtDial, and no channel exists.
+   * `onLostEnd` gets the leg's end if Asterisk no longer has it and its events never came.
    */
-  async dial(customerNumber: string, callbackId: string, originator: string): Promise<void> {
+  async dial(customerNumber: string, callbackId: string, originator: string, onLostEnd: (event: AriEvent) => void): Promise<void> {
     const gate = gatedEndpoint(this.ctx, this.queue, customerNumber);
     if (!gate.ok) throw new NumberRefusedAtDial(gate.reason);
     const endpoint = (this.endpoint = gate.endpoint);
@@ -52,7 +55,9 @@ export class PreviewCustomerLeg {
       // On a channel created over ARI only CONNECTEDLINE sets what the customer's phone shows.
       variables: { 'CONNECTEDLINE(num)': outbound.number, 'CONNECTEDLINE(name)': outbound.name, CALLBACK_ID: callbackId },
     });
-    await this.leg.dial(this.ctx.config.callback.customerRingTimeoutSec);
+    const ringSec = this.ctx.config.callback.customerRingTimeoutSec;
+    await this.leg.dial(ringSec);
+    watchRingingLeg(this.ctx, this.leg, ringSec, this.ctx.logger, onLostEnd);
   }
 
   /** "Press 1 to be connected"; `onTimeout` runs when no 1 comes in the queue's time. */

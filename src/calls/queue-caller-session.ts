@@ -1,12 +1,13 @@
 import { AriChannel, AriEvent } from '../ari/ari-events';
+import { alreadyExists } from '../ari/call-control';
 import { QueueConfig } from '../config/config';
-import { WorkItem } from '../domain';
+import { callerPriority, WorkItem } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { StoredCallback } from '../store/callback-store';
 import { QueueExitReason } from '../store/queue-entry-store';
+import { AgentConnection } from './agent-connection';
 import { CallContext, ChannelSession } from './call-context';
 import { CallerWait } from './caller-wait';
-import { ownChannelId } from './channel-ids';
 import { Hold } from './hold';
 import { OverflowEndReason } from './overflow-verbs';
 import { ChannelPlaybacks } from './playback';
@@ -46,9 +47,8 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
   private transferLeg: string | undefined;
   /** When the caller first queued (kept for reports when an overflow verb moves it on). */
   private firstArrivedAt: number | undefined;
-  private agentLeg: { channelId: string; agentId: string; answered: boolean } | undefined;
+  private readonly agent: AgentConnection;
   private mixingBridgeId: string | undefined;
-  private bridgedAt = 0;
   private convertedToCallback = false;
 
   constructor(
@@ -72,6 +72,7 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     this.place = new QueuePlace(ctx.places);
     this.hold = new Hold(this);
     this.wait = new CallerWait(this, now);
+    this.agent = new AgentConnection(this);
   }
 
   get state(): QueueCallerState {
@@ -136,7 +137,7 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       this.wait.onOverflowLegEvent(event);
       return;
     }
-    const isAgentLeg = other !== undefined && other === this.agentLeg?.channelId;
+    const isAgentLeg = other !== undefined && other === this.agent.legId;
     switch (event.type) {
       case 'ChannelDtmfReceived':
         if (mine) void this.wait.offer.onDigit(event.digit);
@@ -152,13 +153,13 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
           void this.end(this.endedBy ?? 'caller_hung_up');
           return;
         }
-        if (isAgentLeg) void this.onAgentLegGone(undefined);
+        if (isAgentLeg) void this.agent.onGone(undefined);
         return;
       case 'ChannelDestroyed':
-        if (isAgentLeg) void this.onAgentLegGone(event.cause);
+        if (isAgentLeg) void this.agent.onGone(event.cause);
         return;
       case 'StasisStart':
-        if (isAgentLeg) void this.onAgentAnswered();
+        if (isAgentLeg) void this.agent.onAnswered();
         return;
       default:
         return;
@@ -225,7 +226,9 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     const from = this.item;
     this.queue = queue;
     this.wait.moved(queue, now);
-    this.item = { ...this.item, queueId: queue.id, priority: queue.priority, arrivedAt: now, seq: this.item.seq };
+    // The route's priority follows the caller into the new queue (it replaces the queue's, as on entry).
+    const priority = callerPriority(queue.priority, this.routeId ? this.ctx.config.routes[this.routeId]?.priority : undefined);
+    this.item = { ...this.item, queueId: queue.id, priority, arrivedAt: now, seq: this.item.seq };
     this.seqIsShared = false;
     this.ctx.queues.moveCaller(from, this.item);
     this.step('overflow_done');
@@ -234,7 +237,7 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       .move(openEntryId, {
         channel: this.channel,
         queueId: queue.id,
-        priority: queue.priority,
+        priority,
         arrivedAt: now,
         routeId: this.routeId,
         first,
@@ -258,9 +261,9 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       bridged = false;
       this.log.warn('could not connect the caller to the outside number', { error: String(e) });
     });
-    // Not bridged, or the caller hung up meanwhile: the outside number is let go.
+    // Not bridged (the caller is still on hold), or the caller hung up meanwhile: the outside number is let go.
     if (!bridged || !this.step('transferred')) {
-      await this.ctx.control.hangup(legId).catch(() => undefined);
+      await Promise.all([this.ctx.control.hangup(legId).catch(() => undefined), bridged ? undefined : this.dropMixingBridge()]);
       return false;
     }
     this.transferLeg = legId;
@@ -272,87 +275,26 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
   // ---- connecting a live caller to an agent ---------------------------------------------
 
   /** Called by dispatch: this caller is at the head and `agentId` is free. */
-  async connectToAgent(agentId: string): Promise<void> {
-    const agent = this.ctx.agents.get(agentId);
-    if (!agent || !this.step('agent_ringing')) {
-      this.ctx.queues.releaseFromService(this.item.id);
-      if (agent) this.ctx.agents.release(agentId, { talked: false });
-      return;
-    }
-    const agentChannelId = ownChannelId('agent', this.ctx.config.ari.app);
-    this.agentLeg = { channelId: agentChannelId, agentId, answered: false };
-    this.ctx.bind(agentChannelId, this);
-    const name = (this.channel.caller.name || this.callerNumber || 'Caller').replace(/["<>]/g, '');
-    this.log.info('ringing agent for live caller', { agentId, agentChannelId });
-    try {
-      await this.ctx.control.originate({
-        channelId: agentChannelId,
-        endpoint: agent.endpoint,
-        appArgs: ['agent-live', this.channel.id],
-        callerId: this.wait.offer.canOffer ? `"${name}" <${this.callerNumber}>` : undefined,
-        timeoutSec: this.ctx.config.callback.agentRingTimeoutSec,
-      });
-    } catch (e) {
-      this.log.warn('agent could not be rung', { agentId, error: String(e) });
-      await this.onAgentLegGone(undefined);
-    }
-  }
-
-  private async onAgentAnswered(): Promise<void> {
-    const leg = this.agentLeg;
-    if (!leg || leg.answered) return;
-    leg.answered = true;
-    if (!this.step('agent_answered')) {
-      // The caller left (or took a callback) while the agent's phone rang.
-      await this.ctx.control.hangup(leg.channelId).catch(() => undefined);
-      return;
-    }
-    await this.wait.kill();
-    this.ctx.queues.dequeue(this.item.id);
-    this.place.close('connected');
-    try {
-      await this.intoMixingBridge(leg.channelId, 'call');
-      this.bridgedAt = this.ctx.clock.now();
-      this.ctx.milestone('caller_connected', { channelId: this.channel.id, agentId: leg.agentId });
-      this.log.info('caller connected to agent', {
-        agentId: leg.agentId,
-        waitedSec: Math.round((this.bridgedAt - this.item.arrivedAt) / 1000),
-      });
-    } catch (e) {
-      this.log.warn('could not bridge caller and agent', { error: String(e) });
-      await this.end('bridge_failed');
-    }
-  }
-
-  private async onAgentLegGone(cause: number | undefined): Promise<void> {
-    const leg = this.agentLeg;
-    if (!leg) return;
-    this.agentLeg = undefined;
-    this.ctx.unbind(leg.channelId);
-    if (this.step('agent_missed')) {
-      // Rang out, busy or unreachable: the caller keeps the place and another agent is tried.
-      this.log.info('agent did not take the live call', { agentId: leg.agentId, cause });
-      this.ctx.queues.declined(this.item.id, leg.agentId);
-      this.ctx.agents.release(leg.agentId, { talked: false });
-      this.ctx.queues.releaseFromService(this.item.id);
-      this.wait.next();
-      this.ctx.queues.dispatchSoon();
-      return;
-    }
-    if (this.state === 'bridged') {
-      this.ctx.agents.release(leg.agentId, { talked: true, handleSec: (this.ctx.clock.now() - this.bridgedAt) / 1000 });
-      await this.end('agent_hung_up');
-      return;
-    }
-    this.ctx.agents.release(leg.agentId, { talked: false });
+  connectToAgent(agentId: string): Promise<void> {
+    return this.agent.ring(agentId);
   }
 
   /** The caller leaves hold for one mixing bridge with `legId` (an agent, or an outside number). */
-  private async intoMixingBridge(legId: string, purpose: 'call' | 'transfer'): Promise<void> {
-    this.mixingBridgeId = `call-${this.channel.id}`;
-    await this.hold.leave();
-    await this.ctx.control.createBridge(this.mixingBridgeId, 'mixing', `queue ${this.queue.id} ${purpose}`);
-    await this.ctx.control.addToBridge(this.mixingBridgeId, [this.channel.id, legId]);
+  async intoMixingBridge(legId: string, purpose: 'call' | 'transfer'): Promise<void> {
+    const bridgeId = `call-${this.channel.id}`;
+    this.mixingBridgeId = bridgeId;
+    await this.ctx.control.createBridge(bridgeId, 'mixing', `queue ${this.queue.id} ${purpose}`).catch((e: unknown) => {
+      if (!alreadyExists(e)) throw e; // made by a try before this one
+    });
+    // addChannel takes the caller out of its holding bridge: until it is done, the caller is on hold.
+    await this.ctx.control.addToBridge(bridgeId, [this.channel.id, legId]);
+    await this.hold.leave().catch(() => undefined);
+  }
+
+  async dropMixingBridge(): Promise<void> {
+    const bridgeId = this.mixingBridgeId;
+    this.mixingBridgeId = undefined;
+    if (bridgeId) await this.ctx.control.destroyBridge(bridgeId).catch(() => undefined);
   }
 
   // ---- the end ----------------------------------------------------------------------------
@@ -380,14 +322,7 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
       this.ctx.unbind(t);
       await control.hangup(t).catch(() => undefined);
     }
-    const leg = this.agentLeg;
-    if (leg) {
-      this.agentLeg = undefined;
-      this.ctx.unbind(leg.channelId);
-      await control.hangup(leg.channelId).catch(() => undefined);
-      const talked = previous === 'bridged';
-      this.ctx.agents.release(leg.agentId, { talked, handleSec: talked ? (this.ctx.clock.now() - this.bridgedAt) / 1000 : undefined });
-    }
+    await this.agent.end(previous);
     await verbsKilled;
     await this.hold.kill();
     if (this.mixingBridgeId) await control.destroyBridge(this.mixingBridgeId).catch(() => undefined);

@@ -11,6 +11,8 @@ export type QueueCallerState =
   | 'storing'
   | 'confirming'
   | 'connecting'
+  /** The agent answered: caller and agent are being put in one mixing bridge. */
+  | 'bridging'
   | 'bridged'
   | 'overflowing'
   | 'transferred'
@@ -30,9 +32,14 @@ export type QueueCallerStep =
   | 'booked'
   /** Dispatch picked this caller for a free agent: the agent's phone rings. */
   | 'agent_ringing'
-  /** The agent did not take it: the caller keeps its place. */
+  /**
+   * The agent did not take it (rang out, busy, or answered and left before the bridge), or the
+   * bridge could not be made: the caller keeps its place and waits on.
+   */
   | 'agent_missed'
   | 'agent_answered'
+  /** Caller and agent are in one mixing bridge: the caller is served. */
+  | 'bridge_made'
   /** An overflow verb runs (another queue, an outside number, voicemail, a message). */
   | 'overflow'
   /** The overflow verb could not apply, or moved the caller to another queue. */
@@ -54,7 +61,8 @@ export const QUEUE_CALLER_TRANSITIONS: { readonly [S in QueueCallerState]: Parti
   entering_number: { accepted: 'storing', back_to_waiting: 'waiting', end: 'ended' },
   storing: { booked: 'confirming', back_to_waiting: 'waiting', end: 'ended' },
   confirming: { end: 'ended' },
-  connecting: { agent_answered: 'bridged', agent_missed: 'waiting', end: 'ended' },
+  connecting: { agent_answered: 'bridging', agent_missed: 'waiting', end: 'ended' },
+  bridging: { bridge_made: 'bridged', agent_missed: 'waiting', end: 'ended' },
   bridged: { end: 'ended' },
   overflowing: { overflow_done: 'waiting', transferred: 'transferred', end: 'ended' },
   transferred: { end: 'ended' },

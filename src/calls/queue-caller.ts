@@ -21,8 +21,12 @@ export type CallerEndReason =
 export interface QueueCallerAdoption {
   /** The caller's place: its stored arrival, or the channel's creation time. */
   arrivedAt: number;
-  /** The channel is in its holding bridge (holdingBridgeIdOf) already, by `GET /bridges`. */
-  inHoldingBridge: boolean;
+  /**
+   * The shared holding bridge (isHoldingBridgeOf) `GET /bridges` lists the channel in: it is kept
+   * there. Undefined: in no bridge, or in another (its quiet bridge, a mixing bridge), and so it is
+   * added to its queue's holding bridge.
+   */
+  holdingBridgeId: string | undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_LANGUAGE } from '../domain/language';
-import { apiTokenSchema, crmSchema, httpSchema } from './surfaces-schema';
+import { ITEM_PRIORITY_MAX, ITEM_PRIORITY_MIN } from '../domain/work-item';
+import { apiTokenSchema, crmSchema, httpSchema, reportsSchema } from './surfaces-schema';
 
 /**
  * The shape of the configuration file (JSON), checked with zod: defaults, types and ranges.
@@ -119,7 +120,9 @@ const queueSchema = z
     /**
      * agent-first (preview): the agent is rung and accepts before the customer is dialled.
      * customer-first: the customer is dialled first, presses 1, then is connected to the agent
-     * reserved for them (or the next free one), ahead of live callers of equal priority.
+     * reserved for them (or the next free one). Dispatch chose the callback at its own place
+     * (priority, then original arrival), so that agent is not given to a later caller meanwhile:
+     * no place is gained, the one it had is kept.
      */
     mode: z.enum(['agent-first', 'customer-first']).default('agent-first'),
     /** customer-first: how long a customer who pressed 1 may wait on music for an agent. */
@@ -196,6 +199,18 @@ const directSchema = z
   .strict();
 
 // The administrators' and agents' surfaces (REST API, agent panel, metrics) are in surfaces-schema.ts.
+
+/**
+ * `routes.<id>.priority`: the route's callers' priority in the queue, in place of the queue's
+ * `priority`; higher is served first, then earlier arrival, and their callbacks keep it, never
+ * more (domain/work-item.ts). Every way to get it wrong says the same.
+ */
+const ITEM_PRIORITY_RULE = `a whole number from ${ITEM_PRIORITY_MIN} to ${ITEM_PRIORITY_MAX} (higher is served first)`;
+const itemPriority = z
+  .number({ error: ITEM_PRIORITY_RULE })
+  .int(ITEM_PRIORITY_RULE)
+  .min(ITEM_PRIORITY_MIN, ITEM_PRIORITY_RULE)
+  .max(ITEM_PRIORITY_MAX, ITEM_PRIORITY_RULE);
 
 /** A number dialled on a phone's keypad (`*51`), as a dialplan extension names it. */
 const featureCode = z.string().regex(/^[0-9*#]{1,20}$/, 'digits, * and # only, e.g. *51');
@@ -301,8 +316,8 @@ export const fileSchema = z
         timeRulesIntervalSec: 30,
       }),
     queues: z.array(queueSchema).default([]),
-    /** Route overrides named in the Stasis arguments (`route=vip`). */
-    routes: z.record(z.string(), z.object({ overflow: overflowRule }).strict()).default({}),
+    /** Routes named in the Stasis arguments (`route=vip`): overrides of the overflow rule, and a priority. */
+    routes: z.record(z.string(), z.object({ overflow: overflowRule.default({}), priority: itemPriority.optional() }).strict()).default({}),
     /** Where the overflow action `voicemail:<mailbox>` continues the call: <context>,<mailbox>,1. */
     voicemail: z
       .object({
@@ -353,6 +368,7 @@ export const fileSchema = z
       .strict()
       .default({ tokens: [], failedAuthPerMinute: 10, streamsPerToken: 5 }),
     crm: crmSchema.default({ timeoutMs: 1500 }),
+    reports: reportsSchema.default({ serviceLevelSec: 60, timeZone: 'UTC' }),
     ami: amiSchema.default({ host: '127.0.0.1', port: 5038 }),
   })
   .strict();

@@ -24,8 +24,34 @@ export const apiTokenSchema = z
     name: z.string().optional(),
     /** SHA-256 of the token, hex (`direct-callback token hash <token>`); never the token itself. */
     sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits (direct-callback token hash <token>)'),
-    /** `admin`, `agent:<agent id>` (only /api/v1/me/* as that agent), or `metrics` (only /metrics). */
-    scope: z.string().regex(/^(admin|metrics|agent:[A-Za-z0-9_-]{1,64})$/, "'admin', 'metrics' or 'agent:<agent id>'"),
+    /**
+     * `admin`, `agent:<agent id>` (only /api/v1/me/* as that agent), `metrics` (only /metrics), or
+     * `supervisor` (read only: the day report, the wallboard and /metrics; never agents or callbacks).
+     */
+    scope: z
+      .string()
+      .regex(/^(admin|metrics|supervisor|agent:[A-Za-z0-9_-]{1,64})$/, "'admin', 'metrics', 'supervisor' or 'agent:<agent id>'"),
+  })
+  .strict();
+
+/** The day report (GET /api/v1/reports/day, the wallboard's "day so far"). */
+export const reportsSchema = z
+  .object({
+    /** Service level: the share of callers answered, or called back, within this many seconds of arriving. */
+    serviceLevelSec: z.number().int().positive().max(86400).default(60),
+    /** The IANA time zone a report's day and hours are counted in (a request may name another). */
+    timeZone: z
+      .string()
+      .min(1)
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone, e.g. Europe/Paris')
+      .default('UTC'),
   })
   .strict();
 

@@ -9,7 +9,10 @@ export interface WorkItem {
   id: string;
   queueId: string;
   kind: WorkItemKind;
-  /** Higher is served first. */
+  /**
+   * Higher is served first. A live caller's comes from its route or its queue (callerPriority); a
+   * callback booked by a caller keeps that caller's priority, never more.
+   */
   priority: number;
   /** Epoch ms that fixes the place in the queue; a callback keeps the caller's original arrival. */
   arrivedAt: number;
@@ -27,6 +30,28 @@ export function compareWorkItems(a: WorkItem, b: WorkItem): number {
   if (a.arrivedAt !== b.arrivedAt) return a.arrivedAt - b.arrivedAt;
   if (a.seq !== b.seq) return a.seq - b.seq;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The priorities a route (`routes.<id>.priority`) or an API request may set: whole numbers in this
+ * range, higher served first. Bounded so that a typo (100000 for 100) is refused, not obeyed, and
+ * so that the stored integer columns hold any of them.
+ */
+export const ITEM_PRIORITY_MIN = -1000;
+export const ITEM_PRIORITY_MAX = 1000;
+
+export function isItemPriority(n: number): boolean {
+  return Number.isInteger(n) && n >= ITEM_PRIORITY_MIN && n <= ITEM_PRIORITY_MAX;
+}
+
+/**
+ * A live caller's priority: the one its route sets, when it sets one, in place of the queue's
+ * `priority`. Decided once, when the caller enters: nothing else (booking a callback, a retry, a
+ * restart) raises or lowers it, so a callback never gets ahead of a caller of the same priority
+ * who arrived earlier.
+ */
+export function callerPriority(queuePriority: number, routePriority: number | undefined): number {
+  return routePriority ?? queuePriority;
 }
 
 /**

@@ -1,9 +1,11 @@
 import { QueueConfig } from '../config/config';
-import { AgentState } from '../domain';
+import { AgentState, WorkItem } from '../domain';
 import { CallMilestone } from '../calls/call-context';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { PresenceSource } from '../store/agent-presence-store';
+import { DayReport, DayReportQuery } from '../store/day-report-queries';
 import { QueueFigures } from './queue-book';
+import { WallSnapshot } from './wall-snapshot';
 
 /**
  * What the administrators' and agents' surfaces (REST API, agent panel, metrics) may ask of the
@@ -39,6 +41,8 @@ export interface NewCallback {
   notBefore?: Date;
   ownerAgentId?: string;
   language?: string;
+  /** Its priority in the queue (ITEM_PRIORITY_MIN..MAX); absent, the queue's. Explicit only: nothing adds to it. */
+  priority?: number;
 }
 
 /**
@@ -78,6 +82,8 @@ export interface AdminOperations {
   queueConfig(queueId: string): QueueConfig | undefined;
   /** Live figures of one queue. */
   queueFigures(queueId: string): QueueFigures | undefined;
+  /** What waits in one queue, in service order (priority, then original arrival), each with its priority. */
+  queueItems(queueId: string): readonly WorkItem[] | undefined;
   estimatedWaitSec(queueId: string, position: number): number;
   /** The preview call an agent is in right now, if any. */
   activePreviewOf(agentId: string): AgentPreview | undefined;
@@ -98,6 +104,16 @@ export interface AdminOperations {
   onMilestone(listener: MilestoneListener): () => void;
   /** What the engine holds for calls right now (read only). */
   liveCounts(): LiveCounts;
+  /**
+   * The day's figures from the database (read only). The caller fills timeZone and
+   * serviceLevelSec from config.reports; absent, UTC and 60 s.
+   */
+  dayReport(q: DayReportQuery): Promise<DayReport>;
+  /**
+   * The wallboard's live figures (queues, waiting items with their priority, agents' states),
+   * from memory only: no database read, so a snapshot a second costs the same for any audience.
+   */
+  wallSnapshot(): WallSnapshot;
 }
 
 /** What carries the admin operations: the CallbackApp in the plugin. */

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { QueueConfig } from '../config/config';
-import { AgentState, Clock, DEFAULT_LANGUAGE } from '../domain';
+import { AgentState, Clock, DEFAULT_LANGUAGE, isItemPriority, ITEM_PRIORITY_MAX, ITEM_PRIORITY_MIN, WorkItem } from '../domain';
 import { CallMilestone } from '../calls/call-context';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { PresenceSource } from '../store/agent-presence-store';
+import { DayReport, DayReportQuery } from '../store/day-report-queries';
 import { AdminOperations, AgentPreview, CallbackRecords, CallbackRefused, LiveCounts, MilestoneListener, NewCallback } from './admin-port';
 import { AgentDirectory } from './agent-directory';
 import { checkNumber } from './number-guard';
@@ -12,6 +13,7 @@ import { failIfNumberRefused } from './number-gate';
 import { QueueBook, QueueFigures } from './queue-book';
 import { RunningAttempts } from './running-attempts';
 import { SharedState } from './shared-state';
+import { AgentStateClock, buildWallSnapshot, WallSnapshot } from './wall-snapshot';
 
 export interface AdminServiceDeps {
   store: CallbackStore;
@@ -33,6 +35,8 @@ export interface AdminServiceDeps {
  */
 export class AdminService implements AdminOperations {
   readonly callbacks: CallbackRecords;
+  /** When each agent entered its state, as the wallboard's snapshots saw it. */
+  private readonly agentStateClock = new AgentStateClock();
 
   constructor(private readonly deps: AdminServiceDeps) {
     this.callbacks = deps.store;
@@ -44,6 +48,29 @@ export class AdminService implements AdminOperations {
 
   liveCounts(): LiveCounts {
     return this.deps.liveCounts();
+  }
+
+  dayReport(q: DayReportQuery): Promise<DayReport> {
+    return this.deps.store.dayReport(q);
+  }
+
+  wallSnapshot(): WallSnapshot {
+    const { book, clock, agents } = this.deps;
+    const now = clock.now();
+    const queues = book.queueIds().flatMap((id) => {
+      const q = book.queue(id);
+      const items = book.snapshot(id)?.items;
+      if (!q || !items) return [];
+      const configured = !id.startsWith('direct:');
+      return [{ id, name: q.config.name ?? id, items, estimatedWaitSec: book.estimatedWaitSec(id, items.length + 1), configured }];
+    });
+    const callback = (id: string) => {
+      const e = book.callback(id);
+      if (!e) return undefined;
+      const dialling = e.pending.inFlight || e.stored.status === 'in_progress';
+      return { requestedAt: e.stored.requestedAt.getTime(), notBefore: e.pending.notBefore, dialling };
+    };
+    return buildWallSnapshot({ now, queues, callback, agents: agents.all() }, this.agentStateClock);
   }
 
   agent(agentId: string): AgentState | undefined {
@@ -64,6 +91,10 @@ export class AdminService implements AdminOperations {
 
   queueFigures(queueId: string): QueueFigures | undefined {
     return this.deps.book.figures(queueId);
+  }
+
+  queueItems(queueId: string): readonly WorkItem[] | undefined {
+    return this.deps.book.queue(queueId)?.order.items();
   }
 
   estimatedWaitSec(queueId: string, position: number): number {
@@ -88,6 +119,8 @@ export class AdminService implements AdminOperations {
     const { book, store, clock } = this.deps;
     const q = book.queue(input.queueId);
     if (!q) throw new Error(`unknown queue '${input.queueId}'`);
+    if (input.priority !== undefined && !isItemPriority(input.priority))
+      throw new CallbackRefused(`priority: a whole number from ${ITEM_PRIORITY_MIN} to ${ITEM_PRIORITY_MAX}`);
     const now = clock.now();
     // The same toll-fraud guard as for callers: an API client cannot book a premium or foreign
     // number the queue's policy refuses.
@@ -104,7 +137,8 @@ export class AdminService implements AdminOperations {
       ownerAgentId: input.ownerAgentId ?? null,
       // Without a language of its own the callback speaks the queue's.
       language: input.language ?? q.config.language ?? DEFAULT_LANGUAGE,
-      priority: q.config.priority,
+      // Only what the request states (routes.ts checked its range), else the queue's: never a bonus.
+      priority: input.priority ?? q.config.priority,
       // A scheduled callback takes its place in the queue at its time.
       arrivedAt: new Date(Math.max(now, input.notBefore?.getTime() ?? now)),
       maxAttempts: q.config.maxAttempts,

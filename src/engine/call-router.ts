@@ -5,10 +5,10 @@ import { CallContext, ChannelSession } from '../calls/call-context';
 import { QueueCallerAdoption, QueueCallerSession } from '../calls/queue-caller-session';
 import { DirectCallSession } from '../calls/direct-call-session';
 import { FeatureCodeSession } from '../calls/feature-code-session';
-import { featureCodeAgent, FeatureCodeKind } from '../domain';
+import { callerPriority, featureCodeAgent, FeatureCodeKind } from '../domain';
 import { decideAdmission, DIALPLAN_STATUS_VARIABLE, DialplanReturnStatus, HeldCallers, parseStasisArgs } from '../domain/admission';
 import { PROMPTS, promptLanguageFor } from '../calls/prompts';
-import { holdingBridgeIdOf, isOwnChannel } from '../calls/channel-ids';
+import { isHoldingBridgeOf, isOwnChannel } from '../calls/channel-ids';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
 import { QueueBook } from './queue-book';
@@ -214,9 +214,14 @@ export class CallRouter {
       return;
     }
     const routeId = options.map((o) => /^route=(.+)$/.exec(o)?.[1]).find((r) => r !== undefined);
-    if (routeId !== undefined && !(routeId in this.ctx.config.routes))
-      this.ctx.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
-    const session = new QueueCallerSession(this.ctx, channel, queue.config, routeId, this.nextSeq(), adoption);
+    const route = routeId !== undefined && Object.hasOwn(this.ctx.config.routes, routeId) ? this.ctx.config.routes[routeId] : undefined;
+    if (routeId !== undefined && !route) this.ctx.logger.warn('unknown route in Stasis arguments; queue rule applies', { routeId });
+    // The route's priority, stated once here: the caller's item, stored place and any callback it books carry it.
+    const priority = callerPriority(queue.config.priority, route?.priority);
+    if (priority !== queue.config.priority)
+      this.ctx.logger.info("route sets the caller's priority", { channelId: channel.id, routeId, priority });
+    const config = priority === queue.config.priority ? queue.config : { ...queue.config, priority };
+    const session = new QueueCallerSession(this.ctx, channel, config, routeId, this.nextSeq(), adoption);
     this.dispatcher.registerCaller(session.itemId, session);
     await session.start();
   }
@@ -234,7 +239,7 @@ export class CallRouter {
     const routeOptions = stored?.routeId ? [`route=${stored.routeId}`] : options;
     await this.enterQueue(channel, queueId, routeOptions, {
       arrivedAt: stored?.arrivedAt.getTime() ?? ariTime(channel.creationtime) ?? this.ctx.clock.now(),
-      inHoldingBridge: bridgeId === holdingBridgeIdOf(channel.id),
+      holdingBridgeId: bridgeId !== undefined && isHoldingBridgeOf(bridgeId, this.ctx.config.ari.app) ? bridgeId : undefined,
     });
   }
 

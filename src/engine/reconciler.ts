@@ -7,7 +7,7 @@ import { ChannelSession } from '../calls/call-context';
 import { promptLanguageFor } from '../calls/prompts';
 import { isOwnChannel } from '../calls/channel-ids';
 import { LeftPlaybacks } from './left-playbacks';
-import { adoptCaller, adoptPair, confirmAndHangUp, resumeAttempt } from './unowned-channel-actions';
+import { adoptCaller, adoptPair, confirmAndHangUp, dropEmptyHoldingBridges, resumeAttempt } from './unowned-channel-actions';
 
 /**
  * Reconciliation after every ARI (re)connection, and after a restart of the process. Asterisk
@@ -170,6 +170,7 @@ export class Reconciler {
     const together = (x: string, y: string): boolean => bridgeOf.get(x) !== undefined && bridgeOf.get(x) === bridgeOf.get(y);
     const byId = new Map(channels.map((c) => [c.id, c]));
     const inStasis = new Set(appIds);
+    await dropEmptyHoldingBridges(this.host, bridges);
 
     // 1. sessions whose channels vanished during the gap
     for (const id of boundBefore) {

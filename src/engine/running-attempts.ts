@@ -87,8 +87,9 @@ export class RunningAttempts {
     if (stored.status === 'pending') {
       entry.stored = stored;
       entry.pending.notBefore = stored.notBefore?.getTime();
-    } else if (stored.status === 'cancelled') {
-      // Could not be claimed: someone else holds it, or it is no longer open. Ask the store.
+    } else if (stored.status === 'cancelled' || stored.status === 'in_progress') {
+      // Could not be claimed (someone else holds it, or it is no longer open), or its end was
+      // not this process's to write (claimed again meanwhile): ask the store.
       void this.refresh(stored.id);
     } else {
       this.book.forgetCallback(stored.id);
@@ -131,7 +132,18 @@ export class RunningAttempts {
     const entry = this.book.callback(id);
     if (!entry) return;
     const { store, clock } = this.ctx;
-    const fresh = await store.get(id).catch(() => undefined);
+    const read = await store.get(id).then(
+      (row) => ({ ok: true as const, row }),
+      () => ({ ok: false as const }),
+    );
+    if (!read.ok) {
+      // The database did not answer: kept, and asked again at its next turn (its claim is the
+      // test). Forgotten here, an open callback would wait for good: the store sync reads only
+      // rows changed lately.
+      entry.pending.notBefore = clock.now() + 1000;
+      return;
+    }
+    const fresh = read.row;
     if (fresh && (fresh.status === 'pending' || fresh.status === 'in_progress')) {
       entry.stored = fresh;
       entry.pending.notBefore =

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AriChannel } from '../ari/ari-events';
 import { ChannelSession } from '../calls/call-context';
 import { confirmationMedia } from '../calls/callback-booking';
-import { holdingBridgeIdOf } from '../calls/channel-ids';
+import { isHoldingBridgeOf, legacyHoldingBridgeIdOf, quietBridgeIdOf } from '../calls/channel-ids';
+import { HoldingBridges } from '../calls/holding-bridges';
 import { Playback, playbackIdsOf } from '../calls/playback';
 import { systemClock } from '../domain';
 import type { LeftPlaybacks } from './left-playbacks';
@@ -20,8 +21,10 @@ const CONFIRMATION_BOUND_MS = 30_000;
 
 /**
  * A queue caller left in Stasis: its predecessor's prompt is stopped and its end awaited first (a
- * real Asterisk would otherwise hold some channel requests until it ends), a mixing bridge it was
- * left alone in is dropped after the caller is moved back to hold, and the caller rejoins its queue.
+ * real Asterisk would otherwise hold some channel requests until it ends), and the caller rejoins its
+ * queue's shared holding bridge. The bridges of its own it may have been left in (a mixing bridge
+ * alone, its quiet bridge while typing, a per-caller holding bridge of an older version) are dropped
+ * once it is back on hold.
  */
 export async function adoptCaller(
   host: ReconcileHost,
@@ -33,7 +36,25 @@ export async function adoptCaller(
   const { control } = host;
   await left.stop([ch.id]);
   await host.adoptQueueCaller(ch, args, bridgeId);
-  await control.destroyBridge(`call-${ch.id}`).catch(() => undefined);
+  await Promise.all(
+    [`call-${ch.id}`, quietBridgeIdOf(ch.id), legacyHoldingBridgeIdOf(ch.id)].map((id) => control.destroyBridge(id).catch(() => undefined)),
+  );
+}
+
+/**
+ * A queue's shared holding bridge that Asterisk lists empty and no caller of this process is
+ * joining: left by a process that died after its last caller hung up, it would play its music (an
+ * Announcer channel pair) to nobody until the queue's next caller came and went. Destroyed.
+ */
+export async function dropEmptyHoldingBridges(host: ReconcileHost, bridges: { id: string; channels: string[] }[]): Promise<void> {
+  const registry = HoldingBridges.of(host.control);
+  const empty = bridges.filter(
+    (b) => isHoldingBridgeOf(b.id, host.config.ari.app) && b.channels.length === 0 && registry.members(b.id).length === 0,
+  );
+  for (const b of empty) {
+    host.logger.info('reconcile: destroying an empty holding bridge left behind', { bridgeId: b.id });
+    await host.control.destroyBridge(b.id).catch(() => undefined);
+  }
 }
 
 /**
@@ -62,7 +83,11 @@ export async function confirmAndHangUp(
   let timer: NodeJS.Timeout | undefined;
   try {
     await left.stop([ch.id]);
-    await control.destroyBridge(holdingBridgeIdOf(ch.id)).catch(() => undefined);
+    // Bridges of its own are dropped; a shared holding bridge is kept for the others (the replay
+    // plays over its music for this caller only).
+    await Promise.all(
+      [quietBridgeIdOf(ch.id), legacyHoldingBridgeIdOf(ch.id)].map((id) => control.destroyBridge(id).catch(() => undefined)),
+    );
     if (await replay.start()) {
       await Promise.race([replay.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, CONFIRMATION_BOUND_MS)))]);
     }

@@ -10,7 +10,9 @@ export type Principal =
   | { kind: 'admin'; name: string }
   | { kind: 'agent'; agentId: string; name: string }
   /** Reads /metrics only (when http.metricsAccess is `token`); every API route answers it 403. */
-  | { kind: 'metrics'; name: string };
+  | { kind: 'metrics'; name: string }
+  /** Read only: the day report, the wallboard and /metrics; every route that changes something answers it 403. */
+  | { kind: 'supervisor'; name: string };
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -28,7 +30,7 @@ export class TokenVerifier {
     this.known = tokens.map((t, i) => {
       const name = t.name ?? `token #${i + 1}`;
       const principal: Principal =
-        t.scope === 'admin' || t.scope === 'metrics'
+        t.scope === 'admin' || t.scope === 'metrics' || t.scope === 'supervisor'
           ? { kind: t.scope, name }
           : { kind: 'agent', agentId: t.scope.slice('agent:'.length), name };
       return { hash: Buffer.from(t.sha256, 'hex'), principal };

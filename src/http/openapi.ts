@@ -145,7 +145,14 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
       security: r.access === 'public' ? [] : [{ bearer: [] }],
-      'x-access': r.access === 'admin' ? 'admin token' : r.access === 'agent' ? 'agent token (admin: with ?agentId=)' : 'public',
+      'x-access':
+        r.access === 'admin'
+          ? 'admin token'
+          : r.access === 'agent'
+            ? 'agent token (admin: with ?agentId=)'
+            : r.access === 'supervisor'
+              ? 'supervisor or admin token'
+              : 'public',
       parameters: [...parameters('path', r.params), ...parameters('query', r.query)],
       ...(r.body
         ? {
@@ -161,7 +168,12 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
           {
             description: resp.description,
             ...(resp.schema
-              ? { content: { [r.sse && code === '200' ? 'text/event-stream' : 'application/json']: { schema: resp.schema } } }
+              ? {
+                  content: {
+                    [r.sse && code === '200' ? 'text/event-stream' : 'application/json']: { schema: resp.schema },
+                    ...(code === '200' ? Object.fromEntries((r.produces ?? []).map((t) => [t, { schema: { type: 'string' } }])) : {}),
+                  },
+                }
               : {}),
           },
         ]),
@@ -175,12 +187,13 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Jso
       title: 'asterisk-direct-callback API',
       version,
       description:
-        'Queues, callbacks, agents and the agent panel. `Authorization: Bearer <token>`; tokens are configured as SHA-256 hashes with scope `admin`, `agent:<id>` or `metrics` (only /metrics, outside this document). Errors are `{ "error": "...", "field": "..." }`.',
+        'Queues, callbacks, agents and the agent panel. `Authorization: Bearer <token>`; tokens are configured as SHA-256 hashes with scope `admin`, `agent:<id>`, `supervisor` (read only: reports and the wallboard) or `metrics` (only /metrics, outside this document). Errors are `{ "error": "...", "field": "..." }`.',
     },
     servers: [{ url: '/api/v1' }],
     tags: [
       { name: 'queues', description: 'Queue configuration and live figures' },
       { name: 'callbacks', description: 'Stored callbacks: list, create, cancel, reschedule' },
+      { name: 'reports', description: "The day's figures per queue, hour and agent (supervisor or admin token)" },
       { name: 'agents', description: 'Agent presence (admin)' },
       { name: 'me', description: 'The agent panel: the token’s own agent' },
     ],

@@ -1,3 +1,4 @@
+import { ITEM_PRIORITY_MAX, ITEM_PRIORITY_MIN, WorkItem } from '../domain';
 import { AdminOperations, CallbackRefused } from '../engine/admin-port';
 import { CallbackStatus } from '../store/callback-store';
 import { agentView, attemptView, callbackView, historyView, queueView } from './views';
@@ -30,6 +31,25 @@ function parseDate(value: unknown, field: string): Date {
   if (Number.isNaN(d.getTime())) throw new ApiError(400, `${field}: not a valid date-time (ISO 8601, e.g. 2030-01-31T14:00:00Z)`, field);
   return d;
 }
+
+/** One waiting item as GET /queues/{id}/waiting shows it. */
+const WAITING_ITEM: JsonSchema = {
+  type: 'object',
+  properties: {
+    position: { type: 'integer' },
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['caller', 'callback'] },
+    priority: { type: 'integer' },
+    arrivedAt: { type: 'string', format: 'date-time' },
+  },
+};
+const waitingItemView = (item: WorkItem, i: number) => ({
+  position: i + 1,
+  id: item.id,
+  kind: item.kind,
+  priority: item.priority,
+  arrivedAt: new Date(item.arrivedAt).toISOString(),
+});
 
 export interface RouteDeps {
   admin: AdminOperations;
@@ -89,6 +109,28 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
       params: idParam(ID, 'Queue id'),
       responses: { '200': { description: 'The queue', schema: ref('Queue') }, ...errors('400', '401', '403', '404') },
       handler: async (req) => ({ body: queueOr404(req.params.id ?? '') }),
+    },
+    {
+      method: 'GET',
+      path: '/queues/{id}/waiting',
+      summary: 'Who waits in one queue, in service order: priority, then original arrival',
+      description: 'Live callers (of every instance) and open callbacks alike, each with the priority that places it.',
+      tag: 'queues',
+      access: 'admin',
+      params: idParam(ID, 'Queue id'),
+      responses: {
+        '200': {
+          description: 'The waiting items, first served first',
+          schema: { type: 'object', properties: { queueId: { type: 'string' }, items: { type: 'array', items: WAITING_ITEM } } },
+        },
+        ...errors('400', '401', '403', '404'),
+      },
+      handler: async (req) => {
+        const id = req.params.id ?? '';
+        const items = admin.queueItems(id);
+        if (!items) throw new ApiError(404, `unknown queue '${id}'`, 'id');
+        return { body: { queueId: id, items: items.map(waitingItemView) } };
+      },
     },
     // ---- callbacks ----
     {
@@ -157,6 +199,12 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
           notBefore: dateTime('Not dialled before this time (ISO 8601); the callback takes its place in the queue then'),
           ownerAgentId: { type: 'string', pattern: ID, description: 'Only this agent is offered it' },
           language: { type: 'string', pattern: '^[a-z]{2}(-[A-Za-z]{2})?$' },
+          priority: {
+            type: 'integer',
+            minimum: ITEM_PRIORITY_MIN,
+            maximum: ITEM_PRIORITY_MAX,
+            description: "Its priority in the queue, higher served first (absent: the queue's). Nothing is added to it.",
+          },
         },
         additionalProperties: false,
       },
@@ -189,9 +237,11 @@ export function apiRoutes({ admin, crm }: RouteDeps): RouteSpec[] {
             notBefore,
             ownerAgentId,
             language: typeof b.language === 'string' ? b.language : undefined,
+            priority: typeof b.priority === 'number' ? b.priority : undefined,
           });
         } catch (e) {
-          if (e instanceof CallbackRefused) throw new ApiError(400, e.message, 'number');
+          // The message starts with the field at fault (admin-port.ts).
+          if (e instanceof CallbackRefused) throw new ApiError(400, e.message, e.message.startsWith('priority:') ? 'priority' : 'number');
           throw e;
         }
         return { status: r.kind === 'stored' ? 201 : 200, body: { duplicate: r.kind === 'duplicate', callback: callbackView(r.callback) } };

@@ -11,8 +11,11 @@ import { AgentEventHub, AgentNotice } from './agent-events';
 import { Principal, TokenVerifier } from './auth';
 import { buildOpenApi } from './openapi';
 import { ApiError, RouteRequest, RouteSpec } from './route-spec';
+import { reportRoutes } from './report-routes';
 import { apiRoutes, meQueryAgent } from './routes';
 import { PACKAGE_ROOT, packageVersion } from '../package-root';
+import { WallFeed } from './wall-feed';
+import { registerWallStream, wallApiRoutes } from './wall-routes';
 
 /**
  * The administrators' and agents' HTTP surface: REST API under /api/v1 (OpenAPI document at
@@ -27,6 +30,10 @@ const PANEL_FILES: ReadonlyMap<string, string> = new Map([
   ['index.html', 'text/html; charset=utf-8'],
   ['panel.js', 'text/javascript; charset=utf-8'],
   ['panel.css', 'text/css; charset=utf-8'],
+  // The supervisors' wallboard: /panel/wall is wall.html.
+  ['wall', 'text/html; charset=utf-8'],
+  ['wall.js', 'text/javascript; charset=utf-8'],
+  ['wall.css', 'text/css; charset=utf-8'],
 ]);
 const SSE_PING_MS = 15000;
 
@@ -97,7 +104,8 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
-  const routes = apiRoutes({ admin, crm: config.crm });
+  const wall = new WallFeed(admin, { timeZone: config.reports.timeZone, serviceLevelSec: config.reports.serviceLevelSec }, logger);
+  const routes = [...apiRoutes({ admin, crm: config.crm }), ...reportRoutes({ admin, reports: config.reports }), ...wallApiRoutes(wall)];
   const openapi = buildOpenApi(routes, packageVersion());
 
   server.setErrorHandler((err: FastifyError, request, reply) => {
@@ -148,6 +156,10 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     const principal = authenticate(request);
     if (principal.kind === 'metrics') throw new ApiError(403, 'a metrics token may read only /metrics');
     if (spec.access === 'admin' && principal.kind !== 'admin') throw new ApiError(403, 'this route needs an admin token');
+    // A supervisor reads (reports, wallboard); it never acts for an agent or changes a callback.
+    if (spec.access === 'agent' && principal.kind === 'supervisor') throw new ApiError(403, 'a supervisor token is read-only');
+    if (spec.access === 'supervisor' && principal.kind !== 'admin' && principal.kind !== 'supervisor')
+      throw new ApiError(403, 'this route needs an admin or supervisor token');
     return principal;
   };
 
@@ -172,10 +184,12 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
           params: (request.params ?? {}) as Record<string, string>,
           query: (request.query ?? {}) as Record<string, unknown>,
           body: (request.body ?? {}) as Record<string, unknown>,
+          accept: request.headers.accept,
         };
         if (spec.sse && request.principal) return openStream(reply, meQueryAgent(admin, req), request.principal);
         if (!spec.handler) throw new Error(`route ${spec.path} has no handler`);
         const result = await spec.handler(req);
+        if (result.contentType) reply.type(result.contentType);
         return reply.code(result.status ?? 200).send(result.body);
       },
     });
@@ -221,6 +235,14 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     });
   };
 
+  registerWallStream(server, API_PREFIX, {
+    feed: wall,
+    authenticate,
+    perToken: streamCap,
+    streamsPerToken: config.api.streamsPerToken,
+    streams,
+  });
+
   server.get(`${API_PREFIX}/openapi.json`, async (_request, reply) => reply.send(openapi));
 
   server.get('/metrics', async (request, reply) => {
@@ -235,7 +257,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     const name = (request.params as Record<string, string>)['*'] || 'index.html';
     const type = PANEL_FILES.get(name);
     if (!type) return sendError(reply, 404, 'not found');
-    const body = await fs.promises.readFile(path.join(PANEL_DIR, name));
+    const body = await fs.promises.readFile(path.join(PANEL_DIR, name === 'wall' ? 'wall.html' : name));
     return reply
       .type(type)
       .header('cache-control', 'no-cache')

@@ -50,7 +50,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const transports: winston.transport[] = [];
   if (opts.stream) transports.push(new winston.transports.Stream({ stream: opts.stream }));
   else transports.push(new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] }));
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: opts.level ?? 'info',
     silent: opts.silent ?? false,
     format: winston.format.combine(
@@ -62,6 +62,24 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     defaultMeta: { service: 'direct-callback' },
     transports,
   });
+  dropBelowLevelEarly(logger);
+  return logger;
+}
+
+/**
+ * winston formats every message (the secret scan, the timestamp, the JSON) and only then lets the
+ * transport drop it for its level: each debug line the plugin does not print cost as much as one
+ * it prints (1.1 % of the plugin's time with 1,000 callers held on the simulator at level warn,
+ * where it prints almost nothing). A message below the level now stops before the formats.
+ * Child loggers write through their root's `write`, so this covers them too.
+ */
+function dropBelowLevelEarly(logger: winston.Logger): void {
+  const write = logger.write.bind(logger);
+  const gated = (info: winston.LogEntry): boolean => {
+    if (typeof info.level === 'string' && !logger.isLevelEnabled(info.level)) return true;
+    return write(info);
+  };
+  logger.write = gated as typeof logger.write;
 }
 
 /** A logger that swallows everything; for tests and tools that print their own output. */

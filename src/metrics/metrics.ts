@@ -1,8 +1,9 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Knex } from 'knex';
 import { CallMilestone } from '../calls/call-context';
 import { WaitErrorTracker } from '../domain/estimated-wait';
 import { AdminOperations } from '../engine/admin-port';
+import { readStandbyLeaders } from './standby-leaders';
 
 /**
  * Prometheus metrics for one running plugin, in a registry of its own (several plugins in one
@@ -19,12 +20,21 @@ export const DB_SCRAPE_WAIT_MS = 250;
 export const DB_READ_TIMEOUT_MS = 3000;
 
 /** What the metrics read of the engine: live queue figures, the wait model, and the milestones. */
-export type MetricsSource = Pick<AdminOperations, 'now' | 'queueIds' | 'queueFigures' | 'estimatedWaitSec' | 'onMilestone'>;
+export type MetricsSource = Pick<AdminOperations, 'now' | 'queueIds' | 'queueFigures' | 'estimatedWaitSec' | 'onMilestone'> &
+  /** Without it (a stub), request-to-conversation is not observed. */
+  Partial<Pick<AdminOperations, 'callbacks'>>;
+
+/** Request to conversation: from seconds (a caller's callback at once) to a day (scheduled, retried). */
+export const REQUEST_TO_CONVERSATION_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
 
 interface DbFigures {
   at: number;
   byStatus: Map<string, number>;
   byOutcome: Map<string, number>;
+  /** Per queue: the open callback owed longest, since when (epoch ms; a scheduled one from its time). */
+  oldestOwed: Map<string, number>;
+  /** Standby groups (leadership rows): whether a session holds the group's advisory lock now. */
+  leaders: Map<string, boolean>;
 }
 
 export interface MetricsDeps {
@@ -50,6 +60,8 @@ export class PluginMetrics {
   private readonly startedAt: number;
   private readonly offers: Counter<'queue'>;
   private readonly accepted: Counter<'queue'>;
+  private readonly requestToConversation: Histogram<'queue'>;
+  private readonly dbReadErrors: Counter;
   private readonly source: MetricsSource;
   private readonly unsubscribe: () => void;
 
@@ -186,6 +198,41 @@ export class PluginMetrics {
       labelNames: ['queue'],
       registers: [r],
     });
+    new Gauge({
+      name: 'direct_callback_oldest_owed_callback_age_seconds',
+      help: `Age of the open callback owed longest, per queue (since its request, or its scheduled time; database, cached up to ${DB_CACHE_MS / 1000} s)`,
+      labelNames: ['queue'],
+      registers: [r],
+      async collect() {
+        const figures = await dbFigures();
+        this.reset();
+        const now = source.now();
+        for (const [queue, since] of figures?.oldestOwed ?? []) this.set({ queue }, Math.max(0, (now - since) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'direct_callback_standby_group_leader',
+      help: 'Per standby group: 1 while a process holds its leadership lock, else 0 (database; every member reports it)',
+      labelNames: ['group'],
+      registers: [r],
+      async collect() {
+        const figures = await dbFigures();
+        this.reset();
+        for (const [group, led] of figures?.leaders ?? []) this.set({ group }, led ? 1 : 0);
+      },
+    });
+    this.dbReadErrors = new Counter({
+      name: 'direct_callback_db_read_errors_total',
+      help: "The metrics' database reads that failed or timed out (the database figures then age)",
+      registers: [r],
+    });
+    this.requestToConversation = new Histogram({
+      name: 'direct_callback_request_to_conversation_seconds',
+      help: "Callbacks: from the request to the start of the conversation with an agent (observed by the process that bridged it; owed callbacks' queues as 'direct')",
+      labelNames: ['queue'],
+      buckets: REQUEST_TO_CONVERSATION_BUCKETS,
+      registers: [r],
+    });
     this.unsubscribe = source.onMilestone((name, data) => this.milestone(name, data));
   }
 
@@ -234,6 +281,9 @@ export class PluginMetrics {
         this.accepted.inc({ queue: queueOf() });
         if (channelId) this.entries.delete(channelId);
         return;
+      case 'bridged':
+        if (typeof data.callbackId === 'string') this.observeConversation(data.callbackId, this.source.now());
+        return;
       case 'caller_left':
         if (channelId) {
           this.entries.delete(channelId);
@@ -243,6 +293,21 @@ export class PluginMetrics {
       default:
         return;
     }
+  }
+
+  /**
+   * The callback's request time is in its row, not in the milestone: read it (one row by key,
+   * once per conversation) and observe the time up to the bridge.
+   */
+  private observeConversation(callbackId: string, bridgedAt: number): void {
+    this.source.callbacks?.get(callbackId).then(
+      (cb) => {
+        if (!cb) return;
+        const queue = cb.queueId.startsWith('direct:') ? 'direct' : cb.queueId;
+        this.requestToConversation.observe({ queue }, Math.max(0, (bridgedAt - cb.requestedAt.getTime()) / 1000));
+      },
+      () => this.dbReadErrors.inc(),
+    );
   }
 
   /** Bounds the per-channel maps if hang-up milestones were ever missed. */
@@ -287,13 +352,26 @@ export class PluginMetrics {
         .count<{ outcome: string; n: string }[]>({ n: '*' })
         .groupBy('outcome')
         .timeout(DB_READ_TIMEOUT_MS, { cancel: true });
+      const oldest = await this.deps
+        .db('callback_requests')
+        .whereIn('status', ['pending', 'in_progress'])
+        .where((q) => {
+          void q.whereNull('not_before').orWhere('not_before', '<=', new Date(this.source.now()));
+        })
+        .select('queue_id')
+        .min<{ queue_id: string; since: Date }[]>({ since: this.deps.db.raw('greatest(requested_at, arrived_at)') })
+        .groupBy('queue_id')
+        .timeout(DB_READ_TIMEOUT_MS, { cancel: true });
       this.dbCache = {
         at: this.source.now(),
         byStatus: new Map(byStatus.map((x) => [x.status, Number(x.n)])),
         byOutcome: new Map(byOutcome.map((x) => [x.outcome, Number(x.n)])),
+        oldestOwed: new Map(oldest.map((x) => [x.queue_id, new Date(x.since).getTime()])),
+        leaders: await readStandbyLeaders(this.deps.db, DB_READ_TIMEOUT_MS),
       };
     } catch {
       // Database down, locked or slow: keep the last figures (a scrape must not fail); their age shows.
+      this.dbReadErrors.inc();
     }
   }
 }

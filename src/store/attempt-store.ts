@@ -13,6 +13,13 @@ const STEP_COLUMN: Record<AttemptStep, string> = {
   bridged: 'bridged_at',
 };
 
+/** Who may finish an attempt: the instance holding the claim it was opened under. */
+export interface AttemptOwner {
+  instanceId: string;
+  /** The attempt's number: the callback's attempts_started while no later claim has happened. */
+  attemptNo: number;
+}
+
 /** How an attempt ended, and what happens to its callback. */
 export interface FinishedAttempt {
   attemptId: number;
@@ -86,7 +93,22 @@ ORDER BY s.ord`,
 
   /** Closes an attempt and moves the callback on (back to pending, completed or failed), atomically. */
   async finishAttempt(o: FinishedAttempt): Promise<StoredCallback> {
-    const finished = await this.db.transaction(async (tx): Promise<CallbackRow> => {
+    return (await this.finish(o, undefined)).callback;
+  }
+
+  /**
+   * Like finishAttempt, but only while `owner` still holds the claim of this very attempt (same
+   * instance, status in_progress, and no later claim: attempts_started is still its number). A
+   * stale owner whose lease ran out and was claimed again (by another instance or by itself)
+   * changes nothing of the callback: `owned` is false and the callback is returned as it stands.
+   */
+  async finishOwnedAttempt(o: FinishedAttempt & { owner: AttemptOwner }): Promise<{ callback: StoredCallback; owned: boolean }> {
+    return this.finish(o, o.owner);
+  }
+
+  private async finish(o: FinishedAttempt, owner: AttemptOwner | undefined): Promise<{ callback: StoredCallback; owned: boolean }> {
+    const finished = await this.db.transaction(async (tx): Promise<{ row: CallbackRow; owned: boolean }> => {
+      // The attempt row is closed whoever holds the claim now: a reclaim has closed it already (then this is a no-op).
       await tx('callback_attempts')
         .where({ id: o.attemptId })
         .whereNull('ended_at')
@@ -105,7 +127,14 @@ ORDER BY s.ord`,
       };
       if (o.reason !== undefined) patch.outcome_reason = o.reason;
       if (o.countsAsAttempt) patch.attempts = tx.raw('attempts + 1');
-      const [row] = (await tx('callback_requests').where({ id: o.callbackId }).update(patch).returning('*')) as CallbackRow[];
+      const target = tx('callback_requests').where({ id: o.callbackId });
+      if (owner) void target.andWhere({ status: 'in_progress', claimed_by: owner.instanceId, attempts_started: owner.attemptNo });
+      const [row] = (await target.update(patch).returning('*')) as CallbackRow[];
+      if (!row) {
+        const current = (await tx('callback_requests').where({ id: o.callbackId }).first()) as CallbackRow | undefined;
+        if (!current) throw new Error(`callback ${o.callbackId} vanished while finishing an attempt`);
+        return { row: current, owned: false };
+      }
       if (o.nextStatus !== 'pending') {
         await tx('callback_events').insert({
           callback_id: o.callbackId,
@@ -114,10 +143,9 @@ ORDER BY s.ord`,
           detail: JSON.stringify({ outcome: o.outcome, reason: o.reason ?? null }),
         });
       }
-      if (!row) throw new Error(`callback ${o.callbackId} vanished while finishing an attempt`);
-      return row;
+      return { row, owned: true };
     });
-    announceChange(this.db, 'callback_requests', finished);
-    return toCallback(finished);
+    if (finished.owned) announceChange(this.db, 'callback_requests', finished.row);
+    return { callback: toCallback(finished.row), owned: finished.owned };
   }
 }

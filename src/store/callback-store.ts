@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { AttemptStep, AttemptStore, FinishedAttempt } from './attempt-store';
+import { AttemptOwner, AttemptStep, AttemptStore, FinishedAttempt } from './attempt-store';
 import { BookingStore, RequestResult } from './booking-store';
 import { CallbackQueries } from './callback-queries';
 import {
@@ -12,11 +12,12 @@ import {
   StoredCallback,
 } from './callback-records';
 import { Claim, ClaimInput, ClaimStore } from './claim-store';
+import { DayReport, DayReportQuery, readDayReport } from './day-report-queries';
 import { DirectCallStore } from './direct-call-store';
 import { StatusStore } from './status-store';
 
 export * from './callback-records';
-export type { AttemptStep, FinishedAttempt } from './attempt-store';
+export type { AttemptOwner, AttemptStep, FinishedAttempt } from './attempt-store';
 export type { RequestResult } from './booking-store';
 export type { Claim, ClaimInput } from './claim-store';
 
@@ -37,7 +38,11 @@ export class CallbackStore {
   private readonly queries: CallbackQueries;
   private readonly directCalls: DirectCallStore;
 
+  /** The day report's reads (day-report-queries.ts): only they need the handle itself. */
+  readonly dayReport: (q: DayReportQuery) => Promise<DayReport>;
+
   constructor(db: Knex) {
+    this.dayReport = (q) => readDayReport(db, q);
     this.booking = new BookingStore(db);
     this.claims = new ClaimStore(db);
     this.attemptLog = new AttemptStore(db);
@@ -68,8 +73,8 @@ export class CallbackStore {
     return this.claims.resumeAttempt(input);
   }
 
-  renewLease(callbackId: string, instanceId: string, leaseMs: number, now: Date): Promise<boolean> {
-    return this.claims.renewLease(callbackId, instanceId, leaseMs, now);
+  renewLease(callbackId: string, instanceId: string, leaseMs: number, now: Date, attemptNo?: number): Promise<boolean> {
+    return this.claims.renewLease(callbackId, instanceId, leaseMs, now, attemptNo);
   }
 
   markAttempt(
@@ -92,6 +97,10 @@ export class CallbackStore {
 
   finishAttempt(o: FinishedAttempt): Promise<StoredCallback> {
     return this.attemptLog.finishAttempt(o);
+  }
+
+  finishOwnedAttempt(o: FinishedAttempt & { owner: AttemptOwner }): Promise<{ callback: StoredCallback; owned: boolean }> {
+    return this.attemptLog.finishOwnedAttempt(o);
   }
 
   setStatus(callbackId: string, status: CallbackStatus, reason: string, now: Date): Promise<boolean> {

@@ -161,7 +161,7 @@ export class ClaimStore {
       if (!row) return null;
       if (row.status === 'in_progress') {
         // A previous owner's lease ran out (it crashed): close its open attempt first.
-        const talked = await this.closeAbandonedAttempts(tx, row.id, input.now);
+        const { talked, dialled } = await this.closeAbandonedAttempts(tx, row.id, input.now);
         if (talked) {
           // Customer and agent were bridged: the callback happened; never call them again for it.
           await tx('callback_requests').where({ id: row.id }).update({
@@ -180,7 +180,24 @@ export class ClaimStore {
           return null;
         }
         // Answered but never bridged (at the guard, or on hold for an agent in customer-first
-        // mode) is no conversation: the attempt counts and the customer is called again, here.
+        // mode) is no conversation: the attempt counts and the customer is called again, here,
+        // unless it was the last one allowed: a lost end never buys the customer an extra call.
+        if (row.attempts + dialled >= row.max_attempts) {
+          await tx('callback_requests').where({ id: row.id }).update({
+            status: 'failed',
+            outcome_reason: 'max_attempts_reached: last instance_lost',
+            claimed_by: null,
+            claim_expires_at: null,
+            updated_at: tx.fn.now(),
+          });
+          await tx('callback_events').insert({
+            callback_id: row.id,
+            at: input.now,
+            type: 'failed',
+            detail: JSON.stringify({ outcome: 'instance_lost', reason: 'max_attempts_reached' }),
+          });
+          return null;
+        }
       }
       // Attempt numbers count every attempt (agent-side ones too); `attempts` counts customer dials.
       const [updated] = (await tx('callback_requests')
@@ -220,11 +237,13 @@ export class ClaimStore {
   }
 
   /**
-   * Closes attempts left open by a lost instance; true if one had bridged the customer with an
-   * agent (a conversation: the callback happened). An answer alone is not one: the guard's 1 may
-   * not have come, or a customer-first customer was still on hold for an agent.
+   * Closes attempts left open by a lost instance: `talked` if one had bridged the customer with
+   * an agent (a conversation: the callback happened; an answer alone is not one: the guard's 1 may
+   * not have come, or a customer-first customer was still on hold for an agent), and how many had
+   * dialled the customer (each counts against max_attempts: the customer may have been rung).
+   * customer_dialed_at is written before any dial, so an attempt without it never rang them.
    */
-  private async closeAbandonedAttempts(tx: Knex.Transaction, callbackId: string, now: Date): Promise<boolean> {
+  private async closeAbandonedAttempts(tx: Knex.Transaction, callbackId: string, now: Date): Promise<{ talked: boolean; dialled: number }> {
     const open = (await tx('callback_attempts').where({ callback_id: callbackId }).whereNull('ended_at')) as AttemptDbRow[];
     for (const a of open) {
       await tx('callback_attempts').where({ id: a.id }).update({ ended_at: now, outcome: 'instance_lost' });
@@ -238,7 +257,7 @@ export class ClaimStore {
       type: 'lease_expired',
       detail: JSON.stringify({ attempts: open.map((a) => a.id) }),
     });
-    return open.some((a) => (a.bridged_at ?? null) !== null);
+    return { talked: open.some((a) => (a.bridged_at ?? null) !== null), dialled };
   }
 
   /**
@@ -285,11 +304,15 @@ export class ClaimStore {
     return toCallback(row);
   }
 
-  /** Extends the lease while an attempt is alive (called periodically by the attempt owner). */
-  async renewLease(callbackId: string, instanceId: string, leaseMs: number, now: Date): Promise<boolean> {
-    const n = await this.db('callback_requests')
-      .where({ id: callbackId, claimed_by: instanceId, status: 'in_progress' })
-      .update({ claim_expires_at: new Date(now.getTime() + leaseMs) });
+  /**
+   * Extends the lease while an attempt is alive (called periodically by the attempt owner). With
+   * `attemptNo`, only while no later claim has happened (a lease that ran out and was claimed
+   * again, even by this instance, belongs to the new attempt). False: the claim is not the caller's.
+   */
+  async renewLease(callbackId: string, instanceId: string, leaseMs: number, now: Date, attemptNo?: number): Promise<boolean> {
+    const held = this.db('callback_requests').where({ id: callbackId, claimed_by: instanceId, status: 'in_progress' });
+    if (attemptNo !== undefined) void held.andWhere('attempts_started', attemptNo);
+    const n = await held.update({ claim_expires_at: new Date(now.getTime() + leaseMs) });
     return n === 1;
   }
 }

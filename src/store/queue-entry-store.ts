@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { WorkItemKind } from '../domain/work-item';
 import { announceChange } from './change-feed';
 
 /**
@@ -33,6 +34,17 @@ export interface QueueEntry extends NewQueueEntry {
   closedAt: Date | null;
   closeReason: string | null;
   callbackId: string | null;
+}
+
+/** An open item in the shared order (queue_order): where it stands and the priority that puts it there. */
+export interface OrderedItem {
+  position: number;
+  kind: WorkItemKind;
+  id: string;
+  priority: number;
+  arrivedAt: Date;
+  seq: number;
+  routeId: string | null;
 }
 
 /** Why a live caller left its queue (stored with the entry, counted in reports). */
@@ -93,14 +105,15 @@ export class QueueEntryStore {
 
   /**
    * Stores a caller's place, or returns the one already open for this channel (a caller adopted
-   * after a restart keeps its stored place; only the instance holding it changes).
+   * after a restart keeps its stored place; only the instance holding it changes, and the priority
+   * follows the holder's, so that every instance orders the caller as the one serving it does).
    */
   async open(e: NewQueueEntry): Promise<QueueEntry> {
     const rows = await this.db.raw<{ rows: Row[] }>(
       `INSERT INTO queue_entries (id, queue_id, first_queue_id, first_arrived_at, priority, arrived_at, asterisk_id, channel_id, app, channel_created_at, instance_id, route_id, caller_number, caller_name, language)
        VALUES (:id, :queueId, :firstQueueId, :firstArrivedAt, :priority, :arrivedAt, :asteriskId, :channelId, :app, :channelCreatedAt, :instanceId, :routeId, :callerNumber, :callerName, :language)
        ON CONFLICT (asterisk_id, channel_id) WHERE closed_at IS NULL
-       DO UPDATE SET instance_id = EXCLUDED.instance_id, updated_at = now()
+       DO UPDATE SET instance_id = EXCLUDED.instance_id, priority = EXCLUDED.priority, updated_at = now()
        RETURNING *`,
       {
         ...e,
@@ -153,6 +166,33 @@ export class QueueEntryStore {
       .whereNull('closed_at')
       .orderBy([{ column: 'priority', order: 'desc' }, 'arrived_at', 'seq'])) as Row[];
     return rows.map(toQueueEntry);
+  }
+
+  /**
+   * One queue's open items as the database orders them for every instance (the view queue_order,
+   * sql/009_item_priority.sql): live callers of all instances and open callbacks, priority first.
+   */
+  async openOrder(queueId: string): Promise<OrderedItem[]> {
+    const rows = await this.db('queue_order').where({ queue_id: queueId }).orderBy('position').select<
+      {
+        kind: WorkItemKind;
+        id: string;
+        priority: number;
+        arrived_at: Date;
+        seq: string | number;
+        route_id: string | null;
+        position: string | number;
+      }[]
+    >('kind', 'id', 'priority', 'arrived_at', 'seq', 'route_id', 'position');
+    return rows.map((r) => ({
+      position: Number(r.position),
+      kind: r.kind,
+      id: r.id,
+      priority: r.priority,
+      arrivedAt: r.arrived_at,
+      seq: Number(r.seq),
+      routeId: r.route_id,
+    }));
   }
 
   async get(id: string): Promise<QueueEntry | undefined> {

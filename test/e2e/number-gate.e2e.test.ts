@@ -278,10 +278,12 @@ describe('e2e: one number gate for every path that can dial (issue 19)', functio
     it('a preview customer leg asked to dial one of them creates no channel', async () => {
       for (const n of REFUSED) {
         const leg = new PreviewCustomerLeg(ctx, `leg-${n}`, queue, new ChannelPlaybacks(ctx, 'x'));
-        const err = await leg.dial(n, 'cb', 'agent').then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+        const err = await leg
+          .dial(n, 'cb', 'agent', () => undefined)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(err, n).to.be.instanceOf(NumberRefusedAtDial);
         expect(leg.dialled).to.equal(false);
       }

@@ -94,7 +94,7 @@ describe('e2e: round trips a person waits on', function () {
     if (entryClose >= 0) expect(entryClose, 'the entry is closed only after the booking').to.be.greaterThan(0);
     const waitedOn = sqlPath.filter((_, i) => i !== entryClose);
     expect(waitedOn, path.join('\n')).to.have.length(1);
-    expect(waitedOn[0]).to.match(/^SQL WITH p AS .* INSERT INTO callback_requests /);
+    expect(waitedOn[0]).to.match(/callback_book_batch/);
     expect(
       path.filter((e) => e.startsWith('ARI')),
       path.join('\n'),
@@ -132,7 +132,7 @@ describe('e2e: round trips a person waits on', function () {
     const call = rig.sim.call({ from: '+15557770002', to: 'queue:support' });
     await call.entered();
     await call.waitForPlayback((m) => m === PROMPTS.offer, 3000);
-    statementAnswered(rig, /insert into "?callback_requests"?/i, () => {
+    statementAnswered(rig, /callback_book_batch/i, () => {
       order.push('booking committed');
       booked();
     });
@@ -217,8 +217,9 @@ describe('e2e: round trips a person waits on', function () {
   it('an agent frees up -> agent leg: one SQL statement (the claim)', async () => {
     const rig = rigs.set(await startRig({ config: quietConfig() }));
     await bookCallback(rig, '+15557770004');
-    // The caller's session has finished tidying up (its holding bridge) before the count starts.
-    await rig.sim.waitForRequest((r) => r.method === 'DELETE' && /^\/ari\/bridges\/hold-[^/]+$/.test(r.path), 3000);
+    // The caller's session has finished tidying up before the count starts: it was its queue's
+    // last caller, so the shared holding bridge was destroyed.
+    await rig.sim.waitForRequest((r) => r.method === 'DELETE' && r.path === '/ari/bridges/hold.direct-callback.support', 3000);
     rig.sim.endpoint('PJSIP/1001').manual();
     const t = timeline(rig);
     rig.sim.endpoint('PJSIP/1001').setDeviceState('NOT_INUSE');

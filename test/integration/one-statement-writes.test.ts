@@ -359,7 +359,14 @@ describe('one-statement writes (real PostgreSQL)', function () {
             outcome: 'busy',
           })),
         );
-        expect(await migrate(db)).to.deep.equal(['006_attempts_started.sql', '007_booking_limits.sql', '008_source_call_end.sql']);
+        expect(await migrate(db)).to.deep.equal([
+          '006_attempts_started.sql',
+          '007_booking_limits.sql',
+          '008_source_call_end.sql',
+          '009_item_priority.sql',
+          '010_report_indexes.sql',
+          '011_group_booking.sql',
+        ]);
         const c = await new CallbackStore(db).claim({
           callbackId: id,
           instanceId: 'new',

@@ -1,11 +1,14 @@
 import { expect } from 'chai';
 import { AriRequestError, CallControl } from '../../src/ari/call-control';
+import { holdingBridgeIdOf } from '../../src/calls/channel-ids';
 import { PROMPTS } from '../../src/calls/prompts';
 import { SplitRig, splitRig, until } from './in-process-rig';
 import type { SimCall } from '../../tools/simulator/scenario-driver';
 
 /**
- * Re-adoption after a restart, in the holding bridge the previous process left the caller in.
+ * Re-adoption after a restart, in the holding bridge the previous process left the caller in: its
+ * queue's, shared by the queue's callers and named after the app and the queue, so the restarted
+ * process finds it.
  *
  * A channel added to the bridge it is already in is taken out and put back by Asterisk
  * (trace h: ChannelLeftBridge, ChannelEnteredBridge, after waiting behind the running prompt): a
@@ -17,6 +20,9 @@ import type { SimCall } from '../../tools/simulator/scenario-driver';
  * (`npm run faults -- --asterisk`) check that no adopted caller is hung up without a reason and
  * none is taken out of its holding bridge; the timeout here is one a healthy Asterisk does not give.
  */
+/** The support queue's shared holding bridge (the rig's app is the config's). */
+const SUPPORT_HOLD = holdingBridgeIdOf('direct-callback', 'support');
+
 describe('resilience: a caller adopted after a restart', function () {
   this.timeout(30000);
   let rig: SplitRig | undefined;
@@ -33,7 +39,7 @@ describe('resilience: a caller adopted after a restart', function () {
     await call.entered();
     await call.waitForPlayback((m) => m === PROMPTS.offer, 5000);
     const channelId = call.id;
-    expect(r.sim.bridges().find((b) => b.id === `hold-${channelId}`)?.channels, 'in its holding bridge').to.deep.equal([channelId]);
+    expect(r.sim.bridges().find((b) => b.id === SUPPORT_HOLD)?.channels, "in its queue's holding bridge").to.deep.equal([channelId]);
     // As after kill -9: the caller stays in Stasis, in its bridge, with its prompt playing.
     await first.stop();
     return { call, channelId };
@@ -59,12 +65,53 @@ describe('resilience: a caller adopted after a restart', function () {
       'bridge events of the adopted caller',
     ).to.deep.equal([]);
     const requests = rig.sim.requests.slice(fromRequest).map((r) => `${r.method} ${r.path}`);
-    expect(requests.filter((r) => r.includes(`/bridges/hold-${channelId}`))).to.deep.equal([`POST /ari/bridges/hold-${channelId}/moh`]);
-    const hold = rig.sim.bridges().find((b) => b.id === `hold-${channelId}`);
+    expect(requests.filter((r) => r.includes(`/bridges/${SUPPORT_HOLD}`))).to.deep.equal([`POST /ari/bridges/${SUPPORT_HOLD}/moh`]);
+    const hold = rig.sim.bridges().find((b) => b.id === SUPPORT_HOLD);
     expect(hold?.channels).to.deep.equal([channelId]);
     expect(hold?.mohActive, 'music on hold').to.equal(true);
     expect(rig.logLines.some((l) => l.includes('adopted caller kept in its holding bridge'))).to.equal(true);
     expect(call.state).to.not.equal('hungup');
+  });
+
+  it('two callers in the shared bridge: both kept, the music started once; the bridge goes with the last of them', async () => {
+    rig = await splitRig();
+    const first = await rig.start();
+    const calls = [
+      rig.sim.call({ from: '+15557771003', to: 'queue:support' }),
+      rig.sim.call({ from: '+15557771004', to: 'queue:support' }),
+    ];
+    for (const call of calls) await call.entered();
+    await until('both in the shared bridge', () => rig?.sim.bridges().find((b) => b.id === SUPPORT_HOLD)?.channels.length === 2, 5000);
+    await first.stop();
+    const fromRequest = rig.sim.requests.length;
+    await rig.start();
+    await until(
+      'both adopted',
+      () => rig?.logLines.filter((l) => l.includes('adopted caller kept in its holding bridge')).length === 2,
+      10_000,
+    );
+    const requests = () => rig?.sim.requests.slice(fromRequest).map((r) => `${r.method} ${r.path}`) ?? [];
+    expect(requests().filter((r) => r.includes(`/bridges/${SUPPORT_HOLD}`))).to.deep.equal([`POST /ari/bridges/${SUPPORT_HOLD}/moh`]);
+    calls[0].hangup();
+    await calls[0].waitFor('hungup', 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rig.sim.bridges().find((b) => b.id === SUPPORT_HOLD)?.channels, 'kept for the other caller').to.deep.equal([calls[1].id]);
+    calls[1].hangup();
+    await until('the bridge destroyed with its last caller', () => !rig?.sim.bridges().some((b) => b.id === SUPPORT_HOLD), 5000);
+  });
+
+  it('a shared bridge a dead process left empty (its callers hung up meanwhile) is destroyed by the restarted one', async () => {
+    rig = await splitRig();
+    const first = await rig.start();
+    const call = rig.sim.call({ from: '+15557771005', to: 'queue:support' });
+    await call.entered();
+    await until('in the shared bridge', () => rig?.sim.bridges().find((b) => b.id === SUPPORT_HOLD)?.channels.length === 1, 5000);
+    await first.stop();
+    call.hangup();
+    await call.waitFor('hungup', 5000);
+    expect(rig.sim.bridges().find((b) => b.id === SUPPORT_HOLD)?.mohActive, 'left playing to nobody').to.equal(true);
+    await rig.start();
+    await until('the empty bridge destroyed', () => !rig?.sim.bridges().some((b) => b.id === SUPPORT_HOLD), 10_000);
   });
 
   it('when its music cannot be started (request timed out): kept, queued anyway, offered again, and books its callback', async () => {

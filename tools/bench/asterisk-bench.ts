@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- --asterisk`: the plugin's figures on the real Asterisk of the lab
  * (tools/asterisk-lab/) with SIPp callers, agents' phones and customers, in one run: press 1 ->
- * confirmation against a bare ari-client floor app (floor-app.ts), an agent's accept -> the
- * customer dialled, and held callers added in steps, each with a press-1 sample (held-ramp.ts
- * judges the steps). Every latency is read from Asterisk's own event timestamps (the lab's
+ * confirmation against a bare ari-client floor app and the same app committing one INSERT
+ * (floor-app.ts), at 20/s and in a burst; an agent's accept -> the customer dialled; the same
+ * callers held by app_queue (app-queue-hold.ts), then by the plugin, added in steps, each plugin
+ * step with a press-1 sample (held-ramp.ts judges the steps). cli.ts runs it --runs times. Every latency is read from Asterisk's own event timestamps (the lab's
  * observer app): neither the plugin's clock nor this process's is trusted. docs/benchmarks.md
  * describes the method; BENCH_PLUGIN_LOG_LEVEL and BENCH_PLUGIN_NODE_OPTIONS pass a log level and
  * NODE_OPTIONS to the plugin for a closer look.
@@ -20,8 +21,10 @@ import { PostgresServer } from '../support/postgres-server';
 import { storyConfig } from '../support/story-config';
 import { PROMPTS } from '../../src/calls/prompts';
 import { PluginProcess } from '../support/plugin-process';
+import { appQueueConf, appQueueExtension, appQueueRamp } from './app-queue-hold';
 import { percentile, round2 } from './figures';
 import { HeldRamp, HeldStepOutcome } from './held-ramp';
+import { pluginLoopLag } from './plugin-loop-lag';
 import { cpuMs, machineCpuMs, runnableThreads, threadCount } from './proc-stat';
 
 export interface AsteriskBenchOptions {
@@ -49,6 +52,14 @@ const PRESS_AT_MS = 4000;
 const FLOOR_APP = 'bench-floor';
 /** The floor's number, appended to the sample dialplan's callback-entry for this run only. */
 const FLOOR_DID = '5559900';
+/** The commit floor (floor-app.ts with a database): the raw floor plus one committed INSERT. */
+const FLOOR_COMMIT_APP = 'bench-floor-commit';
+const FLOOR_COMMIT_DID = '5559901';
+/**
+ * Arrivals per second of the burst: its callers all arrive within a fraction of a second and
+ * press 1 PRESS_AT_MS after their answer, so their presses reach the plugin together.
+ */
+const BURST_RATE = 500;
 const QUEUE_DID = '5552000';
 const AGENT_IDS = ['1001', '1002', '1003', '1004'];
 
@@ -161,7 +172,9 @@ interface CpuMark {
 interface Sample {
   plugin: number[];
   floor: number[];
-  /** Callers that pressed 1 and were never confirmed (or never seen), plugin and floor. */
+  /** The commit floor's, when the sample had one (else empty). */
+  floorCommit: number[];
+  /** Callers that pressed 1 and were never confirmed (or never seen), plugin and floors. */
   unconfirmed: number;
   sipp: SippProcess[];
   /** The plugin's event loop during its party. */
@@ -176,6 +189,7 @@ export class AsteriskBench {
   private constructor(
     private readonly lab: Lab,
     private readonly floor: PluginProcess,
+    private readonly floorCommit: PluginProcess,
     private readonly o: AsteriskBenchOptions,
   ) {
     this.book = new ChannelBook(lab.observer);
@@ -195,9 +209,13 @@ export class AsteriskBench {
       startPlugin: false,
       // Two ports per call leg, for the largest number of legs at once.
       rtpPorts: 2 * (Math.max(held, o.callers * 2) + 100),
-      extraAsteriskFiles: { 'extensions.conf': floorDialplan() },
+      extraAsteriskFiles: {
+        'extensions.conf': floorDialplan(),
+        'queues.conf': appQueueConf(fs.readFileSync(path.join(PROJECT_CONFIG_DIR, 'queues.conf'), 'utf8')),
+      },
     });
     let floor: PluginProcess | undefined;
+    let floorCommit: PluginProcess | undefined;
     let bench: AsteriskBench | undefined;
     try {
       // The plugin's default log level (info), as an administrator runs it: the lab's usual debug
@@ -208,25 +226,27 @@ export class AsteriskBench {
           ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}),
         },
       });
-      floor = PluginProcess.start({
-        entry: path.resolve(__dirname, 'floor-app.ts'),
-        env: {
-          ARI_URL: lab.asterisk.ariUrl,
-          ARI_USER: 'direct-callback',
-          ARI_PASSWORD: lab.ariPassword,
-          FLOOR_APP,
-          FLOOR_PROMPT: PROMPTS.offer,
-          FLOOR_REPLY: PROMPTS.confirm,
-        },
-      });
+      const floorEnv = {
+        ARI_URL: lab.asterisk.ariUrl,
+        ARI_USER: 'direct-callback',
+        ARI_PASSWORD: lab.ariPassword,
+        FLOOR_PROMPT: PROMPTS.offer,
+        FLOOR_REPLY: PROMPTS.confirm,
+      };
+      const entry = path.resolve(__dirname, 'floor-app.ts');
+      floor = PluginProcess.start({ entry, env: { ...floorEnv, FLOOR_APP } });
+      // The plugin's database: the same PostgreSQL, the same disk, for the floor's INSERT.
+      floorCommit = PluginProcess.start({ entry, env: { ...floorEnv, FLOOR_APP: FLOOR_COMMIT_APP, FLOOR_DATABASE_URL: lab.database.url } });
       await floor.ready(30000);
+      await floorCommit.ready(30000);
       o.say(`lab: ready in ${Math.round((Date.now() - started) / 1000)} s`);
-      bench = new AsteriskBench(lab, floor, o);
+      bench = new AsteriskBench(lab, floor, floorCommit, o);
       const figures = await bench.measure();
       return { ...figures, duration_s: Math.round((Date.now() - started) / 1000) };
     } finally {
       bench?.killHeld();
       await floor?.stop();
+      await floorCommit?.stop();
       await lab.stop({ keep: process.env.LAB_KEEP === '1' });
     }
   }
@@ -239,12 +259,13 @@ export class AsteriskBench {
     const version = info.body.system?.version ?? 'unknown';
     o.say(`Asterisk ${version}; load average ${os.loadavg()[0]?.toFixed(2)}`);
 
-    // 1. Press 1: the floor's party, then the plugin's.
-    o.say(`press 1: ${o.callers} callers on the floor app, then ${o.callers} on the plugin, at ${o.rate}/s`);
+    // 1. Press 1: the floor's party, the commit floor's, then the plugin's.
+    o.say(`press 1: ${o.callers} callers on the floor app, on the commit floor, then on the plugin, at ${o.rate}/s`);
     const mark = await this.cpuMark();
     const waits = this.sampleDatabaseWaits();
     const ping = this.pingAsterisk();
-    const main = await this.sample(o.callers, o.rate);
+    const mainLines = this.pluginLines();
+    const main = await this.sample(o.callers, o.rate, { commitFloor: true });
     const mainCpu = this.cpuSince(mark);
     const mainWaits = waits();
     const mainPing = ping();
@@ -252,21 +273,56 @@ export class AsteriskBench {
     const mainFailed = Math.max(failedCalls(main.sipp), main.unconfirmed);
     const p95 = round2(percentile(main.plugin, 95));
     const floorP95 = round2(percentile(main.floor, 95));
+    const floorCommitP95 = round2(percentile(main.floorCommit, 95));
     o.say(
-      `  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}; GET /asterisk/info ms ${JSON.stringify(mainPing)}`,
+      `  plugin p50/p95/max ${round2(percentile(main.plugin, 50))}/${p95}/${round2(Math.max(...main.plugin))} ms, floor p95 ${floorP95} ms, commit floor p95 ${floorCommitP95} ms, failed ${mainFailed}; cpu ${JSON.stringify(mainCpu)}; GET /asterisk/info ms ${JSON.stringify(mainPing)}`,
     );
 
-    const booking = this.bookingTimes();
+    const booking = this.bookingTimes(mainLines);
     const p50p95 = (xs: number[]): string => `${round2(percentile(xs, 50))}/${round2(percentile(xs, 95))}`;
     o.say(
       `  the plugin's booking (its log: storing -> stored) p50/p95 ${p50p95(booking.span)} ms: the statement ${p50p95(booking.store)} ms, Asterisk's answer to the offer's stop ${p50p95(booking.stop)} ms; its sessions waited on ${JSON.stringify(mainWaits)}; its event loop ran late by p99/max ${main.pluginLoopLag.p99}/${main.pluginLoopLag.max} ms`,
+    );
+
+    // 1b. The burst: as many callers arriving together and pressing 1 together, each party.
+    o.say(`burst: ${o.callers} callers pressing 1 together, on each floor, then on the plugin`);
+    const burstLines = this.pluginLines();
+    const burst = await this.sample(o.callers, BURST_RATE, { commitFloor: true });
+    const burstBooking = this.bookingTimes(burstLines);
+    const burstFailed = Math.max(failedCalls(burst.sipp), burst.unconfirmed);
+    const burstP95 = round2(percentile(burst.plugin, 95));
+    const burstFloorP95 = round2(percentile(burst.floor, 95));
+    o.say(
+      `  plugin p50/p95/max ${p50p95(burst.plugin)}/${round2(Math.max(...burst.plugin))} ms, floor p95 ${burstFloorP95} ms, commit floor p95 ${round2(percentile(burst.floorCommit, 95))} ms, the booking statement p95 ${round2(percentile(burstBooking.store, 95))} ms, failed ${burstFailed}`,
     );
 
     // 2. The agents' accept -> the customer dialled.
     const accept = await this.agentAccepts(Math.min(o.agentSamples, o.callers));
     o.say(`  agent accept -> customer dial: ${accept.length} samples, p95 ${round2(percentile(accept, 95))} ms`);
 
-    // 3. Held callers, in steps (the verdict's rules: tools/bench/held-ramp.ts).
+    // 3a. The yardstick: the same callers held by app_queue (app-queue-hold.ts), before the plugin holds any.
+    o.say(`app_queue: held callers in steps of ${o.heldStep} up to ${o.heldMax}, Queue() with no members and the same music`);
+    const appQueue = await appQueueRamp(
+      {
+        lab,
+        numbers: (n) => this.numbers.take(n),
+        ended: (n) => {
+          this.book.update();
+          return this.book.callerChannel(n)?.endedAt !== undefined;
+        },
+        asteriskCpuPercent: async (ms) => {
+          const before = cpuMs(lab.asterisk.pid);
+          const t = performance.now();
+          await sleep(ms);
+          return round2(((cpuMs(lab.asterisk.pid) - before) / (performance.now() - t)) * 100);
+        },
+        failedCalls,
+        say: o.say,
+      },
+      { heldStep: o.heldStep, heldMax: o.heldMax, holdWindowSec: o.holdWindowSec, rate: Math.max(o.rate, 25) },
+    );
+
+    // 3b. Held callers on the plugin, in steps (the verdict's rules: tools/bench/held-ramp.ts).
     const steps: Record<string, unknown>[] = [];
     const ramp = new HeldRamp(o.heldStep, o.heldMax);
     for (let target = ramp.next(); target !== undefined; target = ramp.next()) {
@@ -287,7 +343,11 @@ export class AsteriskBench {
       floor_dtmf_to_confirm_p50_ms: round2(percentile(main.floor, 50)),
       floor_dtmf_to_confirm_p95_ms: floorP95,
       floor_dtmf_to_confirm_max_ms: round2(Math.max(...main.floor)),
+      floor_commit_dtmf_to_confirm_p50_ms: round2(percentile(main.floorCommit, 50)),
+      floor_commit_dtmf_to_confirm_p95_ms: floorCommitP95,
       ratio_p95_to_floor: round2(p95 / floorP95),
+      // How much of the plugin's time the database's commit explains (the goal stays the raw floor).
+      ratio_p95_to_floor_commit: round2(p95 / floorCommitP95),
       dtmf_samples: main.plugin.length,
       floor_samples: main.floor.length,
       press1_failed_calls: mainFailed,
@@ -300,6 +360,17 @@ export class AsteriskBench {
       press1_database_waits: mainWaits,
       press1_plugin_loop_lag_ms: main.pluginLoopLag,
       press1_asterisk_ping_ms: mainPing,
+      burst_callers: o.callers,
+      burst_dtmf_to_confirm_p50_ms: round2(percentile(burst.plugin, 50)),
+      burst_dtmf_to_confirm_p95_ms: burstP95,
+      burst_dtmf_to_confirm_max_ms: round2(Math.max(...burst.plugin)),
+      burst_floor_dtmf_to_confirm_p95_ms: burstFloorP95,
+      burst_floor_commit_dtmf_to_confirm_p95_ms: round2(percentile(burst.floorCommit, 95)),
+      burst_ratio_p95_to_floor: round2(burstP95 / burstFloorP95),
+      burst_booking_statement_p95_ms: round2(percentile(burstBooking.store, 95)),
+      burst_failed_calls: burstFailed,
+      burst_unconfirmed: burst.unconfirmed,
+      burst_plugin_loop_lag_ms: burst.pluginLoopLag,
       agent_accept_to_customer_dial_p50_ms: round2(percentile(accept, 50)),
       agent_accept_to_customer_dial_p95_ms: round2(percentile(accept, 95)),
       agent_accept_samples: accept.length,
@@ -309,7 +380,13 @@ export class AsteriskBench {
       held_callers_no_failures_bound: held.failureBound,
       plugin_cpu_ms_per_held_caller_min: held.pluginCpuMsPerHeldCallerMin,
       asterisk_cpu_ms_per_held_caller_min: held.asteriskCpuMsPerHeldCallerMin,
+      app_queue_asterisk_cpu_ms_per_held_caller_min: appQueue.asteriskCpuMsPerHeldCallerMin,
+      app_queue_held_callers_max_no_failures: appQueue.heldMaxNoFailures,
+      app_queue_held_callers_no_failures_bound: appQueue.failureBound,
+      // The issue's target: at most 1.2.
+      asterisk_cpu_ratio_to_app_queue: round2(held.asteriskCpuMsPerHeldCallerMin / appQueue.asteriskCpuMsPerHeldCallerMin),
       held_steps: steps,
+      app_queue_held_steps: appQueue.steps,
       failed_calls_total: failedCalls(this.sippGroups.callers),
       machine: {
         nproc: os.cpus().length,
@@ -328,34 +405,25 @@ export class AsteriskBench {
    * is about, and each party would measure the other's load. The second party starts once every
    * call of the first has ended.
    */
-  private async sample(count: number, rate: number): Promise<Sample> {
+  private async sample(count: number, rate: number, opts: { commitFloor?: boolean } = {}): Promise<Sample> {
     const floor = await this.party(FLOOR_DID, count, rate);
+    const floorCommit = opts.commitFloor ? await this.party(FLOOR_COMMIT_DID, count, rate) : undefined;
     await this.pluginLoopLag(); // read, so that the next read covers the plugin's party only
     const plugin = await this.party(QUEUE_DID, count, rate);
     const loopLag = await this.pluginLoopLag();
     return {
       plugin: plugin.times,
       floor: floor.times,
-      unconfirmed: plugin.unconfirmed + floor.unconfirmed,
-      sipp: [floor.sipp, plugin.sipp],
+      floorCommit: floorCommit?.times ?? [],
+      unconfirmed: plugin.unconfirmed + floor.unconfirmed + (floorCommit?.unconfirmed ?? 0),
+      sipp: [floor.sipp, ...(floorCommit ? [floorCommit.sipp] : []), plugin.sipp],
       pluginLoopLag: loopLag,
     };
   }
 
-  /**
-   * How late the plugin's event loop ran (p99 and max, ms) since the previous read: its own
-   * /metrics (prom-client restarts the measure at each read). A plugin whose loop runs late answers
-   * every event late, whatever Asterisk and the database do.
-   */
-  private async pluginLoopLag(): Promise<{ p99: number; max: number }> {
-    const text = await fetch(`http://127.0.0.1:${this.lab.httpPort ?? 0}/metrics`)
-      .then((r) => r.text())
-      .catch(() => '');
-    const read = (name: string): number =>
-      round2(
-        Number(new RegExp(`^direct_callback_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000,
-      );
-    return { p99: read('p99'), max: read('max') };
+  /** How late the plugin's event loop ran since the previous read (plugin-loop-lag.ts). */
+  private pluginLoopLag(): Promise<{ p99: number; max: number }> {
+    return pluginLoopLag(this.lab.httpPort);
   }
 
   /** One party's callers (floor or plugin): arrive at `rate`, press 1, wait for the confirmation; until every call ended. */
@@ -422,10 +490,10 @@ export class AsteriskBench {
    * the confirmation plays): "storing" -> "stored" per call in the plugin's own log, on its clock.
    * An explanation of the DTMF -> confirmation figure, not a figure of Asterisk's.
    */
-  private bookingTimes(): { span: number[]; store: number[]; stop: number[] } {
+  private bookingTimes(fromLine = 0): { span: number[]; store: number[]; stop: number[] } {
     const storing = new Map<string, number>();
     const out = { span: [] as number[], store: [] as number[], stop: [] as number[] };
-    for (const l of this.lab.plugin?.lines ?? []) {
+    for (const l of (this.lab.plugin?.lines ?? []).slice(fromLine)) {
       const callId = typeof l.callId === 'string' ? l.callId : undefined;
       const at = typeof l.timestamp === 'string' ? Date.parse(l.timestamp) : NaN;
       if (!callId || !Number.isFinite(at)) continue;
@@ -438,6 +506,11 @@ export class AsteriskBench {
       }
     }
     return out;
+  }
+
+  /** Where the plugin's log is now: bookingTimes(from) then reads only what came after. */
+  private pluginLines(): number {
+    return this.lab.plugin?.lines.length ?? 0;
   }
 
   /** Held callers up to `target`, a quiet window, then a press-1 sample beside the floor. */
@@ -476,6 +549,10 @@ export class AsteriskBench {
     }
     const holdCpu = this.cpuSince(mark);
     const asteriskThreads = threadCount(this.lab.asterisk.pid);
+    const asteriskChannels = await this.lab.asterisk
+      .ari<unknown[]>('GET', '/channels')
+      .then((r) => (Array.isArray(r.body) ? r.body.length : NaN))
+      .catch(() => NaN);
     // Percent of one core over the window -> CPU ms per held caller per minute.
     const perMinute = (percent: number): number => round2((percent * 10 * o.holdWindowSec) / target / (o.holdWindowSec / 60));
     const perHeldCallerMin = perMinute(holdCpu.plugin);
@@ -504,6 +581,7 @@ export class AsteriskBench {
       hold_cpu_percent: holdCpu,
       runnable_threads_p50: percentile(runQueue, 50),
       asterisk_threads: asteriskThreads,
+      asterisk_channels: asteriskChannels,
       load_average_1m: round2(os.loadavg()[0] ?? NaN),
       sample_cpu_percent: sampleCpu,
       sample_database_waits: sampleWaits,
@@ -545,6 +623,7 @@ export class AsteriskBench {
     put(this.lab.asterisk.pid, 'asterisk');
     put(this.lab.plugin?.pid, 'plugin');
     put(this.floor.pid, 'floor');
+    put(this.floorCommit.pid, 'floor');
     put(process.pid, 'bench');
     for (const s of [...this.sippGroups.held, ...this.sippGroups.callers]) if (s.running) put(s.pid, 'sipp');
     for (const pid of this.postgresPids) put(pid, 'postgres');
@@ -661,8 +740,8 @@ function benchPluginConfig(): Record<string, unknown> {
   });
 }
 
-/** The sample dialplan plus one number for the floor app, appended to callback-entry (`(+)`). */
+/** The sample dialplan plus the floors' numbers and app_queue's, appended to callback-entry (`(+)`). */
 function floorDialplan(): string {
   const sample = fs.readFileSync(path.join(PROJECT_CONFIG_DIR, 'extensions.conf'), 'utf8');
-  return `${sample}\n\n; Added by the benchmark for this run: the floor app's number.\n[callback-entry](+)\nexten => ${FLOOR_DID},1,NoOp(bench floor)\n same => n,Stasis(${FLOOR_APP})\n same => n,Hangup()\n`;
+  return `${sample}\n\n; Added by the benchmark for this run: the floor apps' numbers and the app_queue yardstick's.\n[callback-entry](+)\nexten => ${FLOOR_DID},1,NoOp(bench floor)\n same => n,Stasis(${FLOOR_APP})\n same => n,Hangup()\nexten => ${FLOOR_COMMIT_DID},1,NoOp(bench commit floor)\n same => n,Stasis(${FLOOR_COMMIT_APP})\n same => n,Hangup()\n${appQueueExtension()}`;
 }

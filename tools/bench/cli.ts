@@ -10,6 +10,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs';
+import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
@@ -26,11 +27,12 @@ import { CallbackStore } from '../../src/store/callback-store';
 import { createLogger } from '../../src/logging/logger';
 import { systemClock } from '../../src/domain';
 import { CallControl } from '../../src/ari/call-control';
-import { Figures, figuresTable, percentile, round2, summarise } from './figures';
+import { Figures, figuresTable, numericFigures, percentile, round2, summarise } from './figures';
 import { numberOption, parseCommandLine, UsageError } from '../../src/cli/options';
 import { findAsteriskRuntime } from '../asterisk-lab/runtime';
 import { AsteriskBench } from './asterisk-bench';
 import { cpuMs } from './proc-stat';
+import { pluginLoopLag } from './plugin-loop-lag';
 import { OFFICE_DAY, replayDay } from './wait-accuracy';
 
 const COMMAND = {
@@ -38,7 +40,11 @@ const COMMAND = {
   summary: 'Latency, memory and dispatch figures of the plugin on the ARI simulator (see docs/benchmarks.md).',
   options: {
     json: { type: 'boolean', description: 'print one JSON line with every figure' },
-    runs: { type: 'string', valueName: 'n', description: 'runs of each part; figures are medians with their spread (default 3)' },
+    runs: {
+      type: 'string',
+      valueName: 'n',
+      description: 'runs of each part (with --asterisk: of the whole lab); figures are medians with their spread (default 3)',
+    },
     callers: {
       type: 'string',
       valueName: 'n',
@@ -76,7 +82,7 @@ const COMMAND = {
 } as const;
 
 /** Options of one mode only: given in the other, they would be ignored, so they are refused. */
-const SIMULATOR_ONLY = ['runs', 'window', 'warmup', 'pending'] as const;
+const SIMULATOR_ONLY = ['window', 'warmup', 'pending'] as const;
 const ASTERISK_ONLY = ['held-step', 'held-max', 'hold-window', 'sample-callers', 'agent-samples'] as const;
 
 const PASSWORD = 'bench-pa55word';
@@ -120,7 +126,12 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
   const agents = ['PJSIP/1001', 'PJSIP/1002'];
   for (const a of agents) sim.endpoint(a).setDeviceState('INUSE');
   const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: 'bench', LOG_LEVEL: 'warn' };
-  const plugin = PluginProcess.start({ config: benchConfig(agents), env });
+  // The plugin's /metrics, for its own event-loop lag (the simulator's is this process's).
+  const httpPort = await freePort();
+  const plugin = PluginProcess.start({
+    config: { ...benchConfig(agents), http: { enabled: true, host: '127.0.0.1', port: httpPort } },
+    env,
+  });
   const floor = PluginProcess.start({
     entry: FLOOR_ENTRY,
     env: { ARI_URL: sim.url, ARI_USER: 'direct-callback', ARI_PASSWORD: PASSWORD, FLOOR_APP: 'bench-floor' },
@@ -225,8 +236,10 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const cpuAt = { plugin: cpuMs(plugin.pid), floor: cpuMs(floor.pid), sim: cpuMs(process.pid), wall: performance.now() };
+    await pluginLoopLag(httpPort); // read, so that the next read covers the window only
     measuring = true;
     await sleep(o.windowSec * 1000);
+    const pluginLag = await pluginLoopLag(httpPort);
     const wall = performance.now() - cpuAt.wall;
     const cpuPercent = (now: number, then: number): number => round2(((now - then) / wall) * 100);
     const cpu = {
@@ -253,6 +266,8 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
       rss_per_call_kb: round2((rssAfter - rssBefore) / o.callers),
       callers_held: callersHeld,
       sim_loop_delay_p99_ms: round2(loopDelay.percentile(99) / 1e6),
+      plugin_loop_lag_p99_ms: pluginLag.p99,
+      plugin_loop_lag_max_ms: pluginLag.max,
       // Where the two cores went during the window (percent of one core each).
       plugin_cpu_percent: cpu.plugin,
       simulator_cpu_percent: cpu.sim,
@@ -265,6 +280,17 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     await sim.stop();
     await scratch.drop().catch(() => undefined);
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 async function insertPending(db: Knex, count: number): Promise<void> {
@@ -552,9 +578,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** `--asterisk`: one run on the real Asterisk; without its runtime, the lab's reason and exit 1. */
+/**
+ * `--asterisk`: `runs` runs on the real Asterisk, each a fresh lab; every figure is the median of
+ * the runs with its spread, beside the load average at each run's start (a figure taken on a busy
+ * machine says so). Without the runtime, the lab's reason and exit 1.
+ */
 async function asteriskMain(o: {
   json: boolean;
+  runs: number;
   callers: number;
   heldStep: number;
   heldMax: number;
@@ -569,27 +600,48 @@ async function asteriskMain(o: {
   }
   let server: PostgresServer | undefined;
   try {
+    if (o.runs < 3) say(`${o.runs} run(s): fine for a try, but the figures to report are the medians of at least 3`);
     server = await findPostgresServer();
-    const figures = await AsteriskBench.run(found.runtime, server, {
-      callers: o.callers,
-      rate: 20,
-      heldStep: o.heldStep,
-      heldMax: o.heldMax,
-      holdWindowSec: o.holdWindowSec,
-      sampleCallers: o.sampleCallers,
-      agentSamples: o.agentSamples,
-      say,
-    });
-    if (o.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
-    else {
-      const flat = Object.fromEntries(Object.entries(figures).filter((e): e is [string, number] => typeof e[1] === 'number'));
-      process.stdout.write(
-        `${Object.entries(flat)
-          .map(([k, v]) => `${k.padEnd(42)} ${v}`)
-          .join('\n')}\n`,
+    const runs: Record<string, unknown>[] = [];
+    const loads: number[] = [];
+    for (let r = 1; r <= o.runs; r++) {
+      loads.push(round2(os.loadavg()[0] ?? NaN));
+      say(`--asterisk run ${r} of ${o.runs} (load average ${loads[loads.length - 1]})`);
+      runs.push(
+        await AsteriskBench.run(found.runtime, server, {
+          callers: o.callers,
+          rate: 20,
+          heldStep: o.heldStep,
+          heldMax: o.heldMax,
+          holdWindowSec: o.holdWindowSec,
+          sampleCallers: o.sampleCallers,
+          agentSamples: o.agentSamples,
+          say,
+        }),
       );
-      process.stdout.write(`asterisk ${String(figures.asterisk)}; held callers bounded by: ${String(figures.held_callers_bound)}\n`);
-      for (const step of figures.held_steps as unknown[]) process.stdout.write(`  ${JSON.stringify(step)}\n`);
+    }
+    const last = runs[runs.length - 1] ?? {};
+    const figures = summarise(runs.map(numericFigures));
+    // What a median cannot carry: the version, and each run's reasons for its bounds.
+    const words = (key: string): unknown[] => runs.map((f) => f[key]);
+    const out = {
+      runs: o.runs,
+      asterisk: last.asterisk,
+      ...figures,
+      held_callers_bound: words('held_callers_bound'),
+      held_callers_no_failures_bound: words('held_callers_no_failures_bound'),
+      app_queue_held_callers_no_failures_bound: words('app_queue_held_callers_no_failures_bound'),
+      machine: { ...machine(), load_average_1m_at_runs: loads },
+      per_run: runs,
+    };
+    if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+    else {
+      process.stdout.write(`${figuresTable(figures)}\n`);
+      process.stdout.write(
+        `${o.runs} run(s) on Asterisk ${String(last.asterisk)}; load average at each run ${loads.join(', ')}; held callers bounded by: ${out.held_callers_bound.map(String).join(' | ')}\n`,
+      );
+      for (const [i, f] of runs.entries())
+        for (const step of (f.held_steps as unknown[] | undefined) ?? []) process.stdout.write(`  run ${i + 1}: ${JSON.stringify(step)}\n`);
     }
     await server.stop();
     process.exit(0);

@@ -40,6 +40,21 @@ export function summarise(runs: readonly Figures[]): Record<string, Spread> {
   return out;
 }
 
+/**
+ * A run's numbers for the summary: its numeric figures, and those of one level of nesting under a
+ * dotted name (`press1_plugin_loop_lag_ms.p99`, `press1_cpu_percent.asterisk`). Lists (the steps)
+ * stay in per_run.
+ */
+export function numericFigures(run: Record<string, unknown>): Figures {
+  const out: Figures = {};
+  for (const [k, v] of Object.entries(run)) {
+    if (typeof v === 'number') out[k] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v))
+      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) if (typeof v2 === 'number') out[`${k}.${k2}`] = v2;
+  }
+  return out;
+}
+
 /** The summary as a text table: figure, median, min, max. */
 export function figuresTable(figures: Record<string, Spread>): string {
   const head = ['figure', 'median', 'min', 'max'];

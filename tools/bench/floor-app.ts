@@ -12,8 +12,14 @@
  *   the call is hung up. That is the plugin's press-1 path (stop the offer, play the
  *   confirmation, hang up after it) without the database, so DTMF -> reply measures what
  *   Asterisk, the WebSocket and ari-client cost on their own.
+ * - With FLOOR_DATABASE_URL as well (the commit floor): the digit also sends one INSERT, committed
+ *   synchronously (autocommit, synchronous_commit on, as the plugin's booking), beside the stop,
+ *   and FLOOR_REPLY plays only once both are answered. That is the least the plugin's press 1 must
+ *   do (a durable row before "we will call you back"): its distance to the raw floor is
+ *   PostgreSQL's share, the rest is the plugin's.
  */
 import ariClient from 'ari-client';
+import { Pool } from 'pg';
 import { capAriHttpConnections } from '../../src/ari/http-connections';
 import { DEFAULT_ARI_MAX_CONNECTIONS } from '../../src/config/config';
 
@@ -30,6 +36,13 @@ async function main(): Promise<void> {
   const client = await ariClient.connect(process.env.ARI_URL ?? '', process.env.ARI_USER ?? '', process.env.ARI_PASSWORD ?? '');
   const prompt = process.env.FLOOR_PROMPT;
   const reply = process.env.FLOOR_REPLY;
+  const databaseUrl = process.env.FLOOR_DATABASE_URL;
+  // As many connections as the plugin's pool by default (database.poolMax 10).
+  const pool = databaseUrl ? new Pool({ connectionString: databaseUrl, max: 10 }) : undefined;
+  if (pool)
+    await pool.query(
+      'CREATE TABLE IF NOT EXISTS bench_floor_commit (id bigserial PRIMARY KEY, channel_id text NOT NULL, at timestamptz NOT NULL DEFAULT now())',
+    );
   const promptOf = new Map<string, string>(); // channel id -> its prompt's playback id, while it plays
   const replyOf = new Map<string, string>(); // reply playback id -> channel id
   const replied = new Set<string>(); // channels that got their reply: later digits change nothing
@@ -55,9 +68,13 @@ async function main(): Promise<void> {
       promptOf.delete(id);
       // A play on a channel that still plays would queue behind the prompt: stop it first.
       const stopped = running ? client.playbacks.stop({ playbackId: running }).catch(() => undefined) : Promise.resolve();
+      // The commit floor: the row is committed before the reply, sent beside the stop.
+      const committed = pool ? pool.query('INSERT INTO bench_floor_commit (channel_id) VALUES ($1)', [id]) : Promise.resolve();
       const playbackId = `floor-reply-${++seq}`;
       replyOf.set(playbackId, id);
-      void stopped.then(() => client.channels.play({ channelId: id, media: reply, playbackId })).catch(() => undefined);
+      void Promise.all([stopped, committed])
+        .then(() => client.channels.play({ channelId: id, media: reply, playbackId }))
+        .catch((e: unknown) => process.stderr.write(`floor-app: ${String(e)}\n`));
     });
     client.on('PlaybackFinished', (event: ChannelEvent) => {
       const playbackId = event.playback?.id;

@@ -127,9 +127,12 @@ export function ariRequestsOf(plugin: Pick<PluginProcess, 'lines'>): AriRequestS
   return out;
 }
 
-/** A request is about a channel when its target names it (the channel, its playbacks, its bridge). */
+/** A request is about a channel when its target names it (the channel, its playbacks, its own bridge). */
 export const isAbout = (r: AriRequestSeen, channelId: string): boolean =>
-  r.target.split(/[ ,]/).some((t) => t === channelId || t === `hold-${channelId}` || t.startsWith(`${channelId}-pb`));
+  r.target.split(/[ ,]/).some((t) => t === channelId || t === `quiet-${channelId}` || t.startsWith(`${channelId}-pb`));
+
+/** A queue's holding bridge, shared by its callers (src/calls/channel-ids.ts, holdingBridgeIdOf). */
+const isSharedHoldingBridge = (id: string | undefined): boolean => id?.startsWith('hold.') === true;
 
 // ---- re-adoption checks --------------------------------------------------------------------------
 
@@ -198,14 +201,17 @@ export function adoptionChecks(plugin: Pick<PluginProcess, 'lines'>, events: rea
   }
   const kept = (c: string): boolean =>
     plugin.lines.some((l) => l.message === 'adopted caller kept in its holding bridge' && l.callId === c);
+  // Not in the shared bridge at the crash (typing, or not added yet): added to it (found, or made).
   const foundAndAdded = (c: string): boolean =>
-    requests.some((r) => r.op === 'createBridge' && r.target === `hold-${c}` && r.result === 'conflict') &&
-    requests.some((r) => r.op === 'addToBridge' && r.target.startsWith(`hold-${c} `) && r.result === 'ok');
+    requests.some((r) => {
+      const [bridge, ...channels] = r.target.split(/[ ,]/);
+      return r.op === 'addToBridge' && isSharedHoldingBridge(bridge) && channels.includes(c) && r.result === 'ok';
+    });
   const reused = adopted.filter((c) => kept(c) || foundAndAdded(c));
   const inHold =
     (type: string, c: string) =>
     (e: ObservedEvent): boolean =>
-      e.type === type && e.at >= since && e.raw.bridge?.id === `hold-${c}` && channelOf(e) === c;
+      e.type === type && e.at >= since && isSharedHoldingBridge(e.raw.bridge?.id) && channelOf(e) === c;
   const reentered = adopted.filter((c) => {
     const left = events.find(inHold('ChannelLeftBridge', c));
     return left !== undefined && events.some((e) => inHold('ChannelEnteredBridge', c)(e) && e.at >= left.at);

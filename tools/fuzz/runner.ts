@@ -119,6 +119,8 @@ class RigRun {
   private uncaughtSeen = 0;
   private timerBaseline = 0;
   private readonly inFlight = new Set<ScenarioTrace>();
+  /** Callbacks of scenarios that did not settle, cancelled once their attempt ends (cancelLeftovers). */
+  private readonly leftovers = new Set<string>();
   /** Ended channels still routed when their scenario settled, and by when they must not be. */
   private readonly routedAfterEnd: { id: string; scenario: number; by: number }[] = [];
   private readonly legCounts = new Map<ScenarioTrace, number>();
@@ -219,7 +221,16 @@ class RigRun {
     await this.barrier(indices);
   }
 
+  /** Cancels the callbacks earlier scenarios left open, once no attempt of theirs runs. */
+  private async cancelLeftovers(): Promise<void> {
+    for (const id of [...this.leftovers]) {
+      const r = await this.rig.plugin.app.admin.cancelCallback(id, 'fuzz: scenario over').catch(() => 'in_progress' as const);
+      if (r !== 'in_progress') this.leftovers.delete(id);
+    }
+  }
+
   private async scenario(index: number, slot: number): Promise<void> {
+    await this.cancelLeftovers();
     const trace = await playScenario(this.stage, index, slot, { chaos: this.chaos });
     this.inFlight.add(trace);
     try {
@@ -334,6 +345,16 @@ class RigRun {
       if (trace.legs.some((l) => !l.person.finished)) deadline = Math.max(deadline, Date.now() + 2000);
       left = await state();
     }
+    if (left.length > 0 && openRows.some((r) => r.status === 'pending')) {
+      // An attempt that ended in the last moments (its end retried through a database fault) put
+      // its callback back to pending: cancelled now as in the end phase, not reported. Only what
+      // the plugin still holds (an attempt running, a row it could not be asked to cancel) is left.
+      for (let round = 0; round < 2 && left.length > 0; round++) {
+        await sleep(50);
+        lastDb = 0;
+        left = await state();
+      }
+    }
     const bound = new Set(app.calls.router.boundChannelIds());
     const ended = [...trace.callers.map((c) => c.person.call), ...trace.legs.map((l) => l.leg)].filter((c) => !c.alive);
     for (const c of ended)
@@ -351,8 +372,10 @@ class RigRun {
       });
     }
     for (const c of [...trace.callers.map((x) => x.person.call), ...trace.legs.map((l) => l.leg)]) if (c.alive) c.hangup();
-    for (const r of openRows)
-      if (r.status === 'pending') await app.admin.cancelCallback(r.id, 'fuzz: scenario over').catch(() => undefined);
+    // Reported once: what is left is cancelled as soon as it can be (an attempt still running is
+    // let end first), so that it does not go on being offered to the agents of later scenarios.
+    for (const r of openRows) this.leftovers.add(r.id);
+    await this.cancelLeftovers();
     return out;
   }
 
@@ -366,6 +389,7 @@ class RigRun {
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${k}=${n}`);
     while ((busy().length > 0 || this.rig.pendingTimers() > this.timerBaseline) && Date.now() < deadline) {
+      await this.cancelLeftovers();
       await sleep(100);
       counts = app.liveCounts();
     }

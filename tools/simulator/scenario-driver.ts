@@ -162,6 +162,22 @@ export class SimCall {
     return this.ch.alive && (this.ch.mohActive || (this.ch.bridge?.mohActive ?? false));
   }
 
+  /**
+   * What the phone hears now, as measured on the real Asterisk (docs/asterisk-facts.md, "One
+   * holding bridge shared by a queue's callers"): a playback on the channel replaces the music of its bridge
+   * for this channel only (the bridge's other callers keep the music); else the music of the channel
+   * or its bridge; else the other parties of a mixing bridge (a holding bridge's callers never hear
+   * each other); else silence.
+   */
+  get hearing(): 'prompt' | 'music' | 'party' | 'silence' {
+    const c = this.ch;
+    if (!c.alive) return 'silence';
+    if (c.currentPlayback !== null) return 'prompt';
+    if (this.mohActive) return 'music';
+    if (c.bridge?.bridgeType === 'mixing' && c.bridge.channels.length >= 2) return 'party';
+    return 'silence';
+  }
+
   get playbacks(): PlaybackRecord[] {
     return this.ch.playbackHistory.map(record);
   }

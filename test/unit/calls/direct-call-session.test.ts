@@ -331,3 +331,68 @@ describe('unit: DirectCallSession against a fake engine', () => {
     expect(rig.session.state).to.equal('closing');
   });
 });
+
+/**
+ * The agent answers but is not connected: the caller must be told, or offered a callback, as when
+ * the agent does not answer (fuzzer seed 18 --no-chaos, scenarios 8, 79, 106, 206: the caller was
+ * hung up in silence).
+ */
+describe('unit: a direct call whose agent answers but is not connected', () => {
+  it('the agent answers and hangs up before the bridge: the caller hears the message, the agent is released', async () => {
+    const rig = await directCall();
+    const agent = rig.agentChannel();
+    rig.engine.control.gone.add(agent);
+    rig.session.onEvent(agentAnswered(agent));
+    rig.session.onEvent(destroyed(agent, HANGUP_CAUSE.NORMAL_CLEARING));
+    await until('message played', () => rig.engine.control.played((l) => l.includes(PROMPTS.agentUnavailable)));
+    expect(rig.engine.control.requests, 'caller hung up in silence').to.not.include(`hangup ${CALLER}`);
+    expect(rig.released).to.deep.equal([{ talked: false }]);
+    expect(rig.engine.milestones.map((m) => m.name)).to.not.include('caller_connected');
+    const line = rig.engine.control.requests.find((r) => r.startsWith('play ') && r.includes(PROMPTS.agentUnavailable)) as string;
+    rig.session.onEvent(finished(playbackIdOf(line)));
+    await until('caller hung up', () => rig.engine.control.requests.includes(`hangup ${CALLER}`));
+    rig.session.onEvent(stasisEnd(CALLER));
+    await settle();
+    expect(rig.records.at(-1)).to.include({ outcome: 'no_answer', reason: 'ended_after_message' });
+    nothingOutlives(rig);
+  });
+
+  it('with direct overflow: the caller is offered a callback owed by the agent', async () => {
+    const rig = await directCall({ overflow: true });
+    const agent = rig.agentChannel();
+    rig.engine.control.gone.add(agent);
+    rig.session.onEvent(agentAnswered(agent));
+    rig.session.onEvent(destroyed(agent, HANGUP_CAUSE.NORMAL_CLEARING));
+    await until('offered', () => offersPlayed(rig).length > 0);
+    expect(rig.session.state).to.equal('offering');
+    rig.session.onEvent(stasisEnd(CALLER));
+    await settle();
+    nothingOutlives(rig);
+  });
+
+  it('a bridge Asterisk refuses twice: the agent leg is hung up, the bridge destroyed, the caller told', async () => {
+    const rig = await directCall();
+    const agent = rig.agentChannel();
+    const add = (l: string): boolean => l.startsWith('addToBridge direct-bridge-');
+    rig.engine.control.failOnce.push(add, add);
+    rig.session.onEvent(agentAnswered(agent));
+    await until('message played', () => rig.engine.control.played((l) => l.includes(PROMPTS.agentUnavailable)));
+    const reqs = rig.engine.control.requests;
+    expect(reqs.filter(add)).to.have.length(2);
+    expect(reqs).to.include(`hangup ${agent}`);
+    expect(reqs.some((r) => r.startsWith('destroyBridge direct-bridge-'))).to.equal(true);
+    expect(rig.released).to.deep.equal([{ talked: false }]);
+    rig.session.onEvent(stasisEnd(CALLER));
+    await settle();
+    expect(rig.records.at(-1)).to.include({ outcome: 'failed', reason: 'caller_hung_up' });
+    nothingOutlives(rig);
+  });
+
+  it('a bridge refused once is tried again: bridged', async () => {
+    const rig = await directCall();
+    rig.engine.control.failOnce.push((l) => l.startsWith('createBridge direct-bridge-'));
+    rig.session.onEvent(agentAnswered(rig.agentChannel()));
+    await until('bridged', () => rig.session.state === 'bridged');
+    expect(rig.records.at(-1)?.outcome).to.equal('answered');
+  });
+});

@@ -15,10 +15,17 @@ function walk(steps: DirectCallStep[]): { states: DirectCallStates; taken: boole
 }
 
 describe("unit: a direct call's states (transition table)", () => {
-  it('the agent answers: ringing_agent -> bridged -> ended', () => {
-    const { states, taken } = walk(['agent_answered', 'end']);
-    expect(taken).to.deep.equal([true, true]);
+  it('the agent answers: ringing_agent -> connecting -> bridged -> ended', () => {
+    const { states, taken } = walk(['agent_answered', 'bridge_made', 'end']);
+    expect(taken).to.deep.equal([true, true, true]);
     expect(states.state).to.equal('ended');
+  });
+
+  it('the agent answers and leaves before the bridge (or the bridge is refused): the caller is offered a callback or told', () => {
+    expect(walk(['agent_answered', 'offer']).states.state).to.equal('offering');
+    expect(walk(['agent_answered', 'message']).states.state).to.equal('closing');
+    // Once bridged, the agent leaving ends the call.
+    expect(walk(['agent_answered', 'bridge_made', 'offer', 'message']).taken).to.deep.equal([true, true, false, false]);
   });
 
   it('missed, offered, press 1, booked: offering -> storing -> closing -> ended', () => {
@@ -47,7 +54,7 @@ describe("unit: a direct call's states (transition table)", () => {
 
   it('no second press 1 while storing, and no offers or press 1 while bridged', () => {
     expect(walk(['offer', 'accepted', 'accepted']).taken).to.deep.equal([true, true, false]);
-    expect(walk(['agent_answered', 'offer', 'accepted', 'message']).taken).to.deep.equal([true, false, false, false]);
+    expect(walk(['agent_answered', 'bridge_made', 'offer', 'accepted', 'message']).taken).to.deep.equal([true, true, false, false, false]);
   });
 
   it('ended allows nothing, and every other state can end', () => {

@@ -11,7 +11,7 @@ import {
   QueuesPort,
 } from '../../../src/calls/call-context';
 import { AppConfig, parseConfig } from '../../../src/config/config';
-import { ActionInForce, TimerHandle } from '../../../src/domain';
+import { ActionInForce, AgentState, TimerHandle } from '../../../src/domain';
 import { ManualClock } from '../../../src/domain/clock';
 import { NumberGuard } from '../../../src/engine/number-guard';
 import { createLogger } from '../../../src/logging/logger';
@@ -31,11 +31,23 @@ export class FakeControl {
   deliver: (event: AriEvent) => void = () => undefined;
   /** Channels that answer requests with 404 (hung up). */
   readonly gone = new Set<string>();
+  /** Requests (by their recorded line) that Asterisk answers with a 500, each once. */
+  readonly failOnce: ((line: string) => boolean)[] = [];
 
   private record(line: string, channelId?: string): Promise<void> {
     this.requests.push(line);
-    if (channelId && this.gone.has(channelId))
-      return Promise.reject(new AriRequestError('Channel not found', 'not_found', line.split(' ')[0]));
+    const fault = this.failOnce.findIndex((f) => f(line));
+    if (fault >= 0) {
+      this.failOnce.splice(fault, 1);
+      return Promise.reject(new AriRequestError('Internal Server Error', 'server', line.split(' ')[0]));
+    }
+    const missing = line.startsWith('addToBridge ')
+      ? line
+          .split(' ')[2]
+          .split(',')
+          .find((c) => this.gone.has(c))
+      : channelId;
+    if (missing && this.gone.has(missing)) return Promise.reject(new AriRequestError('Channel not found', 'not_found', line.split(' ')[0]));
     return Promise.resolve();
   }
 
@@ -52,6 +64,8 @@ export class FakeControl {
   destroyBridge = (id: string): Promise<void> => this.record(`destroyBridge ${id}`);
   startBridgeMoh = (id: string): Promise<void> => this.record(`startBridgeMoh ${id}`);
   stopBridgeMoh = (id: string): Promise<void> => this.record(`stopBridgeMoh ${id}`);
+  startMoh = (id: string): Promise<void> => this.record(`startMoh ${id}`, id);
+  stopMoh = (id: string): Promise<void> => this.record(`stopMoh ${id}`, id);
   createChannel = (req: { channelId: string }): Promise<void> => this.record(`createChannel ${req.channelId}`);
   dial = (id: string): Promise<void> => this.record(`dial ${id}`, id);
   originate = (req: { channelId: string }): Promise<void> => this.record(`originate ${req.channelId}`);
@@ -84,7 +98,23 @@ export interface FakeEngineOptions {
   overflow?: ActionInForce;
   /** What the booking statement answers (default: stored). */
   booking?: 'stored' | 'failed';
+  /** An agent the engine knows (FAKE_AGENT), free to be rung. */
+  agent?: boolean;
 }
+
+/** The agent of `FakeEngineOptions.agent`. */
+export const FAKE_AGENT: AgentState = {
+  id: 'ag1',
+  name: 'Agent 1',
+  endpoint: 'PJSIP/1001',
+  queues: [],
+  loggedIn: true,
+  paused: false,
+  deviceState: 'NOT_INUSE',
+  onPluginCall: false,
+  wrapUpUntil: 0,
+  idleSince: 0,
+};
 
 /** Counts every call made through a port: `queues.enqueue`, `policy.checkCallbackNumber`... */
 function counted<T extends object>(name: string, port: T, calls: string[]): T {
@@ -110,6 +140,9 @@ export class FakeEngine {
   readonly bound = new Map<string, ChannelSession>();
   readonly queued = new Set<string>();
   readonly released: string[] = [];
+  /** Agents released, with whether they talked. */
+  readonly agentsReleased: string[] = [];
+  readonly declined: string[] = [];
   readonly closedPlaces: string[] = [];
   readonly logLines: string[] = [];
   readonly ctx: CallContext;
@@ -152,14 +185,14 @@ export class FakeEngine {
       directQueueId: (agentId) => `direct:${agentId}`,
       callbackAttemptEnded: () => undefined,
       releaseFromService: (id) => void this.released.push(id),
-      declined: () => undefined,
+      declined: (id, agentId) => void this.declined.push(`${id} ${agentId}`),
       dispatchSoon: () => undefined,
     };
     const agents: AgentsPort = {
-      get: () => undefined,
+      get: (id) => (this.opts.agent && id === FAKE_AGENT.id ? FAKE_AGENT : undefined),
       takeFree: () => undefined,
       busy: () => undefined,
-      release: () => undefined,
+      release: (id, o) => void this.agentsReleased.push(`${id} talked=${o.talked}`),
       directOverflowFor: () => false,
       setPresence: () => Promise.resolve(false),
     };

@@ -26,10 +26,20 @@ describe("unit: a queue caller's states (transition table)", () => {
     expect(walk(['queued', 'number_entry', 'back_to_waiting']).states.state).to.equal('waiting');
   });
 
-  it('an agent: ringing, missed (back to waiting), ringing again, answered', () => {
-    const { states, taken } = walk(['queued', 'agent_ringing', 'agent_missed', 'agent_ringing', 'agent_answered']);
+  it('an agent: ringing, missed (back to waiting), ringing again, answered, bridged', () => {
+    const { states, taken } = walk(['queued', 'agent_ringing', 'agent_missed', 'agent_ringing', 'agent_answered', 'bridge_made']);
     expect(taken.every(Boolean)).to.equal(true);
     expect(states.state).to.equal('bridged');
+  });
+
+  it('an agent who answers and leaves before the bridge (or a bridge refused): the caller waits on at its place', () => {
+    const { states, taken } = walk(['queued', 'agent_ringing', 'agent_answered', 'agent_missed']);
+    expect(taken.every(Boolean)).to.equal(true);
+    expect(states.state).to.equal('waiting');
+    // Once bridged, the agent leaving ends the call: there is no way back to waiting.
+    expect(nextQueueCallerState('bridged', 'agent_missed')).to.equal(undefined);
+    // No press 1 or overflow verb while the bridge is being made.
+    for (const s of ['accepted', 'number_entry', 'overflow'] as const) expect(nextQueueCallerState('bridging', s), s).to.equal(undefined);
   });
 
   it("an agent answering after the caller pressed 1 is refused (the caller is the booking's now)", () => {

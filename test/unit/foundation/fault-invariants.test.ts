@@ -111,7 +111,10 @@ describe('faults: the re-adoption rules on a real Asterisk are checked', () => {
       type,
       at: since + ms,
       receivedAt: since + ms,
-      raw: { channel: { id: 'c1', name: 'PJSIP/trunk-1', state: 'Up' }, bridge: { id: 'hold-c1', bridge_type: 'holding', channels: [] } },
+      raw: {
+        channel: { id: 'c1', name: 'PJSIP/trunk-1', state: 'Up' },
+        bridge: { id: 'hold.direct-callback.support', bridge_type: 'holding', channels: [] },
+      },
     });
     const request = (op: string, target: string, result: string, ms: number): PluginLogLine => ({
       message: 'ari request',
@@ -133,7 +136,7 @@ describe('faults: the re-adoption rules on a real Asterisk are checked', () => {
     });
 
     it('added again to the bridge it was in: Asterisk takes it out and puts it back, reported', () => {
-      const lines = [adopted, request('createBridge', 'hold-c1', 'conflict', 120), request('addToBridge', 'hold-c1 c1', 'ok', 130)];
+      const lines = [adopted, request('addToBridge', 'hold.direct-callback.support c1', 'ok', 130)];
       const c = adoptionChecks({ lines }, [bridgeEvent('ChannelLeftBridge', 128), bridgeEvent('ChannelEnteredBridge', 129)], since);
       expect(c.holding_bridges_reused).to.equal(1);
       expect(c.holding_bridge_reentered).to.deep.equal(['c1']);
