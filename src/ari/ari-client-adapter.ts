@@ -6,6 +6,9 @@ import { AriRequestError, CallControl, CreateChannelRequest, OriginateRequest, c
 /** Longest wait for one ARI request (Asterisk answers in milliseconds when it is up). */
 const REQUEST_TIMEOUT_MS = 8000;
 
+/** The waits before a refused hangup is sent again (see `hangup`). */
+const HANGUP_RETRY_DELAYS_MS = [250, 500, 1000];
+
 /** CallControl over an ari-client connection. The only file that issues ARI REST requests. */
 export class AriClientCallControl implements CallControl {
   constructor(
@@ -68,8 +71,23 @@ export class AriClientCallControl implements CallControl {
   async setChannelVariable(channelId: string, name: string, value: string): Promise<void> {
     await this.run('setChannelVariable', `${channelId} ${name}`, (c) => c.channels.setChannelVar({ channelId, variable: name, value }));
   }
+  /**
+   * A hangup Asterisk refused (5xx) is sent again, after 250, 500 and 1000 ms:
+   * every caller of it treats the call as over, so a channel left up would sit in Stasis with
+   * nobody listening (the fuzzer: agent legs up 6 s after their attempt ended). It is
+   * idempotent: a channel already gone answers 404, which ends the retries.
+   */
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
-    await this.run('hangup', channelId, (c) => c.channels.hangup({ channelId, reason }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.run('hangup', channelId, (c) => c.channels.hangup({ channelId, reason }));
+        return;
+      } catch (e) {
+        const retryable = e instanceof AriRequestError && e.kind === 'server' && this.mayAct();
+        if (!retryable || attempt >= HANGUP_RETRY_DELAYS_MS.length) throw e;
+        await new Promise((r) => setTimeout(r, HANGUP_RETRY_DELAYS_MS[attempt]));
+      }
+    }
   }
   async play(channelId: string, media: string[], playbackId: string, lang?: string): Promise<void> {
     await this.run('play', `${channelId} ${playbackId}`, (c) =>

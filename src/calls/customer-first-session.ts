@@ -146,13 +146,17 @@ export class CustomerFirstSession implements ChannelSession {
     this.state = 'guarding';
     this.answeredAt = this.ctx.clock.now();
     this.ctx.milestone('customer_leg_answered', { callbackId: this.callback.id, channelId: this.customerChannelId });
-    await this.ctx.store
-      .markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: new Date(this.ctx.clock.now()) })
-      .catch(() => undefined);
+    // The prompt first, the record beside it: a slow database (a lock, an outage) must not leave
+    // a customer who just answered in silence (fuzzer: 2.5 s of dead air behind a lock wait).
     // The customer hears the language the caller booked in (stored with the callback).
-    await this.ctx.control
-      .play(this.customerChannelId, [PROMPTS.guard], this.playbacks.nextId(), promptLanguageFor(this.callback.language, this.queue))
-      .catch(() => undefined);
+    await Promise.all([
+      this.ctx.control
+        .play(this.customerChannelId, [PROMPTS.guard], this.playbacks.nextId(), promptLanguageFor(this.callback.language, this.queue))
+        .catch(() => undefined),
+      this.ctx.store
+        .markAttempt(this.attempt.id, this.callback.id, 'customer_answered', { now: new Date(this.ctx.clock.now()) })
+        .catch(() => undefined),
+    ]);
     // Without the guard configured the customer still confirms: there is no agent on the line yet.
     this.guardTimer = this.ctx.clock.setTimer(() => void this.finish('no_answer', undefined), this.queue.guard.timeoutSec * 1000);
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AppConfig } from '../config/config';
 import { AriEvent } from '../ari/ari-events';
 import { CallControl } from '../ari/call-control';
+import { watchPlays } from './play-watch';
 import { Clock, TimerHandle, WorkItem } from '../domain';
 import { Logger } from '../logging/logger';
 import { CallbackStore } from '../store/callback-store';
@@ -94,7 +95,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
     });
     const calls = (this.calls = new SessionContext({
       config,
-      control,
+      control: watchPlays(control, () => this.reconciler),
       store,
       clock,
       logger,

@@ -5,6 +5,7 @@ import { Logger } from '../logging/logger';
 import { CallbackStore, StoredCallback } from '../store/callback-store';
 import { ChannelSession } from '../calls/call-context';
 import { promptLanguageFor } from '../calls/prompts';
+import { playbackIdsOf } from '../calls/playback';
 import { isOwnChannel } from '../calls/channel-ids';
 import { LeftPlaybacks } from './left-playbacks';
 import { adoptCaller, adoptPair, confirmAndHangUp, dropEmptyHoldingBridges, resumeAttempt } from './unowned-channel-actions';
@@ -64,6 +65,8 @@ export interface ReconcileHost {
 
 export interface ReconcileReport {
   sessionsClosed: number;
+  /** Legs of ours answered in the gap whose StasisStart was delivered late. */
+  answersDelivered: number;
   playbacksSettled: number;
   adoptedCallers: number;
   confirmedAndHungUp: number;
@@ -76,6 +79,7 @@ export interface ReconcileReport {
 function emptyReport(): ReconcileReport {
   return {
     sessionsClosed: 0,
+    answersDelivered: 0,
     playbacksSettled: 0,
     adoptedCallers: 0,
     confirmedAndHungUp: 0,
@@ -97,6 +101,15 @@ export class Reconciler {
   private readonly alive = new Set<string>();
   /** Playbacks started and not seen finished: id -> target channel. */
   private readonly playing = new Map<string, string>();
+  /**
+   * Channels whose end was seen while a reconciliation runs. Its listing may predate a hang-up
+   * whose StasisEnd arrived before any session owned the channel again: such a channel is not
+   * adopted, and one adopted meanwhile is closed out after (else its session would wait forever
+   * for an end already delivered).
+   */
+  private endedDuringRun: Set<string> | undefined;
+  /** Channels whose StasisStart this process saw (or which it adopted), until their end. */
+  private readonly stasisSeen = new Set<string>();
   private running: Promise<ReconcileReport> | undefined;
   private again = false;
   /** What a previous process left playing on the channels adopted now (stopped, and their end awaited). */
@@ -104,6 +117,16 @@ export class Reconciler {
 
   constructor(private readonly host: ReconcileHost) {
     this.left = new LeftPlaybacks(host.control);
+  }
+
+  /** A session asked for a play: it counts as playing from now (its PlaybackStarted may be lost). */
+  playRequested(playbackId: string, channelId: string): void {
+    this.playing.set(playbackId, channelId);
+  }
+
+  /** Asterisk refused the play: nothing plays. */
+  playRefused(playbackId: string): void {
+    this.playing.delete(playbackId);
   }
 
   /** Called for every ARI event before it is routed (cheap: a few map operations). */
@@ -123,9 +146,18 @@ export class Reconciler {
       case 'StasisEnd':
       case 'ChannelDestroyed': {
         const id = event.channel?.id;
-        if (typeof id === 'string') this.alive.delete(id);
+        if (typeof id === 'string') {
+          this.alive.delete(id);
+          this.endedDuringRun?.add(id);
+          this.stasisSeen.delete(id);
+          for (const pb of playbackIdsOf(id)) this.playing.delete(pb);
+        }
         return;
       }
+      case 'StasisStart':
+        this.stasisSeen.add(event.channel.id);
+        this.alive.add(event.channel.id);
+        return;
       case 'DeviceStateChanged':
         return;
       default: {
@@ -141,6 +173,7 @@ export class Reconciler {
       this.again = true;
       return this.running;
     }
+    this.endedDuringRun = new Set();
     this.running = this.run()
       .catch((e: unknown) => {
         this.host.logger.warn('reconciliation failed; it runs again at the next connection', {
@@ -150,6 +183,7 @@ export class Reconciler {
       })
       .finally(() => {
         this.running = undefined;
+        this.endedDuringRun = undefined;
         if (this.again) {
           this.again = false;
           void this.reconcile();
@@ -178,10 +212,19 @@ export class Reconciler {
       this.alive.delete(id);
       report.sessionsClosed += 1;
       logger.info('reconcile: channel vanished during the event gap; closing it out', { channelId: id });
-      const gone: AriChannel = { id, name: id, state: 'Down', caller: { name: '', number: '' }, connected: { name: '', number: '' } };
-      this.host.handleEvent({ type: 'ChannelHangupRequest', channel: gone });
-      this.host.handleEvent({ type: 'StasisEnd', channel: gone });
-      this.host.handleEvent({ type: 'ChannelDestroyed', channel: gone, cause: 16, cause_txt: 'Normal Clearing' });
+      this.closeOut(id);
+    }
+
+    // 1b. legs of ours answered during the gap: their StasisStart was lost, and a session
+    // waiting for the answer would leave the person on the line in silence (fuzzer, seed 18).
+    const boundNow = new Set(this.host.boundChannelIds());
+    for (const ch of channels) {
+      if (!boundNow.has(ch.id) || !inStasis.has(ch.id) || ch.state !== 'Up') continue;
+      if (!isOwnChannel(ch.id, config.ari.app) || this.stasisSeen.has(ch.id)) continue;
+      this.stasisSeen.add(ch.id);
+      report.answersDelivered += 1;
+      logger.warn('reconcile: a leg of ours answered in the event gap; its StasisStart is delivered', { channelId: ch.id });
+      this.host.handleEvent({ type: 'StasisStart', channel: ch, args: [] });
     }
 
     // 2. playbacks whose end may have been lost
@@ -251,9 +294,14 @@ export class Reconciler {
       }
     }
 
+    const ended = this.endedDuringRun ?? new Set<string>();
     const adoptions: Promise<void>[] = [];
     for (const ch of orphans) {
       if (handled.has(ch.id)) continue;
+      if (ended.has(ch.id)) {
+        logger.info('reconcile: channel ended after the listing; not adopted', { channelId: ch.id });
+        continue;
+      }
       const args = argsOf.get(ch.id);
       const [kind, target] = args ?? [];
       if (kind === 'queue' && target !== undefined && inStasis.has(ch.id) && !isOwnChannel(ch.id, config.ari.app)) {
@@ -281,6 +329,7 @@ export class Reconciler {
         } else {
           report.adoptedCallers += 1;
           logger.info('reconcile: adopting a caller left in Stasis into its queue again', { channelId: ch.id, queueId: target });
+          handled.add(ch.id);
           adoptions.push(adoptCaller(this.host, this.left, ch, args ?? [], bridgeOf.get(ch.id)));
         }
         continue;
@@ -290,10 +339,35 @@ export class Reconciler {
       await control.hangup(ch.id, 'normal').catch(() => undefined);
     }
     await Promise.all(adoptions);
+    for (const id of handled) this.stasisSeen.add(id);
+    // Ended while being adopted (before its new session was bound to it): its end is delivered again.
+    const owned = new Set(this.host.boundChannelIds());
+    for (const id of ended) {
+      if (!owned.has(id) || !handled.has(id)) continue;
+      report.sessionsClosed += 1;
+      logger.info('reconcile: channel ended while it was adopted; closing it out', { channelId: id });
+      this.closeOut(id);
+    }
     this.host.dispatchSoon();
-    if (report.pairsBridged + report.attemptsResumed + report.adoptedCallers + report.confirmedAndHungUp + report.hungUp > 0)
+    if (
+      report.answersDelivered +
+        report.pairsBridged +
+        report.attemptsResumed +
+        report.adoptedCallers +
+        report.confirmedAndHungUp +
+        report.hungUp >
+      0
+    )
       logger.info('reconciliation done', { ...report });
     return report;
+  }
+
+  /** Delivers a channel's end (hang-up, StasisEnd, destroyed) to whatever session owns it. */
+  private closeOut(id: string): void {
+    const gone: AriChannel = { id, name: id, state: 'Down', caller: { name: '', number: '' }, connected: { name: '', number: '' } };
+    this.host.handleEvent({ type: 'ChannelHangupRequest', channel: gone });
+    this.host.handleEvent({ type: 'StasisEnd', channel: gone });
+    this.host.handleEvent({ type: 'ChannelDestroyed', channel: gone, cause: 16, cause_txt: 'Normal Clearing' });
   }
 
   /** Unknown queue (owed direct callbacks): the guard is assumed, the cautious choice. */
