@@ -91,6 +91,9 @@ function claimedRequest(row: ClaimRow): CallbackRow {
  * may dial it, so two instances never call the same customer, and a lost instance's callbacks
  * are taken over once its lease runs out.
  */
+/** The waits before a claim that found its pending row locked is tried again (see claimOnce). */
+const BUSY_ROW_RETRY_MS = [20, 80];
+
 export class ClaimStore {
   constructor(private readonly db: Knex) {}
 
@@ -103,6 +106,22 @@ export class ClaimStore {
    * A callback whose lease ran out (its instance was lost) is reclaimed by reclaimExpired.
    */
   async claim(input: ClaimInput): Promise<Claim | null> {
+    for (const wait of BUSY_ROW_RETRY_MS) {
+      const r = await this.claimOnce(input);
+      if (r !== 'busy') return r;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    const last = await this.claimOnce(input);
+    return last === 'busy' ? null : last;
+  }
+
+  /**
+   * One claim statement. 'busy': the row is pending but was locked by a short write (the source
+   * call's end, a lease renewal, a booking), which SKIP LOCKED passes over. Read as "claimed
+   * elsewhere", it sent a pending callback out of the queue until the next sync, and dispatch
+   * took an agent for it again and again (the fuzzer: an agent held for a plugin call).
+   */
+  private async claimOnce(input: ClaimInput): Promise<Claim | null | 'busy'> {
     const expires = new Date(input.now.getTime() + input.leaseMs);
     const { rows } = await this.db.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, [
       input.callbackId,
@@ -138,7 +157,7 @@ export class ClaimStore {
     // claim, finished, cancelled, unknown) is a plain no.
     if (row?.seen_status === 'in_progress' && row.seen_claim_expires_at !== null && row.seen_claim_expires_at < input.now)
       return this.reclaimExpired(input);
-    return null;
+    return row?.seen_status === 'pending' ? 'busy' : null;
   }
 
   /**
