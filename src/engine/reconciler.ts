@@ -206,9 +206,13 @@ export class Reconciler {
     const inStasis = new Set(appIds);
     await dropEmptyHoldingBridges(this.host, bridges);
 
-    // 1. sessions whose channels vanished during the gap
-    for (const id of boundBefore) {
-      if (byId.has(id) || !this.alive.has(id)) continue;
+    // 1. sessions whose channels vanished during the gap. A channel closed out here is never
+    // hung up (its session takes it for gone), so absence from one listing is not enough: a
+    // second listing must agree (the fuzzer saw an agent leg closed out and left up in Stasis).
+    const missing = boundBefore.filter((id) => !byId.has(id) && this.alive.has(id));
+    const relisted = missing.length > 0 ? new Set((await control.listChannels()).map((c) => c.id)) : new Set<string>();
+    for (const id of missing) {
+      if (relisted.has(id) || !this.alive.has(id)) continue;
       this.alive.delete(id);
       report.sessionsClosed += 1;
       logger.info('reconcile: channel vanished during the event gap; closing it out', { channelId: id });

@@ -89,7 +89,10 @@ export class RunningAttempts {
       entry.pending.notBefore = stored.notBefore?.getTime();
     } else if (stored.status === 'cancelled' || stored.status === 'in_progress') {
       // Could not be claimed (someone else holds it, or it is no longer open), or its end was
-      // not this process's to write (claimed again meanwhile): ask the store.
+      // not this process's to write (claimed again meanwhile): ask the store. Not offered again
+      // until the store has answered: dispatch took an agent for it and let go, again and again,
+      // while the read was on its way (the fuzzer: an agent held for a plugin call).
+      entry.pending.notBefore = this.ctx.clock.now() + 1000;
       void this.refresh(stored.id);
     } else {
       this.book.forgetCallback(stored.id);
