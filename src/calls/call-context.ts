@@ -75,6 +75,8 @@ export interface QueuesPort {
   callbackAttemptEnded(stored: StoredCallback): void;
   /** An item being connected is skipped by dispatch until released. */
   releaseFromService(itemId: string): void;
+  /** A callback found already booked for this caller's number waits while this call is up. */
+  holdForCall(callbackId: string, channelId: string): void;
   /** An agent let this item ring out or skipped it: not offered it again within the window. */
   declined(itemId: string, agentId: string): void;
   dispatchSoon(): void;

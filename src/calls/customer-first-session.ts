@@ -44,13 +44,17 @@ export class CustomerFirstSession implements ChannelSession {
   private pair: LegPair | undefined;
   private readonly holdBridgeId = `cf-hold-${randomUUID()}`;
   private readonly bridgeId = `cf-bridge-${randomUUID()}`;
+  /**
+   * The agent this attempt holds reserved (dispatch's choice, then each agent rung): released once,
+   * whichever way the attempt ends. The customer hanging up while the hold was being made left
+   * dispatch's agent held for ever (fuzzer: an agent held for a plugin call).
+   */
   private currentAgentId: string | undefined;
   private readonly playbacks: ChannelPlaybacks;
   private attempt: AttemptRow | undefined;
   private lease: LeaseKeeper | undefined;
   private guardTimer: TimerHandle | undefined;
   private waitTimer: TimerHandle | undefined;
-  private waitStartedAt = 0;
   private answeredAt = 0;
   private bridgedAt = 0;
   /** customer_dialled is stored: from then on the attempt counts against max_attempts, whatever its end. */
@@ -64,6 +68,7 @@ export class CustomerFirstSession implements ChannelSession {
     private readonly queue: QueueConfig,
     private readonly reservedAgentId: string,
   ) {
+    this.currentAgentId = reservedAgentId;
     this.customerChannelId = ownChannelId('cf-customer', ctx.config.ari.app);
     this.playbacks = new ChannelPlaybacks(ctx, this.customerChannelId);
     this.customer = new Leg(ctx, this.customerChannelId);
@@ -86,6 +91,7 @@ export class CustomerFirstSession implements ChannelSession {
     const claimed = await claimCallback(ctx, this.callback, this.reservedAgentId, this.customerChannelId, this.log);
     if (!claimed) {
       ctx.agents.release(this.reservedAgentId, { talked: false });
+      this.currentAgentId = undefined;
       ctx.queues.callbackAttemptEnded({ ...this.callback, status: 'cancelled' });
       this.state = 'ended';
       return;
@@ -165,16 +171,31 @@ export class CustomerFirstSession implements ChannelSession {
     if (this.guardTimer) this.ctx.clock.clearTimer(this.guardTimer);
     this.guardTimer = undefined;
     this.state = 'waiting_for_agent';
-    this.waitStartedAt = this.ctx.clock.now();
-    try {
+    // The customer may hang up during any of these: the end has torn down what it knew of, and
+    // nothing more is sent for a call that is over (a bridge made after the end's destroy stayed).
+    const holding = async (): Promise<boolean> => {
       await this.ctx.control.createBridge(this.holdBridgeId, 'holding', `callback ${this.callback.id} hold`);
+      if (this.isOver()) return false;
       await this.ctx.control.addToBridge(this.holdBridgeId, [this.customerChannelId]);
+      if (this.isOver()) return false;
       await this.ctx.control.startBridgeMoh(this.holdBridgeId);
-    } catch (e) {
+      return !this.isOver();
+    };
+    const held = await holding().catch((e: unknown) => {
       this.log.warn('could not hold the customer', { error: String(e) });
+      return !this.isOver();
+    });
+    if (!held) {
+      await this.ctx.control.destroyBridge(this.holdBridgeId).catch(() => undefined);
+      return;
     }
     this.waitTimer = this.ctx.clock.setTimer(() => void this.finish('no_agent', undefined), this.queue.customerFirstMaxWaitSec * 1000);
     await this.ringAgent(this.reservedAgentId);
+  }
+
+  /** The attempt ended (the customer went) while a request was under way. */
+  private isOver(): boolean {
+    return this.state === 'ended';
   }
 
   private async ringAgent(agentId: string): Promise<void> {
@@ -287,8 +308,8 @@ export class CustomerFirstSession implements ChannelSession {
       this.ctx.unbind(this.customerChannelId);
       if (agentChannel) this.ctx.unbind(agentChannel);
     }, 5000);
-    // The reserved agent was never rung when the customer did not get as far as pressing 1.
-    const agentToRelease = this.currentAgentId ?? (this.waitStartedAt === 0 ? this.reservedAgentId : undefined);
+    const agentToRelease = this.currentAgentId;
+    this.currentAgentId = undefined;
     if (agentToRelease)
       this.ctx.agents.release(agentToRelease, {
         talked: wasBridged,

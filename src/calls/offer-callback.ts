@@ -216,6 +216,7 @@ export class OfferCallback implements CallerVerb {
     if (result.kind === 'duplicate') {
       log.info('callback already booked for this number', { existing: result.existing.id });
       caller.leaveForEarlierCallback(result.existing.id);
+      ctx.queues.holdForCall(result.existing.id, caller.channel.id);
       if (caller.step('booked')) {
         await caller.playAndWait([PROMPTS.alreadyBooked], 'already-booked');
         await caller.hangupCaller('ended_after_confirmation');

@@ -27,7 +27,7 @@ export async function bookOwedCallback(
 ): Promise<OwedBookingResult> {
   const check = ctx.policy.checkOwedCallbackNumber(input.agentId, input.callerNumber);
   if (!check.ok) return { kind: 'number_refused', reason: check.reason };
-  return bookCallback(
+  const result = await bookCallback(
     ctx.store,
     {
       id: randomUUID(),
@@ -43,4 +43,7 @@ export async function bookOwedCallback(
     },
     log,
   );
+  // The caller already had one: it is not dialled while they are on the line hearing so.
+  if (result.kind === 'duplicate') ctx.queues.holdForCall(result.existing.id, input.sourceChannelId);
+  return result;
 }

@@ -18,6 +18,9 @@ import { QueuePlace } from './queue-place';
 
 export type { CallerEndReason, QueueCallerAdoption } from './queue-caller';
 
+/** The states in which a caller is in the queue but busy with something else than waiting. */
+const BUSY_ELSEWHERE: ReadonlySet<QueueCallerState> = new Set(['entering_number', 'storing', 'overflowing']);
+
 /**
  * A live caller in one of our queues, from StasisStart to the end of the call. The session keeps
  * the caller's membership of the queue, the connection to an agent when the caller's turn comes,
@@ -80,7 +83,17 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
   }
 
   step(step: QueueCallerStep): boolean {
-    return this.states.step(step);
+    const was = this.states.state;
+    if (!this.states.step(step)) return false;
+    // Passed over by dispatch while busy elsewhere (readyForAgent): back to waiting, it may take
+    // an agent who freed up meanwhile.
+    if (this.states.state === 'waiting' && BUSY_ELSEWHERE.has(was)) this.ctx.queues.dispatchSoon();
+    return true;
+  }
+
+  /** Dispatch offers an agent only to a caller who is waiting (not entering a number, storing, in an overflow verb). */
+  get readyForAgent(): boolean {
+    return this.states.state === 'waiting';
   }
 
   get itemId(): string {

@@ -76,8 +76,11 @@ export interface DispatchInput {
 }
 
 export interface AssignmentInput extends DispatchInput {
-  /** Items already being connected (e.g. a caller ringing an agent); skipped without blocking. */
-  itemsInService?: ReadonlySet<string>;
+  /**
+   * Items that cannot take an agent now (a caller ringing an agent, or entering a number, storing
+   * a booking, in an overflow verb); skipped without blocking the items behind them.
+   */
+  itemsInService?: { has(itemId: string): boolean };
   /** Declines for live callers (an agent let the caller ring out), by item id. */
   callerDeclines?: ReadonlyMap<string, readonly AgentDecline[]>;
   availability?: AvailabilityOptions;

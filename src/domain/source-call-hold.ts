@@ -67,6 +67,11 @@ export class SourceCallHolds {
     this.holds.set(cb.id, { channelId: cb.sourceChannelId, requestedAt: cb.requestedAt, state: 'unknown' });
   }
 
+  /** The callback waits while the call on `channelId`, which a session here holds, is up (a duplicate booking's). */
+  holdFor(callbackId: string, channelId: string, now: number): void {
+    this.holds.set(callbackId, { channelId, requestedAt: now, state: 'up' });
+  }
+
   /** A session of this process holds this channel: its callbacks wait until it ends. True if any does. */
   sourceUp(channelId: string): boolean {
     let holdsOne = false;

@@ -28,6 +28,13 @@ import { ariTime, SharedState } from './shared-state';
  */
 export class CallRouter {
   private readonly sessions = new Map<string, ChannelSession>();
+  /**
+   * Each distinct session bound, with how many channels it is bound by: admission and the live
+   * counts read it without walking (and copying) every channel of 10,000 held callers per arrival.
+   */
+  private readonly bindings = new Map<ChannelSession, number>();
+  /** Distinct bound sessions that count as held callers (queue and direct), ended ones included. */
+  private heldKindSessions = 0;
 
   constructor(
     private readonly ctx: CallContext,
@@ -39,19 +46,43 @@ export class CallRouter {
   ) {}
 
   bind(channelId: string, session: ChannelSession): void {
+    const previous = this.sessions.get(channelId);
+    if (previous === session) return;
+    if (previous) this.released(previous);
     this.sessions.set(channelId, session);
+    const n = this.bindings.get(session) ?? 0;
+    this.bindings.set(session, n + 1);
+    if (n === 0 && isHeldKind(session)) this.heldKindSessions += 1;
   }
 
   unbind(channelId: string): void {
+    const session = this.sessions.get(channelId);
+    if (!session) return;
     this.sessions.delete(channelId);
+    this.released(session);
+  }
+
+  private released(session: ChannelSession): void {
+    const n = (this.bindings.get(session) ?? 1) - 1;
+    if (n > 0) {
+      this.bindings.set(session, n);
+      return;
+    }
+    this.bindings.delete(session);
+    if (isHeldKind(session)) this.heldKindSessions -= 1;
   }
 
   boundChannelIds(): string[] {
     return [...this.sessions.keys()];
   }
 
+  /** A session of this process holds this channel now. */
+  isBound(channelId: string): boolean {
+    return this.sessions.has(channelId);
+  }
+
   get liveSessions(): number {
-    return new Set(this.sessions.values()).size;
+    return this.bindings.size;
   }
 
   route(event: AriEvent): void {
@@ -145,8 +176,15 @@ export class CallRouter {
    * fallback unanswered. Synchronous with the event: a burst of arrivals is counted one by one.
    */
   private admitted(event: StasisStartEvent, queueId: string | undefined, queueMax: number | undefined): boolean {
+    const limits = { process: this.ctx.config.limits.maxCallers, queue: queueMax };
+    // The held-kind sessions bound are at least the callers held (process and queue alike): below
+    // every cap, the caller is admitted without counting exactly. Only near a cap is the exact
+    // count taken, a walk over every session (one per arrival at 10,000 held was a fifth of the
+    // plugin's CPU; docs/benchmarks.md, 2026-12-07).
+    const upperBound = { process: this.heldKindSessions, queue: this.heldKindSessions };
+    if (decideAdmission(upperBound, limits).admitted) return true;
     const held = this.heldCallers(queueId);
-    const decision = decideAdmission(held, { process: this.ctx.config.limits.maxCallers, queue: queueMax });
+    const decision = decideAdmission(held, limits);
     if (decision.admitted) return true;
     this.ctx.logger.warn('caller turned away: callers held at the cap; returned to the dialplan', {
       channelId: event.channel.id,
@@ -161,7 +199,7 @@ export class CallRouter {
   /** The inbound callers (queue and direct) this process holds in Stasis, and those of one queue. */
   private heldCallers(queueId: string | undefined): HeldCallers {
     const held = { process: 0, queue: 0 };
-    for (const session of new Set(this.sessions.values())) {
+    for (const session of this.bindings.keys()) {
       if (session instanceof QueueCallerSession) {
         if (session.state === 'ended') continue;
         held.process += 1;
@@ -322,4 +360,9 @@ export class CallRouter {
     }
     await finished;
   }
+}
+
+/** The sessions admission counts as held callers (domain/admission.ts): queue callers and direct calls. */
+function isHeldKind(session: ChannelSession): boolean {
+  return session instanceof QueueCallerSession || session instanceof DirectCallSession;
 }

@@ -157,6 +157,16 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
     } catch (e) {
       this.logger.warn('could not read the Asterisk entity id', { error: String(e) });
     }
+    // The calls first: the reconciliation (a caller or agent answered in the gap waits in silence
+    // for it) runs beside the device states' reads, one per agent, which only dispatch needs (the
+    // fuzzer: 100 device reads delayed a lost StasisStart's delivery by a second).
+    await Promise.all([this.reconcile(), this.readDeviceStates()]);
+    await this.shared.loadCallers();
+    this.dispatchSoon();
+  }
+
+  /** Device states: subscribed, then each agent's read once (the events carry the changes from here). */
+  private async readDeviceStates(): Promise<void> {
     const devices = this.agents.deviceNames();
     try {
       await this.control.subscribe(devices.map((d) => `deviceState:${d}`));
@@ -172,9 +182,6 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
         }
       }),
     );
-    await this.reconcile();
-    await this.shared.loadCallers();
-    this.dispatchSoon();
   }
 
   /** The claims of a process that no longer runs become reclaimable now (see plugin.ts). */

@@ -13,6 +13,12 @@ import { CallbackEntry, QueueBook } from './queue-book';
 
 /** A live caller this process holds, as dispatch sees it. */
 export interface DispatchableCaller {
+  /**
+   * Waiting, so able to take an agent now. A caller entering a number, storing a booking or in an
+   * overflow verb is passed over (the next in line gets the agent): planned anyway, its ring was
+   * refused, the agent freed, and dispatch picked it again on every turn of the loop (the fuzzer).
+   */
+  readonly readyForAgent: boolean;
   connectToAgent(agentId: string): Promise<void>;
 }
 
@@ -120,7 +126,8 @@ export class Dispatcher {
       queueNotBefore,
       agents: this.agents.all(),
       agentsReserved: reserved,
-      itemsInService: notHere,
+      // Asked only of the items the plan reaches (the heads of the queues), not of every caller.
+      itemsInService: { has: (id) => notHere.has(id) || this.callers.get(id)?.readyForAgent === false },
       callerDeclines: this.callerDeclines,
     });
     for (const a of assignments) {

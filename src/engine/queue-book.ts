@@ -228,6 +228,11 @@ export class QueueBook {
     this.sourceHolds.sourceUp(channelId);
   }
 
+  /** A pending callback waits while the call on `channelId` is up (its customer is on that call). */
+  holdForCall(callbackId: string, channelId: string): void {
+    if (this.callbacks.get(callbackId)?.stored.status === 'pending') this.sourceHolds.holdFor(callbackId, channelId, this.clock.now());
+  }
+
   /** The call on this channel ended: the callbacks it booked may be dialled. Returns their ids. */
   sourceCallEnded(channelId: string): string[] {
     return this.sourceHolds.sourceEnded(channelId);

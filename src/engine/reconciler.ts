@@ -204,7 +204,19 @@ export class Reconciler {
     const together = (x: string, y: string): boolean => bridgeOf.get(x) !== undefined && bridgeOf.get(x) === bridgeOf.get(y);
     const byId = new Map(channels.map((c) => [c.id, c]));
     const inStasis = new Set(appIds);
-    await dropEmptyHoldingBridges(this.host, bridges);
+
+    // 1b first: legs of ours answered during the gap. Their StasisStart was lost, and a session
+    // waiting for the answer leaves the person on the line in silence (fuzzer, seed 18) until
+    // this runs: before the relisting and the housekeeping below.
+    const boundNow = new Set(this.host.boundChannelIds());
+    for (const ch of channels) {
+      if (!boundNow.has(ch.id) || !inStasis.has(ch.id) || ch.state !== 'Up') continue;
+      if (!isOwnChannel(ch.id, config.ari.app) || this.stasisSeen.has(ch.id)) continue;
+      this.stasisSeen.add(ch.id);
+      report.answersDelivered += 1;
+      logger.warn('reconcile: a leg of ours answered in the event gap; its StasisStart is delivered', { channelId: ch.id });
+      this.host.handleEvent({ type: 'StasisStart', channel: ch, args: [] });
+    }
 
     // 1. sessions whose channels vanished during the gap. A channel closed out here is never
     // hung up (its session takes it for gone), so absence from one listing is not enough: a
@@ -217,18 +229,6 @@ export class Reconciler {
       report.sessionsClosed += 1;
       logger.info('reconcile: channel vanished during the event gap; closing it out', { channelId: id });
       this.closeOut(id);
-    }
-
-    // 1b. legs of ours answered during the gap: their StasisStart was lost, and a session
-    // waiting for the answer would leave the person on the line in silence (fuzzer, seed 18).
-    const boundNow = new Set(this.host.boundChannelIds());
-    for (const ch of channels) {
-      if (!boundNow.has(ch.id) || !inStasis.has(ch.id) || ch.state !== 'Up') continue;
-      if (!isOwnChannel(ch.id, config.ari.app) || this.stasisSeen.has(ch.id)) continue;
-      this.stasisSeen.add(ch.id);
-      report.answersDelivered += 1;
-      logger.warn('reconcile: a leg of ours answered in the event gap; its StasisStart is delivered', { channelId: ch.id });
-      this.host.handleEvent({ type: 'StasisStart', channel: ch, args: [] });
     }
 
     // 2. playbacks whose end may have been lost
@@ -250,6 +250,9 @@ export class Reconciler {
         });
       }
     }
+
+    // Housekeeping, after what people on the line wait for.
+    await dropEmptyHoldingBridges(this.host, bridges);
 
     // 3. channels of ours nobody owns
     const bound = new Set(this.host.boundChannelIds());

@@ -61,6 +61,7 @@ export class SessionContext implements CallContext {
       deps,
       (stored) => this.attempts.ended(stored),
       (stored) => this.holdWhileSourceUp(stored),
+      (callbackId, channelId) => this.holdForCall(callbackId, channelId),
     );
     this.agents = agentsPort(deps);
     this.places = placesPort(deps.shared);
@@ -88,8 +89,17 @@ export class SessionContext implements CallContext {
   private holdWhileSourceUp(stored: StoredCallback): void {
     const channelId = stored.sourceChannelId;
     if (channelId === null) return;
-    if (this.router.boundChannelIds().includes(channelId)) this.book.sourceCallUp(channelId);
+    if (this.router.isBound(channelId)) this.book.sourceCallUp(channelId);
     else this.sourceCallEnded(channelId);
+  }
+
+  /**
+   * The caller on `channelId` already had a callback (a duplicate booking): it waits while this
+   * call is up, as a callback waits for the call that booked it. Dialled during "you already have
+   * a callback", it would ring the customer who is on the line with us.
+   */
+  private holdForCall(callbackId: string, channelId: string): void {
+    if (this.router.isBound(channelId)) this.book.holdForCall(callbackId, channelId);
   }
 
   /** The callbacks booked on this call may be dialled: here now, elsewhere once the row says so. */
@@ -130,6 +140,7 @@ function queuesPort(
   deps: SessionContextDeps,
   attemptEnded: (stored: StoredCallback) => void,
   booked: (stored: StoredCallback) => void,
+  holdForCall: (callbackId: string, channelId: string) => void,
 ): QueuesPort {
   const { book, dispatcher } = deps;
   return {
@@ -163,6 +174,7 @@ function queuesPort(
     directQueueId: directQueueIdOf,
     callbackAttemptEnded: attemptEnded,
     releaseFromService: (itemId) => dispatcher.releaseFromService(itemId),
+    holdForCall,
     declined: (itemId, agentId) => dispatcher.declined(itemId, agentId),
     dispatchSoon: () => deps.dispatchSoon(),
   };

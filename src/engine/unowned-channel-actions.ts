@@ -48,10 +48,10 @@ export async function adoptCaller(
  */
 export async function dropEmptyHoldingBridges(host: ReconcileHost, bridges: { id: string; channels: string[] }[]): Promise<void> {
   const registry = HoldingBridges.of(host.control);
-  const empty = bridges.filter(
-    (b) => isHoldingBridgeOf(b.id, host.config.ari.app) && b.channels.length === 0 && registry.members(b.id).length === 0,
-  );
+  const empty = bridges.filter((b) => isHoldingBridgeOf(b.id, host.config.ari.app) && b.channels.length === 0);
   for (const b of empty) {
+    // Asked at each destroy, not once: a caller may have been put in it since the listing.
+    if (registry.members(b.id).length > 0) continue;
     host.logger.info('reconcile: destroying an empty holding bridge left behind', { bridgeId: b.id });
     await host.control.destroyBridge(b.id).catch(() => undefined);
   }

@@ -30,6 +30,8 @@ const PANEL_FILES: ReadonlyMap<string, string> = new Map([
   ['index.html', 'text/html; charset=utf-8'],
   ['panel.js', 'text/javascript; charset=utf-8'],
   ['panel.css', 'text/css; charset=utf-8'],
+  // The event-stream reader both pages load before their own script.
+  ['event-stream.js', 'text/javascript; charset=utf-8'],
   // The supervisors' wallboard: /panel/wall is wall.html.
   ['wall', 'text/html; charset=utf-8'],
   ['wall.js', 'text/javascript; charset=utf-8'],
@@ -251,7 +253,7 @@ export function buildHttpServer(deps: HttpDeps): { server: FastifyInstance; hub:
     return reply.type(metrics.contentType).send(await metrics.text());
   });
 
-  // The agent panel: three static files, no directory listing, a strict content security policy.
+  // The agent panel and the wallboard: the files of PANEL_FILES, no directory listing, a strict content security policy.
   server.get('/panel', async (_request, reply) => reply.redirect('/panel/'));
   server.get('/panel/*', async (request, reply) => {
     const name = (request.params as Record<string, string>)['*'] || 'index.html';

@@ -1,7 +1,6 @@
 // Agent panel: sign in with the agent's own token (kept in sessionStorage), presence, and the
 // preview card with Accept / Decline (the same actions as keys 1 and 2 on the phone).
-// Live updates come from GET /api/v1/me/events, read with fetch so that the token travels in
-// the Authorization header (EventSource cannot send it, and a token in a URL ends up in logs).
+// Live updates come from GET /api/v1/me/events, through the shared reader in event-stream.js.
 'use strict';
 (function () {
   const API = '/api/v1';
@@ -194,43 +193,15 @@
   });
 
   // ---- live updates ----
-  async function stream() {
-    while (token) {
-      streamAbort = new AbortController();
-      try {
-        const res = await fetch(API + '/me/events', {
-          headers: { authorization: 'Bearer ' + token, accept: 'text/event-stream' },
-          signal: streamAbort.signal,
-          cache: 'no-store',
-        });
-        if (res.status === 401) return signOut('Your token is no longer valid. Sign in again.');
-        if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
-        $('stream-state').className = 'dot live';
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let cut;
-          while ((cut = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            let event = 'message';
-            let data = '';
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event:')) event = line.slice(6).trim();
-              else if (line.startsWith('data:')) data += line.slice(5).trim();
-            }
-            onEvent(event, data ? JSON.parse(data) : {});
-          }
-        }
-      } catch {
-        if (!token) return;
-      }
-      $('stream-state').className = 'dot';
-      await new Promise((r) => setTimeout(r, 2000));
-    }
+  function stream() {
+    return window.DirectCallbackEventStream.follow({
+      url: API + '/me/events',
+      token: () => token,
+      refusedStatuses: [401],
+      onRefused: () => signOut('Your token is no longer valid. Sign in again.'),
+      onEvent: (event, data) => onEvent(event, data || {}),
+      onConnecting: (abort) => (streamAbort = abort),
+    });
   }
 
   function onEvent(event, data) {

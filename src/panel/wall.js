@@ -1,6 +1,5 @@
 // Supervisors' wallboard: sign in with a supervisor token, then one frame a second from
-// GET /api/v1/wall/events (server-sent events, read with fetch so that the token travels in the
-// Authorization header: EventSource cannot send it, and a token in a URL ends up in logs).
+// GET /api/v1/wall/events (server-sent events, through the shared reader in event-stream.js).
 // The charts are inline SVG drawn here: no library, nothing from outside this server.
 'use strict';
 (function () {
@@ -101,54 +100,23 @@
   });
 
   // ---- the stream ----
-  async function stream(accepted, refused) {
-    let first = true;
-    while (token) {
-      streamAbort = new AbortController();
-      try {
-        const res = await fetch(API + '/wall/events', {
-          headers: { authorization: 'Bearer ' + token, accept: 'text/event-stream' },
-          signal: streamAbort.signal,
-          cache: 'no-store',
-        });
-        if (res.status === 401 || res.status === 403) {
-          const message =
-            res.status === 401
-              ? 'This token is not valid.'
-              : 'This token may not view the wallboard: it needs a supervisor (or admin) token.';
-          if (first) return refused(message);
-          return signOut(message);
-        }
-        if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
-        if (first) accepted();
-        first = false;
-        $('stream-state').className = 'dot live';
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let cut;
-          while ((cut = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            let event = 'message';
-            let data = '';
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event:')) event = line.slice(6).trim();
-              else if (line.startsWith('data:')) data += line.slice(5).trim();
-            }
-            if (event === 'wall' && data) render(JSON.parse(data));
-          }
-        }
-      } catch (e) {
-        if (!token) return;
-        if (first) return refused(e && e.message ? e.message : 'The server did not answer.');
-      }
-      $('stream-state').className = 'dot';
-      await new Promise((r) => setTimeout(r, 2000));
-    }
+  function stream(accepted, refused) {
+    return window.DirectCallbackEventStream.follow({
+      url: API + '/wall/events',
+      token: () => token,
+      refusedStatuses: [401, 403],
+      onRefused: (status, first) => {
+        const message =
+          status === 401 ? 'This token is not valid.' : 'This token may not view the wallboard: it needs a supervisor (or admin) token.';
+        return first ? refused(message) : signOut(message);
+      },
+      onAccepted: accepted,
+      onFirstFailure: refused,
+      onEvent: (event, data) => {
+        if (event === 'wall' && data) render(data);
+      },
+      onConnecting: (abort) => (streamAbort = abort),
+    });
   }
 
   // ---- rendering ----

@@ -10,7 +10,7 @@ import { DoctorReport } from '../../src/doctor/report';
 import { sqlMigrationNames } from '../../src/store/database';
 import { createScratchDatabase } from '../../tools/support/postgres-server';
 import { testPostgresServer } from '../helpers/database';
-import { check, exampleConfig, ROOT, skippedNames } from '../doctor/doctor-rig';
+import { ALL_CHECKS, check, exampleConfig, ROOT, skippedNames } from '../doctor/doctor-rig';
 import { asteriskStoryConfig, describeOnAsterisk, runtime } from './lab-suite';
 
 /**
@@ -22,22 +22,6 @@ import { asteriskStoryConfig, describeOnAsterisk, runtime } from './lab-suite';
  * variations, a sounds folder changed on the host, a dialplan edit with `dialplan reload`, a
  * second WebSocket and an unmigrated database, none of which needs Asterisk restarted.
  */
-
-const ALL_CHECKS = [
-  'config',
-  'database',
-  'schema',
-  'ari',
-  'prompts',
-  'agent-endpoints',
-  'sip-passwords',
-  'trunk',
-  'stasis-app',
-  'ami',
-  'dialplan',
-  'dialplan-arguments',
-  'outbound-dialling',
-];
 
 /** What the doctor's own tests pass to it: the service's environment in this lab (secrets included). */
 function doctorEnv(lab: Lab, over: Record<string, string> = {}): NodeJS.ProcessEnv {

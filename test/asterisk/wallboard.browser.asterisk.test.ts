@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { chromium, BrowserContext, Page } from 'playwright-core';
+import { Page } from 'playwright-core';
 import { Lab } from '../../tools/asterisk-lab/lab';
+import { Browser, launchChromium, skipWithoutChromium } from '../helpers/chromium';
 import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-suite';
 
 /**
@@ -13,7 +13,6 @@ import { asteriskStoryConfig, describeOnAsterisk, DID, withLab } from './lab-sui
  * callback; agent 1001 is paused, 1002 logged out. The numbers on the screen must be the
  * database's. The screenshot is the README's (docs/wallboard.png).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'docs', 'wallboard.png');
 const PHONE_SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-output', 'wallboard-phone.png');
 const SUPERVISOR_TOKEN = `sup-${process.pid}-wallboard-story`;
@@ -105,20 +104,13 @@ async function fromScreen(page: Page) {
 
 describeOnAsterisk('real Asterisk: the supervisors’ wallboard in headless Chromium', function () {
   this.timeout(120_000);
-  let context: BrowserContext | undefined;
-  let profile: string | undefined;
+  let browser: Browser | undefined;
 
-  before(function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`      skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
-      this.skip();
-    }
-  });
+  before(skipWithoutChromium);
 
   afterEach(async () => {
-    await context?.close();
-    context = undefined;
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
+    browser = undefined;
   });
 
   it('callers waiting (one VIP) and a callback owed: the screen shows the database’s numbers, live', async () => {
@@ -154,25 +146,8 @@ describeOnAsterisk('real Asterisk: the supervisors’ wallboard in headless Chro
         );
         expect(db.offersAccepted).to.equal(1);
 
-        profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-chromium-'));
-        context = await chromium.launchPersistentContext(profile, {
-          executablePath: CHROMIUM,
-          headless: true,
-          viewport: { width: 1600, height: 1000 },
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-        });
-        const page = context.pages()[0] ?? (await context.newPage());
-        const pageErrors: string[] = [];
-        page.on('pageerror', (e) => pageErrors.push(String(e)));
+        browser = await launchChromium({ width: 1600, height: 1000 });
+        const { page, pageErrors } = browser;
         const base = `http://127.0.0.1:${lab.httpPort}`;
         await page.goto(`${base}/panel/wall`);
         // An administrator's token shows the board too; an unknown one is refused on the sign-in form.

@@ -21,6 +21,23 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const ARI_PASSWORD = 'doctor-ari-pa55';
 export const AMI_SECRET = 'doctor-ami-secret';
 
+/** Every check the doctor runs, in the order it reports them. */
+export const ALL_CHECKS = [
+  'config',
+  'database',
+  'schema',
+  'ari',
+  'prompts',
+  'agent-endpoints',
+  'sip-passwords',
+  'trunk',
+  'stasis-app',
+  'ami',
+  'dialplan',
+  'dialplan-arguments',
+  'outbound-dialling',
+];
+
 export function sampleDialplan(): FakeDialplanLine[] {
   return dialplanFromExtensionsConf(fs.readFileSync(path.join(ROOT, 'asterisk-config', 'extensions.conf'), 'utf8'));
 }

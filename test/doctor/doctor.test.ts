@@ -15,23 +15,17 @@ import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { freshDatabase, testPostgresServer, TestDatabase } from '../helpers/database';
 import { connectAri } from '../helpers/simulator-ari';
 import { FakeDialplanLine, stasisAppContext } from '../helpers/fake-ami-server';
-import { ARI_PASSWORD, check, DoctorRig, exampleConfig, sampleDialplan, SIP_SECRETS, skippedNames, startDoctorRig } from './doctor-rig';
-
-const ALL_CHECKS = [
-  'config',
-  'database',
-  'schema',
-  'ari',
-  'prompts',
-  'agent-endpoints',
-  'sip-passwords',
-  'trunk',
-  'stasis-app',
-  'ami',
-  'dialplan',
-  'dialplan-arguments',
-  'outbound-dialling',
-];
+import {
+  ALL_CHECKS,
+  ARI_PASSWORD,
+  check,
+  DoctorRig,
+  exampleConfig,
+  sampleDialplan,
+  SIP_SECRETS,
+  skippedNames,
+  startDoctorRig,
+} from './doctor-rig';
 
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {

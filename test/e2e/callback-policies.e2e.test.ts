@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
 import { digitSounds } from '../../src/domain/caller-number';
+import { lockTable } from '../helpers/database-faults';
 import { bookCallback, queueConfig, startRig, Rig, sleep, useRig } from '../helpers/plugin-harness';
 
 /** Call stories for the callback policies (issue 5): retries, customer-first. */
@@ -241,10 +242,8 @@ describe('e2e: booking limits and bounded waits (issue 19)', function () {
   it('a booking behind a table lock: the caller hears the failure within lock_timeout, keeps the place, and books afterwards', async () => {
     const rig = rigs.set(await startRig());
     const call = await waitingCaller(rig, '+15558884001');
-    const holder = await rig.database.db.transaction();
-    let released = false;
+    const lock = await lockTable(rig.database.db, 'callback_requests');
     try {
-      await holder.raw('LOCK TABLE callback_requests IN ACCESS EXCLUSIVE MODE');
       const pressed = Date.now();
       await call.pressDtmf('1');
       await call.waitForPlayback((m) => m === PROMPTS.storeFailed, 6000);
@@ -252,10 +251,8 @@ describe('e2e: booking limits and bounded waits (issue 19)', function () {
       expect(Date.now() - pressed).to.be.within(1500, 4500);
       expect(call.hungUpBy).to.equal(null);
       expect(rig.plugin.app.queueSnapshot('support')?.callers, 'still queued').to.equal(1);
-      await holder.rollback();
-      released = true;
     } finally {
-      if (!released) await holder.rollback();
+      await lock.release();
     }
     await sleep(300);
     await call.pressDtmf('1');

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { AppConfig, parseConfig } from '../../src/config/config';
 import { storyConfig } from '../../tools/support/story-config';
 import { CallMilestone } from '../../src/calls/call-context';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger, Logger } from '../../src/logging/logger';
 import { startPlugin, RunningPlugin } from '../../src/plugin';
 import { CallbackStore } from '../../src/store/callback-store';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
@@ -42,6 +42,68 @@ export function testConfigInput(over: Record<string, unknown> = {}): Record<stri
   };
 }
 
+/** The ARI simulator the tests' plugin logs in to: its user and password, short sounds and digits. */
+export async function startTestSimulator(
+  opts: { timing?: Record<string, number>; asteriskId?: string; busyEndpoints?: string[] } = {},
+): Promise<AriSimulator> {
+  const sim = await AriSimulator.start({
+    user: 'direct-callback',
+    password: TEST_ARI_PASSWORD,
+    ...(opts.asteriskId ? { asteriskId: opts.asteriskId } : {}),
+    timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) },
+  });
+  // Agents on other calls, so that callers wait; tests free them when the story needs it.
+  for (const e of opts.busyEndpoints ?? []) sim.endpoint(e).setDeviceState('INUSE');
+  return sim;
+}
+
+/** A debug logger whose lines a test reads back (to find a line, or to make sure a secret is in none). */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', stream: sink }), lines };
+}
+
+/** A logger that writes nowhere, for plugins whose lines no test reads. */
+export function quietLogger(): Logger {
+  return createLogger({ stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+}
+
+/**
+ * One plugin on a simulated Asterisk of its own (several such boxes share one database): the
+ * `busyEndpoints` start on other calls. The caller stops both (plugin first).
+ */
+export async function startPluginBox(opts: {
+  instanceId: string;
+  asteriskId: string;
+  config: Record<string, unknown>;
+  databaseUrl: string;
+  busyEndpoints: string[];
+}): Promise<{ sim: AriSimulator; plugin: RunningPlugin }> {
+  const sim = await startTestSimulator({
+    asteriskId: opts.asteriskId,
+    timing: { defaultSoundMs: 200, perDigitMs: 5 },
+    busyEndpoints: opts.busyEndpoints,
+  });
+  try {
+    const config = parseConfig(opts.config, {
+      ARI_URL: sim.url,
+      ARI_PASSWORD: TEST_ARI_PASSWORD,
+      DATABASE_URL: opts.databaseUrl,
+      INSTANCE_ID: opts.instanceId,
+    });
+    return { sim, plugin: await startPlugin(config, quietLogger()) };
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
+}
+
 export async function startRig(
   opts: {
     config?: Record<string, unknown>;
@@ -51,18 +113,10 @@ export async function startRig(
     wrapControl?: (control: CallControl) => CallControl;
   } = {},
 ): Promise<Rig> {
-  const sim = await AriSimulator.start({
-    user: 'direct-callback',
-    password: TEST_ARI_PASSWORD,
-    timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) },
-  });
+  const agentPhones = ['PJSIP/1001', 'PJSIP/1002'];
+  const sim = await startTestSimulator({ timing: opts.timing, busyEndpoints: opts.agentsBusy !== false ? agentPhones : [] });
   // The agents' phones are configured endpoints before the plugin starts, as on a real Asterisk.
-  for (const e of ['PJSIP/1001', 'PJSIP/1002']) sim.endpoint(e);
-  if (opts.agentsBusy !== false) {
-    // Agents start on other calls so that callers wait; tests free them when the story needs it.
-    sim.endpoint('PJSIP/1001').setDeviceState('INUSE');
-    sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
-  }
+  for (const e of agentPhones) sim.endpoint(e);
   const database = await freshDatabase();
   const config = parseConfig(opts.config ?? testConfigInput(), {
     ...opts.env,
@@ -71,14 +125,7 @@ export async function startRig(
     DATABASE_URL: database.url,
     INSTANCE_ID: 'test-1',
   });
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logLines.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  const logger = createLogger({ level: 'debug', stream: sink });
+  const { logger, lines: logLines } = capturingLogger();
   const plugin = await startPlugin(config, logger, { wrapControl: opts.wrapControl });
   const milestones: Milestone[] = [];
   const t0 = Date.now();

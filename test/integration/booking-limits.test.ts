@@ -7,6 +7,7 @@ import { announcementsSent } from '../../src/store/change-feed';
 import { connectionOptions, createDatabase } from '../../src/store/database';
 import { callbackRequest } from '../helpers/callback-request';
 import { freshDatabase, TestDatabase } from '../helpers/database';
+import { lockTable } from '../helpers/database-faults';
 
 /**
  * Limits that hold under concurrency (issue 19): the per-caller rate limit and the per-number
@@ -183,9 +184,8 @@ describe('booking limits under concurrency (real PostgreSQL)', function () {
 
     it('a booking behind LOCK TABLE fails within lock_timeout, and stores once the lock is gone', async () => {
       const bounded = createDatabase(t.url, { poolMax: 2, lockTimeoutSec: 0.5 });
-      const holder = await wide.transaction();
+      const lock = await lockTable(wide, 'callback_requests');
       try {
-        await holder.raw('LOCK TABLE callback_requests IN ACCESS EXCLUSIVE MODE');
         const t0 = Date.now();
         const err = await new CallbackStore(bounded).requestCallback(request()).then(
           () => undefined,
@@ -195,7 +195,7 @@ describe('booking limits under concurrency (real PostgreSQL)', function () {
         expect(err?.message).to.match(/lock timeout/);
         expect(took).to.be.within(400, 2000);
       } finally {
-        await holder.rollback();
+        await lock.release();
       }
       expect((await new CallbackStore(bounded).requestCallback(request())).kind).to.equal('stored');
       await announcementsSent(bounded); // the booking's change announcement, not cut off by the destroy

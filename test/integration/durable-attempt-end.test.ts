@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { Client } from 'pg';
 import { CallContext } from '../../src/calls/call-context';
 import { concludeAttempt, LeaseKeeper } from '../../src/calls/callback-attempt';
 import { QueueConfig } from '../../src/config/config';
@@ -8,7 +7,8 @@ import { systemClock } from '../../src/domain/clock';
 import { createLogger } from '../../src/logging/logger';
 import { CallbackStore, Claim } from '../../src/store/callback-store';
 import { callbackRequest } from '../helpers/callback-request';
-import { freshDatabase, testPostgresServer, TestDatabase } from '../helpers/database';
+import { freshDatabase, TestDatabase } from '../helpers/database';
+import { cutDatabase, restoreDatabase } from '../helpers/database-faults';
 
 /**
  * Issue 18 (fuzzer, state_outlives_call): a database cut at the end of a callback attempt lost
@@ -16,28 +16,6 @@ import { freshDatabase, testPostgresServer, TestDatabase } from '../helpers/data
  * again past max_attempts. The end is now written until stored by its owner only, and a reclaim
  * never dials past the maximum.
  */
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const server = await testPostgresServer();
-  const c = new Client({ connectionString: server.adminUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** Only this suite's own database: its connections refused and its backends terminated. */
-async function cut(name: string): Promise<void> {
-  await admin(async (c) => {
-    await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-  });
-}
-
-async function restore(name: string): Promise<void> {
-  await admin((c) => c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`));
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -51,7 +29,7 @@ describe('durable attempt end (real PostgreSQL)', function () {
     store = new CallbackStore(t.db);
   });
   after(async () => {
-    await restore(t.scratch.name).catch(() => undefined);
+    await restoreDatabase(t.scratch.name).catch(() => undefined);
     await t.close();
   });
   beforeEach(async () => {
@@ -177,7 +155,7 @@ describe('durable attempt end (real PostgreSQL)', function () {
     const c = await claimed(1, 'me', leaseSec * 1000);
     const lease = new LeaseKeeper(ctx, c.callback.id, ctx.logger, c.attempt.attemptNo);
     lease.start();
-    await cut(t.scratch.name);
+    await cutDatabase(t.scratch.name);
     const ended = concludeAttempt(ctx, ctx.logger, {
       callback: c.callback,
       attempt: c.attempt,
@@ -188,7 +166,7 @@ describe('durable attempt end (real PostgreSQL)', function () {
       lease,
     });
     await sleep(1500);
-    await restore(t.scratch.name);
+    await restoreDatabase(t.scratch.name);
     const result = await ended;
     expect(result.status).to.equal('failed');
     expect(result.attempts).to.equal(1);

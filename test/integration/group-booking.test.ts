@@ -5,6 +5,7 @@ import { announcementsSent } from '../../src/store/change-feed';
 import { createDatabase } from '../../src/store/database';
 import { callbackRequest } from '../helpers/callback-request';
 import { freshDatabase, TestDatabase } from '../helpers/database';
+import { lockTable } from '../helpers/database-faults';
 import { logStatements } from '../helpers/statement-log';
 
 /**
@@ -185,16 +186,15 @@ describe('group commit of bookings (real PostgreSQL)', function () {
     // statement_timeout cuts the whole statement: a session holds the table, and the timeout
     // is shorter than lock_timeout, so no row can catch it.
     const bounded = createDatabase(t.url, { poolMax: 2, statementTimeoutSec: 0.3, lockTimeoutSec: 0 });
-    const holder = await t.db.transaction();
+    const lock = await lockTable(t.db, 'callback_requests');
     const s = new CallbackStore(bounded);
     let results: PromiseSettledResult<RequestResult>[];
     try {
-      await holder.raw('LOCK TABLE callback_requests IN ACCESS EXCLUSIVE MODE');
       const blocker = s.requestCallback(request({ customerNumber: '+15559600000' })).catch((e: Error) => e);
       results = await Promise.allSettled(['+15559600001', '+15559600002'].map((n) => s.requestCallback(request({ customerNumber: n }))));
       expect(await blocker).to.be.instanceOf(Error);
     } finally {
-      await holder.rollback();
+      await lock.release();
     }
     expect(
       results.map((r) => (r.status === 'rejected' ? /statement timeout/.test((r.reason as Error).message) : r.value.kind)),

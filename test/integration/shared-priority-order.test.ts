@@ -1,17 +1,14 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { parseConfig } from '../../src/config/config';
 import { QueueOrder } from '../../src/domain/queue-order';
 import { WorkItem } from '../../src/domain/work-item';
-import { createLogger } from '../../src/logging/logger';
-import { RunningPlugin, startPlugin } from '../../src/plugin';
+import { RunningPlugin } from '../../src/plugin';
 import { CallbackStore } from '../../src/store/callback-store';
 import { NewQueueEntry, QueueEntryStore } from '../../src/store/queue-entry-store';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { storyConfig } from '../../tools/support/story-config';
 import { freshDatabase, TestDatabase } from '../helpers/database';
-import { sleep } from '../helpers/plugin-harness';
+import { sleep, startPluginBox } from '../helpers/plugin-harness';
 
 /**
  * The shared order in PostgreSQL uses priority: several plugin processes keep one order, priority
@@ -19,7 +16,6 @@ import { sleep } from '../helpers/plugin-harness';
  * instance's in-memory order agree; a callback keeps its caller's priority, arrival and seq.
  */
 const T0 = Date.parse('2026-12-01T10:00:00Z');
-const PASSWORD = 'priority-order-pass';
 
 describe('integration: the shared order in PostgreSQL uses priority', function () {
   this.timeout(60000);
@@ -134,18 +130,11 @@ describe('integration: the shared order in PostgreSQL uses priority', function (
   });
 
   it('two plugin processes on two Asterisk servers: a route=vip caller arriving last is first in both orders', async () => {
-    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     const start = async (name: string, entity: string, agent: [string, string, string]) => {
-      const sim = await AriSimulator.start({
-        user: 'direct-callback',
-        password: PASSWORD,
+      const box = await startPluginBox({
+        instanceId: name,
         asteriskId: entity,
-        timing: { defaultSoundMs: 200, perDigitMs: 5 },
-      });
-      sims.push(sim);
-      sim.endpoint(agent[2]).setDeviceState('INUSE');
-      const config = parseConfig(
-        {
+        config: {
           ...storyConfig({
             agents: [agent],
             queue: { offer: { initialDelaySec: 30, intervalSec: 30, thresholdPosition: 0 }, wrapUpSec: 0 },
@@ -153,11 +142,12 @@ describe('integration: the shared order in PostgreSQL uses priority', function (
           }),
           routes: { vip: { priority: 10 } },
         },
-        { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: t.url, INSTANCE_ID: name },
-      );
-      const plugin = await startPlugin(config, createLogger({ stream: quiet }));
-      plugins.push(plugin);
-      return { sim, plugin };
+        databaseUrl: t.url,
+        busyEndpoints: [agent[2]],
+      });
+      sims.push(box.sim);
+      plugins.push(box.plugin);
+      return box;
     };
     const a = await start('box-a', '02:aa:00:00:00:01', ['ann', 'Ann', 'PJSIP/2001']);
     const b = await start('box-b', '02:bb:00:00:00:02', ['bob', 'Bob', 'PJSIP/2002']);

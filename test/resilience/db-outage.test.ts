@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { Client } from 'pg';
 import { PROMPTS } from '../../src/calls/prompts';
 import { startRig, Rig } from '../helpers/plugin-harness';
-import { testPostgresServer } from '../helpers/database';
+import { cutDatabase, restoreDatabase } from '../helpers/database-faults';
 import { sleep, until } from './in-process-rig';
 
 /**
@@ -10,27 +9,6 @@ import { sleep, until } from './in-process-rig';
  * (ALTER DATABASE ... ALLOW_CONNECTIONS false). Live calls keep flowing through the in-memory
  * queue, no confirmation is given, and once the database is back the pool reconnects by itself.
  */
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const server = await testPostgresServer();
-  const c = new Client({ connectionString: server.adminUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function cutDatabase(name: string): Promise<void> {
-  await admin(async (c) => {
-    await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-  });
-}
-
-async function restoreDatabase(name: string): Promise<void> {
-  await admin((c) => c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`));
-}
 
 describe('resilience: PostgreSQL outage', function () {
   this.timeout(60000);

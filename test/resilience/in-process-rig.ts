@@ -1,11 +1,9 @@
-import { Writable } from 'node:stream';
 import { CallControl } from '../../src/ari/call-control';
 import { AppConfig, parseConfig } from '../../src/config/config';
-import { createLogger } from '../../src/logging/logger';
 import { startPlugin, RunningPlugin } from '../../src/plugin';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { freshDatabase, TestDatabase } from '../helpers/database';
-import { testConfigInput, TEST_ARI_PASSWORD } from '../helpers/plugin-harness';
+import { capturingLogger, startTestSimulator, testConfigInput, TEST_ARI_PASSWORD } from '../helpers/plugin-harness';
 
 /** Like startRig, but the simulator exists before the plugin starts (boot failures, outages). */
 export interface SplitRig {
@@ -23,33 +21,22 @@ export async function splitRig(
   over: Record<string, unknown> = {},
   opts: { databaseUrl?: (scratchUrl: string, name: string) => Promise<string> } = {},
 ): Promise<SplitRig> {
-  const sim = await AriSimulator.start({
-    user: 'direct-callback',
-    password: TEST_ARI_PASSWORD,
-    timing: { defaultSoundMs: 150, perDigitMs: 10 },
-  });
-  sim.endpoint('PJSIP/1001').setDeviceState('INUSE');
-  sim.endpoint('PJSIP/1002').setDeviceState('INUSE');
+  const sim = await startTestSimulator({ busyEndpoints: ['PJSIP/1001', 'PJSIP/1002'] });
   const database = await freshDatabase();
   const databaseUrl = opts.databaseUrl ? await opts.databaseUrl(database.url, database.scratch.name) : database.url;
   const config = parseConfig(
     { ...testConfigInput(), ...over },
     { ARI_URL: sim.url, ARI_PASSWORD: TEST_ARI_PASSWORD, DATABASE_URL: databaseUrl, INSTANCE_ID: 'resilience' },
   );
-  const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logLines.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
+  // One logger for the plugin's every start: its lines all land in logLines.
+  const { logger, lines: logLines } = capturingLogger();
   const rig: SplitRig = {
     sim,
     database,
     config,
     logLines,
     async start(opts = {}) {
-      rig.plugin = await startPlugin(config, createLogger({ level: 'debug', stream: sink }), { wrapControl: opts.wrapControl });
+      rig.plugin = await startPlugin(config, logger, { wrapControl: opts.wrapControl });
       return rig.plugin;
     },
     async stop() {

@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/config';
 import { CallRobot } from '../../tools/faults/robot';
-import { createLogger } from '../../src/logging/logger';
 import { RunningPlugin, startPlugin } from '../../src/plugin';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { CallbackStore } from '../../src/store/callback-store';
 import { freshDatabase, TestDatabase } from '../helpers/database';
+import { quietLogger } from '../helpers/plugin-harness';
 
 /**
  * Three plugin instances on one PostgreSQL, each with its own Stasis app name and its own agents,
@@ -59,7 +58,6 @@ describe('resilience: three instances serve one backlog, every customer dialled 
     const customerEndpoints = numbers.map((n) => `PJSIP/${n.slice(1)}@trunk`);
     robot = new CallRobot(sim, { agentEndpoints, customerEndpoints, answerAfterMs: 30, talkMs: 100 });
     robot.start();
-    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     for (const instance of ['a', 'b', 'c']) {
       const agents = agentsOf(instance);
       for (const a of agents) sim.endpoint(a.endpoint).setDeviceState('NOT_INUSE');
@@ -83,7 +81,7 @@ describe('resilience: three instances serve one backlog, every customer dialled 
           INSTANCE_ID: `instance-${instance}`,
         },
       );
-      plugins.push(await startPlugin(config, createLogger({ stream: quiet })));
+      plugins.push(await startPlugin(config, quietLogger()));
     }
     const deadline = Date.now() + 90000;
     let completed = 0;

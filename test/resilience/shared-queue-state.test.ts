@@ -1,15 +1,12 @@
 import { expect } from 'chai';
-import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { parseConfig } from '../../src/config/config';
 import { storyConfig } from '../../tools/support/story-config';
-import { createLogger } from '../../src/logging/logger';
-import { RunningPlugin, startPlugin } from '../../src/plugin';
+import { RunningPlugin } from '../../src/plugin';
 import { AriSimulator } from '../../tools/simulator/ari-simulator';
 import { PluginProcess } from '../../tools/support/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
 import { freshDatabase, TestDatabase } from '../helpers/database';
-import { sleep } from '../helpers/plugin-harness';
+import { sleep, startPluginBox } from '../helpers/plugin-harness';
 
 /**
  * The queue state lives in PostgreSQL: a live caller's place survives a crash of the plugin, an
@@ -148,27 +145,21 @@ describe('resilience: queue state shared through PostgreSQL', function () {
 
   it('two Asterisk servers, one queue: positions count both, and a callback goes to whichever has a free agent, at once', async () => {
     database = await freshDatabase();
-    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     const start = async (name: string, entity: string, agents: [string, string, string][]) => {
-      const sim = await AriSimulator.start({
-        user: 'direct-callback',
-        password: PASSWORD,
+      const box = await startPluginBox({
+        instanceId: name,
         asteriskId: entity,
-        timing: { defaultSoundMs: 200, perDigitMs: 5 },
-      });
-      sims.push(sim);
-      for (const [, , endpoint] of agents) sim.endpoint(endpoint).setDeviceState('INUSE');
-      const config = parseConfig(
-        storyConfig({
+        config: storyConfig({
           agents,
           queue: { offer: { initialDelaySec: 30, intervalSec: 30, thresholdPosition: 0 }, wrapUpSec: 0 },
           callback: { agentRingTimeoutSec: 4, customerRingTimeoutSec: 4, syncIntervalSec: 60 },
         }),
-        { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: (database as TestDatabase).url, INSTANCE_ID: name },
-      );
-      const plugin = await startPlugin(config, createLogger({ stream: quiet }));
-      plugins.push(plugin);
-      return { sim, plugin };
+        databaseUrl: (database as TestDatabase).url,
+        busyEndpoints: agents.map(([, , endpoint]) => endpoint),
+      });
+      sims.push(box.sim);
+      plugins.push(box.plugin);
+      return box;
     };
     const a = await start('box-a', '02:aa:00:00:00:01', [['ann', 'Ann', 'PJSIP/2001']]);
     const b = await start('box-b', '02:bb:00:00:00:02', [['bob', 'Bob', 'PJSIP/2002']]);

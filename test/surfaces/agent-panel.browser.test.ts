@@ -1,38 +1,29 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { chromium, BrowserContext } from 'playwright-core';
 import { startSurfaceRig, SurfaceRig, TOKENS } from './surface-rig';
 import { testConfigInput } from '../helpers/plugin-harness';
+import { Browser, launchChromium, skipWithoutChromium } from '../helpers/chromium';
 
 /**
  * The agent panel in a real headless Chromium: sign in with the agent's token, the phone rings and
  * is answered, the panel shows the customer, Accept dials the customer (as key 1 would).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-output', 'agent-panel.png');
 
 describe('surfaces: agent panel in headless Chromium', function () {
   this.timeout(30000);
   let rig: SurfaceRig | undefined;
-  let context: BrowserContext | undefined;
-  let profile: string | undefined;
+  let browser: Browser | undefined;
   let crm: http.Server | undefined;
 
-  before(function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`      skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
-      this.skip();
-    }
-  });
+  before(skipWithoutChromium);
 
   afterEach(async () => {
-    await context?.close();
-    context = undefined;
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
+    browser = undefined;
     await rig?.stop();
     rig = undefined;
     await new Promise<void>((r) => (crm ? crm.close(() => r()) : r()));
@@ -67,25 +58,8 @@ describe('surfaces: agent panel in headless Chromium', function () {
     r.sim.endpoint('PJSIP/1001').manual();
     r.sim.endpoint('PJSIP/15559870001@trunk').manual();
 
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 900, height: 760 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    browser = await launchChromium({ width: 900, height: 760 });
+    const { page, pageErrors } = browser;
     await page.goto(`${r.base}/panel/`);
     await page.fill('#signin-token', 'not-a-token');
     await page.click('#signin-button');

@@ -5,6 +5,7 @@ import { clientKey, FailedAuthGuard, isLoopbackHost, StreamCap } from '../../src
 import { hashToken } from '../../src/http/auth';
 import { DB_READ_TIMEOUT_MS, MetricsSource, PluginMetrics } from '../../src/metrics/metrics';
 import { freshDatabase, TestDatabase } from '../helpers/database';
+import { lockTable } from '../helpers/database-faults';
 import { sleep } from '../helpers/plugin-harness';
 import { startSurfaceRig, SurfaceRig, TOKENS } from './surface-rig';
 
@@ -332,9 +333,8 @@ describe('surfaces: hardening (issue 19)', function () {
       expect(value(fresh, 'direct_callback_callbacks{status="pending"}')).to.equal(2);
       expect(value(fresh, 'direct_callback_db_figures_age_seconds')).to.equal(0);
 
-      const trx = await t.db.transaction();
+      const lock = await lockTable(t.db, 'callback_requests');
       try {
-        await trx.raw('LOCK TABLE callback_requests IN ACCESS EXCLUSIVE MODE');
         for (let scrape = 1; scrape <= 3; scrape++) {
           now += 6000;
           const t0 = Date.now();
@@ -349,7 +349,7 @@ describe('surfaces: hardening (issue 19)', function () {
         while ((await waitingForLock()) > 0 && Date.now() < deadline) await sleep(100);
         expect(await waitingForLock(), 'the stalled read was cancelled').to.equal(0);
       } finally {
-        await trx.rollback();
+        await lock.release();
       }
       await addCallback('pending');
       now += 6000;

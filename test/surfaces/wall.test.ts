@@ -114,6 +114,7 @@ describe('surfaces: the wallboard (page, event stream, supervisor token)', funct
     for (const [file, type] of [
       ['wall', 'text/html'],
       ['wall.js', 'text/javascript'],
+      ['event-stream.js', 'text/javascript'],
       ['wall.css', 'text/css'],
     ] as const) {
       const res = await fetch(`${r.base}/panel/${file}`);
@@ -123,7 +124,8 @@ describe('surfaces: the wallboard (page, event stream, supervisor token)', funct
     }
     const html = await (await fetch(`${r.base}/panel/wall`)).text();
     expect(html)
-      .to.include('wall.js')
+      .to.include('event-stream.js')
+      .and.include('wall.js')
       .and.not.match(/https?:\/\//);
     expect((await fetch(`${r.base}/panel/wall.html.bak`)).status).to.equal(404);
   });

@@ -37,8 +37,16 @@ export interface FuzzRig {
   cutDatabaseConnections(): Promise<number>;
   /** callback_requests is locked for `ms`: every booking and attempt waits (or times out). */
   lockCallbacks(ms: number): Promise<void>;
+  /**
+   * Until when the last database fault may still hold the plugin's writes back: the fault's end,
+   * plus a statement's lock_timeout and the durable writes' first retries (250, 500, 1000 ms...).
+   */
+  databaseTroubleUntil(): number;
   stop(): Promise<void>;
 }
+
+/** How long after a database fault the plugin's retried writes are given to land. */
+const DATABASE_RECOVERY_MS = 5000;
 
 /** The system clock, counting the timers set and not yet fired or cleared. */
 class CountingClock implements Clock {
@@ -73,8 +81,33 @@ export const FUZZ_TIMING = {
 /** FUZZ_TRACE_LOG=<file>: every log line of the plugin goes there too (to study one replayed scenario). */
 const traceLog = process.env.FUZZ_TRACE_LOG;
 
+/** The simulator's side of a traced run: each request (with its answer) and each event, one line each. */
+function traceSimulator(sim: AriSimulator, file: string): void {
+  const at = (): string => new Date().toISOString();
+  sim.onResponse((r) =>
+    fs.appendFileSync(
+      file,
+      `${JSON.stringify({ sim: 'request', at: at(), method: r.method, path: r.path, query: r.query, status: r.status })}\n`,
+    ),
+  );
+  sim.onEvent((e) => {
+    const ev = e.event as { type?: unknown; channel?: { id?: unknown; state?: unknown }; playback?: { id?: unknown } };
+    const line = {
+      sim: 'event',
+      at: at(),
+      type: ev.type,
+      channel: ev.channel?.id,
+      state: ev.channel?.state,
+      playback: ev.playback?.id,
+      delivered: e.delivered,
+    };
+    fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
+  });
+}
+
 export async function startFuzzRig(server: PostgresServer, slots: number): Promise<FuzzRig> {
   const sim = await AriSimulator.start({ user: 'direct-callback', password: FUZZ_ARI_PASSWORD, timing: FUZZ_TIMING, keepHistory: false });
+  if (traceLog) traceSimulator(sim, traceLog);
   let scratch: ScratchDatabase | undefined;
   let db: Knex | undefined;
   const realExit = process.exit.bind(process);
@@ -133,6 +166,10 @@ export async function startFuzzRig(server: PostgresServer, slots: number): Promi
         await c.end().catch(() => undefined);
       }
     };
+    let troubleUntil = 0;
+    const trouble = (until: number): void => {
+      troubleUntil = Math.max(troubleUntil, until + DATABASE_RECOVERY_MS);
+    };
     return {
       sim,
       plugin,
@@ -143,8 +180,10 @@ export async function startFuzzRig(server: PostgresServer, slots: number): Promi
       exits,
       uncaught,
       pendingTimers: () => clock.pending.size,
+      databaseTroubleUntil: () => troubleUntil,
       cutDatabaseConnections: () =>
         chaos(async (c) => {
+          trouble(Date.now());
           const r = await c.query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'direct-callback' AND pid <> pg_backend_pid()",
           );
@@ -154,6 +193,7 @@ export async function startFuzzRig(server: PostgresServer, slots: number): Promi
         chaos(async (c) => {
           await c.query('BEGIN');
           await c.query('LOCK TABLE callback_requests IN ACCESS EXCLUSIVE MODE');
+          trouble(Date.now() + ms);
           await new Promise((r) => setTimeout(r, ms));
           await c.query('COMMIT');
         }),

@@ -55,6 +55,8 @@ export const DEFAULT_SLOTS = 100;
 
 /** How long a scenario may take to settle once its people are done. */
 const QUIESCE_MS = 6000;
+/** How long a scenario must look finished before it is (its last writes may still be committing). */
+const SETTLE_MS = 500;
 /**
  * After this long in the end phase, callbacks still pending are cancelled: an agent who never
  * answers or decides sends a callback back to the queue without using an attempt (by design), so
@@ -339,11 +341,25 @@ class RigRun {
       }
       return left;
     };
+    // Read after each look (a leg dialled during the look is in it): a leg still up is an attempt
+    // the plugin is still running (a preview's decision time, a guard), given 2 s more each time,
+    // within the hard limit, where a leg left up is still found; a database fault holds the
+    // attempt's end back, and its retries are given time to land.
+    const extend = (): void => {
+      if (trace.legs.some((l) => !l.person.finished || l.leg.alive)) deadline = Math.max(deadline, Date.now() + 2000);
+      deadline = Math.max(deadline, rig.databaseTroubleUntil());
+    };
+    // Nothing left must hold for a while (SETTLE_MS, and past a database fault): a booking still
+    // committing when the caller hung up shows up only after the first clean look, and its
+    // callback was then dialled with the scenario already over.
+    const settled = (): boolean => Date.now() >= Math.max(started + SETTLE_MS, Math.min(rig.databaseTroubleUntil(), hardLimit));
     let left = await state();
-    while (left.length > 0 && Date.now() < Math.min(deadline, hardLimit)) {
-      await sleep(50);
-      if (trace.legs.some((l) => !l.person.finished)) deadline = Math.max(deadline, Date.now() + 2000);
+    extend();
+    while (Date.now() < Math.min(deadline, hardLimit)) {
+      if (left.length === 0 && settled()) break;
+      await sleep(left.length === 0 ? 100 : 50);
       left = await state();
+      extend();
     }
     if (left.length > 0 && openRows.some((r) => r.status === 'pending')) {
       // An attempt that ended in the last moments (its end retried through a database fault) put
@@ -368,7 +384,7 @@ class RigRun {
       out.push({
         scenario: trace.index,
         invariant: what.startsWith('channel') && what.includes('still up') ? 'left_in_stasis' : 'state_outlives_call',
-        detail: `${what} ${QUIESCE_MS} ms after the scenario's people were done`,
+        detail: `${what} ${Date.now() - started} ms after the scenario's people were done`,
       });
     }
     for (const c of [...trace.callers.map((x) => x.person.call), ...trace.legs.map((l) => l.leg)]) if (c.alive) c.hangup();

@@ -116,6 +116,7 @@ export class AriSimulator {
   private readonly endpointObjs = new Map<string, SimEndpoint>();
   private readonly legsByChannel = new Map<string, OutboundLeg>();
   private readonly requestListeners = new Set<(r: RecordedRequest) => void>();
+  private readonly responseListeners = new Set<(r: RecordedRequest) => void>();
   private readonly eventListeners = new Set<(e: EventRecord) => void>();
   private readonly eventsByChannel = new Map<string, string[]>();
   private readonly startedAtMs = performance.now();
@@ -171,7 +172,10 @@ export class AriSimulator {
         if (this.keepHistory) this.requests.push(r);
         for (const l of this.requestListeners) l(r);
       },
-      onResponse: () => this.signal.notify(),
+      onResponse: (r) => {
+        for (const l of this.responseListeners) l(r);
+        this.signal.notify();
+      },
       onViolation: (v) => {
         this.violations.push(v);
         this.signal.notify();
@@ -353,6 +357,12 @@ export class AriSimulator {
   onRequest(listener: (r: RecordedRequest) => void): () => void {
     this.requestListeners.add(listener);
     return () => this.requestListeners.delete(listener);
+  }
+
+  /** Called when a request has been answered (its `status` set). Returns an unsubscribe function. */
+  onResponse(listener: (r: RecordedRequest) => void): () => void {
+    this.responseListeners.add(listener);
+    return () => this.responseListeners.delete(listener);
   }
 
   /** Called for every event the simulator emits (delivered or lost). Returns an unsubscribe function. */

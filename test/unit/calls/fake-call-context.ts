@@ -140,6 +140,8 @@ export class FakeEngine {
   readonly bound = new Map<string, ChannelSession>();
   readonly queued = new Set<string>();
   readonly released: string[] = [];
+  /** Callbacks held while a call is up (a duplicate booking's existing callback). */
+  readonly heldForCalls: { callbackId: string; channelId: string }[] = [];
   /** Agents released, with whether they talked. */
   readonly agentsReleased: string[] = [];
   readonly declined: string[] = [];
@@ -185,6 +187,7 @@ export class FakeEngine {
       directQueueId: (agentId) => `direct:${agentId}`,
       callbackAttemptEnded: () => undefined,
       releaseFromService: (id) => void this.released.push(id),
+      holdForCall: (callbackId, channelId) => void this.heldForCalls.push({ callbackId, channelId }),
       declined: (id, agentId) => void this.declined.push(`${id} ${agentId}`),
       dispatchSoon: () => undefined,
     };

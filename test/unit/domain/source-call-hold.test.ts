@@ -67,4 +67,15 @@ describe('domain/source-call-hold: a callback waits for the call that booked it'
     expect(holds.held(1_000)).to.deep.equal(['cb2']);
     expect(holds.sourceEnded('caller-1')).to.deep.equal(['cb2']);
   });
+  it('holdFor: a callback found already booked waits while the call that found it is up, past the bound, until that call ends', () => {
+    const holds = new SourceCallHolds(10_000);
+    // Booked long ago on another call whose end is recorded: nothing holds it any more.
+    holds.track(booked({ id: 'old', sourceCallEnded: true }));
+    expect(holds.held(0)).to.deep.equal([]);
+    holds.holdFor('old', 'caller-2', 100_000);
+    expect(holds.held(100_000 + 60_000), 'held however long the call lasts').to.deep.equal(['old']);
+    expect(holds.sourceEnded('caller-1'), 'another call ending releases nothing').to.deep.equal([]);
+    expect(holds.sourceEnded('caller-2')).to.deep.equal(['old']);
+    expect(holds.held(200_000)).to.deep.equal([]);
+  });
 });
