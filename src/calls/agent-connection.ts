@@ -1,3 +1,4 @@
+import { isGone } from '../ari/call-control';
 import { ownChannelId } from './channel-ids';
 import { CallerEndReason, QueueCaller } from './queue-caller';
 import { QueueCallerState } from './queue-caller-states';
@@ -99,6 +100,9 @@ export class AgentConnection {
         break;
       } catch (e) {
         error = e;
+        // A channel not found (the caller or the agent went, its events maybe lost in a gap) is
+        // not tried again: the agent waited a second more in silence for nothing (the fuzzer).
+        if (isGone(e)) break;
       }
     }
     // Ended meanwhile (the caller hung up): the end took the leg and the bridge.

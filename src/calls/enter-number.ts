@@ -7,6 +7,8 @@ import { CallerVerb, QueueCaller } from './queue-caller';
 
 /** Silence while typing a number before it counts as '#'. */
 const SILENCE_TIMEOUT_MS = 10_000;
+/** A prompt Asterisk refused (a 500) is asked for once more after this. */
+const PROMPT_RETRY_MS = 250;
 
 /**
  * EnterNumber, part of the callback offer: the caller types the number to be called back on,
@@ -17,6 +19,8 @@ const SILENCE_TIMEOUT_MS = 10_000;
 export class EnterNumber implements CallerVerb {
   private numberEntry: NumberEntryState | undefined;
   private prompt: Playback | undefined;
+  /** Bumped by each step: a step whose prompt was awaited while a newer one ran leaves it be. */
+  private steps = 0;
   private silenceTimer: TimerHandle | undefined;
 
   constructor(
@@ -43,6 +47,24 @@ export class EnterNumber implements CallerVerb {
     await this.apply(stepNumberEntry(this.numberEntry, { kind: 'digit', digit }));
   }
 
+  /**
+   * Plays `media`, asking once more if Asterisk refuses it. False only when both were refused and
+   * nothing came meanwhile (a key typed starts its own prompt; the call ending stops it all).
+   */
+  private async prompted(media: string[]): Promise<boolean> {
+    const { caller } = this;
+    const first = (this.prompt = caller.playbacks.create(media, caller.language));
+    if (await first.start()) return true;
+    if (this.prompt !== first || caller.state !== 'entering_number') return true;
+    await new Promise<void>((resolve) => caller.ctx.clock.setTimer(resolve, PROMPT_RETRY_MS));
+    if (this.prompt !== first || caller.state !== 'entering_number') return true;
+    const again = (this.prompt = caller.playbacks.create(media, caller.language));
+    if (await again.start()) return true;
+    if (this.prompt !== again) return true;
+    this.prompt = undefined;
+    return false;
+  }
+
   /** No timer and no prompt left behind (the caller was connected, or the call is over). */
   async kill(): Promise<void> {
     this.numberEntry = undefined;
@@ -57,6 +79,7 @@ export class EnterNumber implements CallerVerb {
     const { caller } = this;
     const { ctx } = caller;
     if (caller.state !== 'entering_number') return;
+    const stepNo = ++this.steps;
     this.numberEntry = step.state;
     if (this.silenceTimer) ctx.clock.clearTimer(this.silenceTimer);
     this.silenceTimer = undefined;
@@ -83,11 +106,19 @@ export class EnterNumber implements CallerVerb {
       else if (a === 'prompt_enter') media.push(PROMPTS.enterNumber);
       else if (a === 'read_back' && step.number) media.push(PROMPTS.youEntered, ...digitSounds(step.number), PROMPTS.confirmNumber);
     }
-    if (media.length > 0) {
-      this.prompt = caller.playbacks.create(media, caller.language);
-      await this.prompt.start();
+    if (media.length > 0 && !(await this.prompted(media))) {
+      // Refused twice: the caller, out of the music while typing, would wait in silence for a
+      // prompt that never comes (the fuzzer). Back to waiting, with music, at the same place.
+      if (caller.state !== 'entering_number' || stepNo !== this.steps) return;
+      caller.log.warn('the number entry prompt was refused twice; the caller waits on');
+      this.numberEntry = undefined;
+      if (!caller.step('back_to_waiting')) return;
+      await caller.hold.backToMusic();
+      caller.wait.next();
+      return;
     }
-    if (caller.state !== 'entering_number') return; // hung up during the play: no timer after the call
+    // Hung up during the play: no timer after the call; a key typed meanwhile: its step has its own.
+    if (caller.state !== 'entering_number' || stepNo !== this.steps) return;
     // No key for a while counts like '#' (or an invalid try when nothing was typed).
     this.silenceTimer = ctx.clock.setTimer(() => {
       if (this.numberEntry) void this.apply(stepNumberEntry(this.numberEntry, { kind: 'timeout' }));

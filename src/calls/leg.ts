@@ -95,6 +95,10 @@ export class Leg {
   private current: LegState = 'new';
   private everAnswered = false;
   private hangupSent = false;
+  /** A create or originate sent and not yet answered: the channel may exist any moment. */
+  private requested = false;
+  /** Hung up while its create or originate was under way: hung up as soon as it exists. */
+  private hangupWanted = false;
   private goneCause: number | undefined;
   private readonly listeners = new Map<LegState, LegListener[]>();
 
@@ -142,14 +146,16 @@ export class Leg {
 
   /** POST /channels/create: the channel exists, not yet in Stasis (see the class comment). */
   async create(req: Omit<CreateChannelRequest, 'channelId'>): Promise<void> {
-    await this.deps.control.createChannel({ ...req, channelId: this.channelId });
+    await this.whileRequested(() => this.deps.control.createChannel({ ...req, channelId: this.channelId }));
     if (this.current === 'new') this.moveTo('created');
+    await this.hangUpIfWanted();
   }
 
   /** POST /channels (originate): the channel rings; it enters Stasis when answered. */
   async originate(req: Omit<OriginateRequest, 'channelId'>): Promise<void> {
-    await this.deps.control.originate({ ...req, channelId: this.channelId });
+    await this.whileRequested(() => this.deps.control.originate({ ...req, channelId: this.channelId }));
     if (this.current === 'new') this.moveTo('originating');
+    await this.hangUpIfWanted();
   }
 
   /**
@@ -158,7 +164,10 @@ export class Leg {
    */
   async dial(timeoutSec: number): Promise<void> {
     if (this.current === 'new') throw new LegNotInStasis(this.channelId, 'not_created');
+    // Hung up (the attempt ended while the create was under way): never dialled.
+    if (this.hangupSent) throw new LegNotInStasis(this.channelId, 'gone');
     if (this.current === 'created') await this.stasisStart();
+    if (this.hangupSent) throw new LegNotInStasis(this.channelId, 'gone');
     if (this.current !== 'in_stasis') throw new LegNotInStasis(this.channelId, this.current === 'gone' ? 'gone' : 'no_stasis_start');
     await this.deps.control.dial(this.channelId, timeoutSec);
     if (this.current === 'in_stasis') this.moveTo('dialling');
@@ -171,11 +180,35 @@ export class Leg {
     this.everAnswered = state === 'answered';
   }
 
-  /** Hangs the channel up if it exists and is not gone (once; a 404 means it already went). */
+  /**
+   * Hangs the channel up if it exists and is not gone (once; a 404 means it already went). One
+   * whose create or originate has not been answered yet is hung up as soon as that answer comes,
+   * and never dialled: the fuzzer saw a customer dialled after the agent had hung up and the
+   * attempt had ended, because the create was slow, and left in silence once they answered.
+   */
   async hangup(): Promise<void> {
+    if (this.current === 'new' && this.requested) {
+      this.hangupWanted = true;
+      return;
+    }
     if (!this.exists || this.isGone || this.hangupSent) return;
     this.hangupSent = true;
     await this.deps.control.hangup(this.channelId).catch(() => undefined);
+  }
+
+  private async whileRequested(request: () => Promise<void>): Promise<void> {
+    this.requested = true;
+    try {
+      await request();
+    } finally {
+      this.requested = false;
+    }
+  }
+
+  private async hangUpIfWanted(): Promise<void> {
+    if (!this.hangupWanted) return;
+    this.hangupWanted = false;
+    await this.hangup();
   }
 
   private stasisStart(): Promise<void> {

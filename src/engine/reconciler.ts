@@ -8,6 +8,7 @@ import { promptLanguageFor } from '../calls/prompts';
 import { playbackIdsOf } from '../calls/playback';
 import { isOwnChannel } from '../calls/channel-ids';
 import { LeftPlaybacks } from './left-playbacks';
+import { deliverLostAnswers, SeenAnswers } from './lost-answers';
 import { adoptCaller, adoptPair, confirmAndHangUp, dropEmptyHoldingBridges, resumeAttempt } from './unowned-channel-actions';
 
 /**
@@ -108,8 +109,8 @@ export class Reconciler {
    * for an end already delivered).
    */
   private endedDuringRun: Set<string> | undefined;
-  /** Channels whose StasisStart this process saw (or which it adopted), until their end. */
-  private readonly stasisSeen = new Set<string>();
+  /** Which channels' StasisStart and answer this process saw (or adopted), until their end. */
+  private readonly seen = new SeenAnswers();
   private running: Promise<ReconcileReport> | undefined;
   private again = false;
   /** What a previous process left playing on the channels adopted now (stopped, and their end awaited). */
@@ -149,13 +150,14 @@ export class Reconciler {
         if (typeof id === 'string') {
           this.alive.delete(id);
           this.endedDuringRun?.add(id);
-          this.stasisSeen.delete(id);
+          this.seen.forget(id);
           for (const pb of playbackIdsOf(id)) this.playing.delete(pb);
         }
         return;
       }
       case 'StasisStart':
-        this.stasisSeen.add(event.channel.id);
+      case 'ChannelStateChange':
+        this.seen.observe(event);
         this.alive.add(event.channel.id);
         return;
       case 'DeviceStateChanged':
@@ -205,18 +207,9 @@ export class Reconciler {
     const byId = new Map(channels.map((c) => [c.id, c]));
     const inStasis = new Set(appIds);
 
-    // 1b first: legs of ours answered during the gap. Their StasisStart was lost, and a session
-    // waiting for the answer leaves the person on the line in silence (fuzzer, seed 18) until
-    // this runs: before the relisting and the housekeeping below.
-    const boundNow = new Set(this.host.boundChannelIds());
-    for (const ch of channels) {
-      if (!boundNow.has(ch.id) || !inStasis.has(ch.id) || ch.state !== 'Up') continue;
-      if (!isOwnChannel(ch.id, config.ari.app) || this.stasisSeen.has(ch.id)) continue;
-      this.stasisSeen.add(ch.id);
-      report.answersDelivered += 1;
-      logger.warn('reconcile: a leg of ours answered in the event gap; its StasisStart is delivered', { channelId: ch.id });
-      this.host.handleEvent({ type: 'StasisStart', channel: ch, args: [] });
-    }
+    // 1b first: legs of ours answered during the gap (lost-answers.ts), before the relisting and
+    // the housekeeping below: the person on the line hears nothing until this runs.
+    report.answersDelivered += deliverLostAnswers(this.host, channels, inStasis, this.seen);
 
     // 1. sessions whose channels vanished during the gap. A channel closed out here is never
     // hung up (its session takes it for gone), so absence from one listing is not enough: a
@@ -262,14 +255,18 @@ export class Reconciler {
     const open = await this.host.store.listOpen();
     const handled = new Set<string>();
 
+    // A channel that ended after the listing (its session ended and unbound it, so it looks
+    // unowned here) is never adopted: adopted, a pair stayed routed until the next gap (fuzzer).
+    const ended = this.endedDuringRun ?? new Set<string>();
+
     // pairs first: a caller with an answered agent leg, an agent leg with an answered customer leg
     for (const leg of orphans) {
       const args = argsOf.get(leg.id);
-      if (!args || !inStasis.has(leg.id) || leg.state !== 'Up') continue;
+      if (!args || !inStasis.has(leg.id) || leg.state !== 'Up' || ended.has(leg.id)) continue;
       const [kind, ref] = args;
       if (kind === 'agent-live' || kind === 'direct-agent') {
         const caller = ref !== undefined ? byId.get(ref) : undefined;
-        if (caller && !bound.has(caller.id) && inStasis.has(caller.id) && !handled.has(caller.id)) {
+        if (caller && !bound.has(caller.id) && inStasis.has(caller.id) && !handled.has(caller.id) && !ended.has(caller.id)) {
           await adoptPair(
             this.host,
             this.left,
@@ -283,7 +280,12 @@ export class Reconciler {
         }
       } else if (kind === 'agent' && ref !== undefined) {
         const customer = orphans.find(
-          (c) => argsOf.get(c.id)?.[0] === 'customer' && argsOf.get(c.id)?.[1] === ref && inStasis.has(c.id) && !handled.has(c.id),
+          (c) =>
+            argsOf.get(c.id)?.[0] === 'customer' &&
+            argsOf.get(c.id)?.[1] === ref &&
+            inStasis.has(c.id) &&
+            !handled.has(c.id) &&
+            !ended.has(c.id),
         );
         if (!customer) continue;
         // With the answering-machine guard on, two answered legs not yet bridged may be a
@@ -301,7 +303,6 @@ export class Reconciler {
       }
     }
 
-    const ended = this.endedDuringRun ?? new Set<string>();
     const adoptions: Promise<void>[] = [];
     for (const ch of orphans) {
       if (handled.has(ch.id)) continue;
@@ -346,7 +347,10 @@ export class Reconciler {
       await control.hangup(ch.id, 'normal').catch(() => undefined);
     }
     await Promise.all(adoptions);
-    for (const id of handled) this.stasisSeen.add(id);
+    for (const id of handled) {
+      const ch = byId.get(id);
+      if (ch) this.seen.adopted(ch);
+    }
     // Ended while being adopted (before its new session was bound to it): its end is delivered again.
     const owned = new Set(this.host.boundChannelIds());
     for (const id of ended) {

@@ -47,6 +47,11 @@ export function digitWindows(media: readonly string[]): { fromMs: number; toMs: 
 export interface PersonHooks {
   /** Whether the person hears anything from this channel's bridge (music, another party). */
   bridgeAudible(call: SimCall): boolean;
+  /**
+   * Whether the plugin has put this channel where a caller types (its own quiet bridge, out of the
+   * music): silence there is the plugin waiting for keys, up to its entry timeout.
+   */
+  typing(call: SimCall): boolean;
   deadAir(call: SimCall, silentMs: number): void;
 }
 
@@ -143,7 +148,7 @@ export class Person {
     }
     this.silentSince ??= now;
     // After a prompt that asks for keys, waiting in silence for them is the plugin's part (up to its entry timeout).
-    const asked = pbs.at(-1)?.media.some((m) => INPUT_PROMPTS.has(m)) ?? false;
+    const asked = (pbs.at(-1)?.media.some((m) => INPUT_PROMPTS.has(m)) ?? false) || this.hooks.typing(c);
     if (!this.deadAirReported && now - this.silentSince >= (asked ? INPUT_WAIT_MS : DEAD_AIR_MS)) {
       this.deadAirReported = true;
       this.hooks.deadAir(c, now - this.silentSince);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { quietBridgeIdOf } from '../../src/calls/channel-ids';
 import { PostgresServer } from '../support/postgres-server';
 import { agentOf, queuesOf } from './config';
 import { AriFaultBook } from './faults';
@@ -63,6 +65,12 @@ const SETTLE_MS = 500;
  * it would be offered again and again.
  */
 const END_GRACE_MS = 2500;
+
+/** FUZZ_TRACE_LOG=<file>: the fuzzer's own steps go there too, beside the plugin's and the simulator's lines. */
+function traceNote(note: Record<string, unknown>): void {
+  const file = process.env.FUZZ_TRACE_LOG;
+  if (file) fs.appendFileSync(file, `${JSON.stringify({ fuzz: 'runner', at: new Date().toISOString(), ...note })}\n`);
+}
 /**
  * A session keeps its ended legs routed for a grace (5 s in preview-call-session.ts) so that late
  * events find it; a channel still routed this long after its scenario settled has outlived it.
@@ -114,6 +122,7 @@ class RigRun {
   private readonly bridged = new Set<string>();
   private readonly entered = new Set<string>();
   private audible = new Set<string>();
+  private typing = new Set<string>();
   private audibleAt = 0;
   private legsSeen = 0;
   private logSeen = 0;
@@ -155,6 +164,20 @@ class RigRun {
     this.rig.sim.injectRequestFaults(null);
   }
 
+  /** Who hears a bridge (music, another party) and who is in a typing bridge, at most every 50 ms. */
+  private lookAtBridges(): void {
+    if (Date.now() - this.audibleAt <= 50) return;
+    this.audibleAt = Date.now();
+    const audible = new Set<string>();
+    const typing = new Set<string>();
+    for (const b of this.rig.sim.bridges()) {
+      if (b.mohActive || b.channels.length >= 2) for (const c of b.channels) audible.add(c);
+      for (const c of b.channels) if (b.id === quietBridgeIdOf(c)) typing.add(c);
+    }
+    this.audible = audible;
+    this.typing = typing;
+  }
+
   /** Timers the idle engine keeps (its tick): a batch must leave no more. */
   async baseline(): Promise<void> {
     await sleep(300);
@@ -164,13 +187,12 @@ class RigRun {
   private hooks(trace: ScenarioTrace): PersonHooks {
     return {
       bridgeAudible: (call) => {
-        if (Date.now() - this.audibleAt > 50) {
-          this.audibleAt = Date.now();
-          const audible = new Set<string>();
-          for (const b of this.rig.sim.bridges()) if (b.mohActive || b.channels.length >= 2) for (const c of b.channels) audible.add(c);
-          this.audible = audible;
-        }
+        this.lookAtBridges();
         return this.audible.has(call.id);
+      },
+      typing: (call) => {
+        this.lookAtBridges();
+        return this.typing.has(call.id);
       },
       deadAir: (call, ms) =>
         trace.violations.push({
@@ -233,10 +255,13 @@ class RigRun {
 
   private async scenario(index: number, slot: number): Promise<void> {
     await this.cancelLeftovers();
+    traceNote({ scenario: index, slot, step: 'start' });
     const trace = await playScenario(this.stage, index, slot, { chaos: this.chaos });
     this.inFlight.add(trace);
     try {
+      traceNote({ scenario: index, step: 'people done', numbers: [...trace.numbers] });
       const leftover = await this.quiesce(trace);
+      traceNote({ scenario: index, step: 'quiet', leftover: leftover.map((v) => v.detail) });
       await Promise.all(trace.legs.map((l) => l.person.done));
       trace.active = false;
       const rows = await scenarioRows(this.rig, trace);
@@ -354,6 +379,7 @@ class RigRun {
     // callback was then dialled with the scenario already over.
     const settled = (): boolean => Date.now() >= Math.max(started + SETTLE_MS, Math.min(rig.databaseTroubleUntil(), hardLimit));
     let left = await state();
+    traceNote({ scenario: trace.index, step: 'first look', left });
     extend();
     while (Date.now() < Math.min(deadline, hardLimit)) {
       if (left.length === 0 && settled()) break;
@@ -361,6 +387,7 @@ class RigRun {
       left = await state();
       extend();
     }
+    traceNote({ scenario: trace.index, step: 'last look', left, waitedMs: Date.now() - started });
     if (left.length > 0 && openRows.some((r) => r.status === 'pending')) {
       // An attempt that ended in the last moments (its end retried through a database fault) put
       // its callback back to pending: cancelled now as in the end phase, not reported. Only what

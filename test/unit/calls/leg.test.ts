@@ -98,6 +98,49 @@ describe('Leg: one channel from created to gone', () => {
     expect(clock.pendingTimers).to.equal(0);
   });
 
+  it('hung up while its create is under way: hung up once the create answers, and never dialled', async () => {
+    const { control, leg: make } = rig();
+    let answer!: () => void;
+    control.createChannel = async (req: { channelId: string }): Promise<void> => {
+      control.requests.push(`create ${req.channelId}`);
+      await new Promise<void>((r) => (answer = r));
+    };
+    const leg = make('cust-slow');
+    const created = leg.create({ endpoint: 'PJSIP/1@trunk', appArgs: [] });
+    await flush();
+    // The attempt ends (the agent hung up) while Asterisk has not answered the create.
+    await leg.hangup();
+    expect(control.requests, 'nothing to hang up yet').to.deep.equal(['create cust-slow']);
+    answer();
+    await created;
+    expect(control.requests).to.deep.equal(['create cust-slow', 'hangup cust-slow']);
+    control.inStasis.add('cust-slow');
+    leg.onEvent(stasisStart('cust-slow'));
+    const r = await leg.dial(30).then(
+      () => 'dialled',
+      (e: unknown) => e,
+    );
+    expect(r).to.be.instanceOf(LegNotInStasis);
+    expect((r as LegNotInStasis).reason).to.equal('gone');
+    expect(control.requests, 'no dial after the hang-up').to.deep.equal(['create cust-slow', 'hangup cust-slow']);
+  });
+
+  it('hung up while its originate is under way: hung up once the originate answers', async () => {
+    const { control, leg: make } = rig();
+    let answer!: () => void;
+    control.originate = async (req: { channelId: string }): Promise<void> => {
+      control.requests.push(`originate ${req.channelId}`);
+      await new Promise<void>((r) => (answer = r));
+    };
+    const leg = make('agent-slow');
+    const originated = leg.originate({ endpoint: 'PJSIP/1001', appArgs: [], timeoutSec: 30 });
+    await flush();
+    await leg.hangup();
+    answer();
+    await originated;
+    expect(control.requests).to.deep.equal(['originate agent-slow', 'hangup agent-slow']);
+  });
+
   it('an originated leg is answered only by its StasisStart (its ChannelStateChange Up comes first)', async () => {
     const { leg: make } = rig();
     const leg = make('agent-1');

@@ -89,6 +89,19 @@ describe('unit: a queue caller connected to an agent', () => {
     expect([...engine.bound.keys()]).to.deep.equal([]);
   });
 
+  it('a bridge refused with "channel not found" is not tried again (its hang-up lost in an event gap): the caller waits on at once', async () => {
+    const engine = new FakeEngine({ agent: true });
+    const { session, legId } = await agentRinging(engine);
+    engine.control.gone.add(legId);
+    session.onEvent(stasisStart(legId));
+    await until('back to waiting', () => session.state === 'waiting');
+    const tries = engine.control.requests.filter((r) => r.startsWith('addToBridge call-'));
+    expect(tries, 'one bridge request').to.have.length(1);
+    expect(engine.agentsReleased).to.deep.equal([`${FAKE_AGENT.id} talked=false`]);
+    session.onEvent(stasisEnd(CALLER));
+    await until('ended', () => session.state === 'ended');
+  });
+
   it('the agent hangs up once in the bridge, before the bridge request is answered: served, then ended as agent_hung_up', async () => {
     const engine = new FakeEngine({ agent: true });
     const { session, legId } = await agentRinging(engine);

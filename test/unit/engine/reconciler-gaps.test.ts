@@ -122,6 +122,23 @@ describe('reconciler: events that race a reconciliation (engine/reconciler.ts)',
     expect(r.requests.filter((q) => q.startsWith('hangup'))).to.deep.equal([]);
   });
 
+  it('does not adopt a caller and its agent leg as a pair when they ended after the listing', async () => {
+    const r = rig();
+    const agentLeg = `agent-${APP}-00000000-0000-4000-8000-000000000001`;
+    r.inStasis = ['caller-p', agentLeg];
+    const run = r.reconciler.reconcile();
+    await tick();
+    // The call ends (the caller hangs up, the agent leg follows) while the listing is in flight.
+    r.reconciler.observe(ended('caller-p'));
+    r.reconciler.observe(ended(agentLeg));
+    r.listing.resolve([channel('caller-p', 'Up', `${APP},queue,q1`), channel(agentLeg, 'Up', `${APP},agent-live,caller-p`)]);
+    const report = await run;
+
+    expect(report.pairsBridged, 'no pair kept connected').to.equal(0);
+    expect([...r.bound], 'nothing routed to a new session').to.deep.equal([]);
+    expect(r.adopted).to.deep.equal([]);
+  });
+
   it('delivers the end of a caller that hung up while it was adopted to its new session', async () => {
     const r = rig();
     r.inStasis = ['caller-2'];
@@ -185,6 +202,25 @@ describe('reconciler: events that race a reconciliation (engine/reconciler.ts)',
     const again = r.reconciler.reconcile();
     r.listing.resolve([channel(agentLeg, 'Up', `${APP},agent,caller-4`)]);
     expect((await again).answersDelivered).to.equal(0);
+  });
+
+  it('delivers the lost answer (ChannelStateChange Up) of a created customer leg, in Stasis before it was dialled', async () => {
+    const r = rig();
+    const customerLeg = `cb-customer-${APP}-5555`;
+    const ringing = `cb-customer-${APP}-6666`;
+    for (const id of [customerLeg, ringing]) {
+      r.bound.add(id);
+      // Created legs enter Stasis Down, before the dial; their answer is a state change.
+      r.reconciler.observe({ type: 'StasisStart', channel: channel(id, 'Down'), args: [] });
+    }
+    r.inStasis = [customerLeg, ringing];
+    const run = r.reconciler.reconcile();
+    r.listing.resolve([channel(customerLeg, 'Up', `${APP},customer,cb1`), channel(ringing, 'Ringing', `${APP},customer,cb2`)]);
+    const report = await run;
+
+    expect(r.events.map((e) => [e.type, (e as { channel: AriChannel }).channel.id])).to.deep.equal([['ChannelStateChange', customerLeg]]);
+    expect(report.answersDelivered).to.equal(1);
+    expect(r.logs).to.include('reconcile: a leg of ours answered in the event gap; its answer is delivered');
   });
 
   it('does not deliver a StasisStart for a leg of ours still ringing', async () => {
