@@ -2,6 +2,7 @@ import type { AriClient } from 'ari-client';
 import type { Logger } from '../logging/logger';
 import type { AriChannel } from './ari-events';
 import { AriRequestError, CallControl, CreateChannelRequest, OriginateRequest, classifyAriError } from './call-control';
+import { AriRestClient, AriRestRequest, ariPath } from './rest-client';
 
 /** Longest wait for one ARI request (Asterisk answers in milliseconds when it is up). */
 const REQUEST_TIMEOUT_MS = 8000;
@@ -9,8 +10,22 @@ const REQUEST_TIMEOUT_MS = 8000;
 /** The waits before a refused hangup is sent again (see `hangup`). */
 const HANGUP_RETRY_DELAYS_MS = [250, 500, 1000];
 
-/** CallControl over an ari-client connection. The only file that issues ARI REST requests. */
+/** ARI's `variables` body, as ari-client sent it: `{ variables: {...} }`, or none. */
+function variablesBody(variables: Record<string, string> | undefined): { variables: Record<string, string> } | undefined {
+  return variables ? { variables } : undefined;
+}
+
+/**
+ * CallControl over ARI's REST API. The only file that issues ARI REST requests. They go through
+ * our own small client (rest-client.ts) to the Asterisk and with the credentials of the current
+ * ari-client connection, which keeps the WebSocket: ari-client's swagger-built REST path cost more
+ * CPU per request than the plugin's own handling of the event that asked for it (issue 21).
+ * No connection (ari-client's `current()` throws) fails each request as a transport error, as before.
+ */
 export class AriClientCallControl implements CallControl {
+  /** One REST client per ari-client connection (a rebuilt connection gets a new one). */
+  private readonly restClients = new WeakMap<AriClient, AriRestClient>();
+
   constructor(
     private readonly client: () => AriClient,
     private readonly app: string,
@@ -24,23 +39,28 @@ export class AriClientCallControl implements CallControl {
     private readonly logger?: Logger,
   ) {}
 
-  private async run(operation: string, target: string | undefined, fn: (c: AriClient) => Promise<unknown>): Promise<unknown> {
+  private rest(): AriRestClient {
+    const client = this.client();
+    let rest = this.restClients.get(client);
+    if (!rest) {
+      const c = client._connection;
+      if (!c) throw new Error('ECONNREFUSED: the ARI connection has no REST address');
+      rest = new AriRestClient({ protocol: c.protocol, host: c.host, user: c.user, password: c.pass });
+      this.restClients.set(client, rest);
+    }
+    return rest;
+  }
+
+  /**
+   * One request, bounded: a request whose connection dies with Asterisk (outage, restart) would
+   * otherwise never settle, and the call waiting on it would hang for ever.
+   */
+  private async send(operation: string, target: string | undefined, request: AriRestRequest): Promise<unknown> {
     if (!this.mayAct())
       throw new AriRequestError(`not sent: this process no longer leads its standby group (${operation})`, 'transport', operation);
-    // ari-client has no request timeout: a request whose connection dies with Asterisk (outage,
-    // restart) may never settle, and the call waiting on it would hang for ever. Bound it.
-    let timer: NodeJS.Timeout | undefined;
-    const t0 = performance.now();
+    const t0 = this.logger ? performance.now() : 0;
     try {
-      const r = await Promise.race([
-        fn(this.client()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new AriRequestError(`ETIMEDOUT: no answer to ${operation} in ${REQUEST_TIMEOUT_MS} ms`, 'transport', operation)),
-            REQUEST_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      const r = await this.rest().request({ ...request, timeoutMs: REQUEST_TIMEOUT_MS });
       this.logger?.debug('ari request', { op: operation, target, result: 'ok', ms: Math.round(performance.now() - t0) });
       return r;
     } catch (e) {
@@ -53,23 +73,25 @@ export class AriClientCallControl implements CallControl {
         ms: Math.round(performance.now() - t0),
       });
       throw err;
-    } finally {
-      if (timer) clearTimeout(timer);
     }
   }
 
   async answer(channelId: string): Promise<void> {
-    await this.run('answer', channelId, (c) => c.channels.answer({ channelId }));
+    await this.send('answer', channelId, { method: 'POST', path: ariPath('channels', channelId, 'answer') });
   }
   async continueInDialplan(channelId: string, to?: { context: string; extension: string; priority?: number }): Promise<void> {
-    await this.run('continueInDialplan', channelId, (c) =>
-      c.channels.continueInDialplan(
-        to ? { channelId, context: to.context, extension: to.extension, priority: to.priority ?? 1 } : { channelId },
-      ),
-    );
+    await this.send('continueInDialplan', channelId, {
+      method: 'POST',
+      path: ariPath('channels', channelId, 'continue'),
+      query: to ? { context: to.context, extension: to.extension, priority: to.priority ?? 1 } : undefined,
+    });
   }
   async setChannelVariable(channelId: string, name: string, value: string): Promise<void> {
-    await this.run('setChannelVariable', `${channelId} ${name}`, (c) => c.channels.setChannelVar({ channelId, variable: name, value }));
+    await this.send('setChannelVariable', `${channelId} ${name}`, {
+      method: 'POST',
+      path: ariPath('channels', channelId, 'variable'),
+      query: { variable: name, value },
+    });
   }
   /**
    * A hangup Asterisk refused (5xx) is sent again, after 250, 500 and 1000 ms:
@@ -80,7 +102,7 @@ export class AriClientCallControl implements CallControl {
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.run('hangup', channelId, (c) => c.channels.hangup({ channelId, reason }));
+        await this.send('hangup', channelId, { method: 'DELETE', path: ariPath('channels', channelId), query: { reason } });
         return;
       } catch (e) {
         const retryable = e instanceof AriRequestError && e.kind === 'server' && this.mayAct();
@@ -90,99 +112,120 @@ export class AriClientCallControl implements CallControl {
     }
   }
   async play(channelId: string, media: string[], playbackId: string, lang?: string): Promise<void> {
-    await this.run('play', `${channelId} ${playbackId}`, (c) =>
-      c.channels.play({ channelId, media, playbackId, ...(lang !== undefined ? { lang } : {}) }),
-    );
+    await this.send('play', `${channelId} ${playbackId}`, {
+      method: 'POST',
+      path: ariPath('channels', channelId, 'play'),
+      query: { media, lang, playbackId },
+    });
   }
   async stopPlayback(playbackId: string): Promise<void> {
-    await this.run('stopPlayback', playbackId, (c) => c.playbacks.stop({ playbackId }));
+    await this.send('stopPlayback', playbackId, { method: 'DELETE', path: ariPath('playbacks', playbackId) });
+  }
+  async playbackExists(playbackId: string): Promise<boolean> {
+    try {
+      await this.send('getPlayback', playbackId, { method: 'GET', path: ariPath('playbacks', playbackId) });
+      return true;
+    } catch (e) {
+      if (e instanceof AriRequestError && e.kind === 'not_found') return false;
+      throw e;
+    }
   }
   async ring(channelId: string): Promise<void> {
-    await this.run('ring', channelId, (c) => c.channels.ring({ channelId }));
+    await this.send('ring', channelId, { method: 'POST', path: ariPath('channels', channelId, 'ring') });
   }
   async ringStop(channelId: string): Promise<void> {
-    await this.run('ringStop', channelId, (c) => c.channels.ringStop({ channelId }));
+    await this.send('ringStop', channelId, { method: 'DELETE', path: ariPath('channels', channelId, 'ring') });
   }
   async startMoh(channelId: string): Promise<void> {
-    await this.run('startMoh', channelId, (c) => c.channels.startMoh({ channelId }));
+    await this.send('startMoh', channelId, { method: 'POST', path: ariPath('channels', channelId, 'moh') });
   }
   async stopMoh(channelId: string): Promise<void> {
-    await this.run('stopMoh', channelId, (c) => c.channels.stopMoh({ channelId }));
+    await this.send('stopMoh', channelId, { method: 'DELETE', path: ariPath('channels', channelId, 'moh') });
   }
   async createBridge(bridgeId: string, type: 'mixing' | 'holding', name: string): Promise<void> {
-    await this.run('createBridge', bridgeId, (c) => c.bridges.create({ bridgeId, type, name }));
+    await this.send('createBridge', bridgeId, { method: 'POST', path: '/bridges', query: { type, bridgeId, name } });
   }
   async addToBridge(bridgeId: string, channelIds: string[]): Promise<void> {
-    await this.run('addToBridge', `${bridgeId} ${channelIds.join(',')}`, (c) => c.bridges.addChannel({ bridgeId, channel: channelIds }));
+    await this.send('addToBridge', `${bridgeId} ${channelIds.join(',')}`, {
+      method: 'POST',
+      path: ariPath('bridges', bridgeId, 'addChannel'),
+      query: { channel: channelIds },
+    });
   }
   async destroyBridge(bridgeId: string): Promise<void> {
-    await this.run('destroyBridge', bridgeId, (c) => c.bridges.destroy({ bridgeId }));
+    await this.send('destroyBridge', bridgeId, { method: 'DELETE', path: ariPath('bridges', bridgeId) });
   }
   async startBridgeMoh(bridgeId: string): Promise<void> {
-    await this.run('startBridgeMoh', bridgeId, (c) => c.bridges.startMoh({ bridgeId }));
+    await this.send('startBridgeMoh', bridgeId, { method: 'POST', path: ariPath('bridges', bridgeId, 'moh') });
   }
   async stopBridgeMoh(bridgeId: string): Promise<void> {
-    await this.run('stopBridgeMoh', bridgeId, (c) => c.bridges.stopMoh({ bridgeId }));
+    await this.send('stopBridgeMoh', bridgeId, { method: 'DELETE', path: ariPath('bridges', bridgeId, 'moh') });
   }
   async originate(req: OriginateRequest): Promise<void> {
-    await this.run('originate', req.channelId, (c) =>
-      c.channels.originate({
+    await this.send('originate', req.channelId, {
+      method: 'POST',
+      path: '/channels',
+      query: {
         endpoint: req.endpoint,
         app: this.app,
         appArgs: req.appArgs.join(','),
         callerId: req.callerId,
         timeout: req.timeoutSec,
         channelId: req.channelId,
-        variables: req.variables,
-      }),
-    );
+      },
+      body: variablesBody(req.variables),
+    });
   }
   async createChannel(req: CreateChannelRequest): Promise<void> {
-    await this.run('createChannel', req.channelId, (c) =>
-      c.channels.create({
+    await this.send('createChannel', req.channelId, {
+      method: 'POST',
+      path: '/channels/create',
+      query: {
         endpoint: req.endpoint,
         app: this.app,
         appArgs: req.appArgs.join(','),
         channelId: req.channelId,
         originator: req.originator,
-        variables: req.variables,
-      }),
-    );
+      },
+      body: variablesBody(req.variables),
+    });
   }
   async dial(channelId: string, timeoutSec: number): Promise<void> {
-    await this.run('dial', channelId, (c) => c.channels.dial({ channelId, timeout: timeoutSec }));
+    await this.send('dial', channelId, { method: 'POST', path: ariPath('channels', channelId, 'dial'), query: { timeout: timeoutSec } });
   }
   async getDeviceState(deviceName: string): Promise<string> {
-    const r = (await this.run('getDeviceState', deviceName, (c) => c.deviceStates.get({ deviceName }))) as { state?: unknown };
-    return typeof r.state === 'string' ? r.state : 'UNKNOWN';
+    const r = (await this.send('getDeviceState', deviceName, { method: 'GET', path: ariPath('deviceStates', deviceName) })) as
+      { state?: unknown } | undefined;
+    return typeof r?.state === 'string' ? r.state : 'UNKNOWN';
   }
   async subscribe(eventSources: string[]): Promise<void> {
     if (eventSources.length === 0) return;
-    await this.run('subscribe', undefined, (c) => c.applications.subscribe({ applicationName: this.app, eventSource: eventSources }));
+    await this.send('subscribe', undefined, {
+      method: 'POST',
+      path: ariPath('applications', this.app, 'subscription'),
+      query: { eventSource: eventSources },
+    });
   }
   async applicationChannelIds(): Promise<string[]> {
-    const r = (await this.run('applications.get', this.app, (c) => c.applications.get({ applicationName: this.app }))) as {
-      channel_ids?: unknown;
-    };
-    return Array.isArray(r.channel_ids) ? r.channel_ids.filter((x): x is string => typeof x === 'string') : [];
+    const r = (await this.send('applications.get', this.app, { method: 'GET', path: ariPath('applications', this.app) })) as
+      { channel_ids?: unknown } | undefined;
+    return Array.isArray(r?.channel_ids) ? r.channel_ids.filter((x): x is string => typeof x === 'string') : [];
   }
   async listChannels(): Promise<AriChannel[]> {
-    const r = await this.run('channels.list', undefined, (c) => c.channels.list());
+    const r = await this.send('channels.list', undefined, { method: 'GET', path: '/channels' });
     if (!Array.isArray(r)) return [];
-    // ari-client wraps each item in a resource instance whose own fields are the channel JSON.
     return r.filter((x): x is AriChannel => typeof x === 'object' && x !== null && typeof (x as { id?: unknown }).id === 'string');
   }
   async asteriskInfo(): Promise<{ entityId: string; version: string }> {
-    const r = (await this.run('asterisk.getInfo', undefined, (c) => c.asterisk.getInfo())) as {
-      system?: { entity_id?: unknown; version?: unknown };
-    };
+    const r = (await this.send('asterisk.getInfo', undefined, { method: 'GET', path: '/asterisk/info' })) as
+      { system?: { entity_id?: unknown; version?: unknown } } | undefined;
     return {
-      entityId: typeof r.system?.entity_id === 'string' ? r.system.entity_id : 'unknown',
-      version: typeof r.system?.version === 'string' ? r.system.version : 'unknown',
+      entityId: typeof r?.system?.entity_id === 'string' ? r.system.entity_id : 'unknown',
+      version: typeof r?.system?.version === 'string' ? r.system.version : 'unknown',
     };
   }
   async listBridges(): Promise<{ id: string; channels: string[] }[]> {
-    const r = await this.run('bridges.list', undefined, (c) => c.bridges.list());
+    const r = await this.send('bridges.list', undefined, { method: 'GET', path: '/bridges' });
     if (!Array.isArray(r)) return [];
     const out: { id: string; channels: string[] }[] = [];
     for (const b of r as { id?: unknown; channels?: unknown }[]) {

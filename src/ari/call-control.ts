@@ -41,6 +41,11 @@ export interface CallControl {
    */
   play(channelId: string, media: string[], playbackId: string, lang?: string): Promise<void>;
   stopPlayback(playbackId: string): Promise<void>;
+  /**
+   * GET /playbacks/{id}: true while Asterisk still has the playback (queued or playing), false
+   * once it has ended (404 "Playback not found"). Asks without touching it, unlike a stop.
+   */
+  playbackExists(playbackId: string): Promise<boolean>;
   ring(channelId: string): Promise<void>;
   ringStop(channelId: string): Promise<void>;
   startMoh(channelId: string): Promise<void>;
@@ -73,6 +78,8 @@ export class AriRequestError extends Error {
     message: string,
     readonly kind: 'not_found' | 'conflict' | 'rejected' | 'server' | 'transport',
     readonly operation: string,
+    /** The HTTP status Asterisk answered, when it answered (for the log; `kind` is what callers read). */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'AriRequestError';
@@ -80,12 +87,19 @@ export class AriRequestError extends Error {
 }
 
 /**
- * ari-client rejects with a plain Error whose message is the raw body ("{\"message\":\"Channel not
- * found\"}" or, for a failed originate, "{\"error\":\"Allocation failed\"}"); the status is lost.
+ * A failed request's error carries the raw body as its message ("{\"message\":\"Channel not
+ * found\"}" or, for a failed originate, "{\"error\":\"Allocation failed\"}"), as ari-client's did,
+ * and our REST client's its status too (kept on the result for the log).
  * Classify by the body Asterisk is known to send (see the recorded traces b, d6, f2 in test/fixtures/asterisk-22.10.1).
  */
 export function classifyAriError(operation: string, err: unknown): AriRequestError {
   if (err instanceof AriRequestError) return err;
+  const kind = classifyAriFailure(err);
+  const status = (err as { status?: unknown } | null)?.status;
+  return new AriRequestError(kind.body, kind.kind, operation, typeof status === 'number' ? status : undefined);
+}
+
+function classifyAriFailure(err: unknown): { body: string; kind: AriRequestError['kind'] } {
   const text = err instanceof Error ? err.message : String(err);
   let body = text;
   try {
@@ -95,13 +109,13 @@ export function classifyAriError(operation: string, err: unknown): AriRequestErr
   } catch {
     /* not JSON: a transport error such as ECONNREFUSED */
   }
-  if (/not found/i.test(body)) return new AriRequestError(body, 'not_found', operation);
-  if (/Allocation failed/i.test(body)) return new AriRequestError(body, 'rejected', operation);
-  if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|EPIPE/i.test(body)) return new AriRequestError(body, 'transport', operation);
+  if (/not found/i.test(body)) return { body, kind: 'not_found' };
+  if (/Allocation failed/i.test(body)) return { body, kind: 'rejected' };
+  if (/ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT|EPIPE/i.test(body)) return { body, kind: 'transport' };
   // 409 "Bridge with id '…' already exists" (shared probes): the object is there, which an
   // adopting process treats as success.
-  if (/conflict|not in Stasis|Uncontrolled|already exists/i.test(body)) return new AriRequestError(body, 'conflict', operation);
-  return new AriRequestError(body, 'server', operation);
+  if (/conflict|not in Stasis|Uncontrolled|already exists/i.test(body)) return { body, kind: 'conflict' };
+  return { body, kind: 'server' };
 }
 
 /** True when the object to create already exists (a bridge left by a previous process). */

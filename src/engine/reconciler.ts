@@ -224,25 +224,26 @@ export class Reconciler {
       this.closeOut(id);
     }
 
-    // 2. playbacks whose end may have been lost
-    for (const [playbackId, channelId] of playingBefore) {
-      if (!this.playing.has(playbackId)) continue;
-      if (!byId.has(channelId)) {
-        this.playing.delete(playbackId);
-        continue;
-      }
-      try {
-        await control.stopPlayback(playbackId);
-      } catch {
-        // Gone (finished in the gap): deliver the end the session is waiting for.
+    // 2. playbacks whose end may have been lost. Asked, not stopped: a stop cut short a prompt
+    // still playing after a blip (a confirmation's number), and Asterisk ignores a stop during
+    // `digits:` anyway. One that is gone finished in the gap: its session gets the end it waits for.
+    await Promise.all(
+      playingBefore.map(async ([playbackId, channelId]) => {
+        if (!this.playing.has(playbackId)) return;
+        if (!byId.has(channelId)) {
+          this.playing.delete(playbackId);
+          return;
+        }
+        const exists = await control.playbackExists(playbackId).catch(() => true);
+        if (exists || !this.playing.has(playbackId)) return;
         this.playing.delete(playbackId);
         report.playbacksSettled += 1;
         this.host.handleEvent({
           type: 'PlaybackFinished',
           playback: { id: playbackId, media_uri: '', target_uri: `channel:${channelId}`, state: 'done' },
         });
-      }
-    }
+      }),
+    );
 
     // Housekeeping, after what people on the line wait for.
     await dropEmptyHoldingBridges(this.host, bridges);

@@ -53,6 +53,11 @@ const COMMAND = {
     window: { type: 'string', valueName: 's', description: 'seconds of measured arrivals and DTMF (default 20)' },
     warmup: { type: 'string', valueName: 's', description: 'seconds of unmeasured load before the window (default 5)' },
     pending: { type: 'string', valueName: 'n', description: 'pending callbacks for the dispatch figures (default 100000)' },
+    'cpu-prof': {
+      type: 'string',
+      valueName: 'dir',
+      description: "a CPU profile of Part A's plugin over the warm-up and window of each run, written to dir (figures are then slower)",
+    },
     'wait-accuracy': {
       type: 'boolean',
       description: 'only the announced wait against the actual wait, on a replayed day of calls (no simulator)',
@@ -82,11 +87,12 @@ const COMMAND = {
 } as const;
 
 /** Options of one mode only: given in the other, they would be ignored, so they are refused. */
-const SIMULATOR_ONLY = ['window', 'warmup', 'pending'] as const;
+const SIMULATOR_ONLY = ['window', 'warmup', 'pending', 'cpu-prof'] as const;
 const ASTERISK_ONLY = ['held-step', 'held-max', 'hold-window', 'sample-callers', 'agent-samples'] as const;
 
 const PASSWORD = 'bench-pa55word';
 const FLOOR_ENTRY = path.resolve(__dirname, 'floor-app.ts');
+const CPU_PROFILE_PRELOAD = path.resolve(__dirname, 'cpu-profile-preload.cjs');
 const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -113,6 +119,8 @@ interface PartAOptions {
   callers: number;
   windowSec: number;
   warmupSec: number;
+  /** Where to write the plugin's CPU profile of the warm-up and window (cpu-profile-preload.cjs). */
+  cpuProfDir?: string;
 }
 
 async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> {
@@ -125,7 +133,16 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
   const scratch = await createScratchDatabase(server, 'adc_bench');
   const agents = ['PJSIP/1001', 'PJSIP/1002'];
   for (const a of agents) sim.endpoint(a).setDeviceState('INUSE');
-  const env = { ARI_URL: sim.url, ARI_PASSWORD: PASSWORD, DATABASE_URL: scratch.url, INSTANCE_ID: 'bench', LOG_LEVEL: 'warn' };
+  const env: Record<string, string> = {
+    ARI_URL: sim.url,
+    ARI_PASSWORD: PASSWORD,
+    DATABASE_URL: scratch.url,
+    INSTANCE_ID: 'bench',
+    LOG_LEVEL: 'warn',
+    ...(o.cpuProfDir !== undefined
+      ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${CPU_PROFILE_PRELOAD}`.trim(), BENCH_CPU_PROF_DIR: o.cpuProfDir }
+      : {}),
+  };
   // The plugin's /metrics, for its own event-loop lag (the simulator's is this process's).
   const httpPort = await freePort();
   const plugin = PluginProcess.start({
@@ -231,6 +248,7 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
         }
       }
     }, 100);
+    if (o.cpuProfDir !== undefined && plugin.pid !== undefined) process.kill(plugin.pid, 'SIGUSR2');
     await sleep(o.warmupSec * 1000);
     dtmfPending.clear();
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -328,6 +346,7 @@ function noControl(): CallControl {
     hangup: no,
     play: no,
     stopPlayback: no,
+    playbackExists: no,
     ring: no,
     ringStop: no,
     startMoh: no,
@@ -509,6 +528,7 @@ async function main(): Promise<void> {
       windowSec: numberOption('window', v.window, { min: 1 }) ?? 20,
       warmupSec: numberOption('warmup', v.warmup, { min: 0 }) ?? 5,
       pending: numberOption('pending', v.pending, { integer: true, min: 1 }) ?? 100000,
+      cpuProfDir: typeof v['cpu-prof'] === 'string' ? path.resolve(v['cpu-prof']) : undefined,
       heldStep: numberOption('held-step', v['held-step'], { integer: true, min: 1 }) ?? 100,
       heldMax: numberOption('held-max', v['held-max'], { integer: true, min: 1 }) ?? 800,
       holdWindowSec: numberOption('hold-window', v['hold-window'], { min: 1 }) ?? 20,
@@ -546,7 +566,8 @@ async function main(): Promise<void> {
     for (let r = 1; r <= o.runs; r++) {
       loadA.push(round2(os.loadavg()[0] ?? NaN));
       say(`part A, run ${r} of ${o.runs} (load average ${loadA[loadA.length - 1]})`);
-      const a = await partA(server, { callers: o.callers, windowSec: o.windowSec, warmupSec: o.warmupSec });
+      if (o.cpuProfDir !== undefined) fs.mkdirSync(o.cpuProfDir, { recursive: true });
+      const a = await partA(server, { callers: o.callers, windowSec: o.windowSec, warmupSec: o.warmupSec, cpuProfDir: o.cpuProfDir });
       say(`  ${JSON.stringify(a)}`);
       runsA.push(a);
     }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { AriClient } from 'ari-client';
 import { AriClientCallControl } from '../../../src/ari/ari-client-adapter';
@@ -5,8 +7,8 @@ import { AriRequestError } from '../../../src/ari/call-control';
 
 /**
  * AriClientCallControl.hangup sends a hangup Asterisk refused (5xx) again after 250, 500 and
- * 1000 ms, and stops at a success or a 404 (the channel is gone). ari-client is faked: its
- * channels.hangup answers from a script, as ari-client rejects (an Error whose message is the body).
+ * 1000 ms, and stops at a success or a 404 (the channel is gone). Asterisk is a local HTTP
+ * server answering DELETE /ari/channels/{id} from a script, with the bodies Asterisk sends.
  */
 type Answer = 'ok' | '500' | '404';
 const bodyOf: Record<Exclude<Answer, 'ok'>, string> = {
@@ -14,19 +16,25 @@ const bodyOf: Record<Exclude<Answer, 'ok'>, string> = {
   '404': JSON.stringify({ message: 'Channel not found' }),
 };
 
+let server: http.Server | undefined;
+let onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void = () => undefined;
+
 function adapter(script: Answer[], mayAct: () => boolean = () => true): { control: AriClientCallControl; sentAt: number[] } {
   const sentAt: number[] = [];
   const t0 = performance.now();
-  const client = {
-    channels: {
-      hangup: (): Promise<void> => {
-        sentAt.push(performance.now() - t0);
-        const answer = script.shift() ?? 'ok';
-        return answer === 'ok' ? Promise.resolve() : Promise.reject(new Error(bodyOf[answer]));
-      },
-    },
-  } as unknown as AriClient;
-  return { control: new AriClientCallControl(() => client, 'dcb', mayAct), sentAt };
+  onRequest = (req, res) => {
+    if (req.method !== 'DELETE' || !req.url?.startsWith('/ari/channels/')) {
+      res.statusCode = 400;
+      return res.end();
+    }
+    sentAt.push(performance.now() - t0);
+    const answer = script.shift() ?? 'ok';
+    res.statusCode = answer === 'ok' ? 204 : Number(answer);
+    res.end(answer === 'ok' ? undefined : bodyOf[answer]);
+  };
+  const port = (server?.address() as AddressInfo).port;
+  const client = { _connection: { protocol: 'http:', host: `127.0.0.1:${port}`, hostname: '127.0.0.1', user: 'u', pass: 'p' } };
+  return { control: new AriClientCallControl(() => client as unknown as AriClient, 'dcb', mayAct), sentAt };
 }
 
 const outcome = (p: Promise<void>): Promise<unknown> =>
@@ -37,6 +45,15 @@ const outcome = (p: Promise<void>): Promise<unknown> =>
 
 describe('AriClientCallControl.hangup: a refused hangup is sent again (ari/ari-client-adapter.ts)', function () {
   this.timeout(10_000);
+
+  before(async () => {
+    server = http.createServer((req, res) => onRequest(req, res));
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  });
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+  });
 
   it('retries a 500 twice, after 250 and 500 ms, and succeeds', async () => {
     const { control, sentAt } = adapter(['500', '500', 'ok']);

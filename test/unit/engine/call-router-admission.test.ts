@@ -46,7 +46,7 @@ function queueCaller(state: string, queueId = 'q'): ChannelSession {
   Object.assign(s, { states: { state }, queue: { id: queueId } });
   return s as ChannelSession;
 }
-const other = (): ChannelSession => ({ kind: 'other', onEvent: () => undefined }) as unknown as ChannelSession;
+const other = (): ChannelSession => ({ kind: 'other', onEvent: () => undefined });
 
 function arrival(channelId: string): StasisStartEvent {
   return {
@@ -69,6 +69,7 @@ describe('CallRouter: bound sessions counted as they are bound, admission exact 
     expect(r.liveSessions).to.equal(1);
     r.unbind('a');
     expect(r.liveSessions).to.equal(1);
+    expect([r.isBound('a'), r.isBound('b')]).to.deep.equal([false, true]);
     r.unbind('b');
     r.unbind('b'); // unbound twice: no change
     expect(r.liveSessions).to.equal(0);

@@ -44,6 +44,8 @@ interface Rig {
   requests: string[];
   listing: { promise: Promise<AriChannel[]>; resolve: (v: AriChannel[]) => void };
   inStasis: string[];
+  /** Playbacks Asterisk still has (GET /playbacks/{id} answers 200). */
+  playingOnAsterisk: Set<string>;
   adoption?: Promise<void>;
 }
 
@@ -56,6 +58,7 @@ function rig(): Rig {
     requests: [] as string[],
     listing: deferred<AriChannel[]>(),
     inStasis: [] as string[],
+    playingOnAsterisk: new Set<string>(),
   } as Rig;
   const gone = (op: string): never => {
     throw new AriRequestError('Playback not found', 'not_found', op);
@@ -67,6 +70,11 @@ function rig(): Rig {
     stopPlayback: (id: string) => {
       r.requests.push(`stop ${id}`);
       return Promise.resolve().then(() => gone('stopPlayback'));
+    },
+    // Asked after a gap: every playback the tests name has ended on Asterisk unless kept.
+    playbackExists: (id: string) => {
+      r.requests.push(`get ${id}`);
+      return Promise.resolve(r.playingOnAsterisk.has(id));
     },
     destroyBridge: () => Promise.resolve(),
     hangup: (id: string) => {
@@ -269,7 +277,26 @@ describe('reconciler: events that race a reconciliation (engine/reconciler.ts)',
     r.listing.resolve([channel(caller, 'Up', `${APP},queue,q1`), channel('gone-1', 'Up')]);
     const report = await run;
     expect(report.playbacksSettled).to.equal(0);
-    expect(r.requests.filter((q) => q.startsWith('stop'))).to.deep.equal([]);
+    expect(r.requests.filter((q) => q.startsWith('stop') || q.startsWith('get'))).to.deep.equal([]);
+  });
+
+  it('leaves a prompt still playing after the gap alone: asked (GET), never stopped, no end made up', async () => {
+    const r = rig();
+    const caller = 'caller-7';
+    r.bound.add(caller);
+    r.reconciler.observe({ type: 'StasisStart', channel: channel(caller, 'Up'), args: [] });
+    r.reconciler.observe({
+      type: 'PlaybackStarted',
+      playback: { id: `${caller}-pb1`, media_uri: 'sound:confirm', target_uri: `channel:${caller}`, state: 'playing' },
+    });
+    r.playingOnAsterisk.add(`${caller}-pb1`);
+    r.inStasis = [caller];
+    const run = r.reconciler.reconcile();
+    r.listing.resolve([channel(caller, 'Up', `${APP},queue,q1`)]);
+    const report = await run;
+    expect(report.playbacksSettled).to.equal(0);
+    expect(r.requests).to.deep.equal([`get ${caller}-pb1`]);
+    expect(r.events.filter((e) => e.type === 'PlaybackFinished')).to.deep.equal([]);
   });
 });
 
