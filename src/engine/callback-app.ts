@@ -93,9 +93,13 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
       ownCallerIds: () => this.dispatcher.callerIds(),
       dispatchSoon,
     });
+    // One control for the sessions and the reconciler: the shared holding bridges are kept per
+    // control object (HoldingBridges.of), and the reconciler, with a registry of its own, saw no
+    // member in a bridge a caller was being added to and destroyed it (fuzzer: a 404, dead air).
+    const callControl = watchPlays(control, () => this.reconciler);
     const calls = (this.calls = new SessionContext({
       config,
-      control: watchPlays(control, () => this.reconciler),
+      control: callControl,
       store,
       clock,
       logger,
@@ -122,7 +126,7 @@ export class CallbackApp extends EventEmitter<CallbackAppEvents> implements Admi
     // the running attempts, and the app's event entry (its missed events go the normal way).
     this.reconciler = new Reconciler({
       config,
-      control,
+      control: callControl,
       store,
       logger,
       dispatchSoon,
