@@ -1,29 +1,49 @@
+import { isGone } from '../ari/call-control';
+import { TimerHandle } from '../domain';
 import { CallContext } from './call-context';
 
 /** A wait longer than this is heard as music (the fuzzer's dead-air bound is 2.5 s). */
 export const SLOW_WAIT_MS = 800;
 
+/** A start of the music Asterisk refused is asked for again after this, while the wait lasts. */
+export const MUSIC_RETRY_MS = 400;
+
 /**
  * Music on a caller's channel while the plugin waits for something that is usually quick (a
  * booking statement): started only if the wait lasts `afterMs`, so the quick case costs no
- * request, and a slow database never leaves an answered caller in silence (issue 18). `stop`
- * resolves once the music is off, so the prompt that follows is not played over it.
+ * request, and a slow database never leaves an answered caller in silence (issue 18). A start
+ * Asterisk refuses (a 500) is asked for again every MUSIC_RETRY_MS while the wait lasts (the
+ * fuzzer: two refusals, then 2.5 s of silence); a channel gone ends the tries. `stop` resolves
+ * once the music is off, so the prompt that follows is not played over it.
  */
 export function musicWhileSlow(
   ctx: Pick<CallContext, 'control' | 'clock'>,
   channelId: string,
   afterMs = SLOW_WAIT_MS,
 ): { stop(): Promise<void> } {
-  let started: Promise<void> | undefined;
-  const timer = ctx.clock.setTimer(() => {
-    started = ctx.control.startMoh(channelId).catch(() => undefined);
-  }, afterMs);
+  let stopped = false;
+  let playing = false;
+  let request: Promise<void> | undefined;
+  let timer: TimerHandle | undefined;
+  const start = (): void => {
+    timer = undefined;
+    request = ctx.control.startMoh(channelId).then(
+      () => {
+        playing = true;
+      },
+      (e: unknown) => {
+        if (!stopped && !isGone(e)) timer = ctx.clock.setTimer(start, MUSIC_RETRY_MS);
+      },
+    );
+  };
+  timer = ctx.clock.setTimer(start, afterMs);
   return {
     async stop(): Promise<void> {
-      ctx.clock.clearTimer(timer);
-      if (!started) return;
-      await started;
-      await ctx.control.stopMoh(channelId).catch(() => undefined);
+      stopped = true;
+      if (timer) ctx.clock.clearTimer(timer);
+      timer = undefined;
+      await request;
+      if (playing) await ctx.control.stopMoh(channelId).catch(() => undefined);
     },
   };
 }
