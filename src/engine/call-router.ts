@@ -26,6 +26,9 @@ import { ariTime, SharedState } from './shared-state';
  * saying why (domain/admission.ts). Each new call's handling runs detached from the event: a
  * failure in it ends that call, with a reason in the log, and never the process.
  */
+/** The wait before a continue Asterisk refused is asked for again. */
+const CONTINUE_RETRY_MS = 200;
+
 export class CallRouter {
   private readonly sessions = new Map<string, ChannelSession>();
   /**
@@ -226,7 +229,12 @@ export class CallRouter {
         // The fallback still runs, without the reason: better than leaving the caller here.
         logger.warn('could not set the status for the dialplan; returning without it', { channelId: channel.id, status, error: String(e) });
       }
-      await control.continueInDialplan(channel.id);
+      // Refused once (a 500), asked again after a moment: hanging up skips the fallback.
+      await control.continueInDialplan(channel.id).catch(async (e: unknown) => {
+        if (isGone(e)) throw e;
+        await new Promise<void>((resolve) => this.ctx.clock.setTimer(resolve, CONTINUE_RETRY_MS));
+        await control.continueInDialplan(channel.id);
+      });
       logger.info('call returned to the dialplan', { channelId: channel.id, status });
     } catch (e) {
       if (isGone(e)) {

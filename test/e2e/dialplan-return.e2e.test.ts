@@ -71,6 +71,23 @@ describe('e2e: calls returned to the dialplan with a status', function () {
     expect(line).to.include('nosuch').and.to.include('"args":["queue","nosuch"]');
   });
 
+  it('a continue Asterisk refuses once (500) is asked again: the caller still goes back, not hung up', async () => {
+    const r = rigs.set(await startRig({ config: config() }));
+    let refused = 0;
+    r.sim.injectRequestFaults((q) => {
+      if (q.operation !== 'channels.continueInDialplan' || refused > 0) return undefined;
+      refused += 1;
+      return { status: 500, message: 'Internal Server Error' };
+    });
+    const call = r.sim.call({ from: '+15554440009', to: 'queue:nosuch' });
+    await call.entered();
+    await call.waitFor('leftStasis', 3000);
+    expect(refused, 'the first continue was refused').to.equal(1);
+    expect(call.continuedTo).to.deep.include({ context: 'from-trunk', priority: 3 });
+    expect(call.hungUpBy, 'the plugin did not hang up').to.not.equal('app');
+    expect(r.logLines.join('\n')).to.not.include('could not return the call to the dialplan');
+  });
+
   it('BAD_ARGUMENTS: queue without an id, an unknown kind, no arguments at all', async () => {
     const r = rigs.set(await startRig({ config: config() }));
     const noId = r.sim.call({ from: '+15554440002', to: 'queue', args: ['queue'] });

@@ -95,10 +95,17 @@ export class AriFaultBook {
   };
 }
 
+/**
+ * Whether a request is about one of the owner's channels. Ids are compared whole (a path segment,
+ * one of a comma-separated list, or a playback id made from the channel's): channel ids are
+ * numbered, and a substring test gave one scenario's faults to another's channel (`…450.56` is in
+ * `…450.560`), which the fuzzer then blamed on the wrong plan.
+ */
 function concerns(owner: FaultOwner, path: string, query: Record<string, string>): boolean {
   const endpoint = query.endpoint;
   if (endpoint !== undefined && [...owner.endpoints].some((e) => endpoint === e || endpoint.includes(e))) return true;
-  const ids = [path, query.channel ?? '', query.channelId ?? ''].join(' ');
-  for (const id of owner.channelIds) if (ids.includes(id)) return true;
+  const tokens = [...path.split('/'), ...(query.channel ?? '').split(','), query.channelId ?? ''].map(decodeURIComponent);
+  // The channel itself, its playbacks (`<id>-pbN`) and the bridges named after it (`call-<id>`, `quiet-<id>`).
+  for (const id of owner.channelIds) if (tokens.some((t) => t === id || t.startsWith(`${id}-pb`) || t.endsWith(`-${id}`))) return true;
   return false;
 }
