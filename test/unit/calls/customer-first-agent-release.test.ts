@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { AriChannel, AriEvent } from '../../../src/ari/ari-events';
+import { AriEvent } from '../../../src/ari/ari-events';
 import { CallContext } from '../../../src/calls/call-context';
 import { CustomerFirstSession } from '../../../src/calls/customer-first-session';
-import { AttemptRow, CallbackStore, FinishedAttempt, StoredCallback } from '../../../src/store/callback-store';
-import { FAKE_AGENT, FakeEngine, settle } from './fake-call-context';
+import { CallbackStore, FinishedAttempt } from '../../../src/store/callback-store';
+import { FAKE_AGENT, FakeEngine, settle, legChannel, openAttempt, pendingCallback } from './fake-call-context';
 
 /**
  * Issue 18 (fuzzer: an agent held for a plugin call for ever): a customer-first attempt holds the
@@ -13,23 +13,9 @@ import { FAKE_AGENT, FakeEngine, settle } from './fake-call-context';
  * exactly once.
  */
 
-const CALLBACK = {
-  id: 'cb-release',
-  queueId: 'support',
-  customerNumber: '+12125550177',
-  status: 'pending',
-  attempts: 0,
-  maxAttempts: 3,
-  requestedAt: new Date(1_000_000),
-  language: 'en',
-  notBefore: null,
-} as unknown as StoredCallback;
-
-const ATTEMPT = { id: 11, attemptNo: 1, agentId: FAKE_AGENT.id, endedAt: null } as unknown as AttemptRow;
-
-function channel(id: string, state: AriChannel['state']): AriChannel {
-  return { id, name: id, state, caller: { name: '', number: '' }, connected: { name: '', number: '' } };
-}
+const CALLBACK = pendingCallback('cb-release', '+12125550177', 3);
+const ATTEMPT = openAttempt(11);
+const channel = legChannel;
 
 const answered = (id: string): AriEvent => ({ type: 'StasisStart', channel: channel(id, 'Up'), args: [] }) as unknown as AriEvent;
 const destroyed = (id: string): AriEvent => ({

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { AriChannel } from '../../../src/ari/ari-events';
 import { CallContext, QueuesPort } from '../../../src/calls/call-context';
 import { CustomerFirstSession } from '../../../src/calls/customer-first-session';
-import { AttemptRow, CallbackStore, FinishedAttempt, StoredCallback } from '../../../src/store/callback-store';
-import { FAKE_AGENT, FakeEngine, settle } from './fake-call-context';
+import { CallbackStore, FinishedAttempt, StoredCallback } from '../../../src/store/callback-store';
+import { FAKE_AGENT, FakeEngine, settle, legChannel, openAttempt, pendingCallback } from './fake-call-context';
 
 /**
  * Issue 18 (fuzzer, state_outlives_call): a customer-first attempt whose end met a database cut
@@ -11,23 +10,9 @@ import { FAKE_AGENT, FakeEngine, settle } from './fake-call-context';
  * end is retried until stored; a dial that could not be recorded is not made and does not count.
  */
 
-const CALLBACK = {
-  id: 'cb-cf',
-  queueId: 'support',
-  customerNumber: '+12125550188',
-  status: 'pending',
-  attempts: 0,
-  maxAttempts: 1,
-  requestedAt: new Date(1_000_000),
-  language: 'en',
-  notBefore: null,
-} as unknown as StoredCallback;
-
-const ATTEMPT = { id: 9, attemptNo: 1, agentId: FAKE_AGENT.id, endedAt: null } as unknown as AttemptRow;
-
-function channel(id: string, state: AriChannel['state']): AriChannel {
-  return { id, name: id, state, caller: { name: '', number: '' }, connected: { name: '', number: '' } };
-}
+const CALLBACK = pendingCallback('cb-cf', '+12125550188', 1);
+const ATTEMPT = openAttempt(9);
+const channel = legChannel;
 
 function rig(opts: { dialWriteFails?: boolean; finishFailures?: number }) {
   const engine = new FakeEngine({ agent: true });

@@ -15,7 +15,7 @@ import { ActionInForce, AgentState, TimerHandle } from '../../../src/domain';
 import { ManualClock } from '../../../src/domain/clock';
 import { NumberGuard } from '../../../src/engine/number-guard';
 import { createLogger } from '../../../src/logging/logger';
-import { CallbackStore, StoredCallback } from '../../../src/store/callback-store';
+import { AttemptRow, CallbackStore, StoredCallback } from '../../../src/store/callback-store';
 import { storyConfig } from '../../../tools/support/story-config';
 
 /**
@@ -235,6 +235,31 @@ export class FakeEngine {
 
 export function callerChannel(id: string, number = '+12125550142'): AriChannel {
   return { id, name: `PJSIP/caller-${id}`, state: 'Ring', caller: { name: 'Ada', number }, language: 'en' } as AriChannel;
+}
+
+/** A pending callback of queue `support`, as the store returns it (the fields the sessions read). */
+export function pendingCallback(id: string, customerNumber: string, maxAttempts: number): StoredCallback {
+  return {
+    id,
+    queueId: 'support',
+    customerNumber,
+    status: 'pending',
+    attempts: 0,
+    maxAttempts,
+    requestedAt: new Date(1_000_000),
+    language: 'en',
+    notBefore: null,
+  } as unknown as StoredCallback;
+}
+
+/** The attempt row a claim opens for FAKE_AGENT. */
+export function openAttempt(id: number): AttemptRow {
+  return { id, attemptNo: 1, agentId: FAKE_AGENT.id, endedAt: null } as unknown as AttemptRow;
+}
+
+/** A leg's channel as an event carries it. */
+export function legChannel(id: string, state: AriChannel['state']): AriChannel {
+  return { id, name: id, state, caller: { name: '', number: '' }, connected: { name: '', number: '' } };
 }
 
 /** Lets every pending promise and setImmediate run. */
