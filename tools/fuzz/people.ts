@@ -67,6 +67,8 @@ export class Person {
   private silentSince: number | null = null;
   private deadAirReported = false;
   hungUpByPerson = false;
+  /** Every key this person has sent, in order: a number they typed is in it, whatever path typed it. */
+  pressed = '';
   /** The person's part is over (the channel gone, or they hung up). */
   finished = false;
   /** Settles when the person's part is over (set by whoever starts `run`). */
@@ -90,7 +92,9 @@ export class Person {
   press(keys: string): void {
     this.presses = this.presses
       .then(async () => {
-        if (this.call.alive) await this.call.pressDtmf(keys, { durationMs: 30, gapMs: 15 });
+        if (!this.call.alive) return;
+        this.pressed += keys;
+        await this.call.pressDtmf(keys, { durationMs: 30, gapMs: 15 });
       })
       .catch(() => undefined);
   }

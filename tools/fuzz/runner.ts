@@ -209,7 +209,7 @@ class RigRun {
     for (; this.legsSeen < legs.length; this.legsSeen++) {
       const leg = legs[this.legsSeen];
       const key = trunkNational(leg.endpointName) ?? leg.endpointName;
-      const owner = this.stage.owners.get(key);
+      const owner = this.stage.owners.get(key) ?? this.typedBy(key);
       if (!owner || !owner.active) {
         const v: Violation = {
           scenario: owner?.index ?? this.formerOwners.get(key) ?? -1,
@@ -228,6 +228,22 @@ class RigRun {
       const trace: LegTrace = toCustomer ? playCustomerLeg(this.stage, owner, leg, n) : playAgentLeg(this.stage, owner, leg, n);
       owner.legs.push(trace);
     }
+  }
+
+  /**
+   * The running scenario one of whose callers typed `national` (random keys, a number entry, keys
+   * that ran together): it owns the number from now. Only numbers from `newNumber` are known ahead.
+   */
+  private typedBy(national: string): ScenarioTrace | undefined {
+    const typists = new Set<ScenarioTrace>();
+    for (const t of this.stage.owners.values())
+      if (t.active && t.callers.some((c) => c.person.pressed.replace(/[^0-9]/g, '').includes(national))) typists.add(t);
+    if (typists.size !== 1) return undefined;
+    const [trace] = typists;
+    trace.numbers.add(national);
+    trace.endpoints.add(national);
+    this.stage.owners.set(national, trace);
+    return trace;
   }
 
   /** Scenarios with these indices, `slots` at a time; then the engine must be empty. */
@@ -354,7 +370,13 @@ class RigRun {
           .db('callback_requests')
           .select('id', 'status', 'not_before')
           .whereIn('status', ['pending', 'in_progress'])
-          .whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [[...trace.numbers]])
+          // A booking to a number the caller typed is found by its source call: it is not in trace.numbers until dialled.
+          .where((q) =>
+            q.whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [[...trace.numbers]]).orWhereIn(
+              'source_channel_id',
+              trace.callers.map((c) => c.person.call.id),
+            ),
+          )
           .catch(() => openRows);
       }
       for (const r of openRows) left.push(`callback ${r.id} still ${r.status}`);
