@@ -118,12 +118,7 @@ export async function startPlugin(config: AppConfig, logger: Logger, opts: Start
   ari.on('replaced', () =>
     leadership.lose('Asterisk gave the Stasis app to another connection while this process was cut off from the database'),
   );
-  const ariControl = new AriClientCallControl(
-    () => ari.current(),
-    config.ari.app,
-    () => leadership.mayAct,
-    logger,
-  );
+  const ariControl = new AriClientCallControl(ari, config.ari.app, () => leadership.mayAct, logger);
   const control = opts.wrapControl ? opts.wrapControl(ariControl) : ariControl;
   const app = new CallbackApp({
     config,

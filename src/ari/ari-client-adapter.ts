@@ -2,7 +2,7 @@ import type { AriClient } from 'ari-client';
 import type { Logger } from '../logging/logger';
 import type { AriChannel } from './ari-events';
 import { AriRequestError, CallControl, CreateChannelRequest, OriginateRequest, classifyAriError } from './call-control';
-import { AriRestClient, AriRestRequest, ariPath } from './rest-client';
+import { AriRestClient, AriRestRequest, AriRestTarget, ariPath } from './rest-client';
 
 /** Longest wait for one ARI request (Asterisk answers in milliseconds when it is up). */
 const REQUEST_TIMEOUT_MS = 8000;
@@ -15,19 +15,27 @@ function variablesBody(variables: Record<string, string> | undefined): { variabl
   return variables ? { variables } : undefined;
 }
 
+/** The ARI connection as the adapter needs it (AriConnection is one). */
+export interface AriLink {
+  /** The live client; throws while there is none. */
+  current(): AriClient;
+  /** Where REST requests go and as whom. */
+  readonly restTarget: AriRestTarget;
+}
+
 /**
  * CallControl over ARI's REST API. The only file that issues ARI REST requests. They go through
- * our own small client (rest-client.ts) to the Asterisk and with the credentials of the current
- * ari-client connection, which keeps the WebSocket: ari-client's swagger-built REST path cost more
- * CPU per request than the plugin's own handling of the event that asked for it (issue 21).
- * No connection (ari-client's `current()` throws) fails each request as a transport error, as before.
+ * our own small client (rest-client.ts) to the connection's Asterisk, with its credentials, while
+ * ari-client keeps the WebSocket: ari-client's swagger-built REST path cost more CPU per request
+ * than the plugin's own handling of the event that asked for it (issue 21).
+ * No connection (`current()` throws) fails each request as a transport error, as ari-client's
+ * own REST path did.
  */
 export class AriClientCallControl implements CallControl {
-  /** One REST client per ari-client connection (a rebuilt connection gets a new one). */
-  private readonly restClients = new WeakMap<AriClient, AriRestClient>();
+  private readonly restClient: AriRestClient;
 
   constructor(
-    private readonly client: () => AriClient,
+    private readonly link: AriLink,
     private readonly app: string,
     /** False once this process no longer leads its standby group: no request may leave then. */
     private readonly mayAct: () => boolean = () => true,
@@ -37,18 +45,13 @@ export class AriClientCallControl implements CallControl {
      * channel requests wait behind a running playback; shared probes).
      */
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.restClient = new AriRestClient(link.restTarget);
+  }
 
   private rest(): AriRestClient {
-    const client = this.client();
-    let rest = this.restClients.get(client);
-    if (!rest) {
-      const c = client._connection;
-      if (!c) throw new Error('ECONNREFUSED: the ARI connection has no REST address');
-      rest = new AriRestClient({ protocol: c.protocol, host: c.host, user: c.user, password: c.pass });
-      this.restClients.set(client, rest);
-    }
-    return rest;
+    this.link.current();
+    return this.restClient;
   }
 
   /**

@@ -45,8 +45,6 @@ declare module 'ari-client' {
     stop(): void;
     /** The event socket (ws 6) of the last start(); replaced by each of ari-client's reconnects. */
     _ws?: EventEmitter & { terminate(): void; readyState: number };
-    /** Where the client connected and as whom (its constructor's parsed URL and credentials): our REST client uses the same. */
-    _connection?: { protocol: string; host: string; hostname: string; user: string; pass: string };
   }
   export function connect(url: string, user: string, password: string): Promise<AriClient>;
 }

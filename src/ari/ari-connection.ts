@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import ariClient, { AriClient } from 'ari-client';
 import { Logger } from '../logging/logger';
 import { AriEvent, HANDLED_EVENT_TYPES, decodeAriEvent } from './ari-events';
+import { AriRestTarget, ariRestTarget } from './rest-client';
 
 /**
  * Owns the ARI connection (ari-client is only used through this class):
@@ -94,8 +95,12 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
+  /** Where REST requests go and as whom: the same Asterisk and credentials as the WebSocket. */
+  readonly restTarget: AriRestTarget;
+
   constructor(private readonly opts: AriConnectionOptions) {
     super();
+    this.restTarget = ariRestTarget(opts.url, opts.user, opts.password);
   }
 
   /** The live client; throws if there is none (callers' requests then fail as transport errors). */

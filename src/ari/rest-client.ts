@@ -11,6 +11,15 @@ export interface AriRestTarget {
   password: string;
 }
 
+/**
+ * The REST target of an ARI base URL (`http://127.0.0.1:8088`): its protocol and host[:port], as
+ * ari-client reads the same URL for its WebSocket (a path in the URL is ignored by both).
+ */
+export function ariRestTarget(url: string, user: string, password: string): AriRestTarget {
+  const u = new URL(url);
+  return { protocol: u.protocol, host: u.host, user, password };
+}
+
 export type AriQueryValue = string | number | boolean | string[] | undefined;
 
 export interface AriRestRequest {

@@ -64,7 +64,7 @@ describeOnAsterisk('real Asterisk: customer legs through Leg are dialled with no
     await conn.start();
     await connected;
     const live = conn;
-    const adapter = new AriClientCallControl(() => live.current(), app);
+    const adapter = new AriClientCallControl(live, app);
     // Every dial's answer as the adapter classified it: what Asterisk said to each dial sent.
     const dialAnswers: string[] = [];
     const control = Object.create(adapter) as AriClientCallControl;

@@ -58,7 +58,7 @@ describeOnAsterisk('real Asterisk: GET /playbacks/{id} tells a playing prompt fr
     await conn.start();
     await connected;
     const live = conn;
-    const control = new AriClientCallControl(() => live.current(), app);
+    const control = new AriClientCallControl(live, app);
 
     await asterisk.cli(`channel originate Local/5550199@unassigned-number application Stasis ${app},probe`);
     const start = await waitFor((e) => e.type === 'StasisStart', 10_000, 'StasisStart');

@@ -33,8 +33,8 @@ function adapter(script: Answer[], mayAct: () => boolean = () => true): { contro
     res.end(answer === 'ok' ? undefined : bodyOf[answer]);
   };
   const port = (server?.address() as AddressInfo).port;
-  const client = { _connection: { protocol: 'http:', host: `127.0.0.1:${port}`, hostname: '127.0.0.1', user: 'u', pass: 'p' } };
-  return { control: new AriClientCallControl(() => client as unknown as AriClient, 'dcb', mayAct), sentAt };
+  const link = { current: () => ({}) as AriClient, restTarget: { protocol: 'http:', host: `127.0.0.1:${port}`, user: 'u', password: 'p' } };
+  return { control: new AriClientCallControl(link, 'dcb', mayAct), sentAt };
 }
 
 const outcome = (p: Promise<void>): Promise<unknown> =>

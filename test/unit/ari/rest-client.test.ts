@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { AriClient } from 'ari-client';
 import { AriClientCallControl } from '../../../src/ari/ari-client-adapter';
 import { AriRequestError } from '../../../src/ari/call-control';
-import { AriHttpError, AriRestClient, ariQueryString } from '../../../src/ari/rest-client';
+import { AriHttpError, AriRestClient, ariQueryString, ariRestTarget } from '../../../src/ari/rest-client';
 
 /**
  * Our own ARI REST client (src/ari/rest-client.ts) and the adapter's requests over it, against a
@@ -74,11 +74,9 @@ describe('AriRestClient and the adapter over it (src/ari/rest-client.ts)', funct
     user: USER,
     password: PASSWORD,
   });
-  /** The adapter over a stand-in for ari-client's connection: only its address and credentials are read. */
-  const adapter = (mayAct: () => boolean = () => true): AriClientCallControl => {
-    const client = { _connection: { protocol: 'http:', host: `127.0.0.1:${port}`, hostname: '127.0.0.1', user: USER, pass: PASSWORD } };
-    return new AriClientCallControl(() => client as unknown as AriClient, 'dcb', mayAct);
-  };
+  /** The adapter over a stand-in for the ARI connection: connected, with the test server as its REST target. */
+  const adapter = (mayAct: () => boolean = () => true): AriClientCallControl =>
+    new AriClientCallControl({ current: () => ({}) as AriClient, restTarget: target() }, 'dcb', mayAct);
   const failure = (p: Promise<unknown>): Promise<unknown> =>
     p.then(
       () => 'resolved',
@@ -208,6 +206,32 @@ describe('AriRestClient and the adapter over it (src/ari/rest-client.ts)', funct
     const hung = await failure(new AriRestClient(target()).request({ method: 'POST', path: '/channels/x/answer', timeoutMs: 200 }));
     expect((hung as Error).message).to.match(/^ETIMEDOUT/);
     expect(performance.now() - t0).to.be.at.least(190);
+  });
+
+  it('sends nothing while the ARI connection is down: a transport failure', async () => {
+    const down = new AriClientCallControl(
+      {
+        current: () => {
+          throw new Error('ECONNREFUSED: ARI is not connected');
+        },
+        restTarget: target(),
+      },
+      'dcb',
+    );
+    const err = await failure(down.answer('ch-z'));
+    expect((err as AriRequestError).kind).to.equal('transport');
+    expect(received).to.have.length(0);
+  });
+
+  it('takes the REST target from the configured ARI URL as ari-client reads it: protocol and host[:port], no path', () => {
+    expect(ariRestTarget('http://127.0.0.1:8088', 'u', 'p')).to.deep.equal({
+      protocol: 'http:',
+      host: '127.0.0.1:8088',
+      user: 'u',
+      password: 'p',
+    });
+    expect(ariRestTarget('https://pbx.example:8089/asterisk/', 'u', 'p')).to.deep.include({ protocol: 'https:', host: 'pbx.example:8089' });
+    expect(() => ariRestTarget('not a url', 'u', 'p')).to.throw();
   });
 
   it('sends nothing once this process may no longer act', async () => {
