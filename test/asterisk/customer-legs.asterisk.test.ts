@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { AriClientCallControl } from '../../src/ari/ari-client-adapter';
@@ -9,8 +8,7 @@ import { systemClock } from '../../src/domain/clock';
 import { Leg } from '../../src/calls/leg';
 import { createLogger } from '../../src/logging/logger';
 import { AsteriskServer } from '../../tools/asterisk-lab/asterisk-server';
-import { PortAllocator } from '../../tools/asterisk-lab/ports';
-import { describeOnAsterisk, runtime } from './lab-suite';
+import { ARI_APP, connectAri, describeOnAsterisk, startBareAsterisk } from './lab-suite';
 
 /**
  * Issue 18, defect 2: "200 customer legs are dialled with no 409". What the rule is about is one
@@ -38,20 +36,10 @@ describeOnAsterisk('real Asterisk: customer legs through Leg are dialled with no
   });
 
   it('200 legs created and dialled at once in bursts of 10: every dial accepted after StasisStart', async () => {
-    const ports = new PortAllocator();
-    const rtp = await ports.takeRange(100);
-    const password = randomBytes(16).toString('hex');
-    asterisk = await AsteriskServer.start({
-      runtime: runtime(),
-      ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
-      ariPassword: password,
-      amiPassword: randomBytes(16).toString('hex'),
-      agentPhones: [{ endpoint: '1001', port: await ports.take() }],
-      trunkPort: await ports.take(),
-    });
+    asterisk = await startBareAsterisk({ rtpPorts: 100 });
     const logger = createLogger({ silent: true });
-    const app = 'direct-callback';
-    conn = new AriConnection({ url: asterisk.ariUrl, user: 'direct-callback', password, app, logger });
+    const app = ARI_APP;
+    conn = await connectAri(asterisk, logger);
     const legs = new Map<string, Leg>();
     // When each leg's StasisStart reached the process, and when its dial left: the rule itself.
     const stasisStartAt = new Map<string, number>();
@@ -60,11 +48,7 @@ describeOnAsterisk('real Asterisk: customer legs through Leg are dialled with no
       if (e.type === 'StasisStart') stasisStartAt.set(e.channel.id, performance.now());
       for (const leg of legs.values()) if (leg.onEvent(e)) return;
     });
-    const connected = new Promise<void>((resolve) => conn?.once('connected', () => resolve()));
-    await conn.start();
-    await connected;
-    const live = conn;
-    const adapter = new AriClientCallControl(live, app);
+    const adapter = new AriClientCallControl(conn, app);
     // Every dial's answer as the adapter classified it: what Asterisk said to each dial sent.
     const dialAnswers: string[] = [];
     const control = Object.create(adapter) as AriClientCallControl;

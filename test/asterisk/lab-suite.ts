@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { AriConnection } from '../../src/ari/ari-connection';
+import { createLogger, Logger } from '../../src/logging/logger';
 import { AsteriskServer } from '../../tools/asterisk-lab/asterisk-server';
 import { PortAllocator } from '../../tools/asterisk-lab/ports';
 import { Lab, LabOptions } from '../../tools/asterisk-lab/lab';
@@ -84,11 +86,11 @@ export async function withLab<T>(spec: StoryLab, fn: (lab: Lab) => Promise<T>): 
 /**
  * Asterisk alone, from asterisk-config/ on loopback ports of its own (no SIPp, no plugin, no
  * database): for facts about Asterisk itself. Two agent phones and the trunk are configured but
- * nothing answers on their ports.
+ * nothing answers on their ports. `rtpPorts`: as many media ports as channels the test holds at once.
  */
-export async function startBareAsterisk(): Promise<AsteriskServer> {
+export async function startBareAsterisk(opts: { rtpPorts?: number } = {}): Promise<AsteriskServer> {
   const ports = new PortAllocator();
-  const rtp = await ports.takeRange(20);
+  const rtp = await ports.takeRange(opts.rtpPorts ?? 20);
   return AsteriskServer.start({
     runtime: runtime(),
     ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
@@ -100,4 +102,25 @@ export async function startBareAsterisk(): Promise<AsteriskServer> {
     ],
     trunkPort: await ports.take(),
   });
+}
+
+/** The Stasis app of asterisk-config/ (ari.conf's user, extensions.conf's Stasis()). */
+export const ARI_APP = 'direct-callback';
+
+/**
+ * The product's ARI connection (ari-client, as in production) to `asterisk` as the Stasis app
+ * `direct-callback`, resolved once its WebSocket is up.
+ */
+export async function connectAri(asterisk: AsteriskServer, logger: Logger = createLogger({ silent: true })): Promise<AriConnection> {
+  const conn = new AriConnection({
+    url: asterisk.ariUrl,
+    user: 'direct-callback',
+    password: asterisk.opts.ariPassword,
+    app: ARI_APP,
+    logger,
+  });
+  const connected = new Promise<void>((resolve) => conn.once('connected', () => resolve()));
+  await conn.start();
+  await connected;
+  return conn;
 }

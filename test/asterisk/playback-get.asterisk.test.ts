@@ -3,10 +3,8 @@ import { expect } from 'chai';
 import { AriClientCallControl } from '../../src/ari/ari-client-adapter';
 import { AriConnection } from '../../src/ari/ari-connection';
 import { AriEvent } from '../../src/ari/ari-events';
-import { createLogger } from '../../src/logging/logger';
 import { AsteriskServer } from '../../tools/asterisk-lab/asterisk-server';
-import { PortAllocator } from '../../tools/asterisk-lab/ports';
-import { describeOnAsterisk, runtime } from './lab-suite';
+import { ARI_APP, connectAri, describeOnAsterisk, startBareAsterisk } from './lab-suite';
 
 /**
  * What the reconciler relies on after a WebSocket gap (src/engine/reconciler.ts, step 2): it asks
@@ -30,19 +28,8 @@ describeOnAsterisk('real Asterisk: GET /playbacks/{id} tells a playing prompt fr
   });
 
   it('200 while it plays, 404 (false) after its PlaybackFinished', async () => {
-    const ports = new PortAllocator();
-    const rtp = await ports.takeRange(20);
-    const password = randomBytes(16).toString('hex');
-    asterisk = await AsteriskServer.start({
-      runtime: runtime(),
-      ports: { sip: await ports.take(), http: await ports.take(), ami: await ports.take(), rtpStart: rtp[0], rtpEnd: rtp[rtp.length - 1] },
-      ariPassword: password,
-      amiPassword: randomBytes(16).toString('hex'),
-      agentPhones: [{ endpoint: '1001', port: await ports.take() }],
-      trunkPort: await ports.take(),
-    });
-    const app = 'direct-callback';
-    conn = new AriConnection({ url: asterisk.ariUrl, user: 'direct-callback', password, app, logger: createLogger({ silent: true }) });
+    asterisk = await startBareAsterisk();
+    const app = ARI_APP;
     const events: AriEvent[] = [];
     const waitFor = async (pred: (e: AriEvent) => boolean, ms: number, what: string): Promise<AriEvent> => {
       const deadline = Date.now() + ms;
@@ -53,12 +40,9 @@ describeOnAsterisk('real Asterisk: GET /playbacks/{id} tells a playing prompt fr
         await new Promise((r) => setTimeout(r, 20));
       }
     };
+    conn = await connectAri(asterisk);
     conn.on('event', (e: AriEvent) => void events.push(e));
-    const connected = new Promise<void>((resolve) => conn?.once('connected', () => resolve()));
-    await conn.start();
-    await connected;
-    const live = conn;
-    const control = new AriClientCallControl(live, app);
+    const control = new AriClientCallControl(conn, app);
 
     await asterisk.cli(`channel originate Local/5550199@unassigned-number application Stasis ${app},probe`);
     const start = await waitFor((e) => e.type === 'StasisStart', 10_000, 'StasisStart');
