@@ -19,7 +19,10 @@ const PROMPT_RETRY_MS = 250;
 export class EnterNumber implements CallerVerb {
   private numberEntry: NumberEntryState | undefined;
   private prompt: Playback | undefined;
-  /** Bumped by each step: a step whose prompt was awaited while a newer one ran leaves it be. */
+  /**
+   * Bumped by each step and by kill: a step that awaited (a prompt, a retry's pause) while a newer
+   * step ran, or after the verb was killed, does nothing more.
+   */
   private steps = 0;
   private silenceTimer: TimerHandle | undefined;
 
@@ -51,22 +54,27 @@ export class EnterNumber implements CallerVerb {
    * Plays `media`, asking once more if Asterisk refuses it. False only when both were refused and
    * nothing came meanwhile (a key typed starts its own prompt; the call ending stops it all).
    */
-  private async prompted(media: string[]): Promise<boolean> {
+  private async prompted(media: string[], stepNo: number): Promise<boolean> {
     const { caller } = this;
-    const first = (this.prompt = caller.playbacks.create(media, caller.language));
-    if (await first.start()) return true;
-    if (this.prompt !== first || caller.state !== 'entering_number') return true;
-    await new Promise<void>((resolve) => caller.ctx.clock.setTimer(resolve, PROMPT_RETRY_MS));
-    if (this.prompt !== first || caller.state !== 'entering_number') return true;
-    const again = (this.prompt = caller.playbacks.create(media, caller.language));
-    if (await again.start()) return true;
-    if (this.prompt !== again) return true;
+    for (let tries = 0; tries < 2; tries++) {
+      if (tries > 0) await new Promise<void>((resolve) => caller.ctx.clock.setTimer(resolve, PROMPT_RETRY_MS));
+      if (!this.isCurrent(stepNo)) return true;
+      const prompt = (this.prompt = caller.playbacks.create(media, caller.language));
+      if (await prompt.start()) return true;
+    }
+    if (!this.isCurrent(stepNo)) return true;
     this.prompt = undefined;
     return false;
   }
 
+  /** Still this step's turn: no newer step (a key typed), no kill, and the caller still typing. */
+  private isCurrent(stepNo: number): boolean {
+    return stepNo === this.steps && this.caller.state === 'entering_number';
+  }
+
   /** No timer and no prompt left behind (the caller was connected, or the call is over). */
   async kill(): Promise<void> {
+    this.steps++;
     this.numberEntry = undefined;
     if (this.silenceTimer) this.caller.ctx.clock.clearTimer(this.silenceTimer);
     this.silenceTimer = undefined;
@@ -106,10 +114,9 @@ export class EnterNumber implements CallerVerb {
       else if (a === 'prompt_enter') media.push(PROMPTS.enterNumber);
       else if (a === 'read_back' && step.number) media.push(PROMPTS.youEntered, ...digitSounds(step.number), PROMPTS.confirmNumber);
     }
-    if (media.length > 0 && !(await this.prompted(media))) {
+    if (media.length > 0 && !(await this.prompted(media, stepNo))) {
       // Refused twice: the caller, out of the music while typing, would wait in silence for a
       // prompt that never comes (the fuzzer). Back to waiting, with music, at the same place.
-      if (caller.state !== 'entering_number' || stepNo !== this.steps) return;
       caller.log.warn('the number entry prompt was refused twice; the caller waits on');
       this.numberEntry = undefined;
       if (!caller.step('back_to_waiting')) return;
@@ -118,7 +125,7 @@ export class EnterNumber implements CallerVerb {
       return;
     }
     // Hung up during the play: no timer after the call; a key typed meanwhile: its step has its own.
-    if (caller.state !== 'entering_number' || stepNo !== this.steps) return;
+    if (!this.isCurrent(stepNo)) return;
     // No key for a while counts like '#' (or an invalid try when nothing was typed).
     this.silenceTimer = ctx.clock.setTimer(() => {
       if (this.numberEntry) void this.apply(stepNumberEntry(this.numberEntry, { kind: 'timeout' }));
