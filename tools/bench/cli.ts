@@ -6,6 +6,8 @@
  * an agent freed -> the agent leg originated with M pending callbacks, and position queries.
  * `--asterisk` measures on the real Asterisk instead (asterisk-bench.ts), `--wait-accuracy` replays
  * a day of calls (wait-accuracy.ts). docs/benchmarks.md describes the method and the figures.
+ * For a closer look at Part A's plugin: BENCH_PLUGIN_NODE_OPTIONS (e.g. `--trace-gc`) and
+ * BENCH_PLUGIN_OUTPUT (a file that gets everything it prints).
  */
 import path from 'node:path';
 import os from 'node:os';
@@ -31,7 +33,7 @@ import { Figures, figuresTable, numericFigures, percentile, round2, summarise } 
 import { numberOption, parseCommandLine, UsageError } from '../../src/cli/options';
 import { findAsteriskRuntime } from '../asterisk-lab/runtime';
 import { AsteriskBench } from './asterisk-bench';
-import { cpuMs } from './proc-stat';
+import { cpuMs, waitForQuietMachine } from './proc-stat';
 import { pluginLoopLag } from './plugin-loop-lag';
 import { OFFICE_DAY, replayDay } from './wait-accuracy';
 
@@ -139,8 +141,13 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     DATABASE_URL: scratch.url,
     INSTANCE_ID: 'bench',
     LOG_LEVEL: 'warn',
+    ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}),
     ...(o.cpuProfDir !== undefined
-      ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${CPU_PROFILE_PRELOAD}`.trim(), BENCH_CPU_PROF_DIR: o.cpuProfDir }
+      ? {
+          NODE_OPTIONS:
+            `${process.env.BENCH_PLUGIN_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''} --require ${CPU_PROFILE_PRELOAD}`.trim(),
+          BENCH_CPU_PROF_DIR: o.cpuProfDir,
+        }
       : {}),
   };
   // The plugin's /metrics, for its own event-loop lag (the simulator's is this process's).
@@ -148,6 +155,7 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
   const plugin = PluginProcess.start({
     config: { ...benchConfig(agents), http: { enabled: true, host: '127.0.0.1', port: httpPort } },
     env,
+    ...(process.env.BENCH_PLUGIN_OUTPUT ? { logFile: process.env.BENCH_PLUGIN_OUTPUT } : {}),
   });
   const floor = PluginProcess.start({
     entry: FLOOR_ENTRY,
@@ -564,8 +572,9 @@ async function main(): Promise<void> {
     const runsA: Figures[] = [];
     const loadA: number[] = [];
     for (let r = 1; r <= o.runs; r++) {
+      const settled = await waitForQuietMachine();
       loadA.push(round2(os.loadavg()[0] ?? NaN));
-      say(`part A, run ${r} of ${o.runs} (load average ${loadA[loadA.length - 1]})`);
+      say(`part A, run ${r} of ${o.runs} (load average ${loadA[loadA.length - 1]}; machine ${settled.busyPercent} % busy)`);
       if (o.cpuProfDir !== undefined) fs.mkdirSync(o.cpuProfDir, { recursive: true });
       const a = await partA(server, { callers: o.callers, windowSec: o.windowSec, warmupSec: o.warmupSec, cpuProfDir: o.cpuProfDir });
       say(`  ${JSON.stringify(a)}`);
@@ -576,8 +585,9 @@ async function main(): Promise<void> {
     const loadB: number[] = [];
     try {
       for (let r = 1; r <= o.runs; r++) {
+        const settled = await waitForQuietMachine();
         loadB.push(round2(os.loadavg()[0] ?? NaN));
-        say(`part B, run ${r} of ${o.runs} (load average ${loadB[loadB.length - 1]})`);
+        say(`part B, run ${r} of ${o.runs} (load average ${loadB[loadB.length - 1]}; machine ${settled.busyPercent} % busy)`);
         const b = await partB(setup);
         say(`  ${JSON.stringify(b)}`);
         runsB.push(b);
@@ -636,9 +646,15 @@ async function asteriskMain(o: {
     server = await findPostgresServer();
     const runs: Record<string, unknown>[] = [];
     const loads: number[] = [];
+    const settles: { waited_s: number; busy_percent: number; quiet: boolean }[] = [];
     for (let r = 1; r <= o.runs; r++) {
+      // Each run starts on a quiet machine, not under the previous run's tail (300 SIPp calls ending).
+      const settled = await waitForQuietMachine();
+      settles.push({ waited_s: round2(settled.waitedMs / 1000), busy_percent: settled.busyPercent, quiet: settled.quiet });
       loads.push(round2(os.loadavg()[0] ?? NaN));
-      say(`--asterisk run ${r} of ${o.runs} (load average ${loads[loads.length - 1]})`);
+      say(
+        `--asterisk run ${r} of ${o.runs} (load average ${loads[loads.length - 1]}; machine ${settled.busyPercent} % busy after ${Math.round(settled.waitedMs / 1000)} s${settled.quiet ? '' : ', never quiet'})`,
+      );
       runs.push(
         await AsteriskBench.run(found.runtime, server, {
           callers: o.callers,
@@ -663,7 +679,7 @@ async function asteriskMain(o: {
       held_callers_bound: words('held_callers_bound'),
       held_callers_no_failures_bound: words('held_callers_no_failures_bound'),
       app_queue_held_callers_no_failures_bound: words('app_queue_held_callers_no_failures_bound'),
-      machine: { ...machine(), load_average_1m_at_runs: loads },
+      machine: { ...machine(), load_average_1m_at_runs: loads, settled_before_runs: settles },
       per_run: runs,
     };
     if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -49,3 +49,36 @@ export function runnableThreads(): number {
     return NaN;
   }
 }
+
+/**
+ * Waits until the whole machine has been quiet (busy below `busyBelow` of all cores) for
+ * `quietMs` in a row, or `maxMs` have passed: a run that starts while the previous run's tail
+ * (SIPp's last calls, Asterisk tearing down hundreds of channels, PostgreSQL's checkpoint) still
+ * runs measures that tail. The 1-minute load average cannot tell: it decays for minutes after the
+ * machine is idle. Answers how long it waited and the busy share of the last window.
+ */
+export async function waitForQuietMachine(
+  opts: { busyBelow?: number; quietMs?: number; maxMs?: number; stepMs?: number } = {},
+): Promise<{ waitedMs: number; busyPercent: number; quiet: boolean }> {
+  const busyBelow = opts.busyBelow ?? 0.15;
+  const quietMs = opts.quietMs ?? 5000;
+  const maxMs = opts.maxMs ?? 120_000;
+  const stepMs = opts.stepMs ?? 1000;
+  const t0 = Date.now();
+  let quietSince: number | undefined;
+  let busy: number;
+  let before = machineCpuMs();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, stepMs));
+    const now = machineCpuMs();
+    const total = now.total - before.total;
+    busy = total > 0 ? (now.busy - before.busy) / total : NaN;
+    before = now;
+    if (!(busy < busyBelow)) quietSince = undefined;
+    else quietSince ??= Date.now() - stepMs;
+    const waited = Date.now() - t0;
+    if (quietSince !== undefined && Date.now() - quietSince >= quietMs)
+      return { waitedMs: waited, busyPercent: Math.round(busy * 1000) / 10, quiet: true };
+    if (waited >= maxMs) return { waitedMs: waited, busyPercent: Math.round(busy * 1000) / 10, quiet: false };
+  }
+}
