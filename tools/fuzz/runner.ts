@@ -371,12 +371,12 @@ class RigRun {
           .select('id', 'status', 'not_before')
           .whereIn('status', ['pending', 'in_progress'])
           // A booking to a number the caller typed is found by its source call: it is not in trace.numbers until dialled.
-          .where((q) =>
-            q.whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [[...trace.numbers]]).orWhereIn(
+          .where((q) => {
+            void q.whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [[...trace.numbers]]).orWhereIn(
               'source_channel_id',
               trace.callers.map((c) => c.person.call.id),
-            ),
-          )
+            );
+          })
           .catch(() => openRows);
       }
       for (const r of openRows) left.push(`callback ${r.id} still ${r.status}`);
