@@ -22,10 +22,12 @@ export function isOwnChannel(channelId: string, app: string): boolean {
  * The holding bridge of a queue, shared by the queue's callers this app holds. It carries the app
  * name (instances sharing one Asterisk each hold their own callers) but no process: a process
  * restarted after a crash, or a standby taking over (same app), finds and reuses it. App names and
- * queue ids are letters, digits, _ and -, so the dots keep every pair apart.
+ * queue ids are letters, digits, _ and -, so the dots keep every pair apart. A queue with more
+ * callers than one bridge takes (HoldingBridges) has more bridges: shard 0 is `hold.<app>.<queue>`
+ * (the id every version used), shard n is `hold.<app>.<queue>.<n>`.
  */
-export function holdingBridgeIdOf(app: string, queueId: string): string {
-  return `hold.${app}.${queueId}`;
+export function holdingBridgeIdOf(app: string, queueId: string, shard = 0): string {
+  return shard === 0 ? `hold.${app}.${queueId}` : `hold.${app}.${queueId}.${shard}`;
 }
 
 /** True for a shared holding bridge of this app (any queue's). */

@@ -15,7 +15,7 @@ const bridgeGone = (e: unknown): boolean => e instanceof AriRequestError && /bri
  * moved to a quiet bridge of its own meanwhile (`quiet`) and back after (`backToMusic`).
  */
 export class Hold implements CallerVerb {
-  /** The shared bridge this caller is held in: its queue's on arrival (an overflow move keeps it there). */
+  /** The shared bridge this caller is held in: one of its queue's on arrival (an overflow move keeps it there). */
   private bridgeId: string;
   /** The caller's quiet bridge while it types a number. */
   private quietId: string | undefined;
@@ -66,6 +66,9 @@ export class Hold implements CallerVerb {
       // The bridge and its music are made while the channel is answered: neither needs the
       // caller, so a burst of arrivals waits two round trips before the offer, not four.
       const answered = adoption && channel.state === 'Up' ? Promise.resolve() : control.answer(channel.id);
+      const { app } = ctx.config.ari;
+      const queueId = this.caller.queue.id;
+      this.bridgeId = this.bridges.place((shard) => holdingBridgeIdOf(app, queueId, shard), channel.id);
       const bridgeReady = this.bridges.join(this.bridgeId, channel.id, this.name);
       // Both settle before either's failure is acted on (no request left running unobserved).
       const [a, b] = await Promise.allSettled([answered, bridgeReady]);

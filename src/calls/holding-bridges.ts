@@ -10,10 +10,21 @@ interface SharedBridge {
 }
 
 /**
- * The holding bridges a process shares among its queue callers (one per queue: holdingBridgeIdOf).
- * One bridge with its music started once costs Asterisk what app_queue costs for the same callers;
- * a bridge per caller costs 2.5 times as much, since each bridge's music is its own Announcer
- * channel pair (docs/asterisk-facts.md, "One holding bridge shared by a queue's callers").
+ * Callers one holding bridge takes. Asterisk sends the bridge's whole channel list with every
+ * ChannelEnteredBridge and ChannelLeftBridge: in one bridge of 10,000 callers each arrival or
+ * departure was a 400 KB event to build, send and decode (the simulator bench's profile, issue 21:
+ * its validation and sending were most of the simulator's time and the plugin's decoding its
+ * longest tasks). At 100 an event stays near 4 KB, and the music costs one Announcer pair per 100
+ * callers, against one per caller in the design before the shared bridges.
+ */
+export const HOLDING_BRIDGE_CAPACITY = 100;
+
+/**
+ * The holding bridges a process shares among its queue callers (one per queue and per
+ * HOLDING_BRIDGE_CAPACITY callers: holdingBridgeIdOf). One bridge with its music started once costs
+ * Asterisk what app_queue costs for the same callers; a bridge per caller costs 2.5 times as much,
+ * since each bridge's music is its own Announcer channel pair (docs/asterisk-facts.md, "One
+ * holding bridge shared by a queue's callers").
  *
  * The bridge is made when its first caller joins and destroyed when its last caller leaves: an
  * empty bridge would play music (an Announcer pair) to nobody. Within the process the steps on one
@@ -22,6 +33,8 @@ interface SharedBridge {
 export class HoldingBridges {
   private static readonly perControl = new WeakMap<CallControl, HoldingBridges>();
   private readonly bridges = new Map<string, SharedBridge>();
+  /** Each queue's bridge ids by shard, keyed by shard 0's id (place). */
+  private readonly shardIds = new Map<string, string[]>();
 
   private constructor(private readonly control: CallControl) {}
 
@@ -33,6 +46,27 @@ export class HoldingBridges {
       HoldingBridges.perControl.set(control, r);
     }
     return r;
+  }
+
+  /**
+   * The bridge a new caller of a queue joins: the first of the queue's bridges (`idOf(0)`,
+   * `idOf(1)`, ...) with room, counting the callers still joining. The caller is counted in it
+   * from now on (call `join` next), so callers arriving together are spread as they come.
+   */
+  place(idOf: (shard: number) => string, channelId: string, capacity = HOLDING_BRIDGE_CAPACITY): string {
+    // The ids of a queue's bridges, made once: an arrival at 10,000 held looks at 100 sizes, no strings.
+    const first = idOf(0);
+    let ids = this.shardIds.get(first);
+    if (!ids) this.shardIds.set(first, (ids = [first]));
+    for (let shard = 0; ; shard++) {
+      if (shard === ids.length) ids.push(idOf(shard));
+      const id = ids[shard];
+      const b = this.bridge(id);
+      if (b.members.has(channelId) || b.members.size < capacity) {
+        b.members.add(channelId);
+        return id;
+      }
+    }
   }
 
   /**
