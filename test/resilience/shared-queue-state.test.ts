@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { storyConfig } from '../../tools/support/story-config';
 import { RunningPlugin } from '../../src/plugin';
-import { AriSimulator } from '../../tools/simulator/ari-simulator';
+import { AriSimulator, SimCall } from '../../tools/simulator/ari-simulator';
 import { PluginProcess } from '../../tools/support/plugin-process';
 import { PROMPTS } from '../../src/calls/prompts';
 import { freshDatabase, TestDatabase } from '../helpers/database';
@@ -50,8 +50,12 @@ describe('resilience: queue state shared through PostgreSQL', function () {
     const first = PluginProcess.start({ config: pluginConfig(), env });
     children.push(first);
     await first.ready();
-    const callers = ['+15556660001', '+15556660002', '+15556660003'].map((from) => sim.call({ from, to: 'queue:support' }));
-    for (const c of callers) {
+    // One after the other: calls placed at once may reach the queue in either order (the plugin
+    // stamps a caller's arrival when it takes the call), and this test is about places kept.
+    const callers: SimCall[] = [];
+    for (const from of ['+15556660001', '+15556660002', '+15556660003']) {
+      const c = sim.call({ from, to: 'queue:support' });
+      callers.push(c);
       await c.entered();
       await c.waitFor('mohOn', 3000);
       await sleep(50);

@@ -6,8 +6,9 @@
  * an agent freed -> the agent leg originated with M pending callbacks, and position queries.
  * `--asterisk` measures on the real Asterisk instead (asterisk-bench.ts), `--wait-accuracy` replays
  * a day of calls (wait-accuracy.ts). docs/benchmarks.md describes the method and the figures.
- * For a closer look at Part A's plugin: BENCH_PLUGIN_NODE_OPTIONS (e.g. `--trace-gc`) and
- * BENCH_PLUGIN_OUTPUT (a file that gets everything it prints).
+ * For a closer look at Part A's plugin: BENCH_PLUGIN_NODE_OPTIONS (e.g. `--max-old-space-size=256`,
+ * or `--require` of a preload: Node refuses `--trace-gc` in NODE_OPTIONS) and BENCH_PLUGIN_OUTPUT
+ * (a file that gets everything it prints).
  */
 import path from 'node:path';
 import os from 'node:os';
@@ -141,15 +142,16 @@ async function partA(server: PostgresServer, o: PartAOptions): Promise<Figures> 
     DATABASE_URL: scratch.url,
     INSTANCE_ID: 'bench',
     LOG_LEVEL: 'warn',
-    ...(process.env.BENCH_PLUGIN_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PLUGIN_NODE_OPTIONS } : {}),
-    ...(o.cpuProfDir !== undefined
-      ? {
-          NODE_OPTIONS:
-            `${process.env.BENCH_PLUGIN_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''} --require ${CPU_PROFILE_PRELOAD}`.trim(),
-          BENCH_CPU_PROF_DIR: o.cpuProfDir,
-        }
-      : {}),
+    ...(o.cpuProfDir !== undefined ? { BENCH_CPU_PROF_DIR: o.cpuProfDir } : {}),
   };
+  // The plugin's NODE_OPTIONS: the caller's, with the CPU profile's preload when one is asked for.
+  const nodeOptions = [
+    process.env.BENCH_PLUGIN_NODE_OPTIONS ?? (o.cpuProfDir !== undefined ? process.env.NODE_OPTIONS : undefined),
+    o.cpuProfDir !== undefined ? `--require ${CPU_PROFILE_PRELOAD}` : undefined,
+  ]
+    .filter((x) => x !== undefined && x.trim() !== '')
+    .join(' ');
+  if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions;
   // The plugin's /metrics, for its own event-loop lag (the simulator's is this process's).
   const httpPort = await freePort();
   const plugin = PluginProcess.start({

@@ -64,12 +64,15 @@ export class CallRobot {
 
   private async playAgent(leg: OutboundLeg): Promise<void> {
     await leg.waitFor('Up', 15000);
-    let preview = true;
-    try {
-      await leg.waitForPlayback((m) => m === PROMPTS.whisperIntro, 1500);
-    } catch {
-      preview = false; // a live caller (no whisper), or the plugin is down
-    }
+    // A preview plays the whisper to the answered agent; a live caller is bridged with no whisper.
+    // Whichever comes first says which. (A fixed 1.5 s wait for the whisper took a late one on a
+    // loaded machine for a live call: the preview was never accepted, and the callback went round
+    // again.) Neither within the wait: the plugin is down, and the leg is left.
+    const whisper = leg.waitForPlayback((m) => m === PROMPTS.whisperIntro, 15000).then(() => true);
+    const bridged = leg.waitFor('inBridge', 15000).then(() => false);
+    whisper.catch(() => undefined);
+    bridged.catch(() => undefined);
+    const preview = await Promise.race([whisper, bridged]);
     if (preview) await leg.pressDtmf('1');
     await leg.waitFor('inBridge', preview ? 10000 : 4000);
     await sleep(this.opts.talkMs ?? 1000);

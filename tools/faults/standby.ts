@@ -24,6 +24,12 @@ export interface StandbyReport {
   kills: number;
   takeover_p50_ms: number;
   takeover_max_ms: number;
+  /**
+   * Kills in a preview or a talk: from the kill to the callback stored completed (the new
+   * leader adopts the talk, or releases the dead process's claim and calls again).
+   */
+  callback_finished_p50_ms: number;
+  callback_finished_max_ms: number;
   callers_lost: number;
   places_lost: number;
   false_confirmations: number;
@@ -59,6 +65,9 @@ function standbyConfig(): Record<string, unknown> {
   }));
   return { ...base, queues: [support, { ...support, id: 'sales' }], agents };
 }
+
+/** How long the new leader has to finish a callback the kill interrupted. */
+const FINISH_WITHIN_MS = 40000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -130,6 +139,8 @@ export async function runStandbyFaults(opts: {
   });
   const waiting: SimCall[] = [];
   const takeovers: number[] = [];
+  /** From the kill to the callback stored completed, for the kills in a preview or a talk. */
+  const finishes: number[] = [];
   try {
     sim.endpoint(SUPPORT_AGENT).setDeviceState('INUSE');
     sim.endpoint(SALES_AGENT).setDeviceState('INUSE');
@@ -183,11 +194,19 @@ export async function runStandbyFaults(opts: {
       );
       if (inPreview) {
         // The new leader finishes this callback (adopting the talk, or calling again) before the next round.
-        const until = Date.now() + 40000;
+        const until = Date.now() + FINISH_WITHIN_MS;
         while (Date.now() < until && ['pending', 'in_progress'].includes(((await store.get(callbackId))?.status as string) ?? ''))
           await sleep(200);
         const status = (await store.get(callbackId))?.status;
-        if (status !== 'completed') notes.push(`kill ${k + 1}: the callback ended ${status}`);
+        if (status === 'completed') finishes.push(Date.now() - killedAt);
+        else {
+          // What the new leader did with it, for whoever reads the failure.
+          const attempts = await db('callback_attempts').where({ callback_id: callbackId }).orderBy('id');
+          const about = standby.lines.filter((l) => JSON.stringify(l).includes(callbackId)).slice(-15);
+          notes.push(
+            `kill ${k + 1}: the callback ended ${status} ${Date.now() - killedAt} ms after the kill; attempts ${JSON.stringify(attempts)}; the new leader's lines about it: ${about.map((l) => JSON.stringify(l)).join(' | ')}`,
+          );
+        }
       }
       sim.endpoint(SALES_AGENT).setDeviceState('INUSE');
       leader = standby;
@@ -279,6 +298,8 @@ export async function runStandbyFaults(opts: {
       kills: takeovers.length,
       takeover_p50_ms: pct(takeovers, 50),
       takeover_max_ms: Math.max(...takeovers),
+      callback_finished_p50_ms: pct(finishes, 50),
+      callback_finished_max_ms: finishes.length > 0 ? Math.max(...finishes) : NaN,
       callers_lost: callersLost,
       places_lost: placesLost,
       false_confirmations: falseConfirmations,

@@ -1,3 +1,4 @@
+import { Knex } from 'knex';
 import { PROMPTS } from '../../src/calls/prompts';
 import { BACKGROUND_PROMPTS } from './people';
 import { FuzzRig } from './rig';
@@ -19,14 +20,21 @@ export interface AttemptRow {
   customer_channel_id: string | null;
 }
 
+/**
+ * A scenario's callbacks: to a number it dialled or was given, or booked by one of its calls (a
+ * booking to a number a caller typed is in `trace.numbers` only once it is dialled).
+ */
+export function scenarioCallbacks(rig: FuzzRig, trace: ScenarioTrace): Knex.QueryBuilder {
+  return rig.db('callback_requests').where((q) => {
+    void q.whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [[...trace.numbers]]).orWhereIn(
+      'source_channel_id',
+      trace.callers.map((c) => c.person.call.id),
+    );
+  });
+}
+
 export async function scenarioRows(rig: FuzzRig, trace: ScenarioTrace): Promise<{ callbacks: CallbackRow[]; attempts: AttemptRow[] }> {
-  const numbers = [...trace.numbers];
-  const channels = trace.callers.map((c) => c.person.call.id);
-  const callbacks = await rig
-    .db('callback_requests')
-    .select<CallbackRow[]>('id', 'status', 'customer_number', 'source_channel_id')
-    .whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [numbers])
-    .orWhereIn('source_channel_id', channels);
+  const callbacks = await scenarioCallbacks(rig, trace).select<CallbackRow[]>('id', 'status', 'customer_number', 'source_channel_id');
   const attempts = callbacks.length
     ? await rig
         .db('callback_attempts')

@@ -3,7 +3,7 @@ import { quietBridgeIdOf } from '../../src/calls/channel-ids';
 import { PostgresServer } from '../support/postgres-server';
 import { agentOf, queuesOf } from './config';
 import { AriFaultBook } from './faults';
-import { checkScenario, crashLines, scenarioRows } from './invariants';
+import { checkScenario, crashLines, scenarioCallbacks, scenarioRows } from './invariants';
 import { PersonHooks, sleep } from './people';
 import { startFuzzRig, FuzzRig } from './rig';
 import {
@@ -76,6 +76,13 @@ function traceNote(note: Record<string, unknown>): void {
  * events find it; a channel still routed this long after its scenario settled has outlived it.
  */
 const UNROUTE_GRACE_MS = 7000;
+
+/** A scenario's callback still open, as the quiet check reads it. */
+interface OpenRow {
+  id: string;
+  status: string;
+  not_before: Date | null;
+}
 
 export async function runFuzz(server: PostgresServer, opts: FuzzOptions): Promise<FuzzReport> {
   const t0 = Date.now();
@@ -352,7 +359,7 @@ class RigRun {
     // the wait runs until they are done too, within a hard limit.
     let deadline = started + QUIESCE_MS;
     const hardLimit = started + 3 * QUIESCE_MS;
-    let openRows: { id: string; status: string; not_before: Date | null }[] = [];
+    let openRows: OpenRow[] = [];
     let lastDb = 0;
     const state = async (): Promise<string[]> => {
       const left: string[] = [];
@@ -366,17 +373,9 @@ class RigRun {
       }
       if (Date.now() - lastDb > 250 || left.length === 0) {
         lastDb = Date.now();
-        openRows = await rig
-          .db('callback_requests')
-          .select('id', 'status', 'not_before')
+        openRows = await scenarioCallbacks(rig, trace)
+          .select<OpenRow[]>('id', 'status', 'not_before')
           .whereIn('status', ['pending', 'in_progress'])
-          // A booking to a number the caller typed is found by its source call: it is not in trace.numbers until dialled.
-          .where((q) => {
-            void q.whereRaw("right(regexp_replace(customer_number, '[^0-9]', '', 'g'), 10) = any(?)", [[...trace.numbers]]).orWhereIn(
-              'source_channel_id',
-              trace.callers.map((c) => c.person.call.id),
-            );
-          })
           .catch(() => openRows);
       }
       for (const r of openRows) left.push(`callback ${r.id} still ${r.status}`);
