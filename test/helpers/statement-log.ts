@@ -4,7 +4,8 @@ import { Knex } from 'knex';
  * Every SQL statement a knex instance sends (BEGIN and COMMIT included), in order, from now
  * until stop(): how tests count the database round trips a call waits on. The change feed's
  * announcements (`SELECT pg_notify`, src/store/change-feed.ts) are left out: they are sent after
- * the write has resolved and nobody waits on them, and they arrive whenever the pool gets to them.
+ * the write has resolved and nobody waits on them, and they go out whenever the statement before
+ * them has (those that queued meanwhile, together).
  */
 export interface StatementLog {
   readonly statements: string[];
