@@ -66,9 +66,7 @@ export class Hold implements CallerVerb {
       // The bridge and its music are made while the channel is answered: neither needs the
       // caller, so a burst of arrivals waits two round trips before the offer, not four.
       const answered = adoption && channel.state === 'Up' ? Promise.resolve() : control.answer(channel.id);
-      const { app } = ctx.config.ari;
-      const queueId = this.caller.queue.id;
-      this.bridgeId = this.bridges.place((shard) => holdingBridgeIdOf(app, queueId, shard), channel.id);
+      this.bridgeId = this.bridges.place(ctx.config.ari.app, this.caller.queue.id, channel.id);
       const bridgeReady = this.bridges.join(this.bridgeId, channel.id, this.name);
       // Both settle before either's failure is acted on (no request left running unobserved).
       const [a, b] = await Promise.allSettled([answered, bridgeReady]);

@@ -1,4 +1,5 @@
 import { alreadyExists, CallControl } from '../ari/call-control';
+import { holdingBridgeIdOf } from './channel-ids';
 
 interface SharedBridge {
   /** Callers this process holds in it (joining, or in it). */
@@ -33,7 +34,7 @@ export const HOLDING_BRIDGE_CAPACITY = 100;
 export class HoldingBridges {
   private static readonly perControl = new WeakMap<CallControl, HoldingBridges>();
   private readonly bridges = new Map<string, SharedBridge>();
-  /** Each queue's bridge ids by shard, keyed by shard 0's id (place). */
+  /** Each queue's bridge ids by shard, keyed by app and queue (place). */
   private readonly shardIds = new Map<string, string[]>();
 
   private constructor(private readonly control: CallControl) {}
@@ -49,17 +50,18 @@ export class HoldingBridges {
   }
 
   /**
-   * The bridge a new caller of a queue joins: the first of the queue's bridges (`idOf(0)`,
-   * `idOf(1)`, ...) with room, counting the callers still joining. The caller is counted in it
-   * from now on (call `join` next), so callers arriving together are spread as they come.
+   * The bridge a new caller of `app`'s queue joins: the first of the queue's bridges
+   * (holdingBridgeIdOf: shard 0, 1, ...) with room, counting the callers still joining. The caller
+   * is counted in it from now on (call `join` next), so callers arriving together are spread as
+   * they come.
    */
-  place(idOf: (shard: number) => string, channelId: string, capacity = HOLDING_BRIDGE_CAPACITY): string {
+  place(app: string, queueId: string, channelId: string, capacity = HOLDING_BRIDGE_CAPACITY): string {
     // The ids of a queue's bridges, made once: an arrival at 10,000 held looks at 100 sizes, no strings.
-    const first = idOf(0);
-    let ids = this.shardIds.get(first);
-    if (!ids) this.shardIds.set(first, (ids = [first]));
+    const key = `${app}\u0000${queueId}`;
+    let ids = this.shardIds.get(key);
+    if (!ids) this.shardIds.set(key, (ids = []));
     for (let shard = 0; ; shard++) {
-      if (shard === ids.length) ids.push(idOf(shard));
+      if (shard === ids.length) ids.push(holdingBridgeIdOf(app, queueId, shard));
       const id = ids[shard];
       const b = this.bridge(id);
       if (b.members.has(channelId) || b.members.size < capacity) {

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { AriRequestError, CallControl } from '../../../src/ari/call-control';
-import { holdingBridgeIdOf } from '../../../src/calls/channel-ids';
 import { HOLDING_BRIDGE_CAPACITY, HoldingBridges } from '../../../src/calls/holding-bridges';
 
 /** The bridge requests HoldingBridges sends, recorded; `destroyBridge` can be held open by a test. */
@@ -93,10 +92,9 @@ describe('unit: the holding bridges a process shares among its queue callers', (
   it("a full bridge sends the next caller to the queue's next one; a place freed is taken again; each made and destroyed once", async () => {
     const c = new BridgeControl();
     const r = registry(c);
-    const idOf = (shard: number): string => holdingBridgeIdOf('app', 'q', shard);
-    const placed = ['c1', 'c2', 'c3', 'c4', 'c5'].map((ch) => r.place(idOf, ch, 2));
+    const placed = ['c1', 'c2', 'c3', 'c4', 'c5'].map((ch) => r.place('app', 'q', ch, 2));
     expect(placed).to.deep.equal(['hold.app.q', 'hold.app.q', 'hold.app.q.1', 'hold.app.q.1', 'hold.app.q.2']);
-    expect(r.place(idOf, 'c1', 2), 'a caller placed again keeps its bridge').to.equal('hold.app.q');
+    expect(r.place('app', 'q', 'c1', 2), 'a caller placed again keeps its bridge').to.equal('hold.app.q');
     await Promise.all(placed.map((id, i) => r.join(id, `c${i + 1}`, 'queue q')));
     expect(c.requests).to.have.members([
       'create hold.app.q',
@@ -107,11 +105,11 @@ describe('unit: the holding bridges a process shares among its queue callers', (
       'moh hold.app.q.2',
     ]);
     await r.leave('hold.app.q', 'c2');
-    expect(r.place(idOf, 'c6', 2), 'the first bridge with room').to.equal('hold.app.q');
+    expect(r.place('app', 'q', 'c6', 2), 'the first bridge with room').to.equal('hold.app.q');
     await r.leave('hold.app.q.2', 'c5');
     expect(c.requests.slice(6)).to.deep.equal(['destroy hold.app.q.2']);
     expect(HOLDING_BRIDGE_CAPACITY, 'the default: small events, one music per hundred callers').to.equal(100);
-    expect(r.place(idOf, 'c7'), 'with the default capacity').to.equal('hold.app.q');
+    expect(r.place('app', 'q', 'c7'), 'with the default capacity').to.equal('hold.app.q');
   });
 
   it('each process (each CallControl) has its own registry', () => {
