@@ -134,14 +134,21 @@ class Announcer {
       const batch = this.queued.splice(0, MAX_ANNOUNCEMENTS_PER_STATEMENT);
       try {
         await this.db.raw('SELECT pg_notify(?, p) FROM unnest(CAST(? AS text[])) AS p', [CHANGE_CHANNEL, batch]);
-      } catch {
+      } catch (e) {
         // One payload PostgreSQL refuses must not take the others with it: they go one by one.
-        if (batch.length > 1)
+        // Any other failure (the database unreachable) would fail them one by one too, each after
+        // the pool's wait: the batch is dropped, and the listeners' slow re-read catches up.
+        if (batch.length > 1 && isRefusedPayload(e))
           for (const payload of batch) await this.db.raw('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, payload]).catch(() => undefined);
       }
     }
     this.sending = undefined;
   }
+}
+
+/** PostgreSQL's answer to a payload it will not send (over 8,000 bytes): invalid_parameter_value. */
+function isRefusedPayload(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === '22023';
 }
 
 const announcers = new WeakMap<Knex, Announcer>();
