@@ -4,7 +4,8 @@
  * simulator against the real plugin and a fresh database on the real PostgreSQL, several at
  * once; after each, the invariants (tools/fuzz/invariants.ts) are checked. It prints
  *   {"scenarios":N,"seed":S,"violations":0,"by_invariant":{...},...}
- * and exits 1 on any violation, listing each with the command that replays its scenario.
+ * and exits 1 on any violation, listing each with the command that replays its scenario (on
+ * stderr with --json).
  */
 import { numberOption, parseCommandLine, UsageError } from '../../src/cli/options';
 import { findPostgresServer } from '../support/postgres-server';
@@ -59,9 +60,10 @@ async function main(): Promise<void> {
     await server.stop();
   }
   const { failures, ...summary } = report;
-  if (!o.json)
-    for (const f of failures)
-      process.stdout.write(`VIOLATION ${f.invariant} in scenario ${f.scenario}: ${f.detail}\n  replay: ${f.replay}\n`);
+  // With --json the summary is stdout's only line; each violation and its replay still goes to
+  // stderr, so a long run that found one is never silent about which scenario it was.
+  const out = o.json ? process.stderr : process.stdout;
+  for (const f of failures) out.write(`VIOLATION ${f.invariant} in scenario ${f.scenario}: ${f.detail}\n  replay: ${f.replay}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exit(report.violations > 0 ? 1 : 0);
 }
