@@ -1,10 +1,23 @@
 import { alreadyExists, AriRequestError, isGone } from '../ari/call-control';
 import { holdingBridgeIdOf, quietBridgeIdOf } from './channel-ids';
 import { HoldingBridges } from './holding-bridges';
+import { TimerHandle } from '../domain';
 import { CallerVerb, QueueCaller, QueueCallerAdoption } from './queue-caller';
+import { QueueCallerState } from './queue-caller-states';
+
+/** Where a caller is held in its bridge: before its place is taken, waiting, and while its booking is stored. */
+const WAITS_ON_HOLD: ReadonlySet<QueueCallerState> = new Set(['entering', 'waiting', 'storing']);
 
 /** `addChannel` to a bridge that is gone (the caller's own absence is "Channel not found"). */
 const bridgeGone = (e: unknown): boolean => e instanceof AriRequestError && /bridge not found/i.test(e.message);
+
+/**
+ * A caller Asterisk refused to put in its holding bridge (a 500) is put in again this often, a
+ * few times, while it still waits at its place: otherwise it waited without music until an agent
+ * took it, hearing only its prompts (the fuzzer: silence while its booking ran).
+ */
+export const HOLD_RETRY_MS = 500;
+const HOLD_RETRIES = 6;
 
 /**
  * Hold: the caller waits in its queue's holding bridge, shared with every caller of the queue this
@@ -19,8 +32,16 @@ export class Hold implements CallerVerb {
   private bridgeId: string;
   /** The caller's quiet bridge while it types a number. */
   private quietId: string | undefined;
+  /** The next try to put a refused caller in its bridge. */
+  private retry: TimerHandle | undefined;
+  /**
+   * A try under way: dispatch passes the caller over meanwhile (readyForAgent), since an add to
+   * the holding bridge that landed after the agent's mixing bridge took the caller would take it
+   * back out of the conversation.
+   */
+  retrying = false;
 
-  constructor(private readonly caller: Pick<QueueCaller, 'ctx' | 'channel' | 'queue' | 'log'>) {
+  constructor(private readonly caller: Pick<QueueCaller, 'ctx' | 'channel' | 'queue' | 'log' | 'state'>) {
     this.bridgeId = holdingBridgeIdOf(caller.ctx.config.ari.app, caller.queue.id);
   }
 
@@ -75,9 +96,36 @@ export class Hold implements CallerVerb {
       await this.enter();
     } catch (e) {
       if (isGone(e) && !bridgeGone(e)) return 'caller_gone';
-      log.error('could not put the caller on hold; queued anyway', { error: String(e), adopted: adoption !== undefined });
+      log.error('could not put the caller on hold; queued anyway, and put on hold again shortly', {
+        error: String(e),
+        adopted: adoption !== undefined,
+      });
+      this.enterLater(HOLD_RETRIES);
     }
     return 'held';
+  }
+
+  /** Into the shared bridge after HOLD_RETRY_MS, if the caller still waits there (not typing, not connected, not gone). */
+  private enterLater(triesLeft: number): void {
+    const { ctx, log } = this.caller;
+    this.retry = ctx.clock.setTimer(() => {
+      this.retry = undefined;
+      if (!WAITS_ON_HOLD.has(this.caller.state) || this.quietId !== undefined) return;
+      this.retrying = true;
+      this.enter()
+        .then(
+          () => log.info('caller put on hold after a refusal', { bridgeId: this.bridgeId }),
+          (e: unknown) => {
+            if (isGone(e) && !bridgeGone(e)) return;
+            if (triesLeft > 1) this.enterLater(triesLeft - 1);
+            else log.error('could not put the caller on hold; it waits without music', { error: String(e) });
+          },
+        )
+        .finally(() => {
+          this.retrying = false;
+          ctx.queues.dispatchSoon();
+        });
+    }, HOLD_RETRY_MS);
   }
 
   /**
@@ -113,6 +161,8 @@ export class Hold implements CallerVerb {
    * holding bridge); the last caller out destroys the shared bridge. Never rejects.
    */
   async leave(): Promise<void> {
+    if (this.retry) this.caller.ctx.clock.clearTimer(this.retry);
+    this.retry = undefined;
     const quietId = this.quietId;
     this.quietId = undefined;
     await Promise.all([

@@ -91,9 +91,12 @@ export class QueueCallerSession implements ChannelSession, QueueCaller {
     return true;
   }
 
-  /** Dispatch offers an agent only to a caller who is waiting (not entering a number, storing, in an overflow verb). */
+  /**
+   * Dispatch offers an agent only to a caller who is waiting (not entering a number, storing, in
+   * an overflow verb, or being put back in its holding bridge after a refusal: Hold.retrying).
+   */
   get readyForAgent(): boolean {
-    return this.states.state === 'waiting';
+    return this.states.state === 'waiting' && !this.hold.retrying;
   }
 
   get itemId(): string {

@@ -51,6 +51,30 @@ describe('e2e: holding bridges of at most HOLDING_BRIDGE_CAPACITY callers', func
   });
 });
 
+describe('e2e: a caller Asterisk refuses to put in its holding bridge', function () {
+  this.timeout(30000);
+  const rigs = useRig();
+
+  it('is put in again shortly: it waits with music, not in silence between its prompts', async () => {
+    const rig = rigs.set(await startRig());
+    const bridgeId = holdingBridgeIdOf(rig.config.ari.app, 'support');
+    let refused = 0;
+    // Asterisk answers the caller's first two adds with an internal error.
+    rig.sim.injectRequestFaults((r) => {
+      if (refused >= 2 || r.operation !== 'bridges.addChannel' || !r.path.includes(bridgeId)) return undefined;
+      refused += 1;
+      return { status: 500, message: 'Internal Server Error' };
+    });
+    const call = rig.sim.call({ from: '+15557770201', to: 'queue:support' });
+    await call.entered();
+    await call.waitFor('inBridge', 5000);
+    expect(refused, 'both refusals happened').to.equal(2);
+    expect(call.bridge?.id).to.equal(bridgeId);
+    expect(rig.sim.bridges().find((b) => b.id === bridgeId)?.mohActive, 'the bridge plays its music').to.equal(true);
+    await waitUntil(() => rig.logLines.some((l) => l.includes('caller put on hold after a refusal')), 2000, 'the retry logged');
+  });
+});
+
 async function waitUntil(ok: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {

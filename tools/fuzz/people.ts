@@ -150,6 +150,14 @@ export class Person {
       this.silentSince = null;
       return;
     }
+    // After a farewell heard to its end the call is over for the caller: the plugin hangs up,
+    // retrying while Asterisk refuses (the fuzzer: four refused hang-ups after the goodbye, 2.9 s).
+    // A call never hung up is still reported, as a channel left up at the scenario's end.
+    const last = pbs.at(-1);
+    if (last?.finishedAt != null && FAREWELL_PROMPTS.has(last.media.at(-1) ?? '')) {
+      this.silentSince = null;
+      return;
+    }
     this.silentSince ??= now;
     // After a prompt that asks for keys, waiting in silence for them is the plugin's part (up to its entry timeout).
     const asked = (pbs.at(-1)?.media.some((m) => INPUT_PROMPTS.has(m)) ?? false) || this.hooks.typing(c);
@@ -159,6 +167,14 @@ export class Person {
     }
   }
 }
+
+/** Prompts the plugin ends a call with: nothing more is played after them. */
+const FAREWELL_PROMPTS: ReadonlySet<string> = new Set([
+  PROMPTS.confirmGoodbye,
+  PROMPTS.alreadyBooked,
+  PROMPTS.agentUnavailable,
+  PROMPTS.noPersonalNumber,
+]);
 
 /** Prompts after which the plugin waits, silent, for keys. */
 const INPUT_PROMPTS: ReadonlySet<string> = new Set([PROMPTS.enterNumber, PROMPTS.confirmNumber, PROMPTS.guard, PROMPTS.whisperOptions]);
