@@ -1,9 +1,9 @@
 import { alreadyExists, AriRequestError, isGone } from '../ari/call-control';
 import { holdingBridgeIdOf, quietBridgeIdOf } from './channel-ids';
 import { HoldingBridges } from './holding-bridges';
-import { TimerHandle } from '../domain';
 import { CallerVerb, QueueCaller, QueueCallerAdoption } from './queue-caller';
 import { QueueCallerState } from './queue-caller-states';
+import { RefusedRequestRetry } from './refused-request-retry';
 
 /** Where a caller is held in its bridge: before its place is taken, waiting, and while its booking is stored. */
 const WAITS_ON_HOLD: ReadonlySet<QueueCallerState> = new Set(['entering', 'waiting', 'storing']);
@@ -32,14 +32,8 @@ export class Hold implements CallerVerb {
   private bridgeId: string;
   /** The caller's quiet bridge while it types a number. */
   private quietId: string | undefined;
-  /** The next try to put a refused caller in its bridge. */
-  private retry: TimerHandle | undefined;
-  /**
-   * A try under way: dispatch passes the caller over meanwhile (readyForAgent), since an add to
-   * the holding bridge that landed after the agent's mixing bridge took the caller would take it
-   * back out of the conversation.
-   */
-  retrying = false;
+  /** The tries to put a caller Asterisk refused in its bridge, while it waits there. */
+  private putBack: RefusedRequestRetry | undefined;
 
   constructor(private readonly caller: Pick<QueueCaller, 'ctx' | 'channel' | 'queue' | 'log' | 'state'>) {
     this.bridgeId = holdingBridgeIdOf(caller.ctx.config.ari.app, caller.queue.id);
@@ -105,27 +99,31 @@ export class Hold implements CallerVerb {
     return 'held';
   }
 
-  /** Into the shared bridge after HOLD_RETRY_MS, if the caller still waits there (not typing, not connected, not gone). */
-  private enterLater(triesLeft: number): void {
+  /**
+   * A try under way to put a refused caller in its bridge: dispatch passes the caller over
+   * meanwhile (readyForAgent), since an add to the holding bridge that landed after the agent's
+   * mixing bridge took the caller would take it back out of the conversation.
+   */
+  get retrying(): boolean {
+    return this.putBack?.underWay ?? false;
+  }
+
+  /** Into the shared bridge every HOLD_RETRY_MS, while the caller still waits there (not typing, not connected, not gone). */
+  private enterLater(tries: number): void {
     const { ctx, log } = this.caller;
-    this.retry = ctx.clock.setTimer(() => {
-      this.retry = undefined;
-      if (!WAITS_ON_HOLD.has(this.caller.state) || this.quietId !== undefined) return;
-      this.retrying = true;
-      this.enter()
-        .then(
-          () => log.info('caller put on hold after a refusal', { bridgeId: this.bridgeId }),
-          (e: unknown) => {
-            if (isGone(e) && !bridgeGone(e)) return;
-            if (triesLeft > 1) this.enterLater(triesLeft - 1);
-            else log.error('could not put the caller on hold; it waits without music', { error: String(e) });
-          },
-        )
-        .finally(() => {
-          this.retrying = false;
-          ctx.queues.dispatchSoon();
-        });
-    }, HOLD_RETRY_MS);
+    this.putBack?.cancel();
+    this.putBack = new RefusedRequestRetry(ctx.clock, {
+      everyMs: HOLD_RETRY_MS,
+      tries,
+      attempt: () => this.enter(),
+      wanted: () => WAITS_ON_HOLD.has(this.caller.state) && this.quietId === undefined,
+      final: (e) => isGone(e) && !bridgeGone(e),
+      onSettled: (outcome, e) => {
+        if (outcome === 'done') log.info('caller put on hold after a refusal', { bridgeId: this.bridgeId });
+        if (outcome === 'given_up') log.error('could not put the caller on hold; it waits without music', { error: String(e) });
+        ctx.queues.dispatchSoon();
+      },
+    }).startIn(HOLD_RETRY_MS);
   }
 
   /**
@@ -161,8 +159,7 @@ export class Hold implements CallerVerb {
    * holding bridge); the last caller out destroys the shared bridge. Never rejects.
    */
   async leave(): Promise<void> {
-    if (this.retry) this.caller.ctx.clock.clearTimer(this.retry);
-    this.retry = undefined;
+    this.putBack?.cancel();
     const quietId = this.quietId;
     this.quietId = undefined;
     await Promise.all([

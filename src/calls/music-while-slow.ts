@@ -1,6 +1,6 @@
 import { isGone } from '../ari/call-control';
-import { TimerHandle } from '../domain';
 import { CallContext } from './call-context';
+import { RefusedRequestRetry } from './refused-request-retry';
 
 /** A wait longer than this is heard as music (the fuzzer's dead-air bound is 2.5 s). */
 export const SLOW_WAIT_MS = 800;
@@ -21,28 +21,20 @@ export function musicWhileSlow(
   channelId: string,
   afterMs = SLOW_WAIT_MS,
 ): { stop(): Promise<void> } {
-  let stopped = false;
   let playing = false;
-  let request: Promise<void> | undefined;
-  let timer: TimerHandle | undefined;
-  const start = (): void => {
-    timer = undefined;
-    request = ctx.control.startMoh(channelId).then(
-      () => {
+  const music = new RefusedRequestRetry(ctx.clock, {
+    everyMs: MUSIC_RETRY_MS,
+    tries: Infinity,
+    attempt: () =>
+      ctx.control.startMoh(channelId).then(() => {
         playing = true;
-      },
-      (e: unknown) => {
-        if (!stopped && !isGone(e)) timer = ctx.clock.setTimer(start, MUSIC_RETRY_MS);
-      },
-    );
-  };
-  timer = ctx.clock.setTimer(start, afterMs);
+      }),
+    final: isGone,
+  }).startIn(afterMs);
   return {
     async stop(): Promise<void> {
-      stopped = true;
-      if (timer) ctx.clock.clearTimer(timer);
-      timer = undefined;
-      await request;
+      music.cancel();
+      await music.settled();
       if (playing) await ctx.control.stopMoh(channelId).catch(() => undefined);
     },
   };

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { PROMPTS } from '../../src/calls/prompts';
 import { SimCall } from '../../tools/simulator/scenario-driver';
 import { Rig, sleep, startRig, testConfigInput, useRig } from '../helpers/plugin-harness';
+import { faultRequests, INTERNAL_ERROR } from '../helpers/request-faults';
 
 /**
  * Calls the plugin does not take go back to the dialplan with DIRECT_CALLBACK_STATUS saying why
@@ -73,16 +74,11 @@ describe('e2e: calls returned to the dialplan with a status', function () {
 
   it('a continue Asterisk refuses once (500) is asked again: the caller still goes back, not hung up', async () => {
     const r = rigs.set(await startRig({ config: config() }));
-    let refused = 0;
-    r.sim.injectRequestFaults((q) => {
-      if (q.operation !== 'channels.continueInDialplan' || refused > 0) return undefined;
-      refused += 1;
-      return { status: 500, message: 'Internal Server Error' };
-    });
+    const refused = faultRequests(r.sim, { operation: 'channels.continueInDialplan' }, 1, INTERNAL_ERROR);
     const call = r.sim.call({ from: '+15554440009', to: 'queue:nosuch' });
     await call.entered();
     await call.waitFor('leftStasis', 3000);
-    expect(refused, 'the first continue was refused').to.equal(1);
+    expect(refused.count, 'the first continue was refused').to.equal(1);
     expect(call.continuedTo).to.deep.include({ context: 'from-trunk', priority: 3 });
     expect(call.hungUpBy, 'the plugin did not hang up').to.not.equal('app');
     expect(r.logLines.join('\n')).to.not.include('could not return the call to the dialplan');

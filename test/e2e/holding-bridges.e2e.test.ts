@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { holdingBridgeIdOf } from '../../src/calls/channel-ids';
 import { HOLDING_BRIDGE_CAPACITY, HoldingBridges } from '../../src/calls/holding-bridges';
 import { startRig, useRig } from '../helpers/plugin-harness';
+import { faultRequests, INTERNAL_ERROR } from '../helpers/request-faults';
 
 /**
  * A queue's callers fill holding bridges of HOLDING_BRIDGE_CAPACITY (Asterisk sends a bridge's
@@ -58,17 +59,12 @@ describe('e2e: a caller Asterisk refuses to put in its holding bridge', function
   it('is put in again shortly: it waits with music, not in silence between its prompts', async () => {
     const rig = rigs.set(await startRig());
     const bridgeId = holdingBridgeIdOf(rig.config.ari.app, 'support');
-    let refused = 0;
     // Asterisk answers the caller's first two adds with an internal error.
-    rig.sim.injectRequestFaults((r) => {
-      if (refused >= 2 || r.operation !== 'bridges.addChannel' || !r.path.includes(bridgeId)) return undefined;
-      refused += 1;
-      return { status: 500, message: 'Internal Server Error' };
-    });
+    const refused = faultRequests(rig.sim, { operation: 'bridges.addChannel', pathIncludes: bridgeId }, 2, INTERNAL_ERROR);
     const call = rig.sim.call({ from: '+15557770201', to: 'queue:support' });
     await call.entered();
     await call.waitFor('inBridge', 5000);
-    expect(refused, 'both refusals happened').to.equal(2);
+    expect(refused.count, 'both refusals happened').to.equal(2);
     expect(call.bridge?.id).to.equal(bridgeId);
     expect(rig.sim.bridges().find((b) => b.id === bridgeId)?.mohActive, 'the bridge plays its music').to.equal(true);
     await waitUntil(() => rig.logLines.some((l) => l.includes('caller put on hold after a refusal')), 2000, 'the retry logged');

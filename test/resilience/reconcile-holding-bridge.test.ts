@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { holdingBridgeIdOf } from '../../src/calls/channel-ids';
 import { sleep, startRig, useRig } from '../helpers/plugin-harness';
+import { faultRequests } from '../helpers/request-faults';
 
 /**
  * Issue 18 (fuzzer, seed 18 #4164 of 20,000): a caller's first `addChannel` into the queue's
@@ -16,17 +17,12 @@ describe('resilience: a reconciliation never destroys a holding bridge a caller 
   it('the bridge listed empty while the caller joins is kept, and the caller hears its music', async () => {
     const rig = rigs.set(await startRig());
     const bridgeId = holdingBridgeIdOf(rig.config.ari.app, 'support');
-    let slowed = false;
     // The caller's first add to the shared bridge takes 800 ms (Asterisk busy).
-    rig.sim.injectRequestFaults((r) => {
-      if (slowed || r.operation !== 'bridges.addChannel' || !r.path.includes(bridgeId)) return undefined;
-      slowed = true;
-      return { delayMs: 800 };
-    });
+    const slowed = faultRequests(rig.sim, { operation: 'bridges.addChannel', pathIncludes: bridgeId }, 1, { delayMs: 800 });
     const call = rig.sim.call({ from: '+15557770101', to: 'queue:support' });
     await call.entered();
-    for (let i = 0; i < 50 && !slowed; i++) await sleep(20);
-    expect(slowed, 'the add is under way').to.equal(true);
+    for (let i = 0; i < 50 && slowed.count === 0; i++) await sleep(20);
+    expect(slowed.count, 'the add is under way').to.equal(1);
     const listed = rig.sim.bridges().find((b) => b.id === bridgeId);
     expect(listed?.channels, 'Asterisk lists the bridge, empty for now').to.deep.equal([]);
     await rig.plugin.app.reconcile();
