@@ -6,6 +6,7 @@ import { Logger } from '../logging/logger';
 import { QueueExitReason } from '../store/queue-entry-store';
 import { CallContext } from './call-context';
 import { ownChannelId } from './channel-ids';
+import { Leg } from './leg';
 
 /**
  * The overflow actions other than the callback offer, as verbs run for a waiting caller when
@@ -141,11 +142,13 @@ class EndWithMessage implements OverflowVerb {
  * `external:<number>`: the caller is connected to an outside number (the queue's number policy
  * applies, as to callbacks), dialled as callbacks are (callback.dialTemplate, the queue's caller
  * id). The caller keeps its place until the outside number answers; a busy or silent number
- * leaves it waiting.
+ * leaves it waiting. The outside leg is a `Leg`: it is dialled only once in Stasis (a dial sent at
+ * the create's answer got 409 "Channel not in Stasis application" on the real Asterisk, and the
+ * caller was never connected).
  */
 class ToExternalNumber implements OverflowVerb {
   readonly kind = 'external';
-  private legId: string | undefined;
+  private leg: Leg | undefined;
   private settle: ((r: ActionResult) => void) | undefined;
   private answered = false;
   /** The leg is the caller's session's now (connected): the session hangs it up at the end. */
@@ -168,48 +171,53 @@ class ToExternalNumber implements OverflowVerb {
       caller.record('refused', { action: 'external', number: this.number, reason: check.reason });
       return 'not_applicable';
     }
-    const legId = ownChannelId('external', caller.ctx.config.ari.app);
-    this.legId = legId;
-    caller.bindLeg(legId);
+    const leg = new Leg(caller.ctx, ownChannelId('external', caller.ctx.config.ari.app));
+    this.leg = leg;
+    leg.on('answered', () => this.onAnswered(leg));
+    leg.on('gone', (_, cause) => this.onGone(leg, cause));
+    caller.bindLeg(leg.channelId);
     const done = new Promise<ActionResult>((resolve) => (this.settle = resolve));
     const cid = caller.queue.outboundCallerId;
     try {
-      await caller.ctx.control.createChannel({
-        channelId: legId,
+      await leg.create({
         endpoint: caller.ctx.config.callback.dialTemplate.replace('{number}', digitsForSpeech(check.e164)),
         appArgs: ['external', caller.channelId],
         originator: caller.channelId,
         variables: { 'CONNECTEDLINE(num)': cid.number, 'CONNECTEDLINE(name)': cid.name },
       });
-      // Killed while Asterisk created the leg: the hang-up sent then found no channel.
+      // Killed while Asterisk created the leg: the Leg hangs it up as it comes and never dials it.
       if (this.killed) throw new Error('the caller is gone');
-      await caller.ctx.control.dial(legId, caller.ctx.config.callback.customerRingTimeoutSec);
-      caller.record('external', { number: check.e164, channelId: legId });
+      await leg.dial(caller.ctx.config.callback.customerRingTimeoutSec);
+      caller.record('external', { number: check.e164, channelId: leg.channelId });
       caller.log.info('overflow: dialling an outside number for the caller', { number: check.e164 });
     } catch (e) {
       if (!this.killed) caller.log.warn('overflow: the outside number could not be dialled', { number: check.e164, error: String(e) });
-      await this.dropLeg(legId);
+      await this.dropLeg();
       this.finish('not_applicable');
     }
     return done;
   }
 
   onEvent(event: AriEvent): void {
-    if (!('channel' in event) || event.channel.id !== this.legId) return;
-    const legId = event.channel.id;
-    if (event.type === 'ChannelStateChange' && event.channel.state === 'Up' && !this.answered) {
-      this.answered = true;
-      void this.caller.connectTo(legId).then((ok) => {
-        this.handedOver = ok;
-        if (ok) this.caller.leaveQueue('external');
-        this.finish(ok ? 'done' : 'not_applicable');
-      });
-    } else if (event.type === 'ChannelDestroyed' && !this.answered) {
-      this.caller.log.info('overflow: the outside number did not answer; the caller waits on', { cause: event.cause });
-      this.legId = undefined;
-      this.caller.unbindLeg(legId);
-      this.finish('not_applicable');
-    }
+    this.leg?.onEvent(event);
+  }
+
+  private onAnswered(leg: Leg): void {
+    if (this.answered || this.leg !== leg) return;
+    this.answered = true;
+    void this.caller.connectTo(leg.channelId).then((ok) => {
+      this.handedOver = ok;
+      if (ok) this.caller.leaveQueue('external');
+      this.finish(ok ? 'done' : 'not_applicable');
+    });
+  }
+
+  private onGone(leg: Leg, cause: number | undefined): void {
+    if (this.answered || this.leg !== leg) return;
+    this.caller.log.info('overflow: the outside number did not answer; the caller waits on', { cause });
+    this.leg = undefined;
+    this.caller.unbindLeg(leg.channelId);
+    this.finish('not_applicable');
   }
 
   /** The caller is gone (or taken): an outside number still ringing, or answered and not yet connected, is hung up. */
@@ -219,11 +227,12 @@ class ToExternalNumber implements OverflowVerb {
     this.finish('not_applicable');
   }
 
-  private async dropLeg(legId = this.legId): Promise<void> {
-    if (legId === undefined) return;
-    this.legId = undefined;
-    this.caller.unbindLeg(legId);
-    await this.caller.ctx.control.hangup(legId).catch(() => undefined);
+  private async dropLeg(): Promise<void> {
+    const leg = this.leg;
+    if (leg === undefined) return;
+    this.leg = undefined;
+    this.caller.unbindLeg(leg.channelId);
+    await leg.hangup();
   }
 
   private finish(r: ActionResult): void {

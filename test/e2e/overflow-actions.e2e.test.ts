@@ -85,6 +85,53 @@ describe('e2e: overflow actions and announcements', function () {
     expect(await until('closed as external', async () => (await entries(r, call.id))[0]?.close_reason ?? undefined)).to.equal('external');
   });
 
+  it('external with a 60 ms create → StasisStart window (the real Asterisk answered 409 to a dial sent at once): dialled after its StasisStart, bridged', async () => {
+    const r = rigs.set(
+      await startRig({
+        config: config({ actions: [{ when: { maxWaiting: 1 }, action: 'external:+15552220001' }] }),
+        timing: { createToStasisMs: 60 },
+      }),
+    );
+    r.sim.endpoint('PJSIP/15552220001@trunk').manual();
+    const call = r.sim.call({ from: '+15551110012', to: 'queue:support' });
+    await call.entered();
+    const leg = await r.sim.endpoint('PJSIP/15552220001@trunk').nextLeg(5000);
+    const create = r.sim.requests.find((q) => q.path === '/ari/channels/create');
+    const dial = r.sim.requests.find((q) => q.path === `/ari/channels/${leg.id}/dial`);
+    expect(dial?.status, 'the dial was accepted').to.equal(204);
+    expect((dial?.atMs ?? 0) - (create?.atMs ?? 0), 'the dial waited for the StasisStart').to.be.at.least(55);
+    leg.answer();
+    await r.waitForMilestone('caller_transferred', (d) => d.channelId === call.id, 5000);
+    await leg.waitFor('inBridge', 3000);
+    expect(r.sim.requests.filter((q) => q.status === 409).map((q) => q.path)).to.deep.equal([]);
+    call.hangup();
+    await leg.waitFor('hungup', 3000);
+  });
+
+  it('external: the caller hangs up while the outside leg is being created: the leg is hung up as it comes and never dialled', async () => {
+    const r = rigs.set(
+      await startRig({
+        config: config({ actions: [{ when: { maxWaiting: 1 }, action: 'external:+15552220002' }] }),
+        timing: { createToStasisMs: 80 },
+      }),
+    );
+    r.sim.endpoint('PJSIP/15552220002@trunk').manual();
+    const call = r.sim.call({ from: '+15551110013', to: 'queue:support' });
+    await call.entered();
+    await r.sim.waitForRequest((q) => q.path === '/ari/channels/create', 5000);
+    call.hangup();
+    await sleep(500);
+    const legs = r.sim.legs.filter((l) => l.endpointName.includes('15552220002'));
+    expect(
+      legs.every((l) => l.state === 'hungup'),
+      'no outside leg left',
+    ).to.equal(true);
+    expect(
+      r.sim.requests.filter((q) => /\/dial$/.test(q.path)),
+      'never dialled',
+    ).to.deep.equal([]);
+  });
+
   it('external: a premium number the queue policy refuses is not dialled; the caller waits on', async () => {
     const r = rigs.set(await startRig({ config: config({ actions: [{ when: { maxWaiting: 1 }, action: 'external:+19005550100' }] }) }));
     const call = r.sim.call({ from: '+15551110003', to: 'queue:support' });

@@ -105,6 +105,16 @@ describe('the product layout', () => {
     ).to.equal(true);
   });
 
+  it('only Leg creates and dials a channel (it waits for the StasisStart; a dial sent before answers 409)', () => {
+    // The external overflow action created and dialled its leg itself and got 409 "Channel not in
+    // Stasis application" on the real Asterisk: a path that skipped Leg skipped its rule.
+    const senders = productFiles
+      .filter((f) => !f.startsWith(path.join(SRC, 'ari') + path.sep) && f !== path.join(SRC, 'calls', 'leg.ts'))
+      .filter((f) => /control\s*\.\s*(createChannel|dial)\s*\(/.test(fs.readFileSync(f, 'utf8')))
+      .map((f) => path.relative(ROOT, f));
+    expect(senders).to.deep.equal([]);
+  });
+
   it('the build compiles src/ only, and the tooling lives outside it', () => {
     // tsconfig files allow line comments; JSON does not.
     const text = fs.readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
