@@ -1,5 +1,5 @@
 import { AriChannel, AriEvent } from '../ari/ari-events';
-import { AgentState, FeatureCodeKind, featureCodeChange, TimerHandle } from '../domain';
+import { AgentState, FeatureCodeKind, featureCodeChange } from '../domain';
 import { Logger, callLogger } from '../logging/logger';
 import { CallContext, ChannelSession } from './call-context';
 import { ChannelPlaybacks } from './playback';
@@ -105,9 +105,7 @@ export class FeatureCodeSession implements ChannelSession {
       this.log.warn('feature code prompt not played', { media });
       return;
     }
-    let timer: TimerHandle | undefined;
-    await Promise.race([prompt.ended, new Promise<void>((resolve) => (timer = this.ctx.clock.setTimer(resolve, PLAYBACK_BOUND_MS)))]);
-    if (timer !== undefined) this.ctx.clock.clearTimer(timer);
+    await prompt.untilEnded(PLAYBACK_BOUND_MS);
   }
 
   private async end(): Promise<void> {

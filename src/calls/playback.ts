@@ -138,6 +138,15 @@ export class Playback {
       this.stopWanted = true;
       if (this.state === 'playing') this.sendStop();
     }
+    return this.untilEnded(boundMs);
+  }
+
+  /**
+   * Resolves when the playback has ended by itself (or was stopped, or its channel went), or after
+   * `boundMs` ('bound'): a message the caller must hear to its end before the call goes on, without
+   * hanging the call on a PlaybackFinished lost with a WebSocket. Nothing is stopped.
+   */
+  async untilEnded(boundMs: number): Promise<PlaybackEnd> {
     let timer: TimerHandle | undefined;
     const bound = new Promise<PlaybackEnd>((resolve) => (timer = this.port.clock.setTimer(() => resolve('bound'), boundMs)));
     const how = await Promise.race([this.ended, bound]);

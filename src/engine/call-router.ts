@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { AriChannel, AriEvent, channelIdOf, StasisStartEvent } from '../ari/ari-events';
 import { isGone } from '../ari/call-control';
 import { CallContext, ChannelSession } from '../calls/call-context';
@@ -9,6 +8,7 @@ import { callerPriority, featureCodeAgent, FeatureCodeKind } from '../domain';
 import { decideAdmission, DIALPLAN_STATUS_VARIABLE, DialplanReturnStatus, HeldCallers, parseStasisArgs } from '../domain/admission';
 import { PROMPTS, promptLanguageFor } from '../calls/prompts';
 import { isHoldingBridgeOf, isOwnChannel } from '../calls/channel-ids';
+import { ChannelPlaybacks } from '../calls/playback';
 import { AgentDirectory } from './agent-directory';
 import { Dispatcher } from './dispatcher';
 import { QueueBook } from './queue-book';
@@ -28,6 +28,9 @@ import { ariTime, SharedState } from './shared-state';
  */
 /** The wait before a continue Asterisk refused is asked for again. */
 const CONTINUE_RETRY_MS = 200;
+
+/** The longest a system message ("not assigned") is waited for before the call is hung up anyway. */
+const SYSTEM_MESSAGE_BOUND_MS = 30_000;
 
 export class CallRouter {
   private readonly sessions = new Map<string, ChannelSession>();
@@ -307,7 +310,16 @@ export class CallRouter {
           : 'direct call to an unknown agent or number; returned to the dialplan (check extensions.conf)',
         { channelId: channel.id, target, args: event.args },
       );
-      this.bind(channel.id, { kind: 'rejected-direct', onEvent: () => undefined });
+      // "Not assigned", played to its end on a restart-safe id (a process restarted meanwhile stops it).
+      const playbacks = new ChannelPlaybacks(this.ctx, channel.id);
+      const message = playbacks.create([PROMPTS.noPersonalNumber], promptLanguageFor(channel.language, undefined));
+      this.bind(channel.id, {
+        kind: 'rejected-direct',
+        onEvent: (e) => {
+          playbacks.onEvent(e);
+          if (e.type === 'StasisEnd' || e.type === 'ChannelHangupRequest') playbacks.settleAll();
+        },
+      });
       const now = new Date(this.ctx.clock.now());
       await this.ctx.store
         .recordDirectCall({
@@ -325,7 +337,8 @@ export class CallRouter {
       if (!agent) return this.returnToDialplan(channel, 'UNKNOWN_TARGET');
       try {
         await this.ctx.control.answer(channel.id);
-        await this.playToEnd(channel.id, [PROMPTS.noPersonalNumber], promptLanguageFor(channel.language, undefined));
+        if (await message.start()) await message.untilEnded(SYSTEM_MESSAGE_BOUND_MS);
+        else this.ctx.logger.info('"not assigned" message not played (the caller left, or Asterisk refused it)', { channelId: channel.id });
       } catch (e) {
         // The caller hung up during the message (or Asterisk refused it): this call ends here.
         if (!isGone(e)) this.ctx.logger.warn('"not assigned" message not played', { channelId: channel.id, error: String(e) });
@@ -342,31 +355,6 @@ export class CallRouter {
   /** An agent's feature code: the agent is the one whose endpoint (or id) the dialplan passed. */
   private async onFeatureCode(channel: AriChannel, kind: FeatureCodeKind, target: string): Promise<void> {
     await new FeatureCodeSession(this.ctx, channel, kind, target, featureCodeAgent(this.agents.all(), target)).start();
-  }
-
-  /** Plays media and resolves when it finished (or after a bound, if the event never comes). */
-  private async playToEnd(channelId: string, media: string[], lang: string): Promise<void> {
-    const id = `sys-${randomUUID()}`;
-    let timer: NodeJS.Timeout | undefined;
-    const finished = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 30000);
-      this.bind(channelId, {
-        kind: 'system-message',
-        onEvent: (e) => {
-          if ((e.type === 'PlaybackFinished' && e.playback.id === id) || e.type === 'StasisEnd' || e.type === 'ChannelHangupRequest') {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    try {
-      await this.ctx.control.play(channelId, media, id, lang);
-    } catch (e) {
-      clearTimeout(timer);
-      throw e;
-    }
-    await finished;
   }
 }
 
