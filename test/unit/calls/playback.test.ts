@@ -125,6 +125,26 @@ describe('Playback: a stop is only a stop when Asterisk says the playback ended'
     expect(await stopped).to.equal('stopped');
   });
 
+  it('untilEnded: a message heard to its end resolves on PlaybackFinished, sends no stop, and gives up at its bound', async () => {
+    const pb = await playbacks.play(['sound:not-assigned', 'sound:goodbye']);
+    const heard = pb.untilEnded(30_000);
+    asterisk.endItem(pb.id);
+    expect(await settled(heard), 'one item still to play').to.equal(false);
+    asterisk.endItem(pb.id);
+    expect(await heard).to.equal('finished');
+    const lost = await playbacks.play(['sound:not-assigned']);
+    const bounded = lost.untilEnded(30_000);
+    clock.advance(29_999);
+    expect(await settled(bounded)).to.equal(false);
+    clock.advance(1);
+    expect(await bounded).to.equal('bound');
+    expect(
+      asterisk.requests.filter((r) => r.startsWith('stop')),
+      'nothing stopped',
+    ).to.deep.equal([]);
+    expect(clock.pendingTimers).to.equal(0);
+  });
+
   it('a stop whose end never comes gives up at the bound', async () => {
     const pb = await playbacks.play(['digits:5551234']);
     const stopped = pb.stop();
