@@ -50,7 +50,10 @@ export async function startTestSimulator(
     user: 'direct-callback',
     password: TEST_ARI_PASSWORD,
     ...(opts.asteriskId ? { asteriskId: opts.asteriskId } : {}),
-    timing: { defaultSoundMs: 150, perDigitMs: 10, ...(opts.timing ?? {}) },
+    // A created leg enters Stasis 5 ms after the create's answer, as on a loaded real Asterisk
+    // (trace k: 0.5-80 ms): every story meets the window in which a dial answers 409. The
+    // simulator's own default (0) stays that of traces c and f7, which its trace replays check.
+    timing: { defaultSoundMs: 150, perDigitMs: 10, createToStasisMs: 5, ...(opts.timing ?? {}) },
   });
   // Agents on other calls, so that callers wait; tests free them when the story needs it.
   for (const e of opts.busyEndpoints ?? []) sim.endpoint(e).setDeviceState('INUSE');

@@ -76,8 +76,8 @@ export const FUZZ_TIMING = {
   secondsToMs: 150,
   dtmfDurationMs: 30,
   dtmfGapMs: 20,
-  // A created leg's StasisStart comes after the create's answer on the real Asterisk (0.5-21.5 ms
-  // measured, trace k): a leg dialled at the answer gets 409. Without the window the simulator
+  // A created leg's StasisStart comes after the create's answer on the real Asterisk (0.5-80 ms in
+  // trace k): a leg dialled at the answer gets 409. Without the window the simulator
   // puts it in Stasis before answering, and a path that skips Leg's wait passes here.
   createToStasisMs: 10,
 };
