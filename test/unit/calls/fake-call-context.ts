@@ -66,7 +66,11 @@ export class FakeControl {
   stopBridgeMoh = (id: string): Promise<void> => this.record(`stopBridgeMoh ${id}`);
   startMoh = (id: string): Promise<void> => this.record(`startMoh ${id}`, id);
   stopMoh = (id: string): Promise<void> => this.record(`stopMoh ${id}`, id);
-  createChannel = (req: { channelId: string }): Promise<void> => this.record(`createChannel ${req.channelId}`);
+  createChannel = async (req: { channelId: string }): Promise<void> => {
+    await this.record(`createChannel ${req.channelId}`);
+    // As Asterisk does: the created channel's StasisStart comes after the create's answer.
+    setImmediate(() => this.deliver({ type: 'StasisStart', channel: legChannel(req.channelId, 'Down'), args: [] }));
+  };
   dial = (id: string): Promise<void> => this.record(`dial ${id}`, id);
   originate = (req: { channelId: string }): Promise<void> => this.record(`originate ${req.channelId}`);
   continueInDialplan = (id: string): Promise<void> => this.record(`continueInDialplan ${id}`, id);
