@@ -36,10 +36,6 @@ describeOnAsterisk('real SIPp: the stories’ scripts', function () {
       started.push(p);
       return p;
     };
-    const errorsOf = (p: SippProcess): string => {
-      const file = path.join(p.dir, 'errors.log');
-      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    };
     try {
       // The phone answers at once and hangs up 1.5 s later.
       const phonePort = await ports.take();
@@ -53,10 +49,12 @@ describeOnAsterisk('real SIPp: the stories’ scripts', function () {
       expect(afterFirstWait, 'the first wait ends at a label').to.be.above(0);
       lines.splice(afterFirstWait + 1, 0, '<pause milliseconds="3000"/>');
       const caller = await start('caller', { ...script, xml: lines.join('\n') }, await ports.take(), phonePort);
-      expect(await caller.finished(20_000), errorsOf(caller)).to.equal(0);
-      expect(await phone.finished(10_000), errorsOf(phone)).to.equal(0);
-      const log = fs.readFileSync(path.join(caller.dir, 'calls.log'), 'utf8');
-      expect(log, 'the BYE taken by the wait before the pause').to.include('got bye');
+      expect(await caller.finished(20_000), caller.errors()).to.equal(0);
+      expect(await phone.finished(10_000), phone.errors()).to.equal(0);
+      expect(
+        caller.log().map((l) => l.message),
+        'the BYE taken by the wait before the pause',
+      ).to.include('got bye');
     } finally {
       for (const p of started) await p.stop();
       ports.release();

@@ -39,6 +39,16 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
   }
 }
 
+/** A rig whose queue overflows to `external:<number>`, the outside number's phone driven by the test, created legs entering Stasis `createToStasisMs` after the create. */
+async function externalRig(number: string, createToStasisMs: number): Promise<Rig> {
+  const r = await startRig({
+    config: config({ actions: [{ when: { maxWaiting: 1 }, action: `external:${number}` }] }),
+    timing: { createToStasisMs },
+  });
+  r.sim.endpoint(`PJSIP/${number.replace('+', '')}@trunk`).manual();
+  return r;
+}
+
 describe('e2e: overflow actions and announcements', function () {
   this.timeout(30000);
   const rigs = useRig();
@@ -86,13 +96,7 @@ describe('e2e: overflow actions and announcements', function () {
   });
 
   it('external with a 60 ms create → StasisStart window (the real Asterisk answered 409 to a dial sent at once): dialled after its StasisStart, bridged', async () => {
-    const r = rigs.set(
-      await startRig({
-        config: config({ actions: [{ when: { maxWaiting: 1 }, action: 'external:+15552220001' }] }),
-        timing: { createToStasisMs: 60 },
-      }),
-    );
-    r.sim.endpoint('PJSIP/15552220001@trunk').manual();
+    const r = rigs.set(await externalRig('+15552220001', 60));
     const call = r.sim.call({ from: '+15551110012', to: 'queue:support' });
     await call.entered();
     const leg = await r.sim.endpoint('PJSIP/15552220001@trunk').nextLeg(5000);
@@ -109,13 +113,7 @@ describe('e2e: overflow actions and announcements', function () {
   });
 
   it('external: the caller hangs up while the outside leg is being created: the leg is hung up as it comes and never dialled', async () => {
-    const r = rigs.set(
-      await startRig({
-        config: config({ actions: [{ when: { maxWaiting: 1 }, action: 'external:+15552220002' }] }),
-        timing: { createToStasisMs: 80 },
-      }),
-    );
-    r.sim.endpoint('PJSIP/15552220002@trunk').manual();
+    const r = rigs.set(await externalRig('+15552220002', 80));
     const call = r.sim.call({ from: '+15551110013', to: 'queue:support' });
     await call.entered();
     await r.sim.waitForRequest((q) => q.path === '/ari/channels/create', 5000);
